@@ -283,6 +283,7 @@ void add_pki(CLI::App& app, Context& ctx) {
       "Fleet PKI: a root and an issuing CA, one key and certificate per cloud, gateway and\n"
       "device, revocation (crl.pem) and checks. Keys are ECDSA P-256, written 0600.");
   pki_cmd->require_subcommand(1);
+  // Each subcommand owns its options, so one's defaults never leak into another's.
   auto o = std::make_shared<PkiOptions>();
 
   auto* init = pki_cmd->add_subcommand(
@@ -294,6 +295,7 @@ void add_pki(CLI::App& app, Context& ctx) {
   add_days(init, *o, 3650, "both CA certificates");
   init->callback([o, &ctx] { run_init(*o, ctx); });
 
+  o = std::make_shared<PkiOptions>();
   auto* issue = pki_cmd->add_subcommand(
       "issue", "Issue one identity: a fresh key pair and certificate in DIR/<role>/<id>.{key,crt}.\n"
                "cloud: serverAuth, subjectAltName DNS/IP (at least one --dns or --ip).\n"
@@ -309,6 +311,7 @@ void add_pki(CLI::App& app, Context& ctx) {
   add_dir(issue, *o);
   issue->callback([o, &ctx] { run_issue(*o, ctx); });
 
+  o = std::make_shared<PkiOptions>();
   auto* fleet = pki_cmd->add_subcommand(
       "fleet", "Provision N device identities <prefix>-0001.., each with its own key, on all\n"
                "cores; progress on stderr. All IDs must be new.");
@@ -320,18 +323,21 @@ void add_pki(CLI::App& app, Context& ctx) {
   add_dir(fleet, *o);
   fleet->callback([o, &ctx] { run_fleet(*o, ctx); });
 
+  o = std::make_shared<PkiOptions>();
   auto* revoke = pki_cmd->add_subcommand(
       "revoke", "Revoke an identity and re-sign DIR/crl.pem (valid 30 days, signed by the issuing CA).");
   revoke->add_option("--id", o->id, "Identity ID")->required();
   add_dir(revoke, *o);
   revoke->callback([o, &ctx] { run_revoke(*o, ctx); });
 
+  o = std::make_shared<PkiOptions>();
   auto* list = pki_cmd->add_subcommand(
       "list", "List every identity: role, serial, expiry, flags (revoked, expired,\n"
               "expiring-soon = within 30 days); a summary line last.");
   add_dir(list, *o);
   list->callback([o, &ctx] { run_list(*o, ctx); });
 
+  o = std::make_shared<PkiOptions>();
   auto* verify = pki_cmd->add_subcommand(
       "verify", "Check a certificate against the PKI: chain to the root, validity period, CRL,\n"
                 "EKU and SAN for its role. Exit 0 if acceptable, 1 (with reasons) if not.");
