@@ -194,6 +194,22 @@ TEST_F(PkiCli, ListFlagsAndSummarises) {
   EXPECT_EQ(summary, "2 identities (1 cloud, 0 gateway, 1 device): 1 revoked, 1 expiring within 30 days, 0 expired");
 }
 
+TEST_F(PkiCli, DefaultValidityIsTenYearsForTheCaAndOneYearForIdentities) {
+  auto t = now();
+  auto init = json::parse(must({"--json", "pki", "init", "--dir", p()}).out);
+  auto issued = json::parse(must({"--json", "pki", "issue", "gateway", "--id", "g", "--dir", p()}).out);
+  auto days_from_now = [&](const json& when) {
+    auto tp = parse_time(when.get<std::string>());
+    EXPECT_TRUE(tp);
+    return std::chrono::duration_cast<Days>(*tp - t + 1h).count();
+  };
+  EXPECT_EQ(days_from_now(init["not_after"]), 3650);
+  EXPECT_EQ(days_from_now(issued["not_after"]), 365);
+  auto root = read_cert(td_ / "p" / "root-ca.crt");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(format_time(*parse_time(init["not_after"].get<std::string>())), init["not_after"]);
+}
+
 TEST_F(PkiCli, FleetReportsProgressOnStderr) {
   ASSERT_EQ(must({"pki", "init", "--dir", p()}).exit_code, 0);
   auto r = armored({"pki", "fleet", "--count", "60", "--dir", p()});
