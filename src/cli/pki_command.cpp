@@ -205,6 +205,19 @@ void run_revoke(const PkiOptions& o, const Context& ctx) {
   std::cout << "Revoked " << o.id << "; " << crl << " now lists it\n";
 }
 
+void run_crl(const PkiOptions& o, const Context& ctx) {
+  auto authority = open_pki(o.dir, pki::Authority::Access::read_write);
+  auto t = now();
+  check(authority.refresh_crl(t));
+  auto crl = pki::Authority::crl_path(authority.dir()).string();
+  std::string next = pki::format_time(t + pki::kCrlValidity);
+  if (ctx.json) {
+    std::cout << json{{"crl", crl}, {"next_update", next}}.dump() << "\n";
+    return;
+  }
+  std::cout << "Re-signed " << crl << " (next update " << next << ")\n";
+}
+
 void run_list(const PkiOptions& o, const Context& ctx) {
   auto authority = open_pki(o.dir, pki::Authority::Access::read_only);
   auto entries = authority.list(now());
@@ -329,6 +342,13 @@ void add_pki(CLI::App& app, Context& ctx) {
   revoke->add_option("--id", o->id, "Identity ID")->required();
   add_dir(revoke, *o);
   revoke->callback([o, &ctx] { run_revoke(*o, ctx); });
+
+  o = std::make_shared<PkiOptions>();
+  auto* crl = pki_cmd->add_subcommand(
+      "crl", "Re-sign DIR/crl.pem with the same revocations. A CRL is valid 30 days: run this\n"
+             "regularly (e.g. weekly from cron) so TLS peers never see an expired CRL.");
+  add_dir(crl, *o);
+  crl->callback([o, &ctx] { run_crl(*o, ctx); });
 
   o = std::make_shared<PkiOptions>();
   auto* list = pki_cmd->add_subcommand(

@@ -368,6 +368,24 @@ TEST(PkiRevoke, RevokesOnceAndListsFlags) {
   EXPECT_FALSE(by_id["old"].expiring_soon);
 }
 
+TEST(PkiRevoke, RefreshCrlKeepsRevocationsAndExtendsNextUpdate) {
+  TempDir td;
+  auto t = now();
+  auto pki = make_pki(td / "p", validity_for_days(t, 365));
+  auto f = pki.issue(request(Role::device, "d", validity_for_days(t, 200)), t);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(pki.revoke("d", t));
+  auto later = t + Days(25);
+  ASSERT_TRUE(pki.refresh_crl(later));
+  // 40 days after the revocation the first CRL would have expired; the refreshed one has not.
+  auto r = pki.verify_file(f->cert, t + Days(40));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reasons, std::vector<std::string>{"revoked on " + format_time(t)});
+  auto reader = Authority::open(td / "p", Authority::Access::read_only);
+  ASSERT_TRUE(reader);
+  EXPECT_FALSE(reader->refresh_crl(later));
+}
+
 TEST(PkiIndex, DamagedIndexIsReported) {
   TempDir td;
   { make_pki(td / "p", validity_for_days(now(), 30)); }

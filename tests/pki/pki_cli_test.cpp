@@ -137,6 +137,12 @@ TEST_F(PkiCli, RevokedIdentityIsInTheCrlAndRejected) {
   EXPECT_NE(osv.exit_code, 0);
   EXPECT_NE((osv.out + osv.err).find("certificate revoked"), std::string::npos);
 
+  auto refreshed = armored({"pki", "crl", "--dir", p()});
+  EXPECT_EQ(refreshed.exit_code, 0) << refreshed.err;
+  auto crl2 = openssl({"crl", "-in", (td_ / "p" / "crl.pem").string(), "-noout", "-text"});
+  EXPECT_NE(crl2.out.find("Serial Number: " + serial), std::string::npos) << crl2.out;
+  EXPECT_NE(crl2.out.find("X509v3 CRL Number: \n                3"), std::string::npos) << crl2.out;
+
   auto bad = armored({"pki", "verify", revoked_crt, "--dir", p()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find("NOT acceptable"), std::string::npos) << bad.out;
@@ -221,7 +227,7 @@ TEST_F(PkiCli, FleetReportsProgressOnStderr) {
 }
 
 TEST_F(PkiCli, HelpExplainsEverySubcommand) {
-  for (const char* sub : {"init", "issue", "fleet", "revoke", "list", "verify"}) {
+  for (const char* sub : {"init", "issue", "fleet", "revoke", "crl", "list", "verify"}) {
     auto r = armored({"pki", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("--dir"), std::string::npos) << sub << r.out;
