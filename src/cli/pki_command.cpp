@@ -147,10 +147,17 @@ void run_issue(const PkiOptions& o, const Context& ctx) {
 class ProgressLine {
  public:
   explicit ProgressLine(std::size_t total) : tty_(::isatty(STDERR_FILENO) == 1), total_(total) {}
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  // An interrupted run still ends the line, so an error message starts on its own.
+  ~ProgressLine() {
+    if (open_line_) std::fputc('\n', stderr);
+  }
   void update(std::size_t done) {
     std::size_t pct = total_ ? done * 100 / total_ : 100;
     if (tty_) {
       std::fprintf(stderr, "\rissuing device identities: %zu/%zu (%zu%%)", done, total_, pct);
+      open_line_ = done != total_;
       if (done == total_) std::fputc('\n', stderr);
     } else if (pct / 10 > last_decile_ || done == total_) {
       last_decile_ = pct / 10;
@@ -163,6 +170,7 @@ class ProgressLine {
   bool tty_;
   std::size_t total_;
   std::size_t last_decile_ = 0;
+  bool open_line_ = false;
 };
 
 void run_fleet(const PkiOptions& o, const Context& ctx) {
