@@ -61,13 +61,6 @@ bool is_empty_dir(const fs::path& p) {
   return fs::is_directory(p, ec) && fs::is_empty(p, ec) && !ec;
 }
 
-Status make_dir(const fs::path& p, mode_t mode) {
-  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST)
-    return fail("cannot create " + p.string() + ": " + std::strerror(errno));
-  if (::chmod(p.c_str(), mode) != 0) return fail("cannot set mode on " + p.string());
-  return {};
-}
-
 struct CaMaterial {
   ossl::PkeyPtr root_key, issuing_key;
   ossl::X509Ptr root, issuing;
@@ -145,6 +138,13 @@ PkiStatus Authority::State::prepare_signing(TimePoint now) {
   }
   ARMORED_TRY(check_ca_time(root.get(), "root CA", now));
   ARMORED_TRY(check_ca_time(issuing.get(), "issuing CA", now));
+  return {};
+}
+
+Status make_dir(const fs::path& p, mode_t mode) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST)
+    return fail("cannot create " + p.string() + ": " + std::strerror(errno));
+  if (::chmod(p.c_str(), mode) != 0) return fail("cannot set mode on " + p.string());
   return {};
 }
 

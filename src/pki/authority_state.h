@@ -2,6 +2,8 @@
 // What an open PKI directory holds in memory, shared by the files that
 // implement Authority (authority.cpp, fleet.cpp, verify.cpp).
 
+#include <sys/types.h>
+
 #include <chrono>
 
 #include "pki/index.h"
@@ -56,6 +58,9 @@ struct Authority::State {
   PkiStatus publish_crl(Index next, TimePoint now);
   IssuedFiles files_for(const Identity& identity) const;
 };
+
+// mkdir (if missing) and chmod to `mode`: role directories are 0700.
+Status make_dir(const fs::path& p, mode_t mode);
 
 // Builds the index row of a freshly signed certificate.
 Expected<Identity> identity_from_cert(X509* cert, const IssueRequest& request);

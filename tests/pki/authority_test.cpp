@@ -275,6 +275,7 @@ TEST(PkiIssue, ReadOnlyHandleAndConcurrentWriterAreRefused) {
 TEST(PkiFleet, EveryDeviceHasItsOwnKeyAndSerial) {
   TempDir td;
   auto pki = make_pki(td / "p", validity_for_days(now(), 365));
+  fs::remove(td / "p" / "device");  // recreated 0700 by the run
   FleetRequest req;
   req.prefix = "unit";
   req.count = 40;
@@ -304,6 +305,7 @@ TEST(PkiFleet, EveryDeviceHasItsOwnKeyAndSerial) {
     pubkeys.insert(std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
     OPENSSL_free(der);
   }
+  EXPECT_EQ(file_mode(td / "p" / "device"), 0700u);
   EXPECT_EQ(keys.size(), 40u);
   EXPECT_EQ(serials.size(), 40u);
   EXPECT_EQ(pubkeys.size(), 40u);
