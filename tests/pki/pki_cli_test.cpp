@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "pki_test_util.h"
 
@@ -224,6 +225,28 @@ TEST_F(PkiCli, FleetReportsProgressOnStderr) {
   EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 11);
   EXPECT_NE(r.out.find("Issued 60 device identities dev-0001 .. dev-0060"), std::string::npos) << r.out;
   EXPECT_EQ(files_with(td_ / "p" / "device", ".key").size(), 60u);
+}
+
+TEST_F(PkiCli, ASecondWriterIsRefusedWhileAFleetRuns) {
+  ASSERT_EQ(must({"pki", "init", "--dir", p()}).exit_code, 0);
+  armored::testing::Subprocess::Options opts;
+  opts.stderr_path = td_ / "fleet.err";
+  armored::testing::Subprocess fleet({armored::testing::armored_binary().string(), "pki", "fleet",
+                                      "--count", "1000", "--dir", p()},
+                                     opts);
+  // Wait until the run has started issuing (and so holds the lock); 1000
+  // devices then keep it busy for seconds, far longer than one issue takes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (armored::testing::slurp(td_ / "fleet.err").find("issuing device identities") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto second = armored({"pki", "issue", "gateway", "--id", "gw", "--dir", p()});
+  auto status = fleet.wait(std::chrono::seconds(120));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.err.find("another armored pki command is changing"), std::string::npos) << second.err;
+  EXPECT_EQ(must({"pki", "issue", "gateway", "--id", "gw", "--dir", p()}).exit_code, 0);
 }
 
 TEST_F(PkiCli, HelpExplainsEverySubcommand) {
