@@ -2,6 +2,7 @@
 // Every operation checks all of its input before it writes the first file.
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,10 +126,10 @@ Authority::State::~State() {
 PkiStatus Authority::State::prepare_signing(TimePoint now) {
   if (!signing_key) {
     fs::path path = dir / kPrivateDir / kIssuingKeyFile;
-    auto text = read_text_file(path, kMaxPemBytes);
-    if (!text) return pki_error(ErrorCode::ca_unusable, "issuing CA key: " + text.error().message);
-    auto key = ossl::key_from_pem(*text, path.string());
-    ossl::wipe(*text);
+    auto bytes = read_file(path, kMaxPemBytes);
+    if (!bytes) return pki_error(ErrorCode::ca_unusable, "issuing CA key: " + bytes.error().message);
+    auto key = ossl::key_from_pem(as_string(*bytes), path.string());
+    OPENSSL_cleanse(bytes->data(), bytes->size());
     if (!key) return pki_error(ErrorCode::ca_unusable, key.error().message);
     if (X509_check_private_key(issuing.get(), key->get()) != 1) {
       ossl::clear_errors();
