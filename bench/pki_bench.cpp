@@ -77,6 +77,17 @@ void BM_KeyToPem(benchmark::State& state) {
 }
 BENCHMARK(BM_KeyToPem);
 
+// The same PKCS#8 PEM through OpenSSL's encoder, for comparison.
+void BM_KeyToPemOpenssl(benchmark::State& state) {
+  KeyGenerator keys;
+  auto key = keys.generate().value();
+  for (auto _ : state) {
+    auto pem = ossl::key_to_pem_openssl(key.get());
+    ossl::wipe(*pem);
+  }
+}
+BENCHMARK(BM_KeyToPemOpenssl);
+
 void BM_CertToPem(benchmark::State& state) {
   KeyGenerator keys;
   auto key = keys.generate().value();

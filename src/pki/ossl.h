@@ -50,7 +50,12 @@ void clear_errors();
 // PEM encodings. The private key text is the caller's to wipe (see wipe()).
 Expected<std::string> cert_to_pem(X509* cert);
 Expected<std::string> crl_to_pem(X509_CRL* crl);
-Expected<std::string> key_to_pem(EVP_PKEY* key);  // PKCS#8, unencrypted
+// PKCS#8 PrivateKeyInfo, unencrypted ("-----BEGIN PRIVATE KEY-----"). For
+// P-256 keys the DER is filled into its fixed template (see ossl.cpp); the
+// bytes are identical to OpenSSL's own encoder, which is the fallback for
+// other keys and the reference the tests compare against.
+Expected<std::string> key_to_pem(EVP_PKEY* key);
+Expected<std::string> key_to_pem_openssl(EVP_PKEY* key);
 // Parses exactly what the name says; the error names `what`.
 Expected<X509Ptr> cert_from_pem(std::string_view pem, std::string_view what);
 Expected<PkeyPtr> key_from_pem(std::string_view pem, std::string_view what);
