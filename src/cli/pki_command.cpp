@@ -326,8 +326,13 @@ void add_pki(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"cloud", "gateway", "device"}));
   issue->add_option("--id", o->id, "Identity ID: 1-64 of A-Z a-z 0-9 . _ - (not starting with .)")
       ->required();
-  issue->add_option("--dns", o->dns, "DNS name for a cloud identity (repeatable)")->type_name("NAME");
-  issue->add_option("--ip", o->ips, "IP address for a cloud identity (repeatable)")->type_name("ADDR");
+  // One value per flag (--dns a --dns b), so a value never swallows the role positional.
+  issue->add_option("--dns", o->dns, "DNS name for a cloud identity (repeatable)")
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  issue->add_option("--ip", o->ips, "IP address for a cloud identity (repeatable)")
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
   add_days(issue, *o, 365, "the certificate");
   add_dir(issue, *o);
   issue->callback([o, &ctx] { run_issue(*o, ctx); });

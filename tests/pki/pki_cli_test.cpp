@@ -249,6 +249,19 @@ TEST_F(PkiCli, ASecondWriterIsRefusedWhileAFleetRuns) {
   EXPECT_EQ(must({"pki", "issue", "gateway", "--id", "gw", "--dir", p()}).exit_code, 0);
 }
 
+TEST_F(PkiCli, RepeatedSanFlagsTakeOneValueEach) {
+  ASSERT_EQ(must({"pki", "init", "--dir", p()}).exit_code, 0);
+  auto r = must({"--json", "pki", "issue", "--dns", "localhost", "cloud", "--id", "c", "--ip", "127.0.0.1",
+                 "--dns", "api.example.net", "--ip", "::1", "--dir", p()});
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["dns"], json::array({"localhost", "api.example.net"}));
+  EXPECT_EQ(j["ip"], json::array({"127.0.0.1", "::1"}));
+  auto text = openssl({"x509", "-in", (td_ / "p" / "cloud" / "c.crt").string(), "-noout", "-ext", "subjectAltName"}).out;
+  EXPECT_NE(text.find("DNS:localhost, DNS:api.example.net, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(PkiCli, HelpExplainsEverySubcommand) {
   for (const char* sub : {"init", "issue", "fleet", "revoke", "crl", "list", "verify"}) {
     auto r = armored({"pki", sub, "--help"});
