@@ -8,6 +8,8 @@
 namespace armored::crypto {
 namespace {
 
+constexpr std::size_t kMaxGcmNonce = 128;
+
 const EVP_CIPHER* cipher_for(const AeadSpec& s) {
   switch (s.cipher) {
     case AeadCipher::kAesGcm:
@@ -23,9 +25,10 @@ const EVP_CIPHER* cipher_for(const AeadSpec& s) {
 bool spec_allowed(const AeadSpec& s) {
   switch (s.cipher) {
     case AeadCipher::kAesGcm:
-      // SP 800-38D allows any IV length >= 1 bit; E3 uses 12 bytes.
+      // SP 800-38D allows any IV length >= 1 bit; OpenSSL's GCM takes at most
+      // 128 bytes (GCM_IV_MAX_SIZE). E3 itself uses 12 bytes.
       return (s.key_len == 16 || s.key_len == 24 || s.key_len == 32) && s.nonce_len >= 1 &&
-             s.nonce_len <= 1024 && s.tag_len == 16;
+             s.nonce_len <= kMaxGcmNonce && s.tag_len == 16;
     case AeadCipher::kAesCcm:
       // SP 800-38C: nonce 7..13 bytes, tag 4..16 bytes and even.
       return (s.key_len == 16 || s.key_len == 24 || s.key_len == 32) && s.nonce_len >= 7 &&

@@ -43,7 +43,7 @@ inline constexpr AeadAlg kAllAeads[] = {AeadAlg::kAes128Gcm, AeadAlg::kAes256Gcm
 class AeadContext {
  public:
   // Keys a context. kBadParameters if the spec is not allowed for the mode
-  // (GCM: nonce >= 1 byte, tag 16; CCM: nonce 7..13, tag 4..16 even;
+  // (GCM: nonce 1..128 bytes, tag 16; CCM: nonce 7..13, tag 4..16 even;
   // ChaCha20-Poly1305: nonce 12, tag 16) or the key length is wrong.
   static CryptoResult<AeadContext> create(AeadSpec spec, ByteSpan key);
   static CryptoResult<AeadContext> create(AeadAlg alg, ByteSpan key) { return create(spec_of(alg), key); }

@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -26,6 +27,8 @@ constexpr const char* kCurve = "prime256v1";
 struct ParamBldFree { void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); } };
 struct ParamFree { void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); } };
 struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
+struct GroupFree { void operator()(EC_GROUP* p) const { EC_GROUP_free(p); } };
+struct PointFree { void operator()(EC_POINT* p) const { EC_POINT_clear_free(p); } };
 struct X509Free { void operator()(X509* p) const { X509_free(p); } };
 
 std::shared_ptr<PkeyHandle> wrap(EVP_PKEY* p) {
@@ -41,7 +44,12 @@ bool is_p256(EVP_PKEY* p) {
   char name[64] = {};
   std::size_t len = 0;
   if (EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) return false;
-  return std::string_view(name, len) == kCurve;
+  if (std::string_view(name, len) != kCurve) return false;
+  // OpenSSL names a key with explicit parameters after the matching curve even
+  // when, e.g., the cofactor differs; only the named-curve encoding is accepted.
+  char enc[32] = {};
+  if (EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof enc, &len) != 1) return false;
+  return std::string_view(enc, len) == OSSL_PKEY_EC_ENCODING_GROUP;
 }
 
 bool public_check(EVP_PKEY* p) {
@@ -171,16 +179,32 @@ CryptoResult<EcPrivateKey> EcPrivateKey::generate() {
 
 CryptoResult<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan scalar) {
   if (scalar.size() != kP256ScalarSize) return unexpected(CryptoError::kBadKey);
+  std::unique_ptr<EC_GROUP, GroupFree> group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
   detail::BnPtr d(BN_secure_new());
-  detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (!d || !ctx || !bld || BN_bin2bn(scalar.data(), static_cast<int>(scalar.size()), d.get()) == nullptr ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1) {
+  if (!group || !d || BN_bin2bn(scalar.data(), static_cast<int>(scalar.size()), d.get()) == nullptr) {
     drain_errors();
     return unexpected(CryptoError::kInternal);
   }
-  if (BN_is_zero(d.get())) return unexpected(CryptoError::kBadKey);
+  if (BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group.get())) >= 0) {
+    return unexpected(CryptoError::kBadKey);
+  }
+  // OpenSSL 3.0 does not derive the public point on import, so compute d*G.
+  std::unique_ptr<EC_POINT, PointFree> q(EC_POINT_new(group.get()));
+  std::uint8_t pub[kP256PointSize];
+  if (!q || EC_POINT_mul(group.get(), q.get(), d.get(), nullptr, nullptr, nullptr) != 1 ||
+      EC_POINT_point2oct(group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, nullptr) !=
+          sizeof pub) {
+    drain_errors();
+    return unexpected(CryptoError::kInternal);
+  }
+  detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  if (!ctx || !bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) != 1) {
+    drain_errors();
+    return unexpected(CryptoError::kInternal);
+  }
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
   EVP_PKEY* out = nullptr;
   if (!params || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
