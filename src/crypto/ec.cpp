@@ -145,6 +145,17 @@ Bytes EcPublicKey::spki_der() const {
   return out;
 }
 
+std::string EcPublicKey::to_pem() const {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_->pkey.get()) != 1) {
+    drain_errors();
+    return {};
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
 namespace {
 
 bool digest_verify(EVP_PKEY* key, ByteSpan message, ByteSpan der) {

@@ -31,6 +31,8 @@ class EcPublicKey {
 
   std::array<std::uint8_t, kP256PointSize> point() const;  // uncompressed SEC1
   Bytes spki_der() const;
+  // PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
+  std::string to_pem() const;
 
   // ECDSA P-256 / SHA-256 verification. Returns false for malformed or wrong signatures.
   bool verify_der(ByteSpan message, ByteSpan signature_der) const;
