@@ -45,7 +45,7 @@ int run_device(const std::string& dir) {
   cfg.cloud_key_id = kCloudKeyId;
   cfg.alg = crypto::AeadAlg::kChaCha20Poly1305;
   cfg.reserve_ahead = 8;
-  cfg.rotation_messages = 300;
+  cfg.rotation_messages = 250;
   auto sealer = Sealer::create(cfg, crypto::EcPrivateKey::from_pem(text(dir + "/identity.pem")).value(),
                                crypto::EcPublicKey::from_pem(text(dir + "/cloud_pub.pem")).value(), clock, rng, store);
   if (!sealer) return 2;
