@@ -1,6 +1,8 @@
 #include "crypto/aead.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "crypto/openssl_util.h"
 #include "crypto/secure_zero.h"
@@ -40,6 +42,19 @@ bool spec_allowed(const AeadSpec& s) {
 }
 
 int len_int(std::size_t n) { return static_cast<int>(n); }
+
+// The tag goes through the provider parameter API directly: EVP_CIPHER_CTX_ctrl
+// would translate to the same OSSL_PARAM call with extra work per message.
+bool get_tag(EVP_CIPHER_CTX* ctx, std::uint8_t* tag, std::size_t len) {
+  OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, len),
+                          OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(ctx, params) == 1;
+}
+bool set_tag(EVP_CIPHER_CTX* ctx, std::uint8_t* tag, std::size_t len) {
+  OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, len),
+                          OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_set_params(ctx, params) == 1;
+}
 
 }  // namespace
 
@@ -135,7 +150,7 @@ CryptoResult<std::size_t> AeadContext::seal(ByteSpan nonce, ByteSpan aad, ByteSp
   }
   if (ok) ok = EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &len) == 1;
   if (ok) {
-    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, len_int(spec_.tag_len), out + plaintext.size()) == 1;
+    ok = get_tag(ctx, out + plaintext.size(), spec_.tag_len);
   }
   if (!ok) {
     detail::drain_errors();
@@ -158,8 +173,7 @@ CryptoResult<std::size_t> AeadContext::open(ByteSpan nonce, ByteSpan aad, ByteSp
   int len = 0;
   bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1;
   if (ok && ccm) {
-    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, len_int(spec_.tag_len), tag) == 1 &&
-         EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, len_int(pt_len)) == 1;
+    ok = set_tag(ctx, tag, spec_.tag_len) && EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, len_int(pt_len)) == 1;
   }
   if (ok && !aad.empty()) ok = EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), len_int(aad.size())) == 1;
   std::uint8_t dummy_in = 0;
@@ -171,8 +185,7 @@ CryptoResult<std::size_t> AeadContext::open(ByteSpan nonce, ByteSpan aad, ByteSp
     ok = EVP_DecryptUpdate(ctx, out, &len, in, len_int(pt_len)) == 1;
   }
   if (ok && !ccm) {
-    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, len_int(spec_.tag_len), tag) == 1 &&
-         EVP_DecryptFinal_ex(ctx, out + (pt_len == 0 ? 0 : pt_len), &len) == 1;
+    ok = set_tag(ctx, tag, spec_.tag_len) && EVP_DecryptFinal_ex(ctx, out + (pt_len == 0 ? 0 : pt_len), &len) == 1;
   }
   if (!ok) {
     detail::drain_errors();

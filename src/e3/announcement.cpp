@@ -37,11 +37,11 @@ E3Result<Bytes> build_announcement(const AnnouncementFields& f, const crypto::Ec
   const Bytes payload = payload_of(f);
   auto sig = identity_key.sign_p1363(sig_structure(kProtected, payload));
   if (!sig) return e3_fail(E3Errc::kInternal, "signing failed");
-  Bytes out;
-  out.push_back(static_cast<std::uint8_t>((static_cast<unsigned>(MessageType::kAnnouncement) << 6) |
-                                          ((f.kid.size() - 1) << 3)));
-  out.push_back(static_cast<std::uint8_t>(f.epoch & 0xff));
-  out.insert(out.end(), f.kid.begin(), f.kid.end());
+  Bytes out(2 + f.kid.size());
+  out[0] = static_cast<std::uint8_t>((static_cast<unsigned>(MessageType::kAnnouncement) << 6) |
+                                     ((f.kid.size() - 1) << 3));
+  out[1] = static_cast<std::uint8_t>(f.epoch & 0xff);
+  std::copy(f.kid.begin(), f.kid.end(), out.begin() + 2);
   cbor::Writer w(out);
   w.array(4).bstr(kProtected).map(0).bstr(payload).bstr(*sig);
   return out;

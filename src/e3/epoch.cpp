@@ -35,7 +35,10 @@ E3Result<EpochSecrets> derive_epoch_secrets(ByteSpan shared_secret, const EpochB
 EpochKeys::EpochKeys(const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
                      const Bytes& common_iv)
     : secrets_(s), device_key_(std::move(device)), cloud_key_(std::move(cloud)), common_iv_size_(common_iv.size()) {
-  std::copy(common_iv.begin(), common_iv.end(), common_iv_.begin());
+  const std::uint8_t device_id[1] = {kDeviceSenderId};
+  const std::uint8_t cloud_id[1] = {kCloudSenderId};
+  oscore::make_nonce(common_iv, device_id, 0, nonce_base_[0]);
+  oscore::make_nonce(common_iv, cloud_id, 0, nonce_base_[1]);
 }
 
 E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets) {
@@ -53,8 +56,10 @@ E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets)
 }
 
 void EpochKeys::nonce(MessageType direction, std::uint64_t seq, MutableByteSpan out_) const {
-  const std::uint8_t id[1] = {direction == MessageType::kUplink ? kDeviceSenderId : kCloudSenderId};
-  oscore::make_nonce({common_iv_.data(), common_iv_size_}, id, seq, out_);
+  const auto& base = nonce_base_[direction == MessageType::kUplink ? 0 : 1];
+  const std::size_t n = common_iv_size_;
+  std::copy(base.begin(), base.begin() + n, out_.begin());
+  for (std::size_t i = 0; i < 5; ++i) out_[n - 1 - i] ^= static_cast<std::uint8_t>(seq >> (8 * i));
 }
 
 }  // namespace armored::e3

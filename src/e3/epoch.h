@@ -74,8 +74,10 @@ class EpochKeys {
   EpochSecrets secrets_;
   crypto::AeadContext device_key_;
   crypto::AeadContext cloud_key_;
-  std::array<std::uint8_t, oscore::kMaxNonce> common_iv_{};
   std::size_t common_iv_size_ = 0;
+  // Per direction: the nonce for partial IV 0; a message's nonce XORs its
+  // partial IV into the last 5 bytes (RFC 8613 5.2 is linear in the PIV).
+  std::array<std::uint8_t, oscore::kMaxNonce> nonce_base_[2]{};
 };
 
 }  // namespace armored::e3

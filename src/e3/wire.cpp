@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
-#include "cbor/writer.h"
 #include "e3/oscore.h"
 
 namespace armored::e3 {
@@ -54,15 +54,50 @@ std::size_t max_sealed_size(crypto::AeadAlg alg, std::size_t plaintext_size, std
   return sealed_size(alg, plaintext_size, kid_size, max_sequence);
 }
 
+namespace {
+
+// CBOR head (major type + shortest argument), as cbor::Writer writes it; the
+// AAD is built on every message, so it is encoded here byte by byte.
+std::size_t put_head(std::uint8_t* p, std::uint8_t major, std::uint64_t v) {
+  const std::uint8_t mt = static_cast<std::uint8_t>(major << 5);
+  if (v < 24) {
+    p[0] = static_cast<std::uint8_t>(mt | v);
+    return 1;
+  }
+  const std::size_t n = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffull ? 4 : 8;
+  p[0] = static_cast<std::uint8_t>(mt | (n == 1 ? 24 : n == 2 ? 25 : n == 4 ? 26 : 27));
+  for (std::size_t i = 0; i < n; ++i) p[1 + i] = static_cast<std::uint8_t>(v >> (8 * (n - 1 - i)));
+  return 1 + n;
+}
+
+}  // namespace
+
 std::size_t write_aad(crypto::AeadAlg alg, ByteSpan kid, ByteSpan partial_iv, std::uint32_t epoch,
                       MessageType type, MutableByteSpan out_) {
-  std::array<std::uint8_t, kMaxAadSize> ext{};
-  cbor::Writer e(ext);
-  e.array(6).uint(kProtocolVersion).array(1).integer(static_cast<std::int64_t>(alg));
-  e.bstr(kid).bstr(partial_iv).uint(epoch).uint(static_cast<std::uint64_t>(type));
-  cbor::Writer w(out_);
-  w.array(3).tstr("Encrypt0").bstr({}).bstr(e.written());
-  return w.ok() && e.ok() ? w.size() : 0;
+  if (kid.size() > kMaxKidSize || partial_iv.size() > 8 || out_.size() < kMaxAadSize) return 0;
+  // external_aad = [1, [alg], kid, piv, epoch, type]: at most 3+2+9+9+5+1 bytes.
+  std::uint8_t ext[32];
+  std::size_t e = 0;
+  ext[e++] = 0x86;  // array(6)
+  ext[e++] = kProtocolVersion;
+  ext[e++] = 0x81;  // array(1)
+  e += put_head(ext + e, 0, static_cast<std::uint64_t>(alg));  // COSE ids of our AEADs are positive
+  e += put_head(ext + e, 2, kid.size());
+  std::memcpy(ext + e, kid.data(), kid.size());
+  e += kid.size();
+  e += put_head(ext + e, 2, partial_iv.size());
+  std::memcpy(ext + e, partial_iv.data(), partial_iv.size());
+  e += partial_iv.size();
+  e += put_head(ext + e, 0, epoch);
+  ext[e++] = static_cast<std::uint8_t>(type);
+  // Enc_structure = ["Encrypt0", h'', bstr external_aad]
+  static constexpr std::uint8_t kPrefix[] = {0x83, 0x68, 'E', 'n', 'c', 'r', 'y', 'p', 't', '0', 0x40};
+  std::uint8_t* out = out_.data();
+  std::memcpy(out, kPrefix, sizeof kPrefix);
+  std::size_t n = sizeof kPrefix;
+  n += put_head(out + n, 2, e);
+  std::memcpy(out + n, ext, e);
+  return n + e;
 }
 
 }  // namespace armored::e3
