@@ -155,9 +155,10 @@ E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, Mut
   const EpochKeys& keys = slot.keys;
   const std::size_t total = sealed_size(keys.alg(), plaintext.size(), kid.size(), seq);
   if (out_.size() < total) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
+  if (store_ == nullptr) return e3_fail(E3Errc::kBadConfig, "commands need a state store for sequence reservations");
   if (seq >= slot.command_reserved) {
     slot.command_reserved = seq + config_.reserve_ahead;
-    if (store_ != nullptr && !store_->save(serialize())) {
+    if (!store_->save(serialize())) {
       slot.command_reserved = seq;
       return e3_fail(E3Errc::kPersistFailed, "could not persist the command reservation");
     }

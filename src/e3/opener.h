@@ -65,7 +65,8 @@ struct OpenerCounters {
 
 class Opener {
  public:
-  // store may be null when the cloud never sends commands.
+  // command_store may be null when the cloud never sends commands
+  // (seal_command() then fails with kBadConfig).
   static E3Result<Opener> create(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock,
                                  StateStore* command_store);
 

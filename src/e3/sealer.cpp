@@ -161,7 +161,18 @@ E3Result<OpenedCommand> Sealer::open_command(ByteSpan envelope, MutableByteSpan 
   auto opened = keys_->aead(MessageType::kDownlink)
                     .open({nonce.data(), keys_->nonce_size()}, {aad.data(), aad_len}, h->body, out_);
   if (!opened) return e3_fail(E3Errc::kAuthFailed, "command did not authenticate");
-  window_.mark(h->sequence);
+  // Commands are rare and act on the device: record the window durably
+  // before reporting success, so a reboot cannot make a replay acceptable.
+  ReplayWindow marked = window_;
+  marked.mark(h->sequence);
+  Bytes state = serialize_with(&keys_->secrets(), epoch_started_, reserved_until_, marked, announcement_);
+  const bool saved = static_cast<bool>(store_->save(state));
+  crypto::secure_zero(state);
+  if (!saved) {
+    crypto::secure_zero(out_.first(*opened));
+    return e3_fail(E3Errc::kPersistFailed, "could not persist the command window");
+  }
+  window_ = marked;
   return OpenedCommand{keys_->epoch(), h->sequence, *opened};
 }
 

@@ -59,7 +59,8 @@ class Sealer {
   // Seals one reading into out_ (sealed_size() bytes) and returns its size.
   // Allocation-free except when a new reservation is persisted.
   E3Result<std::size_t> seal(ByteSpan plaintext, MutableByteSpan out_);
-  // Opens a command envelope from the cloud into out_.
+  // Opens a command envelope from the cloud into out_; the updated replay
+  // window is persisted before success is returned (kPersistFailed if not).
   E3Result<OpenedCommand> open_command(ByteSpan envelope, MutableByteSpan out_);
 
   // Exact size of the next sealed envelope for a plaintext of this size.

@@ -112,6 +112,39 @@ TEST(E3State, RestartedCloudKeepsCommandNumbersUnique) {
   }
 }
 
+TEST(E3State, DeviceCommandWindowSurvivesRestart) {
+  Pair p;
+  p.rotate();
+  Bytes env(64);
+  auto n = p.opener->seal_command(testing::kKid, as_bytes("open valve"), env);
+  ASSERT_TRUE(n);
+  env.resize(*n);
+  Bytes out(64);
+  ASSERT_TRUE(p.sealer->open_command(env, out));
+  Sealer rebooted = p.make_sealer();
+  ASSERT_TRUE(rebooted.restore(p.device_store.data()));
+  EXPECT_EQ(rebooted.open_command(env, out).error().code, E3Errc::kReplayed);
+  // Without durable storage the command is refused, not half-accepted.
+  auto n2 = p.opener->seal_command(testing::kKid, as_bytes("close valve"), out);
+  ASSERT_TRUE(n2);
+  Bytes env2(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*n2));
+  p.device_store.set_failing(true);
+  Bytes pt(64, 0xee);
+  EXPECT_EQ(rebooted.open_command(env2, pt).error().code, E3Errc::kPersistFailed);
+  p.device_store.set_failing(false);
+  EXPECT_TRUE(rebooted.open_command(env2, pt));
+}
+
+TEST(E3State, CommandsWithoutStoreAreRefused) {
+  Pair p;
+  p.rotate();
+  auto o = Opener::create(p.opener_config, p.cloud_key, p.clock, nullptr).value();
+  ASSERT_TRUE(o.add_device({testing::kKid, "x", p.identity.public_key().value()}));
+  ASSERT_TRUE(o.accept_announcement(p.sealer->announcement()));
+  Bytes out(64);
+  EXPECT_EQ(o.seal_command(testing::kKid, as_bytes("x"), out).error().code, E3Errc::kBadConfig);
+}
+
 TEST(E3State, GarbageStateIsRefused) {
   Pair p;
   EXPECT_EQ(p.sealer->restore(Bytes{0x01, 0x02}).error().code, E3Errc::kBadConfig);
