@@ -1,5 +1,7 @@
 #include "e3/replay_window.h"
 
+#include <algorithm>
+
 namespace armored::e3 {
 
 Result<void, E3Error> ReplayWindow::check(std::uint64_t seq) const {
@@ -11,14 +13,15 @@ Result<void, E3Error> ReplayWindow::check(std::uint64_t seq) const {
 }
 
 void ReplayWindow::shift(std::uint64_t by) {
-  constexpr std::size_t kWords = kMaxSize / 64;
-  if (by >= kMaxSize) {
-    bits_.fill(0);
+  // Only the words that hold the window are live; the rest stay zero.
+  const std::size_t live = (size_ + 63) / 64;
+  if (by >= live * 64) {
+    std::fill(bits_.begin(), bits_.begin() + live, 0);
     return;
   }
   const std::size_t words = static_cast<std::size_t>(by / 64);
   const unsigned bits = static_cast<unsigned>(by % 64);
-  for (std::size_t i = kWords; i-- > 0;) {
+  for (std::size_t i = live; i-- > 0;) {
     std::uint64_t v = 0;
     if (i >= words) {
       v = bits_[i - words] << bits;
