@@ -37,6 +37,7 @@ struct World {
     SealerConfig cfg;
     cfg.kid = kKid;
     cfg.cloud_key_id = kCloudKeyId;
+    cfg.alg = crypto::AeadAlg::kAes128Gcm;  // fixed, so the seeds open on every machine
     return Sealer::create(cfg, identity, cloud.public_key().value(), clock, rng, store).value();
   }
   Opener make_opener() {

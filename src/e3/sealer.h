@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "crypto/aead.h"
+#include "crypto/cpu.h"
 #include "crypto/ec.h"
 #include "e3/epoch.h"
 #include "e3/error.h"
@@ -21,7 +22,8 @@ namespace armored::e3 {
 
 struct SealerConfig {
   Bytes kid;                                   // 1..8 bytes, assigned at provisioning
-  crypto::AeadAlg alg = crypto::AeadAlg::kAes128Gcm;  // see crypto::default_aead()
+  // AES-128-GCM with AES instructions, ChaCha20-Poly1305 without (crypto/cpu.h).
+  crypto::AeadAlg alg = crypto::default_aead();
   Bytes cloud_key_id;                          // names the cloud's static E3 key (1..32 bytes)
   std::chrono::seconds rotation_interval{24 * 3600};
   std::uint64_t rotation_messages = 1u << 20;  // new epoch after this many readings

@@ -156,3 +156,19 @@ TEST(E3Rotation, DeviceEpochKeysDifferEachEpoch) {
 
 }  // namespace
 }  // namespace armored::e3
+
+namespace armored::e3 {
+namespace {
+
+TEST(E3Defaults, DeviceAeadFollowsTheCpu) {
+  EXPECT_EQ(SealerConfig{}.alg, crypto::default_aead());
+  testing::Pair p(SealerConfig{}.alg);
+  p.rotate();
+  auto r = p.open(p.seal(testing::reading()));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->alg, crypto::cpu_has_aes_acceleration() ? crypto::AeadAlg::kAes128Gcm
+                                                        : crypto::AeadAlg::kChaCha20Poly1305);
+}
+
+}  // namespace
+}  // namespace armored::e3
