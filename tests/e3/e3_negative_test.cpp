@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "e3/announcement.h"
 #include "e3_fixture.h"
 
 namespace armored::e3 {
@@ -138,6 +139,72 @@ TEST(E3Negative, SmallOutputBuffers) {
   EXPECT_EQ(p.opener->open(env, small).error().code, E3Errc::kBufferTooSmall);
   EXPECT_EQ(p.sealer->seal(reading(), small).error().code, E3Errc::kBufferTooSmall);
   EXPECT_TRUE(p.open(env));  // the failed attempt did not consume the number
+}
+
+}  // namespace
+}  // namespace armored::e3
+
+namespace armored::e3 {
+namespace {
+
+TEST(E3Negative, EnvelopeMovedToAnotherDevicesKidFailsAuthentication) {
+  testing::Pair p;
+  p.rotate();
+  // A second device registered at the same cloud, with its own epoch.
+  auto other_identity = crypto::EcPrivateKey::generate().value();
+  const Bytes other_kid = {0x4a, 0x7f, 0x02};
+  ASSERT_TRUE(p.opener->add_device({other_kid, "patient-0043", other_identity.public_key().value()}));
+  SealerConfig cfg = p.sealer_config;
+  cfg.kid = other_kid;
+  MemoryStateStore store;
+  auto other = Sealer::create(cfg, other_identity, p.cloud_key.public_key().value(), p.clock, p.rng, store).value();
+  ASSERT_TRUE(p.opener->accept_announcement(other.start_epoch().value()));
+  Bytes env = p.seal(testing::reading());
+  std::copy(other_kid.begin(), other_kid.end(), env.begin() + 2);
+  EXPECT_EQ(p.open(env).error().code, E3Errc::kAuthFailed);
+  // Each device's own envelopes still open, attributed to the right identity.
+  Bytes mine = p.seal(testing::reading());
+  EXPECT_EQ(p.open(mine)->device_id, "patient-0042");
+  Bytes theirs(other.sealed_size(52));
+  ASSERT_TRUE(other.seal(testing::reading(), theirs));
+  EXPECT_EQ(p.open(theirs)->device_id, "patient-0043");
+}
+
+TEST(E3Negative, EpochJumpByMultipleOf256DropsThePreviousEpoch) {
+  testing::Pair p;
+  p.rotate();
+  Bytes old = p.seal(testing::reading());
+  AnnouncementFields f;
+  f.kid = testing::kKid;
+  f.epoch = 257;  // same epoch id (1) as the current epoch
+  f.alg = crypto::AeadAlg::kAes128Gcm;
+  f.cloud_key_id = testing::kCloudKeyId;
+  f.ephemeral_public = crypto::EcPrivateKey::generate()->public_key()->point();
+  ASSERT_TRUE(p.opener->accept_announcement(build_announcement(f, p.identity).value()));
+  EXPECT_EQ(p.opener->current_epoch(testing::kKid), 257u);
+  // Epoch id 1 now names epoch 257 only: the old envelope cannot open.
+  EXPECT_EQ(p.open(old).error().code, E3Errc::kAuthFailed);
+}
+
+TEST(E3Negative, BatchOfEnvelopesOpensEachOnItsOwn) {
+  testing::Pair p;
+  p.rotate();
+  Bytes a = p.seal(testing::reading(1));
+  Bytes b = p.seal(testing::reading(2));
+  Bytes bad = p.seal(testing::reading(3));
+  bad.back() ^= 1;
+  const ByteSpan parts[] = {a, bad, b, a};
+  const Bytes batch = encode_batch(parts).value();
+  ASSERT_EQ(batch.size(), 2 + 4 * 2 + a.size() * 4);
+  std::vector<E3Errc> results;
+  const auto entries = decode_batch(batch);
+  ASSERT_TRUE(entries);
+  for (ByteSpan m : *entries) {
+    auto r = p.open(m);
+    results.push_back(r ? E3Errc::kInternal : r.error().code);  // kInternal marks success here
+  }
+  EXPECT_EQ(results, (std::vector<E3Errc>{E3Errc::kInternal, E3Errc::kAuthFailed, E3Errc::kInternal,
+                                          E3Errc::kReplayed}));
 }
 
 }  // namespace
