@@ -25,6 +25,8 @@ Fleet::Fleet() {
   ca_file = dir / "ca.pem";
   crl_file = dir / "crl.pem";
   write_text(ca_file, root->cert_pem());
+  issuing_file = dir / "issuing.pem";
+  write_text(issuing_file, issuing->cert_pem());
   server = issuing->issue(server_spec());
   gateway = issuing->issue(gateway_spec());
   server_chain = server.write(dir.path(), "server");

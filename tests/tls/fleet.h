@@ -21,7 +21,7 @@ struct Fleet {
   TempDir dir;
   std::unique_ptr<TestAuthority> root;
   std::unique_ptr<TestAuthority> issuing;
-  std::filesystem::path ca_file, crl_file;
+  std::filesystem::path ca_file, crl_file, issuing_file;  // issuing_file: intermediate PEM
   Issued server, gateway;
   std::filesystem::path server_chain, server_key, gateway_chain, gateway_key;
 
