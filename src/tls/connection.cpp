@@ -99,7 +99,9 @@ struct Connection::Impl {
     if (cert == nullptr) return Reason::kNoPeerCertificate;
     time_t now = static_cast<time_t>(unix_seconds(ctx->clock->now()));
     if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) return Reason::kCertExpired;
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx->ctx.get());
+    X509_STORE* store = nullptr;
+    SSL_get0_verify_cert_store(ssl.get(), &store);
+    if (store == nullptr) return Reason::kInternal;
     STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
     for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i) {
       X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
@@ -251,6 +253,8 @@ Expected<std::unique_ptr<Connection::Impl>> make_impl(TlsContext& ctx, bool serv
   }
   SSL_set_bio(impl->ssl.get(), r, w);
   SSL_set_app_data(impl->ssl.get(), &impl->st);
+  // set0: the connection's SSL owns the reference acquired here.
+  SSL_set0_verify_cert_store(impl->ssl.get(), impl->ctx->acquire_verify_store());
   // Certificates and CRLs are judged at the injected clock's time.
   X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl.get());
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(unix_seconds(ctx.clock().now())));

@@ -15,18 +15,32 @@ Unexpected<Error> openssl_fail(const std::string& what) {
   return fail(what + ": " + e.message);
 }
 
-Status load_trust(SSL_CTX* ctx, const TlsConfig& c) {
-  if (SSL_CTX_load_verify_file(ctx, c.ca_file.c_str()) != 1) {
+// Builds the store peers are verified against: the fleet CA and, when
+// configured, its CRLs (leaf revocation checked against its issuer's CRL).
+Expected<detail::X509StorePtr> build_verify_store(const TlsConfig& c) {
+  detail::X509StorePtr store(X509_STORE_new());
+  if (!store) return openssl_fail("cannot allocate certificate store");
+  if (X509_STORE_load_file(store.get(), c.ca_file.c_str()) != 1) {
     return openssl_fail("cannot load CA file " + c.ca_file.string());
   }
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   if (!c.crl_file.empty()) {
-    if (X509_load_crl_file(X509_STORE_add_lookup(store, X509_LOOKUP_file()), c.crl_file.c_str(),
+    if (X509_load_crl_file(X509_STORE_add_lookup(store.get(), X509_LOOKUP_file()), c.crl_file.c_str(),
                            X509_FILETYPE_PEM) <= 0) {
       return openssl_fail("cannot load CRL file " + c.crl_file.string());
     }
-    // The leaf's revocation is checked against the CRL of its issuer.
-    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+  }
+  return store;
+}
+
+Status load_trust(TlsContext::Impl& impl) {
+  SSL_CTX* ctx = impl.ctx.get();
+  const TlsConfig& c = impl.config;
+  auto store = build_verify_store(c);
+  if (!store) return unexpected(store.error());
+  impl.verify_store = std::move(*store);
+  if (SSL_CTX_set1_verify_cert_store(ctx, impl.verify_store.get()) != 1) {
+    return openssl_fail("cannot install certificate store");
   }
   if (SSL_CTX_use_certificate_chain_file(ctx, c.cert_chain.c_str()) != 1) {
     return openssl_fail("cannot load certificate chain " + c.cert_chain.string());
@@ -114,7 +128,7 @@ Expected<std::unique_ptr<TlsContext>> TlsContext::create(const TlsConfig& config
   impl->ctx.reset(SSL_CTX_new(config.role == Role::kServer ? TLS_server_method() : TLS_client_method()));
   if (!impl->ctx) return openssl_fail("cannot create TLS context");
   ARMORED_TRY(apply_policy(impl->ctx.get(), config));
-  ARMORED_TRY(load_trust(impl->ctx.get(), config));
+  ARMORED_TRY(load_trust(*impl));
   ARMORED_TRY(apply_resumption(*impl));
   detail::install_callbacks(*impl);
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
@@ -122,12 +136,11 @@ Expected<std::unique_ptr<TlsContext>> TlsContext::create(const TlsConfig& config
 
 Status TlsContext::reload_crl() {
   if (impl_->config.crl_file.empty()) return fail("no CRL file configured");
-  X509_STORE* store = SSL_CTX_get_cert_store(impl_->ctx.get());
   ERR_clear_error();
-  if (X509_load_crl_file(X509_STORE_add_lookup(store, X509_LOOKUP_file()),
-                         impl_->config.crl_file.c_str(), X509_FILETYPE_PEM) <= 0) {
-    return openssl_fail("cannot load CRL file " + impl_->config.crl_file.string());
-  }
+  auto store = build_verify_store(impl_->config);
+  if (!store) return unexpected(store.error());
+  std::lock_guard lock(impl_->store_mu);
+  impl_->verify_store = std::move(*store);
   return {};
 }
 

@@ -24,6 +24,7 @@ using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
 using SessionPtr = std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 
 // Empties the thread's OpenSSL error queue, returning the most specific
 // reason it can classify and OpenSSL's text for the first error.
