@@ -144,7 +144,7 @@ asio::awaitable<bool> TlsStream::wait_for_ticket(std::chrono::milliseconds timeo
 
 asio::awaitable<void> TlsStream::close() {
   conn_->close();
-  co_await flush();
+  (void)co_await flush();  // best effort: the peer may be gone
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   socket_.close(ec);
