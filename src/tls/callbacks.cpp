@@ -128,8 +128,10 @@ int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX
   return ret;
 }
 
-// Records the first PSK identity (RFC 8446 4.2.11: identities<7..2^16-1>,
-// each identity<1..2^16-1> followed by a uint32 obfuscated age).
+// Records a hash of the pre_shared_key extension (RFC 8446 4.2.11:
+// identities<7..2^16-1> then binders<33..2^16-1>). The binders are an HMAC
+// over this ClientHello under the resumption PSK, so the value is unique per
+// ClientHello and a replayed flight reproduces it exactly (RFC 8446 8.2).
 int client_hello_cb(SSL* ssl, int* /*alert*/, void* /*arg*/) {
   ConnectionState* st = state_of(ssl);
   if (st == nullptr) return SSL_CLIENT_HELLO_ERROR;
@@ -144,17 +146,17 @@ int client_hello_cb(SSL* ssl, int* /*alert*/, void* /*arg*/) {
       !r.read_bytes(identity_len, identity)) {
     return SSL_CLIENT_HELLO_SUCCESS;  // OpenSSL rejects the malformed extension itself
   }
-  SHA256(identity.data(), identity.size(), st->psk_identity_hash.data());
+  SHA256(ext, len, st->psk_extension_hash.data());
   st->offered_psk = true;
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-// Called when OpenSSL is about to accept early data: admit each ticket's
-// 0-RTT once per server instance.
+// Called when OpenSSL is about to accept early data (binders verified): admit
+// each ClientHello's 0-RTT once per server instance.
 int allow_early_data_cb(SSL* ssl, void* /*arg*/) {
   ConnectionState* st = state_of(ssl);
   if (st == nullptr || !st->offered_psk || !st->ctx->replay) return 0;
-  if (st->ctx->replay->admit(st->psk_identity_hash, st->ctx->clock->now())) return 1;
+  if (st->ctx->replay->admit(st->psk_extension_hash, st->ctx->clock->now())) return 1;
   st->ctx->counters.early_data_replays_refused++;
   return 0;
 }

@@ -39,6 +39,12 @@ struct TlsConfig {
   std::string tls13_ciphersuites;
   // Used only when min_version is kTls12: ECDHE with AEAD only.
   std::string tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+  // Our certificates are ECDSA P-256; offering only what they use keeps the
+  // ClientHello small.
+  std::string signature_algorithms = "ECDSA+SHA256:ECDSA+SHA384";
+  // TLS 1.3 middlebox compatibility (RFC 8446 D.4) costs a 32-byte session id
+  // each way and ChangeCipherSpec records; off, since E4 runs to our cloud.
+  bool middlebox_compat = false;
   // Server: choose by our order, but follow a client that puts ChaCha20 first.
   bool server_prioritize_chacha = true;
 

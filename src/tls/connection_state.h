@@ -20,10 +20,10 @@ struct ConnectionState {
   Reason verify_reason = Reason::kNone;
   std::string verify_detail;
   PeerIdentity peer;
-  // Server: SHA-256 of the first PSK identity offered (the ticket), for the
-  // 0-RTT replay register.
+  // Server: SHA-256 of the ClientHello's pre_shared_key extension (ticket +
+  // binder), the key of the 0-RTT replay register.
   bool offered_psk = false;
-  std::array<std::uint8_t, 32> psk_identity_hash{};
+  std::array<std::uint8_t, 32> psk_extension_hash{};
   // Events raised inside callbacks (new tickets), drained by feed().
   std::vector<Event> events;
 };

@@ -72,6 +72,10 @@ Status apply_policy(SSL_CTX* ctx, const TlsConfig& c) {
   if (SSL_CTX_set1_groups_list(ctx, c.groups.c_str()) != 1) {
     return openssl_fail("bad groups '" + c.groups + "'");
   }
+  if (SSL_CTX_set1_sigalgs_list(ctx, c.signature_algorithms.c_str()) != 1) {
+    return openssl_fail("bad signature algorithms '" + c.signature_algorithms + "'");
+  }
+  if (!c.middlebox_compat) SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
   std::uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
   if (c.resumption == ResumptionMode::kPskKe) opts |= SSL_OP_ALLOW_NO_DHE_KEX;
   if (c.role == Role::kServer) {

@@ -1,8 +1,10 @@
 #pragma once
-// Per-instance 0-RTT anti-replay (RFC 8446 8.1, single-use tickets): the
-// server remembers the hash of each ticket whose early data it accepted and
-// refuses early data with the same ticket again. Bounded: when full it
-// refuses all early data (falls back to 1-RTT) rather than forget entries.
+// Per-instance 0-RTT anti-replay by ClientHello recording (RFC 8446 8.2):
+// the server remembers a hash of each ClientHello's PSK binder whose early
+// data it accepted and refuses early data when the same flight comes again.
+// A client may reuse a ticket (each new ClientHello has a fresh binder).
+// Bounded: when full it refuses all early data (falls back to 1-RTT) rather
+// than forget entries; entries live as long as a ticket can.
 
 #include <array>
 #include <cstdint>
