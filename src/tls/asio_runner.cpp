@@ -83,8 +83,10 @@ asio::awaitable<Result<void, TlsError>> TlsStream::receive_once() {
 asio::awaitable<Result<HandshakeComplete, TlsError>> TlsStream::handshake(std::chrono::milliseconds timeout) {
   asio::steady_timer timer(socket_.get_executor());
   timer.expires_after(timeout);
-  timer.async_wait([this](const asio::error_code& ec) {
+  bool timed_out = false;
+  timer.async_wait([this, &timed_out](const asio::error_code& ec) {
     if (!ec) {
+      timed_out = true;
       asio::error_code ignored;
       socket_.close(ignored);
     }
@@ -95,6 +97,13 @@ asio::awaitable<Result<HandshakeComplete, TlsError>> TlsStream::handshake(std::c
     sent = co_await receive_once();
   }
   timer.cancel();
+  if (!handshake_ && conn_->is_open()) {
+    // The transport ended the handshake, not TLS: count it as such.
+    TlsError e = timed_out ? TlsError{Reason::kTimeout, "handshake did not finish in time"}
+                           : error_.value_or(sent ? TlsError{Reason::kInternal, "handshake stopped"} : sent.error());
+    conn_->abort(e);
+    error_ = e;
+  }
   if (error_) co_return unexpected(*error_);
   if (!sent) co_return unexpected(sent.error());
   co_return *handshake_;

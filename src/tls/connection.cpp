@@ -381,6 +381,13 @@ void Connection::close() {
   detail::clear_error_queue();
 }
 
+void Connection::abort(TlsError error) {
+  Impl& c = *impl_;
+  if (c.state == State::kClosed || c.state == State::kFailed) return;
+  std::vector<Event> ignored;
+  c.fail(ignored, std::move(error));
+}
+
 Bytes Connection::take_output() {
   Impl& c = *impl_;
   Bytes out(static_cast<std::size_t>(BIO_pending(c.wbio())));

@@ -90,6 +90,9 @@ class Connection {
   Result<void, TlsError> write(ByteSpan app);
   // Sends close_notify.
   void close();
+  // The transport failed or timed out (the runner's call): the connection
+  // is failed and the reason counted. No-op once closed or failed.
+  void abort(TlsError error);
   // Bytes to send to the peer (and clears them).
   Bytes take_output();
   bool has_output() const;

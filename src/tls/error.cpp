@@ -23,6 +23,7 @@ std::string_view reason_name(Reason r) {
     case Reason::kPeerAlert: return "peer_alert";
     case Reason::kProtocolError: return "protocol_error";
     case Reason::kUnexpectedEof: return "unexpected_eof";
+    case Reason::kTimeout: return "timeout";
     case Reason::kConfig: return "config";
     case Reason::kInternal: return "internal";
     case Reason::kCount: break;

@@ -32,6 +32,7 @@ enum class Reason : std::uint8_t {
   kPeerAlert,          // peer aborted with an alert (see message for which)
   kProtocolError,      // malformed or unexpected TLS records/messages
   kUnexpectedEof,      // transport closed without close_notify
+  kTimeout,            // handshake did not finish in time
   kConfig,             // local configuration unusable (files, keys)
   kInternal,           // OpenSSL failed for a reason we cannot classify
   kCount

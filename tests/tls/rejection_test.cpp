@@ -1,5 +1,6 @@
 // The rejection matrix with real peers: each refusal carries a typed reason
 // and increments that reason's counter.
+#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "tls/client_runner.h"
@@ -219,6 +220,42 @@ TEST_F(ServerRejects, ClientCertificateWithoutFleetIdentity) {
 
 TEST_F(ServerRejects, Tls12OnlyClientUnderDefaultPolicy) {
   expect_refused(&fleet.gateway, Reason::kProtocolVersion, {"-tls1_2"});
+}
+
+TEST_F(ServerRejects, Tls12ClientWithNonAeadCipherWhenTls12Allowed) {
+  auto c = fleet.server_config();
+  c.min_version = MinVersion::kTls12;
+  ctx_ = TlsContext::create(c, clock).value();
+  expect_refused(&fleet.gateway, Reason::kNoSharedCipher, {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256"});
+}
+
+TEST_F(ServerRejects, Tls12ClientAcceptedWithEcdheAeadWhenConfigured) {
+  auto c = fleet.server_config();
+  c.min_version = MinVersion::kTls12;
+  ctx_ = TlsContext::create(c, clock).value();
+  start();
+  auto r = testing::run_s_client(fleet, server_->port(), {"-tls1_2"}, "x\n",
+                                 {fleet.gateway_chain, fleet.gateway_key});
+  EXPECT_NE(r.out.find("echo:x"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("Protocol  : TLSv1.2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Cipher    : ECDHE-ECDSA-"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find("GCM-SHA") != std::string::npos || r.out.find("CHACHA20-POLY1305") != std::string::npos);
+}
+
+TEST_F(ServerRejects, SilentClientIsDroppedAfterHandshakeTimeout) {
+  tls::ServeOptions o;
+  o.handshake_timeout = std::chrono::milliseconds(300);
+  server_ = std::make_unique<testing::ServerThread>(*ctx_, o);
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  std::array<char, 16> buf;
+  asio::error_code ec;
+  auto start_time = std::chrono::steady_clock::now();
+  sock.read_some(asio::buffer(buf), ec);  // blocks until the server gives up
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start_time, std::chrono::seconds(5));
+  EXPECT_TRUE(testing::eventually([&] { return ctx_->counters().failures_for(Reason::kTimeout) == 1; }));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 namespace armored::testing {
 
-ServerThread::ServerThread(tls::TlsContext& ctx)
+ServerThread::ServerThread(tls::TlsContext& ctx, tls::ServeOptions opts)
     : acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
   port_ = acceptor_.local_endpoint().port();
   auto handler = [this](tls::TlsStream& s) -> asio::awaitable<void> {
@@ -25,7 +25,7 @@ ServerThread::ServerThread(tls::TlsContext& ctx)
     }
     cv_.notify_all();
   };
-  asio::co_spawn(io_, tls::serve(acceptor_, ctx, handler), asio::detached);
+  asio::co_spawn(io_, tls::serve(acceptor_, ctx, handler, opts), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
 }
 

@@ -23,7 +23,7 @@ struct SeenConnection {
 
 class ServerThread {
  public:
-  explicit ServerThread(tls::TlsContext& ctx);
+  explicit ServerThread(tls::TlsContext& ctx, tls::ServeOptions opts = {});
   ~ServerThread();
   std::uint16_t port() const { return port_; }
   // Waits until `n` connections reached the handler (or timeout).
