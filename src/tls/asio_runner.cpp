@@ -213,7 +213,12 @@ asio::awaitable<void> run_one(asio::ip::tcp::socket sock, TlsContext& ctx, Conne
     spdlog::info("tls: handshake refused: {} ({})", reason_name(hs.error().reason), hs.error().message);
     co_return;
   }
-  co_await handler(stream);
+  try {
+    co_await handler(stream);
+  } catch (const std::exception& e) {
+    // One connection's application error must not take the server down.
+    spdlog::error("tls: handler for {} failed: {}", hs->peer.uri, e.what());
+  }
   if (stream.socket().is_open()) co_await stream.close();
 }
 

@@ -23,16 +23,9 @@ std::array<std::uint8_t, 32> sha256(ByteSpan b) {
   return h;
 }
 
-struct Entry {
-  std::int64_t saved_at = 0;
-  std::uint32_t lifetime = 0;
-  std::uint32_t max_early = 0;
-  std::uint16_t port = 0;
-  std::string host;
-  Bytes der;
-};
+}  // namespace
 
-Result<Entry, std::string> parse(ByteSpan file) {
+Result<StoredSession, std::string> parse_stored_session(ByteSpan file) {
   if (file.size() < 32) return unexpected(std::string("truncated"));
   ByteSpan body = file.first(file.size() - 32);
   if (sha256(body) != [&] {
@@ -47,7 +40,7 @@ Result<Entry, std::string> parse(ByteSpan file) {
   std::uint64_t saved = 0;
   std::uint16_t host_len = 0;
   std::uint32_t der_len = 0;
-  Entry e;
+  StoredSession e;
   if (!r.read_bytes(4, magic) || !std::equal(magic.begin(), magic.end(), kMagic.begin())) {
     return unexpected(std::string("bad magic"));
   }
@@ -62,8 +55,6 @@ Result<Entry, std::string> parse(ByteSpan file) {
   e.der.assign(der.begin(), der.end());
   return e;
 }
-
-}  // namespace
 
 SessionStore::SessionStore(std::filesystem::path dir, Clock& clock, std::chrono::seconds max_age)
     : dir_(std::move(dir)), clock_(clock), max_age_(max_age) {}
@@ -86,7 +77,7 @@ std::optional<Bytes> SessionStore::load(const std::string& host, std::uint16_t p
     spdlog::warn("tls: ignoring session ticket {}: {}", path.string(), file.error().message);
     return std::nullopt;
   }
-  auto entry = parse(*file);
+  auto entry = parse_stored_session(*file);
   if (!entry) {
     spdlog::warn("tls: ignoring corrupt session ticket {}: {}", path.string(), entry.error());
     return std::nullopt;

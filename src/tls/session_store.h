@@ -21,6 +21,18 @@
 
 namespace armored::tls {
 
+// A parsed store entry (exposed for the fuzzer and tests).
+struct StoredSession {
+  std::int64_t saved_at = 0;
+  std::uint32_t lifetime = 0;
+  std::uint32_t max_early = 0;
+  std::uint16_t port = 0;
+  std::string host;
+  Bytes der;
+};
+// Parses one store file; the error names what was wrong.
+Result<StoredSession, std::string> parse_stored_session(ByteSpan file);
+
 class SessionStore {
  public:
   static constexpr std::size_t kMaxEntryBytes = 16 * 1024;
