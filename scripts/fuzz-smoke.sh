@@ -8,7 +8,10 @@ secs=${1:-${ARMORED_FUZZ_SECONDS:-10}}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" >/dev/null
 shopt -s nullglob
-targets=(build/fuzz/fuzz/*)
+targets=()
+# The output directory is also the fuzz/ subproject's binary dir (CMakeFiles,
+# cmake_install.cmake): run only executable files.
+for f in build/fuzz/fuzz/*; do [ -f "$f" ] && [ -x "$f" ] && targets+=("$f"); done
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz-smoke: no fuzz targets built"
   exit 1
