@@ -72,7 +72,7 @@ asio::awaitable<Result<void, TlsError>> TlsStream::receive_once() {
     if (!error_) error_ = transport_error(ec);
     co_return unexpected(*error_);
   }
-  absorb(conn_->feed(ByteSpan(buf.data(), n), Clock::TimePoint{}));
+  absorb(conn_->feed(ByteSpan(buf.data(), n), conn_->clock().now()));
   // Alerts go out even when the connection just failed.
   auto sent = co_await flush();
   if (error_) co_return unexpected(*error_);
@@ -91,7 +91,7 @@ asio::awaitable<Result<HandshakeComplete, TlsError>> TlsStream::handshake(std::c
       socket_.close(ignored);
     }
   });
-  absorb(conn_->start(Clock::TimePoint{}));
+  absorb(conn_->start(conn_->clock().now()));
   auto sent = co_await flush();
   while (sent && !handshake_ && !error_) {
     sent = co_await receive_once();

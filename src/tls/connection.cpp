@@ -57,6 +57,10 @@ struct Connection::Impl {
   bool early_attempted = false;
   bool close_requested = false;
 
+  void set_verify_time(Clock::TimePoint now) {
+    X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl.get()), static_cast<time_t>(unix_seconds(now)));
+  }
+
   BIO* rbio() const { return SSL_get_rbio(ssl.get()); }
   BIO* wbio() const { return SSL_get_wbio(ssl.get()); }
   TlsCounters& counters() { return ctx->counters; }
@@ -255,9 +259,10 @@ Expected<std::unique_ptr<Connection::Impl>> make_impl(TlsContext& ctx, bool serv
   SSL_set_app_data(impl->ssl.get(), &impl->st);
   // set0: the connection's SSL owns the reference acquired here.
   SSL_set0_verify_cert_store(impl->ssl.get(), impl->ctx->acquire_verify_store());
-  // Certificates and CRLs are judged at the injected clock's time.
+  // Certificates and CRLs are judged at the caller's `now` (start/feed);
+  // until then, at the injected clock's time.
   X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl.get());
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(unix_seconds(ctx.clock().now())));
+  impl->set_verify_time(ctx.clock().now());
   X509_VERIFY_PARAM_set_purpose(param, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
   if (server) {
     SSL_set_accept_state(impl->ssl.get());
@@ -314,10 +319,11 @@ Expected<std::unique_ptr<Connection>> Connection::server(TlsContext& ctx) {
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() = default;
 
-std::vector<Event> Connection::start(Clock::TimePoint /*now*/) {
+std::vector<Event> Connection::start(Clock::TimePoint now) {
   std::vector<Event> out;
   Impl& c = *impl_;
   if (c.st.server || c.state != State::kStart) return out;
+  c.set_verify_time(now);
   c.state = State::kHandshake;
   if (!c.early_data.empty()) {
     std::size_t written = 0;
@@ -332,10 +338,11 @@ std::vector<Event> Connection::start(Clock::TimePoint /*now*/) {
   return out;
 }
 
-std::vector<Event> Connection::feed(ByteSpan in, Clock::TimePoint /*now*/) {
+std::vector<Event> Connection::feed(ByteSpan in, Clock::TimePoint now) {
   std::vector<Event> out;
   Impl& c = *impl_;
   if (c.state == State::kClosed || c.state == State::kFailed) return out;
+  if (c.state != State::kEstablished) c.set_verify_time(now);
   if (in.size() > kMaxFeed) {
     c.fail(out, TlsError{Reason::kProtocolError, "more than 1 MiB fed at once"});
     return out;
@@ -403,6 +410,7 @@ bool Connection::has_output() const { return BIO_pending(impl_->wbio()) > 0; }
 bool Connection::handshake_done() const {
   return impl_->state == State::kEstablished || (impl_->state == State::kClosed && SSL_is_init_finished(impl_->ssl.get()));
 }
+Clock& Connection::clock() const { return *impl_->ctx->clock; }
 bool Connection::is_open() const { return impl_->state != State::kClosed && impl_->state != State::kFailed; }
 bool Connection::is_server() const { return impl_->st.server; }
 

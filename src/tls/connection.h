@@ -80,10 +80,11 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Client: produces the first flight (ClientHello, plus early data if any).
-  // Servers need not call it.
+  // Servers need not call it. `now` (as in feed) is the time at which the
+  // peer's certificates and our CRL are judged during the handshake.
   std::vector<Event> start(Clock::TimePoint now);
-  // Processes bytes from the peer. Returns what happened; after a Failed or
-  // Closed event the connection accepts no more input.
+  // Processes bytes from the peer at time `now`. Returns what happened; after
+  // a Failed or Closed event the connection accepts no more input.
   std::vector<Event> feed(ByteSpan in, Clock::TimePoint now);
   // Queues application data; before the handshake completes it is held and
   // sent as soon as keys exist. Fails once closed or failed.
@@ -98,6 +99,8 @@ class Connection {
   bool has_output() const;
 
   bool handshake_done() const;
+  // The context's clock, for runners that feed bytes as they arrive.
+  Clock& clock() const;
   bool is_open() const;  // neither closed nor failed
   bool is_server() const;
 

@@ -281,3 +281,24 @@ TEST_F(ConnectionTest, RevokedClientCannotResumeOldTicket) {
 
 }  // namespace
 }  // namespace armored::tls
+
+namespace armored::tls {
+namespace {
+
+TEST_F(ConnectionTest, CertificatesAreJudgedAtTheTimeGivenToFeed) {
+  // Fleet certificates are valid for 30 days from now; a year later the
+  // server's certificate has expired, whatever the wall clock says.
+  auto later = clock.now() + std::chrono::hours(24 * 365);
+  auto cc = fleet.client_config();
+  cc.crl_file.clear();  // otherwise the CRL's nextUpdate fails first (crl_unavailable)
+  make_contexts(fleet.server_config(), cc);
+  auto c = client();
+  auto s = server();
+  auto ex = pump(*c, *s, later, true);
+  auto* f = find_event<Failed>(ex.client_events);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->error.reason, Reason::kCertExpired) << f->error.message;
+}
+
+}  // namespace
+}  // namespace armored::tls
