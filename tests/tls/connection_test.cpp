@@ -302,3 +302,25 @@ TEST_F(ConnectionTest, CertificatesAreJudgedAtTheTimeGivenToFeed) {
 
 }  // namespace
 }  // namespace armored::tls
+
+namespace armored::tls {
+namespace {
+
+TEST_F(ConnectionTest, ExpiredCrlRefusesClientCertificates) {
+  // Past the CRL's nextUpdate the server cannot know who is revoked: it
+  // refuses rather than accept unchecked certificates.
+  auto cc = fleet.client_config();
+  cc.crl_file.clear();
+  make_contexts(fleet.server_config(), cc);
+  auto later = clock.now() + std::chrono::hours(48);
+  auto c = client();
+  auto s = server();
+  auto ex = pump(*c, *s, later, true);
+  auto* f = find_event<Failed>(ex.server_events);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->error.reason, Reason::kCrlUnavailable) << f->error.message;
+  EXPECT_EQ(server_ctx->counters().failures_for(Reason::kCrlUnavailable), 1u);
+}
+
+}  // namespace
+}  // namespace armored::tls
