@@ -324,3 +324,56 @@ TEST_F(ConnectionTest, ExpiredCrlRefusesClientCertificates) {
 
 }  // namespace
 }  // namespace armored::tls
+
+namespace armored::tls {
+namespace {
+
+TEST_F(ConnectionTest, OversizedFeedIsRefused) {
+  auto s = server();
+  Bytes huge(Connection::kMaxFeed + 1, 0x16);
+  auto ev = s->feed(huge, clock.now());
+  auto* f = find_event<Failed>(ev);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->error.reason, Reason::kProtocolError);
+}
+
+TEST_F(ConnectionTest, WritesQueuedBeforeHandshakeArriveInOrder) {
+  auto c = client();
+  auto s = server();
+  ASSERT_TRUE(c->write(as_bytes("one,")));
+  ASSERT_TRUE(c->write(as_bytes("two")));
+  ASSERT_TRUE(s->write(as_bytes("server-first")));
+  auto ex = pump(*c, *s, clock.now(), true);
+  EXPECT_EQ(app_bytes(ex.server_events), "one,two");
+  EXPECT_EQ(app_bytes(ex.client_events), "server-first");
+}
+
+TEST_F(ConnectionTest, CloseBeforeHandshakeSendsCloseNotifyAfterIt) {
+  auto c = client();
+  auto s = server();
+  c->close();
+  EXPECT_FALSE(c->write(as_bytes("late")));
+  auto ex = pump(*c, *s, clock.now(), true);
+  EXPECT_NE(find_event<HandshakeComplete>(ex.server_events), nullptr);
+  EXPECT_NE(find_event<Closed>(ex.server_events), nullptr);
+}
+
+TEST_F(ConnectionTest, TooMuchQueuedBeforeHandshakeIsRefused) {
+  auto c = client();
+  Bytes big(Connection::kMaxPendingWrite, 'x');
+  ASSERT_TRUE(c->write(big));
+  auto r = c->write(as_bytes("y"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, Reason::kProtocolError);
+}
+
+TEST_F(ConnectionTest, WritesAfterFailedInputAreRefused) {
+  auto s = server();
+  Bytes junk(16, 0x00);
+  (void)s->feed(junk, clock.now());
+  EXPECT_FALSE(s->is_open());
+  EXPECT_FALSE(s->write(as_bytes("x")));
+}
+
+}  // namespace
+}  // namespace armored::tls
