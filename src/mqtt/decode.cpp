@@ -64,6 +64,7 @@ MqttResult<Packet> decode_connect(ByteReader& r, const Limits& limits) {
     return mqtt_error(ErrorCode::kInvalidConnectFlags, "will QoS/retain without will flag [MQTT-3.1.2-13]");
   }
   if (will_qos == 3) return mqtt_error(ErrorCode::kInvalidConnectFlags, "will QoS 3 [MQTT-3.1.2-14]");
+  if (will_qos == 2) return mqtt_error(ErrorCode::kQos2Unsupported, "will QoS 2 not supported");
   if (has_password && !has_username) {
     return mqtt_error(ErrorCode::kInvalidConnectFlags, "password without user name [MQTT-3.1.2-22]");
   }

@@ -173,6 +173,10 @@ TEST(MqttConnect, RejectsWillQos3_MQTT_3_1_2_14) {
             ErrorCode::kInvalidConnectFlags);
 }
 
+TEST(MqttConnect, RejectsWillQos2WithTypedError) {
+  EXPECT_EQ(decode_error(hex("10 13 0004 4d515454 04 16 003c 0001 61 0001 77 0001 6d")), ErrorCode::kQos2Unsupported);
+}
+
 TEST(MqttConnect, RejectsPasswordWithoutUserName_MQTT_3_1_2_22) {
   EXPECT_EQ(decode_error(hex("10 10 0004 4d515454 04 42 003c 0001 61 0001 70")), ErrorCode::kInvalidConnectFlags);
 }
