@@ -28,6 +28,14 @@ MqttStatus read_utf8(ByteReader& r, std::string_view& out_) {
   return validate_utf8(out_);
 }
 
+// Topic name or filter: validated once, by the topic rules (which include UTF-8).
+MqttStatus read_topic_bytes(ByteReader& r, std::string_view& out_) {
+  ByteSpan b;
+  ARMORED_TRY(read_binary(r, b));
+  out_ = as_string(b);
+  return {};
+}
+
 MqttStatus read_packet_id(ByteReader& r, std::uint16_t& out_) {
   ARMORED_TRY(read_u16(r, out_));
   if (out_ == 0) return mqtt_error(ErrorCode::kZeroPacketId, "packet identifier 0 [MQTT-2.3.1-1]");
@@ -76,7 +84,7 @@ MqttResult<Packet> decode_connect(ByteReader& r, const Limits& limits) {
   }
   if (will) {
     Will w;
-    ARMORED_TRY(read_utf8(r, w.topic));
+    ARMORED_TRY(read_topic_bytes(r, w.topic));
     ARMORED_TRY(validate_topic_name(w.topic, limits.max_topic_length));
     ARMORED_TRY(read_binary(r, w.message));
     if (w.message.size() > limits.max_payload_size) {
@@ -125,7 +133,7 @@ MqttResult<Packet> decode_publish(std::uint8_t flags, ByteReader& r, const Limit
   p.retain = flags & 0x1;
   p.qos = static_cast<QoS>((flags >> 1) & 0x3);  // 0 or 1: parse_fixed_header refused others
   p.dup = flags & 0x8;
-  ARMORED_TRY(read_utf8(r, p.topic));
+  ARMORED_TRY(read_topic_bytes(r, p.topic));
   ARMORED_TRY(validate_topic_name(p.topic, limits.max_topic_length));
   if (p.qos != QoS::kAtMostOnce) ARMORED_TRY(read_packet_id(r, p.packet_id));
   p.payload = r.rest();
@@ -144,7 +152,7 @@ MqttResult<Packet> decode_subscribe(ByteReader& r, const Limits& limits) {
       return mqtt_error(ErrorCode::kTooManyTopics, "too many topic filters in SUBSCRIBE");
     }
     TopicRequest t;
-    ARMORED_TRY(read_utf8(r, t.filter));
+    ARMORED_TRY(read_topic_bytes(r, t.filter));
     ARMORED_TRY(validate_topic_filter(t.filter, limits.max_topic_length));
     std::uint8_t qos = 0;
     if (!r.read_u8(qos)) return truncated();
@@ -180,7 +188,7 @@ MqttResult<Packet> decode_unsubscribe(ByteReader& r, const Limits& limits) {
       return mqtt_error(ErrorCode::kTooManyTopics, "too many topic filters in UNSUBSCRIBE");
     }
     std::string_view f;
-    ARMORED_TRY(read_utf8(r, f));
+    ARMORED_TRY(read_topic_bytes(r, f));
     ARMORED_TRY(validate_topic_filter(f, limits.max_topic_length));
     u.filters.push_back(f);
   }
