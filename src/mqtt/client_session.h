@@ -70,7 +70,7 @@ class ClientSession {
   std::span<const ClientEvent> on_timer(Time now);
   std::optional<Time> next_deadline() const;
 
-  // Queues a PUBLISH (allowed once CONNECT is sent [MQTT-3.1.4-5]). Returns
+  // Queues a PUBLISH (allowed once CONNECT is sent, section 3.1.4). Returns
   // the packet id (0 for QoS 0). Fails with kNotConnected,
   // kInflightWindowFull, kQos2Unsupported or an encoding error.
   MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
