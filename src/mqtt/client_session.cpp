@@ -52,6 +52,9 @@ MqttStatus ClientSession::connect(Time now) {
   c.keep_alive_s = options_.keep_alive_s;
   if (options_.username) c.username = *options_.username;
   if (options_.password) c.password = ByteSpan(*options_.password);
+  if (options_.will) {
+    c.will = Will{options_.will->topic, options_.will->message, options_.will->qos, options_.will->retain};
+  }
   out_.clear();
   ARMORED_TRY(out_.append(Packet{c}));
   decoder_ = Decoder(options_.limits);  // a new connection starts a new byte stream

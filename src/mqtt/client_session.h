@@ -21,12 +21,21 @@ namespace armored::mqtt {
 
 enum class ClientState : std::uint8_t { kIdle, kConnecting, kConnected, kClosed };
 
+// Last will: published by the server if the connection drops without DISCONNECT.
+struct ClientWill {
+  std::string topic;
+  Bytes message;
+  QoS qos = QoS::kAtMostOnce;
+  bool retain = false;
+};
+
 struct ClientOptions {
   std::string client_id;
   bool clean_session = true;
   std::uint16_t keep_alive_s = 60;  // 0 disables PINGREQ scheduling
   std::optional<std::string> username;
   std::optional<Bytes> password;
+  std::optional<ClientWill> will;
   std::size_t max_inflight = 64;                      // outstanding QoS 1 PUBLISH
   Duration retransmit_timeout = std::chrono::seconds(20);  // 0: re-send only on reconnect
   Duration connect_timeout = std::chrono::seconds(10);     // wait for CONNACK

@@ -229,13 +229,88 @@ TEST_F(MqttBrokerInterop, UnsubscribeGetsUnsubAckFromTheBroker) {
 }
 
 TEST_F(MqttBrokerInterop, KeepAlivePingsKeepAnIdleConnectionOpen_MQTT_3_1_2_23) {
-  // With Keep Alive 1 s the broker drops a silent client after 1.5 s; our
-  // PINGREQ scheduling must keep this one connected for 3 s.
+  // With Keep Alive 1 s mosquitto 2.0 drops a silent client at its next
+  // keep-alive sweep (about 5 s in, see the control test below); our PINGREQ
+  // scheduling must keep this one connected for 8 s.
   Driver d(broker_->port(), client_options("armored-interop-5", 1));
   ASSERT_TRUE(d.session().connect(d.now()).has_value());
   ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kConnected); }, 5s));
-  d.run_for(3200ms);
+  d.run_for(8s);
   EXPECT_EQ(d.session().state(), ClientState::kConnected);
+  EXPECT_EQ(d.session().counters().total(), 0u);
+}
+
+TEST_F(MqttBrokerInterop, SilentConnectionIsDroppedByTheBroker_ControlForKeepAlive) {
+  // The control for the test above: a raw CONNECT with Keep Alive 1 s and then
+  // silence is disconnected by mosquitto (1.5 s plus its sweep interval).
+  TcpSocket raw = TcpSocket::connect_loopback(broker_->port());
+  ASSERT_TRUE(raw.valid());
+  Connect c;
+  c.client_id = "armored-silent";
+  c.keep_alive_s = 1;
+  Bytes wire;
+  ASSERT_TRUE(append_packet(c, wire).has_value());
+  ASSERT_TRUE(raw.send_all(wire));
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - start < 8s) {
+    auto b = raw.receive(100ms);
+    closed = b && b->empty();
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s);
+}
+
+TEST_F(MqttBrokerInterop, WillFromOurConnectIsPublishedWhenTheConnectionDrops) {
+  Driver watcher(broker_->port(), client_options("armored-watcher"));
+  connect_and_subscribe(watcher, "armored/v1/gw-9/status");
+  {
+    ClientOptions o = client_options("armored-gw-9");
+    o.will = ClientWill{"armored/v1/gw-9/status", Bytes{'o', 'f', 'f', 'l', 'i', 'n', 'e'}, QoS::kAtLeastOnce, false};
+    o.username = "gw-9";
+    o.password = Bytes{'t', 'o', 'k'};
+    Driver d(broker_->port(), o);
+    ASSERT_TRUE(d.session().connect(d.now()).has_value());
+    ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kConnected); }, 5s));
+  }  // socket closed without DISCONNECT
+  ASSERT_TRUE(watcher.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kMessage); }, 5s));
+  EXPECT_EQ(watcher.seen().back().topic, "armored/v1/gw-9/status");
+  EXPECT_EQ(watcher.seen().back().payload, "offline");
+}
+
+TEST_F(MqttBrokerInterop, FiveHundredQos1PublishesThroughAWindowOfTwenty) {
+  ClientOptions o = client_options("armored-window");
+  o.max_inflight = 20;
+  Driver d(broker_->port(), o);
+  connect_and_subscribe(d, "armored/v1/window/up");
+  constexpr int kTotal = 500;
+  int sent = 0;
+  int acked = 0;
+  std::vector<std::string> received;
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while ((acked < kTotal || received.size() < static_cast<std::size_t>(kTotal)) &&
+         std::chrono::steady_clock::now() < until) {
+    while (sent < kTotal) {
+      const std::string payload = "reading-" + std::to_string(sent);
+      auto id = d.session().publish("armored/v1/window/up", as_bytes(payload), QoS::kAtLeastOnce, false, d.now());
+      if (!id) {
+        ASSERT_EQ(id.error().code, ErrorCode::kInflightWindowFull);
+        break;
+      }
+      ++sent;
+    }
+    EXPECT_LE(d.session().inflight(), 20u);
+    d.run_until(
+        [&](const Seen& s) {
+          if (is(s, ClientEvent::Kind::kPublishAcked)) ++acked;
+          if (is(s, ClientEvent::Kind::kMessage)) received.push_back(s.payload);
+          return false;
+        },
+        20ms);
+  }
+  EXPECT_EQ(acked, kTotal);
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kTotal));
+  for (int i = 0; i < kTotal; ++i) EXPECT_EQ(received[static_cast<std::size_t>(i)], "reading-" + std::to_string(i));
   EXPECT_EQ(d.session().counters().total(), 0u);
 }
 

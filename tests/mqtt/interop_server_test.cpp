@@ -260,6 +260,122 @@ TEST_F(MqttServerInterop, PahoPublishesQos1AndGetsEveryPubAck) {
   EXPECT_EQ(server.errors().total(), 0u);
 }
 
+TEST_F(MqttServerInterop, MosquittoPubCredentialsAndWillDecodeExactly) {
+  struct SeenConnect {
+    std::string client_id, username, password, will_topic, will_message;
+    QoS will_qos = QoS::kAtMostOnce;
+    bool will_retain = false, clean_session = false;
+    std::uint16_t keep_alive = 0;
+  } seen;
+  ServerOptions o;
+  o.authorize_connect = [&](const Connect& c) {
+    seen.client_id = c.client_id;
+    seen.username = c.username.value_or("");
+    seen.password = c.password ? std::string(as_string(*c.password)) : "";
+    if (c.will) {
+      seen.will_topic = c.will->topic;
+      seen.will_message = as_string(c.will->message);
+      seen.will_qos = c.will->qos;
+      seen.will_retain = c.will->retain;
+    }
+    seen.clean_session = c.clean_session;
+    seen.keep_alive = c.keep_alive_s;
+    return ConnectReturnCode::kAccepted;
+  };
+  TestServer server(o);
+  Subprocess pub({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-i", "gw-3", "-u",
+                  "gateway-3", "-P", "s3cret", "-k", "45", "--will-topic", "armored/v1/gw-3/status",
+                  "--will-payload", "gone", "--will-qos", "1", "--will-retain", "-t", "armored/v1/gw-3/up", "-m",
+                  "x", "-q", "1"});
+  ASSERT_TRUE(server.run_until([&] { return !pub.running() && server.closed_cleanly() == 1; }, 10s));
+  EXPECT_EQ(pub.wait(1s), 0);
+  EXPECT_EQ(seen.client_id, "gw-3");
+  EXPECT_EQ(seen.username, "gateway-3");
+  EXPECT_EQ(seen.password, "s3cret");
+  EXPECT_EQ(seen.will_topic, "armored/v1/gw-3/status");
+  EXPECT_EQ(seen.will_message, "gone");
+  EXPECT_EQ(seen.will_qos, QoS::kAtLeastOnce);
+  EXPECT_TRUE(seen.will_retain);
+  EXPECT_TRUE(seen.clean_session);
+  EXPECT_EQ(seen.keep_alive, 45);
+  ASSERT_EQ(server.received().size(), 1u);
+}
+
+TEST_F(MqttServerInterop, AclDeniedSubscriptionGetsSubAckFailure) {
+  ServerOptions o;
+  o.authorize_subscribe = [](std::string_view filter, QoS) {
+    return filter == "armored/v1/gw-4/down" ? SubAckCode::kGrantedQos1 : SubAckCode::kFailure;
+  };
+  TestServer server(o);
+  Subprocess::Options so;
+  so.stdout_path = dir_ / "sub.out";
+  Subprocess sub({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q",
+                  "1", "-t", "armored/v1/gw-4/down", "-t", "armored/v1/+/up", "-d", "-i", "gw-4"},
+                 so);
+  ASSERT_TRUE(server.run_until(
+      [&] { return armored::testing::slurp(so.stdout_path).find("Subscribed") != std::string::npos; }, 10s));
+  // mosquitto_sub prints the granted QoS per filter: 1 for the allowed one, 128 for the denied one.
+  EXPECT_NE(armored::testing::slurp(so.stdout_path).find(": 1, 128"), std::string::npos)
+      << armored::testing::slurp(so.stdout_path);
+}
+
+// paho as a subscriber: our ServerSession sends QoS 1 PUBLISH and paho acks it.
+const char* kPahoSubscribeScript = R"PY(
+import sys, threading
+import paho.mqtt.client as mqtt
+
+port, count = int(sys.argv[1]), int(sys.argv[2])
+got = []
+done = threading.Event()
+client = mqtt.Client(client_id="paho-sub", clean_session=True, protocol=mqtt.MQTTv311)
+def on_connect(c, u, flags, rc):
+    c.subscribe("armored/v1/+/down", qos=1)
+def on_subscribe(c, u, mid, granted):
+    print("granted", granted[0], flush=True)
+def on_message(c, u, msg):
+    got.append((msg.topic, msg.payload.decode(), msg.qos))
+    if len(got) == count:
+        done.set()
+client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+client.connect("127.0.0.1", port, keepalive=30)
+client.loop_start()
+ok = done.wait(15)
+for t, p, q in got:
+    print(t, p, q)
+client.disconnect()
+client.loop_stop()
+sys.exit(0 if ok else 1)
+)PY";
+
+TEST_F(MqttServerInterop, PahoSubscriberReceivesAndAcknowledgesQos1FromOurServer) {
+  TestServer server;
+  const auto script = dir_ / "paho_subscribe.py";
+  std::ofstream(script) << kPahoSubscribeScript;
+  Subprocess::Options o;
+  o.stdout_path = dir_ / "paho.out";
+  o.stderr_path = dir_ / "paho.err";
+  Subprocess paho({"/usr/bin/python3", script.string(), std::to_string(server.port()), "3"}, o);
+  ASSERT_TRUE(server.run_until([&] { return server.subscriptions() == 1; }, 10s))
+      << armored::testing::slurp(o.stderr_path);
+  auto pub = std::make_unique<Subprocess>(std::vector<std::string>{
+      "mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q", "1", "-t",
+      "armored/v1/gw-5/down", "-m", "cmd"});
+  ASSERT_TRUE(server.run_until([&] { return !pub->running(); }, 10s));
+  for (const char* m : {"cmd2", "cmd3"}) {
+    pub = std::make_unique<Subprocess>(std::vector<std::string>{"mosquitto_pub", "-h", "127.0.0.1", "-p",
+                                                                std::to_string(server.port()), "-q", "1", "-t",
+                                                                "armored/v1/gw-5/down", "-m", m});
+    ASSERT_TRUE(server.run_until([&] { return !pub->running(); }, 10s));
+  }
+  ASSERT_TRUE(server.run_until([&] { return !paho.running(); }, 20s));
+  EXPECT_EQ(paho.wait(1s), 0) << armored::testing::slurp(o.stderr_path);
+  EXPECT_EQ(armored::testing::slurp(o.stdout_path),
+            "granted 1\narmored/v1/gw-5/down cmd 1\narmored/v1/gw-5/down cmd2 1\narmored/v1/gw-5/down cmd3 1\n");
+  server.run_until([&] { return server.delivered() == 3; }, 2s);
+  EXPECT_EQ(server.delivered(), 3u);  // paho's PUBACKs reached our session
+  EXPECT_EQ(server.errors().total(), 0u);
+}
+
 TEST_F(MqttServerInterop, MalformedClientIsDisconnectedAndCounted) {
   TestServer server;
   TcpSocket raw = TcpSocket::connect_loopback(server.port());
