@@ -495,6 +495,61 @@ TEST(MqttEmptyPackets, RejectNonZeroLength) {
   EXPECT_EQ(decode_error(hex("e0 01 00")), ErrorCode::kTrailingBytes);
 }
 
+TEST(MqttUnsubscribe, RejectsTooManyFilters) {
+  Limits l;
+  l.max_topics_per_packet = 2;
+  EXPECT_EQ(decode_error(encode_bytes(Unsubscribe{1, {"a", "b", "c"}}), l), ErrorCode::kTooManyTopics);
+  EXPECT_EQ(decode_error(encode_bytes(Unsubscribe{1, {"a", "b"}}), l), ErrorCode::kCount);
+}
+
+TEST(MqttEncoder, RefusesFieldsLongerThan65535Bytes) {
+  const std::string long_id(65'536, 'a');
+  Connect c;
+  c.client_id = long_id;
+  Bytes out;
+  EXPECT_EQ(append_packet(c, out).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(append_packet(Publish{long_id, {}, QoS::kAtMostOnce, false, false, 0}, out).error().code,
+            ErrorCode::kInvalidTopicName);
+  EXPECT_TRUE(out.empty());
+  c.client_id = std::string_view(long_id).substr(0, 65'535);
+  EXPECT_TRUE(append_packet(c, out).has_value());  // the largest legal field
+}
+
+TEST(MqttFrames, EveryStrictPrefixOfAPacketNeedsMoreBytes) {
+  Connect c;
+  c.client_id = "gw-1";
+  c.will = Will{"w", as_bytes("m"), QoS::kAtLeastOnce, false};
+  const std::string big(300, 'p');  // two-byte Remaining Length
+  const Packet packets[] = {c, Publish{"a/b", as_bytes(big), QoS::kAtLeastOnce, false, false, 9},
+                            Subscribe{3, {{"a/#", QoS::kAtLeastOnce}}}, PubAck{3}, PingReq{}};
+  for (const auto& p : packets) {
+    const Bytes wire = encode_bytes(p);
+    for (std::size_t n = 0; n < wire.size(); ++n) {
+      auto f = decode_frame(ByteSpan(wire).first(n), Limits{});
+      ASSERT_TRUE(f.has_value()) << n;
+      EXPECT_FALSE(f->has_value()) << "prefix " << n << " of " << wire.size();
+    }
+    auto whole = decode_frame(wire, Limits{});
+    ASSERT_TRUE(whole.has_value());
+    ASSERT_TRUE(whole->has_value());
+    EXPECT_EQ((*whole)->consumed, wire.size());
+  }
+}
+
+TEST(MqttFrames, DecodedPacketsReEncodeToTheSameBytes) {
+  // The codec accepts canonical encodings only, so decode -> encode is the identity.
+  const char* images[] = {"10 19 0004 4d515454 04 ce 000a 0001 63 0001 77 0001 6d 0001 75 0001 70",
+                          "20 02 01 00", "3b 09 0003 612f62 000a 6869", "40 02 000a",
+                          "82 0e 000a 0003 612f62 01 0003 632f64 02", "90 05 000a 00 02 80",
+                          "a2 0c 000a 0003 612f62 0003 632f64", "b0 02 0102", "c0 00", "d0 00", "e0 00"};
+  for (const char* image : images) {
+    const Bytes wire = hex(image);
+    auto p = decode_one(wire);
+    ASSERT_TRUE(p.has_value()) << image;
+    EXPECT_EQ(encode_bytes(*p), wire) << image;
+  }
+}
+
 TEST(MqttErrors, EveryCodeHasAStableName) {
   for (std::size_t i = 0; i < kErrorCodeCount; ++i) {
     EXPECT_NE(to_string(static_cast<ErrorCode>(i)), "unknown");
