@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!f->has_value()) break;
     const std::size_t n = (*f)->consumed;
     Bytes again;
-    if (!append_packet((*f)->packet, again) || again.size() != n || std::memcmp(again.data(), rest.data(), n) != 0) {
+    if (!append_packet((*f)->packet, again) || again.size() != n ||
+        std::memcmp(again.data(), rest.data(), n) != 0) {
       std::abort();  // decoded packet does not re-encode to its input
     }
     frames.emplace_back(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(n));

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::for_each_chunk(in, [&](ByteSpan chunk) {
     now += std::chrono::milliseconds(700 * (chunk[0] % 8));
     for (const auto& e : session.receive(chunk, now)) {
-      if (e.kind == ServerEvent::Kind::kMessage && e.message.qos == QoS::kAtLeastOnce && (step % 3) != 2) {
+      if (e.kind == ServerEvent::Kind::kMessage && e.message.qos == QoS::kAtLeastOnce &&
+          (step % 3) != 2) {
         (void)session.acknowledge(e.message.packet_id);
       }
       if (e.kind == ServerEvent::Kind::kSubscribed && !e.granted.empty()) {

@@ -5,12 +5,18 @@ namespace armored::mqtt {
 // Packets the client accepts, per state. The first packet from the server
 // must be CONNACK [MQTT-3.2.0-1]; nothing else is declared for kConnecting.
 const Transition<ClientState, ClientSession::Handler> ClientSession::kTable[] = {
-    {ClientState::kConnecting, PacketType::kConnAck, ClientState::kConnected, &ClientSession::on_connack},
-    {ClientState::kConnected, PacketType::kPublish, ClientState::kConnected, &ClientSession::on_publish},
-    {ClientState::kConnected, PacketType::kPubAck, ClientState::kConnected, &ClientSession::on_puback},
-    {ClientState::kConnected, PacketType::kSubAck, ClientState::kConnected, &ClientSession::on_suback},
-    {ClientState::kConnected, PacketType::kUnsubAck, ClientState::kConnected, &ClientSession::on_unsuback},
-    {ClientState::kConnected, PacketType::kPingResp, ClientState::kConnected, &ClientSession::on_pingresp},
+    {ClientState::kConnecting, PacketType::kConnAck, ClientState::kConnected,
+     &ClientSession::on_connack},
+    {ClientState::kConnected, PacketType::kPublish, ClientState::kConnected,
+     &ClientSession::on_publish},
+    {ClientState::kConnected, PacketType::kPubAck, ClientState::kConnected,
+     &ClientSession::on_puback},
+    {ClientState::kConnected, PacketType::kSubAck, ClientState::kConnected,
+     &ClientSession::on_suback},
+    {ClientState::kConnected, PacketType::kUnsubAck, ClientState::kConnected,
+     &ClientSession::on_unsuback},
+    {ClientState::kConnected, PacketType::kPingResp, ClientState::kConnected,
+     &ClientSession::on_pingresp},
 };
 
 ClientSession::ClientSession(ClientOptions options)
@@ -21,7 +27,9 @@ ClientSession::ClientSession(ClientOptions options)
 // Application actions allowed per state (the other half of the table).
 MqttStatus ClientSession::allow(Action a) const {
   const bool open = state_ == ClientState::kConnecting || state_ == ClientState::kConnected;
-  const bool ok = a == Action::kConnect ? (state_ == ClientState::kIdle || state_ == ClientState::kClosed) : open;
+  const bool ok = a == Action::kConnect
+                      ? (state_ == ClientState::kIdle || state_ == ClientState::kClosed)
+                      : open;
   if (!ok) return mqtt_error(ErrorCode::kNotConnected, "action not allowed in this session state");
   return {};
 }
@@ -53,7 +61,8 @@ MqttStatus ClientSession::connect(Time now) {
   if (options_.username) c.username = *options_.username;
   if (options_.password) c.password = ByteSpan(*options_.password);
   if (options_.will) {
-    c.will = Will{options_.will->topic, options_.will->message, options_.will->qos, options_.will->retain};
+    c.will = Will{options_.will->topic, options_.will->message, options_.will->qos,
+                  options_.will->retain};
   }
   out_.clear();
   ARMORED_TRY(out_.append(Packet{c}));
@@ -81,8 +90,9 @@ std::span<const ClientEvent> ClientSession::receive(ByteSpan bytes, Time now) {
     const auto* row = find_transition(kTable, state_, packet_type(packet));
     if (row == nullptr) {
       fail(Error{ErrorCode::kUnexpectedPacket,
-                 state_ == ClientState::kConnecting ? "first packet from server is not CONNACK [MQTT-3.2.0-1]"
-                                                    : "packet not allowed in this session state"});
+                 state_ == ClientState::kConnecting
+                     ? "first packet from server is not CONNACK [MQTT-3.2.0-1]"
+                     : "packet not allowed in this session state"});
       break;
     }
     state_ = row->to;
@@ -131,7 +141,8 @@ MqttStatus ClientSession::on_suback(const Packet& p, Time) {
   for (auto it = pending_subs_.begin(); it != pending_subs_.end(); ++it) {
     if (it->id != a.packet_id || !it->subscribe) continue;
     if (a.codes.size() != it->topics) {
-      return mqtt_error(ErrorCode::kInvalidReturnCode, "SUBACK code count differs from topics [MQTT-3.8.4-5]");
+      return mqtt_error(ErrorCode::kInvalidReturnCode,
+                        "SUBACK code count differs from topics [MQTT-3.8.4-5]");
     }
     pending_subs_.erase(it);
     ids_.release(a.packet_id);
@@ -152,7 +163,8 @@ MqttStatus ClientSession::on_unsuback(const Packet& p, Time) {
     emit(ClientEvent::Kind::kUnsubscribed).packet_id = id;
     return {};
   }
-  return mqtt_error(ErrorCode::kUnknownPacketId, "UNSUBACK for no pending UNSUBSCRIBE [MQTT-2.3.1-7]");
+  return mqtt_error(ErrorCode::kUnknownPacketId,
+                    "UNSUBACK for no pending UNSUBSCRIBE [MQTT-2.3.1-7]");
 }
 
 MqttStatus ClientSession::on_pingresp(const Packet&, Time) {
@@ -160,8 +172,8 @@ MqttStatus ClientSession::on_pingresp(const Packet&, Time) {
   return {};
 }
 
-MqttResult<std::uint16_t> ClientSession::publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
-                                                 Time now) {
+MqttResult<std::uint16_t> ClientSession::publish(std::string_view topic, ByteSpan payload, QoS qos,
+                                                 bool retain, Time now) {
   ARMORED_TRY(allow(Action::kPublish));
   Publish m{topic, payload, qos, retain, false, 0};
   if (qos == QoS::kAtMostOnce) {
@@ -169,8 +181,10 @@ MqttResult<std::uint16_t> ClientSession::publish(std::string_view topic, ByteSpa
     sent(now);
     return std::uint16_t{0};
   }
-  if (qos != QoS::kAtLeastOnce) return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
-  if (inflight_.full()) return mqtt_error(ErrorCode::kInflightWindowFull, "QoS 1 in-flight window full");
+  if (qos != QoS::kAtLeastOnce)
+    return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
+  if (inflight_.full())
+    return mqtt_error(ErrorCode::kInflightWindowFull, "QoS 1 in-flight window full");
   auto id = ids_.allocate();
   if (!id) return mqtt_error(ErrorCode::kInflightWindowFull, "no free packet identifier");
   m.packet_id = *id;
@@ -201,7 +215,8 @@ MqttResult<std::uint16_t> ClientSession::subscribe(std::span<const TopicRequest>
   return *id;
 }
 
-MqttResult<std::uint16_t> ClientSession::unsubscribe(std::span<const std::string_view> filters, Time now) {
+MqttResult<std::uint16_t> ClientSession::unsubscribe(std::span<const std::string_view> filters,
+                                                     Time now) {
   ARMORED_TRY(allow(Action::kSubscribe));
   auto id = ids_.allocate();
   if (!id) return mqtt_error(ErrorCode::kInflightWindowFull, "no free packet identifier");
@@ -254,7 +269,8 @@ std::optional<Time> ClientSession::next_deadline() const {
   if (state_ != ClientState::kConnected) return std::nullopt;
   std::optional<Time> t = inflight_.next_due();
   if (ping_sent_) return earliest(t, *ping_sent_ + options_.ping_timeout);
-  if (options_.keep_alive_s > 0) t = earliest(t, last_tx_ + std::chrono::seconds(options_.keep_alive_s));
+  if (options_.keep_alive_s > 0)
+    t = earliest(t, last_tx_ + std::chrono::seconds(options_.keep_alive_s));
   return t;
 }
 

@@ -36,7 +36,7 @@ struct ClientOptions {
   std::optional<std::string> username;
   std::optional<Bytes> password;
   std::optional<ClientWill> will;
-  std::size_t max_inflight = 64;                      // outstanding QoS 1 PUBLISH
+  std::size_t max_inflight = 64;                           // outstanding QoS 1 PUBLISH
   Duration retransmit_timeout = std::chrono::seconds(20);  // 0: re-send only on reconnect
   Duration connect_timeout = std::chrono::seconds(10);     // wait for CONNACK
   Duration ping_timeout = std::chrono::seconds(10);        // wait for PINGRESP
@@ -55,9 +55,9 @@ struct ClientEvent {
   Kind kind;
   std::uint16_t packet_id = 0;
   bool session_present = false;
-  Publish message;                 // views valid until the next receive()
-  std::vector<SubAckCode> codes;   // kSubscribed
-  std::optional<Error> error;      // kClosed
+  Publish message;                // views valid until the next receive()
+  std::vector<SubAckCode> codes;  // kSubscribed
+  std::optional<Error> error;     // kClosed
   ConnectReturnCode connack_code = ConnectReturnCode::kAccepted;  // kClosed after a refusal
 };
 

@@ -6,7 +6,9 @@
 namespace armored::mqtt {
 namespace {
 
-Unexpected<Error> truncated() { return mqtt_error(ErrorCode::kTruncated, "field runs past end of packet"); }
+Unexpected<Error> truncated() {
+  return mqtt_error(ErrorCode::kTruncated, "field runs past end of packet");
+}
 
 MqttStatus read_u16(ByteReader& r, std::uint16_t& out_) {
   if (!r.read_u16be(out_)) return truncated();
@@ -53,28 +55,34 @@ MqttResult<Packet> decode_connect(ByteReader& r, const Limits& limits) {
   ARMORED_TRY(read_binary(r, name_bytes));
   name = as_string(name_bytes);
   if (name != kProtocolName) {
-    return mqtt_error(ErrorCode::kInvalidProtocolName, "protocol name is not \"MQTT\" [MQTT-3.1.2-1]");
+    return mqtt_error(ErrorCode::kInvalidProtocolName,
+                      "protocol name is not \"MQTT\" [MQTT-3.1.2-1]");
   }
   std::uint8_t level = 0;
   std::uint8_t flags = 0;
   Connect c;
   if (!r.read_u8(level) || !r.read_u8(flags)) return truncated();
   if (level != kProtocolLevel) {
-    return mqtt_error(ErrorCode::kUnsupportedProtocolLevel, "protocol level is not 4 [MQTT-3.1.2-2]");
+    return mqtt_error(ErrorCode::kUnsupportedProtocolLevel,
+                      "protocol level is not 4 [MQTT-3.1.2-2]");
   }
-  if (flags & 0x01) return mqtt_error(ErrorCode::kInvalidConnectFlags, "reserved connect flag set [MQTT-3.1.2-3]");
+  if (flags & 0x01)
+    return mqtt_error(ErrorCode::kInvalidConnectFlags, "reserved connect flag set [MQTT-3.1.2-3]");
   const bool will = flags & 0x04;
   const std::uint8_t will_qos = (flags >> 3) & 0x3;
   const bool will_retain = flags & 0x20;
   const bool has_password = flags & 0x40;
   const bool has_username = flags & 0x80;
   if (!will && (will_qos != 0 || will_retain)) {
-    return mqtt_error(ErrorCode::kInvalidConnectFlags, "will QoS/retain without will flag [MQTT-3.1.2-13]");
+    return mqtt_error(ErrorCode::kInvalidConnectFlags,
+                      "will QoS/retain without will flag [MQTT-3.1.2-13]");
   }
-  if (will_qos == 3) return mqtt_error(ErrorCode::kInvalidConnectFlags, "will QoS 3 [MQTT-3.1.2-14]");
+  if (will_qos == 3)
+    return mqtt_error(ErrorCode::kInvalidConnectFlags, "will QoS 3 [MQTT-3.1.2-14]");
   if (will_qos == 2) return mqtt_error(ErrorCode::kQos2Unsupported, "will QoS 2 not supported");
   if (has_password && !has_username) {
-    return mqtt_error(ErrorCode::kInvalidConnectFlags, "password without user name [MQTT-3.1.2-22]");
+    return mqtt_error(ErrorCode::kInvalidConnectFlags,
+                      "password without user name [MQTT-3.1.2-22]");
   }
   c.clean_session = flags & 0x02;
   ARMORED_TRY(read_u16(r, c.keep_alive_s));
@@ -119,11 +127,13 @@ MqttResult<Packet> decode_connack(ByteReader& r) {
   std::uint8_t code = 0;
   if (!r.read_u8(ack_flags) || !r.read_u8(code)) return truncated();
   ARMORED_TRY(expect_end(r));
-  if (ack_flags & 0xFE) return mqtt_error(ErrorCode::kInvalidFlags, "reserved CONNACK flags set [MQTT-3.2.2-1]");
+  if (ack_flags & 0xFE)
+    return mqtt_error(ErrorCode::kInvalidFlags, "reserved CONNACK flags set [MQTT-3.2.2-1]");
   if (code > 5) return mqtt_error(ErrorCode::kInvalidReturnCode, "CONNACK return code above 5");
   ConnAck a{(ack_flags & 1) != 0, static_cast<ConnectReturnCode>(code)};
   if (a.session_present && a.code != ConnectReturnCode::kAccepted) {
-    return mqtt_error(ErrorCode::kInvalidFlags, "session present on a refused CONNACK [MQTT-3.2.2-4]");
+    return mqtt_error(ErrorCode::kInvalidFlags,
+                      "session present on a refused CONNACK [MQTT-3.2.2-4]");
   }
   return Packet{a};
 }
@@ -146,7 +156,9 @@ MqttResult<Packet> decode_publish(std::uint8_t flags, ByteReader& r, const Limit
 MqttResult<Packet> decode_subscribe(ByteReader& r, const Limits& limits) {
   Subscribe s;
   ARMORED_TRY(read_packet_id(r, s.packet_id));
-  if (r.empty()) return mqtt_error(ErrorCode::kEmptySubscription, "SUBSCRIBE without topic filters [MQTT-3.8.3-3]");
+  if (r.empty())
+    return mqtt_error(ErrorCode::kEmptySubscription,
+                      "SUBSCRIBE without topic filters [MQTT-3.8.3-3]");
   while (!r.empty()) {
     if (s.topics.size() == limits.max_topics_per_packet) {
       return mqtt_error(ErrorCode::kTooManyTopics, "too many topic filters in SUBSCRIBE");
@@ -156,7 +168,8 @@ MqttResult<Packet> decode_subscribe(ByteReader& r, const Limits& limits) {
     ARMORED_TRY(validate_topic_filter(t.filter, limits.max_topic_length));
     std::uint8_t qos = 0;
     if (!r.read_u8(qos)) return truncated();
-    if (qos > 2) return mqtt_error(ErrorCode::kInvalidQos, "requested QoS byte invalid [MQTT-3.8.3-4]");
+    if (qos > 2)
+      return mqtt_error(ErrorCode::kInvalidQos, "requested QoS byte invalid [MQTT-3.8.3-4]");
     t.qos = static_cast<QoS>(qos);
     s.topics.push_back(t);
   }
@@ -170,7 +183,8 @@ MqttResult<Packet> decode_suback(ByteReader& r) {
   std::uint8_t code = 0;
   while (r.read_u8(code)) {
     if (code > 2 && code != 0x80) {
-      return mqtt_error(ErrorCode::kInvalidReturnCode, "SUBACK return code reserved [MQTT-3.9.3-2]");
+      return mqtt_error(ErrorCode::kInvalidReturnCode,
+                        "SUBACK return code reserved [MQTT-3.9.3-2]");
     }
     a.codes.push_back(static_cast<SubAckCode>(code));
   }
@@ -181,7 +195,8 @@ MqttResult<Packet> decode_unsubscribe(ByteReader& r, const Limits& limits) {
   Unsubscribe u;
   ARMORED_TRY(read_packet_id(r, u.packet_id));
   if (r.empty()) {
-    return mqtt_error(ErrorCode::kEmptySubscription, "UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]");
+    return mqtt_error(ErrorCode::kEmptySubscription,
+                      "UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]");
   }
   while (!r.empty()) {
     if (u.filters.size() == limits.max_topics_per_packet) {
@@ -214,18 +229,30 @@ MqttResult<Packet> decode_empty(const ByteReader& r) {
 MqttResult<Packet> decode_body(const FixedHeader& header, ByteSpan body, const Limits& limits) {
   ByteReader r(body);
   switch (static_cast<PacketType>(header.first_byte >> 4)) {
-    case PacketType::kConnect: return decode_connect(r, limits);
-    case PacketType::kConnAck: return decode_connack(r);
-    case PacketType::kPublish: return decode_publish(header.first_byte & 0x0F, r, limits);
-    case PacketType::kPubAck: return decode_id_only<PubAck>(r);
-    case PacketType::kSubscribe: return decode_subscribe(r, limits);
-    case PacketType::kSubAck: return decode_suback(r);
-    case PacketType::kUnsubscribe: return decode_unsubscribe(r, limits);
-    case PacketType::kUnsubAck: return decode_id_only<UnsubAck>(r);
-    case PacketType::kPingReq: return decode_empty<PingReq>(r);
-    case PacketType::kPingResp: return decode_empty<PingResp>(r);
-    case PacketType::kDisconnect: return decode_empty<Disconnect>(r);
-    default: break;
+    case PacketType::kConnect:
+      return decode_connect(r, limits);
+    case PacketType::kConnAck:
+      return decode_connack(r);
+    case PacketType::kPublish:
+      return decode_publish(header.first_byte & 0x0F, r, limits);
+    case PacketType::kPubAck:
+      return decode_id_only<PubAck>(r);
+    case PacketType::kSubscribe:
+      return decode_subscribe(r, limits);
+    case PacketType::kSubAck:
+      return decode_suback(r);
+    case PacketType::kUnsubscribe:
+      return decode_unsubscribe(r, limits);
+    case PacketType::kUnsubAck:
+      return decode_id_only<UnsubAck>(r);
+    case PacketType::kPingReq:
+      return decode_empty<PingReq>(r);
+    case PacketType::kPingResp:
+      return decode_empty<PingResp>(r);
+    case PacketType::kDisconnect:
+      return decode_empty<Disconnect>(r);
+    default:
+      break;
   }
   return mqtt_error(ErrorCode::kUnsupportedPacketType, "packet type not supported");
 }

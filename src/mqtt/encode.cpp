@@ -44,7 +44,8 @@ class SpanWriter {
 };
 
 MqttStatus check_field(std::size_t len) {
-  if (len > kMaxField) return mqtt_error(ErrorCode::kInvalidArgument, "field longer than 65,535 bytes");
+  if (len > kMaxField)
+    return mqtt_error(ErrorCode::kInvalidArgument, "field longer than 65,535 bytes");
   return {};
 }
 MqttStatus check_id(std::uint16_t id) {
@@ -64,11 +65,13 @@ MqttResult<std::size_t> body_size(const Connect& c) {
   if (c.will) {
     ARMORED_TRY(validate_topic_name(c.will->topic, kMaxField));
     ARMORED_TRY(check_field(c.will->message.size()));
-    if (c.will->qos == QoS::kExactlyOnce) return mqtt_error(ErrorCode::kQos2Unsupported, "will QoS 2 not supported");
+    if (c.will->qos == QoS::kExactlyOnce)
+      return mqtt_error(ErrorCode::kQos2Unsupported, "will QoS 2 not supported");
     n += 4 + c.will->topic.size() + c.will->message.size();
   }
   if (c.password && !c.username) {
-    return mqtt_error(ErrorCode::kInvalidConnectFlags, "password without user name [MQTT-3.1.2-22]");
+    return mqtt_error(ErrorCode::kInvalidConnectFlags,
+                      "password without user name [MQTT-3.1.2-22]");
   }
   if (c.username) {
     ARMORED_TRY(check_utf8_field(*c.username));
@@ -82,7 +85,8 @@ MqttResult<std::size_t> body_size(const Connect& c) {
 }
 
 MqttResult<std::size_t> body_size(const Publish& p) {
-  if (p.qos == QoS::kExactlyOnce) return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
+  if (p.qos == QoS::kExactlyOnce)
+    return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
   if (p.qos != QoS::kAtMostOnce) {
     ARMORED_TRY(check_id(p.packet_id));
   } else if (p.dup) {
@@ -94,11 +98,14 @@ MqttResult<std::size_t> body_size(const Publish& p) {
 
 MqttResult<std::size_t> body_size(const Subscribe& s) {
   ARMORED_TRY(check_id(s.packet_id));
-  if (s.topics.empty()) return mqtt_error(ErrorCode::kEmptySubscription, "SUBSCRIBE without topic filters [MQTT-3.8.3-3]");
+  if (s.topics.empty())
+    return mqtt_error(ErrorCode::kEmptySubscription,
+                      "SUBSCRIBE without topic filters [MQTT-3.8.3-3]");
   std::size_t n = 2;
   for (const auto& t : s.topics) {
     ARMORED_TRY(validate_topic_filter(t.filter, kMaxField));
-    if (static_cast<std::uint8_t>(t.qos) > 2) return mqtt_error(ErrorCode::kInvalidQos, "requested QoS above 2");
+    if (static_cast<std::uint8_t>(t.qos) > 2)
+      return mqtt_error(ErrorCode::kInvalidQos, "requested QoS above 2");
     n += 3 + t.filter.size();
   }
   return n;
@@ -106,17 +113,22 @@ MqttResult<std::size_t> body_size(const Subscribe& s) {
 
 MqttResult<std::size_t> body_size(const SubAck& a) {
   ARMORED_TRY(check_id(a.packet_id));
-  if (a.codes.empty()) return mqtt_error(ErrorCode::kEmptySubscription, "SUBACK without return codes");
+  if (a.codes.empty())
+    return mqtt_error(ErrorCode::kEmptySubscription, "SUBACK without return codes");
   for (auto c : a.codes) {
     const auto v = static_cast<std::uint8_t>(c);
-    if (v > 2 && v != 0x80) return mqtt_error(ErrorCode::kInvalidReturnCode, "SUBACK return code reserved [MQTT-3.9.3-2]");
+    if (v > 2 && v != 0x80)
+      return mqtt_error(ErrorCode::kInvalidReturnCode,
+                        "SUBACK return code reserved [MQTT-3.9.3-2]");
   }
   return 2 + a.codes.size();
 }
 
 MqttResult<std::size_t> body_size(const Unsubscribe& u) {
   ARMORED_TRY(check_id(u.packet_id));
-  if (u.filters.empty()) return mqtt_error(ErrorCode::kEmptySubscription, "UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]");
+  if (u.filters.empty())
+    return mqtt_error(ErrorCode::kEmptySubscription,
+                      "UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]");
   std::size_t n = 2;
   for (auto f : u.filters) {
     ARMORED_TRY(validate_topic_filter(f, kMaxField));
@@ -126,9 +138,11 @@ MqttResult<std::size_t> body_size(const Unsubscribe& u) {
 }
 
 MqttResult<std::size_t> body_size(const ConnAck& a) {
-  if (static_cast<std::uint8_t>(a.code) > 5) return mqtt_error(ErrorCode::kInvalidReturnCode, "CONNACK return code above 5");
+  if (static_cast<std::uint8_t>(a.code) > 5)
+    return mqtt_error(ErrorCode::kInvalidReturnCode, "CONNACK return code above 5");
   if (a.session_present && a.code != ConnectReturnCode::kAccepted) {
-    return mqtt_error(ErrorCode::kInvalidArgument, "session present on a refused CONNACK [MQTT-3.2.2-4]");
+    return mqtt_error(ErrorCode::kInvalidArgument,
+                      "session present on a refused CONNACK [MQTT-3.2.2-4]");
   }
   return std::size_t{2};
 }
@@ -147,8 +161,8 @@ MqttResult<std::size_t> body_size(const Disconnect&) { return std::size_t{0}; }
 std::uint8_t first_byte(const Connect&) { return 0x10; }
 std::uint8_t first_byte(const ConnAck&) { return 0x20; }
 std::uint8_t first_byte(const Publish& p) {
-  return static_cast<std::uint8_t>(0x30 | (p.dup ? 0x08 : 0) | (static_cast<std::uint8_t>(p.qos) << 1) |
-                                   (p.retain ? 0x01 : 0));
+  return static_cast<std::uint8_t>(0x30 | (p.dup ? 0x08 : 0) |
+                                   (static_cast<std::uint8_t>(p.qos) << 1) | (p.retain ? 0x01 : 0));
 }
 std::uint8_t first_byte(const PubAck&) { return 0x40; }
 std::uint8_t first_byte(const Subscribe&) { return 0x82; }  // [MQTT-3.8.1-1]
@@ -164,7 +178,8 @@ void write_body(SpanWriter& w, const Connect& c) {
   w.u8(kProtocolLevel);
   std::uint8_t flags = c.clean_session ? 0x02 : 0;
   if (c.will) {
-    flags |= static_cast<std::uint8_t>(0x04 | (static_cast<std::uint8_t>(c.will->qos) << 3) | (c.will->retain ? 0x20 : 0));
+    flags |= static_cast<std::uint8_t>(0x04 | (static_cast<std::uint8_t>(c.will->qos) << 3) |
+                                       (c.will->retain ? 0x20 : 0));
   }
   if (c.password) flags |= 0x40;
   if (c.username) flags |= 0x80;

@@ -23,36 +23,36 @@ enum class ErrorCode : std::uint8_t {
   kUnsupportedPacketType,      // PUBREC/PUBREL/PUBCOMP: QoS 2 flow not supported
   kInvalidFlags,               // reserved fixed-header flag bits [MQTT-2.2.2-1]
   // Field content.
-  kTruncated,            // a field runs past the end of the packet
-  kTrailingBytes,        // bytes left after the last field
-  kInvalidQos,           // QoS 3 [MQTT-3.3.1-4] or reserved bits in requested QoS
-  kQos2Unsupported,      // QoS 2 PUBLISH (we implement QoS 0 and 1 only)
-  kDupWithQos0,          // DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]
-  kInvalidUtf8,          // ill-formed UTF-8, surrogate or U+0000 [MQTT-1.5.3-1/2]
-  kInvalidProtocolName,  // not "MQTT" [MQTT-3.1.2-1]
+  kTruncated,                 // a field runs past the end of the packet
+  kTrailingBytes,             // bytes left after the last field
+  kInvalidQos,                // QoS 3 [MQTT-3.3.1-4] or reserved bits in requested QoS
+  kQos2Unsupported,           // QoS 2 PUBLISH (we implement QoS 0 and 1 only)
+  kDupWithQos0,               // DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]
+  kInvalidUtf8,               // ill-formed UTF-8, surrogate or U+0000 [MQTT-1.5.3-1/2]
+  kInvalidProtocolName,       // not "MQTT" [MQTT-3.1.2-1]
   kUnsupportedProtocolLevel,  // not 4 [MQTT-3.1.2-2]
-  kInvalidConnectFlags,  // reserved bit, will/password flag rules [MQTT-3.1.2-3]
-  kInvalidClientId,      // too long, or empty without clean session
-  kInvalidTopicName,     // empty, too long, or wildcard in a PUBLISH topic
-  kInvalidTopicFilter,   // empty, too long, or misplaced wildcard
-  kZeroPacketId,         // packet identifier 0 [MQTT-2.3.1-1]
-  kEmptySubscription,    // SUBSCRIBE/UNSUBSCRIBE without a topic [MQTT-3.8.3-3]
-  kTooManyTopics,        // more topics in one packet than Limits allow
-  kPayloadTooLarge,      // PUBLISH payload or will message above Limits
-  kFieldTooLarge,        // user name or password above Limits
-  kInvalidReturnCode,    // CONNACK/SUBACK code outside the table
+  kInvalidConnectFlags,       // reserved bit, will/password flag rules [MQTT-3.1.2-3]
+  kInvalidClientId,           // too long, or empty without clean session
+  kInvalidTopicName,          // empty, too long, or wildcard in a PUBLISH topic
+  kInvalidTopicFilter,        // empty, too long, or misplaced wildcard
+  kZeroPacketId,              // packet identifier 0 [MQTT-2.3.1-1]
+  kEmptySubscription,         // SUBSCRIBE/UNSUBSCRIBE without a topic [MQTT-3.8.3-3]
+  kTooManyTopics,             // more topics in one packet than Limits allow
+  kPayloadTooLarge,           // PUBLISH payload or will message above Limits
+  kFieldTooLarge,             // user name or password above Limits
+  kInvalidReturnCode,         // CONNACK/SUBACK code outside the table
   // Encoding.
   kBufferTooSmall,
   kInvalidArgument,
   // Session.
-  kUnexpectedPacket,     // packet not declared for the current state
-  kSecondConnect,        // [MQTT-3.1.0-2]
-  kUnknownPacketId,      // ack for an identifier we are not waiting for
+  kUnexpectedPacket,  // packet not declared for the current state
+  kSecondConnect,     // [MQTT-3.1.0-2]
+  kUnknownPacketId,   // ack for an identifier we are not waiting for
   kInflightWindowFull,
-  kKeepAliveTimeout,     // [MQTT-3.1.2-24]
+  kKeepAliveTimeout,  // [MQTT-3.1.2-24]
   kConnectTimeout,
-  kConnectionRefused,    // CONNACK with a non-zero return code
-  kNotConnected,         // action not allowed in the current state
+  kConnectionRefused,  // CONNACK with a non-zero return code
+  kNotConnected,       // action not allowed in the current state
   kCount
 };
 

@@ -5,8 +5,8 @@ namespace armored::mqtt {
 namespace {
 
 // Flags each packet type must carry (table 2.2); PUBLISH is checked apart.
-constexpr std::uint8_t kRequiredFlags[16] = {
-    0xFF, 0x0, 0x0, 0xFF, 0x0, 0x0, 0x2, 0x0, 0x2, 0x0, 0x2, 0x0, 0x0, 0x0, 0x0, 0xFF};
+constexpr std::uint8_t kRequiredFlags[16] = {0xFF, 0x0, 0x0, 0xFF, 0x0, 0x0, 0x2, 0x0,
+                                             0x2,  0x0, 0x2, 0x0,  0x0, 0x0, 0x0, 0xFF};
 
 MqttStatus check_type_and_flags(std::uint8_t first_byte) {
   const std::uint8_t type = first_byte >> 4;
@@ -16,12 +16,14 @@ MqttStatus check_type_and_flags(std::uint8_t first_byte) {
   }
   const auto t = static_cast<PacketType>(type);
   if (t == PacketType::kPubRec || t == PacketType::kPubRel || t == PacketType::kPubComp) {
-    return mqtt_error(ErrorCode::kUnsupportedPacketType, "QoS 2 flow (PUBREC/PUBREL/PUBCOMP) not supported");
+    return mqtt_error(ErrorCode::kUnsupportedPacketType,
+                      "QoS 2 flow (PUBREC/PUBREL/PUBCOMP) not supported");
   }
   if (t == PacketType::kPublish) {
     const std::uint8_t qos = (flags >> 1) & 0x3;
     if (qos == 3) return mqtt_error(ErrorCode::kInvalidQos, "PUBLISH with QoS 3 [MQTT-3.3.1-4]");
-    if (qos == 2) return mqtt_error(ErrorCode::kQos2Unsupported, "PUBLISH with QoS 2 not supported");
+    if (qos == 2)
+      return mqtt_error(ErrorCode::kQos2Unsupported, "PUBLISH with QoS 2 not supported");
     if (qos == 0 && (flags & 0x8)) {
       return mqtt_error(ErrorCode::kDupWithQos0, "DUP set on QoS 0 PUBLISH [MQTT-3.3.1-2]");
     }
@@ -55,7 +57,8 @@ MqttResult<std::optional<FixedHeader>> parse_fixed_header(ByteSpan in, const Lim
     value |= static_cast<std::uint32_t>(b & 0x7F) << (7 * i);
     if (b & 0x80) continue;
     if (i > 0 && b == 0) {
-      return mqtt_error(ErrorCode::kNonMinimalRemainingLength, "Remaining Length not minimally encoded");
+      return mqtt_error(ErrorCode::kNonMinimalRemainingLength,
+                        "Remaining Length not minimally encoded");
     }
     h.remaining_length = value;
     h.header_size = 2 + i;

@@ -6,13 +6,20 @@ namespace armored::mqtt {
 // [MQTT-3.1.0-1]; a second CONNECT is not declared for kConnected
 // [MQTT-3.1.0-2]. Everything undeclared closes the connection [MQTT-4.8.0-1].
 const Transition<ServerState, ServerSession::Handler> ServerSession::kTable[] = {
-    {ServerState::kAwaitConnect, PacketType::kConnect, ServerState::kConnected, &ServerSession::on_connect},
-    {ServerState::kConnected, PacketType::kPublish, ServerState::kConnected, &ServerSession::on_publish},
-    {ServerState::kConnected, PacketType::kPubAck, ServerState::kConnected, &ServerSession::on_puback},
-    {ServerState::kConnected, PacketType::kSubscribe, ServerState::kConnected, &ServerSession::on_subscribe},
-    {ServerState::kConnected, PacketType::kUnsubscribe, ServerState::kConnected, &ServerSession::on_unsubscribe},
-    {ServerState::kConnected, PacketType::kPingReq, ServerState::kConnected, &ServerSession::on_pingreq},
-    {ServerState::kConnected, PacketType::kDisconnect, ServerState::kClosed, &ServerSession::on_disconnect},
+    {ServerState::kAwaitConnect, PacketType::kConnect, ServerState::kConnected,
+     &ServerSession::on_connect},
+    {ServerState::kConnected, PacketType::kPublish, ServerState::kConnected,
+     &ServerSession::on_publish},
+    {ServerState::kConnected, PacketType::kPubAck, ServerState::kConnected,
+     &ServerSession::on_puback},
+    {ServerState::kConnected, PacketType::kSubscribe, ServerState::kConnected,
+     &ServerSession::on_subscribe},
+    {ServerState::kConnected, PacketType::kUnsubscribe, ServerState::kConnected,
+     &ServerSession::on_unsubscribe},
+    {ServerState::kConnected, PacketType::kPingReq, ServerState::kConnected,
+     &ServerSession::on_pingreq},
+    {ServerState::kConnected, PacketType::kDisconnect, ServerState::kClosed,
+     &ServerSession::on_disconnect},
 };
 
 ServerSession::ServerSession(ServerOptions options, Time now)
@@ -29,7 +36,9 @@ ServerEvent& ServerSession::emit(ServerEvent::Kind kind) {
 }
 
 void ServerSession::finish(std::optional<Error> error) {
-  if (state_ == ServerState::kClosed && !events_.empty() && events_.back().kind == ServerEvent::Kind::kClosed) return;
+  if (state_ == ServerState::kClosed && !events_.empty() &&
+      events_.back().kind == ServerEvent::Kind::kClosed)
+    return;
   state_ = ServerState::kClosed;
   emit(ServerEvent::Kind::kClosed).error = error;
 }
@@ -98,8 +107,9 @@ std::span<const ServerEvent> ServerSession::receive(ByteSpan bytes, Time now) {
 MqttStatus ServerSession::on_connect(const Packet& p, Time) {
   const auto& c = std::get<Connect>(p);
   if (c.client_id.empty() && !c.clean_session) {
-    refuse(ConnectReturnCode::kIdentifierRejected,
-           Error{ErrorCode::kInvalidClientId, "empty client id without clean session [MQTT-3.1.3-8]"});
+    refuse(
+        ConnectReturnCode::kIdentifierRejected,
+        Error{ErrorCode::kInvalidClientId, "empty client id without clean session [MQTT-3.1.3-8]"});
     return {};
   }
   const ConnectReturnCode code =
@@ -123,7 +133,8 @@ MqttStatus ServerSession::on_publish(const Packet& p, Time) {
     for (const auto& a : pending_acks_) known = known || (a.id == m.packet_id && !a.released);
     if (!known) {
       if (pending_acks_.size() >= options_.max_pending_acks) {
-        return mqtt_error(ErrorCode::kInflightWindowFull, "too many unacknowledged QoS 1 PUBLISH packets");
+        return mqtt_error(ErrorCode::kInflightWindowFull,
+                          "too many unacknowledged QoS 1 PUBLISH packets");
       }
       pending_acks_.push_back({m.packet_id, false});
     }
@@ -133,7 +144,8 @@ MqttStatus ServerSession::on_publish(const Packet& p, Time) {
 }
 
 MqttStatus ServerSession::acknowledge(std::uint16_t packet_id) {
-  if (state_ != ServerState::kConnected) return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
+  if (state_ != ServerState::kConnected)
+    return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
   bool found = false;
   for (auto& a : pending_acks_) {
     if (a.id == packet_id && !a.released) {
@@ -142,7 +154,8 @@ MqttStatus ServerSession::acknowledge(std::uint16_t packet_id) {
       break;
     }
   }
-  if (!found) return mqtt_error(ErrorCode::kUnknownPacketId, "no unacknowledged PUBLISH with this id");
+  if (!found)
+    return mqtt_error(ErrorCode::kUnknownPacketId, "no unacknowledged PUBLISH with this id");
   while (!pending_acks_.empty() && pending_acks_.front().released) {
     ARMORED_TRY(out_.append(Packet{PubAck{pending_acks_.front().id}}));
     pending_acks_.pop_front();
@@ -167,11 +180,13 @@ MqttStatus ServerSession::on_subscribe(const Packet& p, Time) {
   auto& e = emit(ServerEvent::Kind::kSubscribed);
   e.packet_id = s.packet_id;
   for (const auto& t : s.topics) {
-    SubAckCode code = options_.authorize_subscribe
-                          ? options_.authorize_subscribe(t.filter, t.qos)
-                          : (t.qos == QoS::kAtMostOnce ? SubAckCode::kGrantedQos0 : SubAckCode::kGrantedQos1);
-    if (code == SubAckCode::kGrantedQos2) code = SubAckCode::kGrantedQos1;  // we deliver at most QoS 1
-    ack.codes.push_back(code);  // one code per filter, in order [MQTT-3.9.3-1]
+    SubAckCode code =
+        options_.authorize_subscribe
+            ? options_.authorize_subscribe(t.filter, t.qos)
+            : (t.qos == QoS::kAtMostOnce ? SubAckCode::kGrantedQos0 : SubAckCode::kGrantedQos1);
+    if (code == SubAckCode::kGrantedQos2)
+      code = SubAckCode::kGrantedQos1;  // we deliver at most QoS 1
+    ack.codes.push_back(code);          // one code per filter, in order [MQTT-3.9.3-1]
     if (code != SubAckCode::kFailure) e.granted.push_back({t.filter, static_cast<QoS>(code)});
   }
   return out_.append(Packet{std::move(ack)});  // [MQTT-3.8.4-1]
@@ -182,7 +197,8 @@ MqttStatus ServerSession::on_unsubscribe(const Packet& p, Time) {
   auto& e = emit(ServerEvent::Kind::kUnsubscribed);
   e.packet_id = u.packet_id;
   for (auto f : u.filters) {
-    if (!options_.authorize_unsubscribe || options_.authorize_unsubscribe(f)) e.filters.push_back(f);
+    if (!options_.authorize_unsubscribe || options_.authorize_unsubscribe(f))
+      e.filters.push_back(f);
   }
   return out_.append(Packet{UnsubAck{u.packet_id}});  // even if nothing matched [MQTT-3.10.4-5]
 }
@@ -196,16 +212,19 @@ MqttStatus ServerSession::on_disconnect(const Packet&, Time) {
   return {};
 }
 
-MqttResult<std::uint16_t> ServerSession::publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
-                                                 Time now) {
-  if (state_ != ServerState::kConnected) return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
+MqttResult<std::uint16_t> ServerSession::publish(std::string_view topic, ByteSpan payload, QoS qos,
+                                                 bool retain, Time now) {
+  if (state_ != ServerState::kConnected)
+    return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
   Publish m{topic, payload, qos, retain, false, 0};
   if (qos == QoS::kAtMostOnce) {
     ARMORED_TRY(out_.append(Packet{m}));
     return std::uint16_t{0};
   }
-  if (qos != QoS::kAtLeastOnce) return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
-  if (inflight_.full()) return mqtt_error(ErrorCode::kInflightWindowFull, "QoS 1 in-flight window full");
+  if (qos != QoS::kAtLeastOnce)
+    return mqtt_error(ErrorCode::kQos2Unsupported, "QoS 2 PUBLISH not supported");
+  if (inflight_.full())
+    return mqtt_error(ErrorCode::kInflightWindowFull, "QoS 1 in-flight window full");
   auto id = ids_.allocate();
   if (!id) return mqtt_error(ErrorCode::kInflightWindowFull, "no free packet identifier");
   m.packet_id = *id;
@@ -227,7 +246,8 @@ std::span<const ServerEvent> ServerSession::on_timer(Time now) {
   }
   if (state_ != ServerState::kConnected) return events_;
   if (keep_alive_s_ > 0 && now - last_rx_ >= std::chrono::milliseconds(keep_alive_s_ * 1500)) {
-    fail(Error{ErrorCode::kKeepAliveTimeout, "nothing received for 1.5 x Keep Alive [MQTT-3.1.2-24]"});
+    fail(Error{ErrorCode::kKeepAliveTimeout,
+               "nothing received for 1.5 x Keep Alive [MQTT-3.1.2-24]"});
     return events_;
   }
   (void)inflight_.resend(now, /*all=*/false, out_);
@@ -238,7 +258,8 @@ std::optional<Time> ServerSession::next_deadline() const {
   if (state_ == ServerState::kAwaitConnect) return accepted_at_ + options_.connect_timeout;
   if (state_ != ServerState::kConnected) return std::nullopt;
   std::optional<Time> t = inflight_.next_due();
-  if (keep_alive_s_ > 0) t = earliest(t, last_rx_ + std::chrono::milliseconds(keep_alive_s_ * 1500));
+  if (keep_alive_s_ > 0)
+    t = earliest(t, last_rx_ + std::chrono::milliseconds(keep_alive_s_ * 1500));
   return t;
 }
 

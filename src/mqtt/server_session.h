@@ -26,8 +26,8 @@ enum class ServerState : std::uint8_t { kAwaitConnect, kConnected, kClosed };
 struct ServerOptions {
   Limits limits;
   Duration connect_timeout = std::chrono::seconds(10);  // CONNECT must arrive within this
-  std::size_t max_pending_acks = 1024;  // inbound QoS 1 awaiting acknowledge()
-  std::size_t max_inflight = 64;        // outbound QoS 1 awaiting PUBACK
+  std::size_t max_pending_acks = 1024;                  // inbound QoS 1 awaiting acknowledge()
+  std::size_t max_inflight = 64;                        // outbound QoS 1 awaiting PUBACK
   Duration retransmit_timeout = std::chrono::seconds(20);
   // Decides a CONNECT (e.g. from the TLS identity). Default: accept.
   std::function<ConnectReturnCode(const Connect&)> authorize_connect;
@@ -77,7 +77,8 @@ class ServerSession {
 
   // Queues a PUBLISH to the client (subscriptions, downlink). Returns the
   // packet id (0 for QoS 0).
-  MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain, Time now);
+  MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
+                                    Time now);
 
   // Ends the session without a packet (e.g. the application refuses a topic).
   void close(Error reason);

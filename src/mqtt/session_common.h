@@ -29,8 +29,8 @@ struct Transition {
 };
 
 template <typename State, typename Handler, std::size_t N>
-const Transition<State, Handler>* find_transition(const Transition<State, Handler> (&table)[N], State s,
-                                                  PacketType t) {
+const Transition<State, Handler>* find_transition(const Transition<State, Handler> (&table)[N],
+                                                  State s, PacketType t) {
   for (const auto& row : table) {
     if (row.from == s && row.on == t) return &row;
   }

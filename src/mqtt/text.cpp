@@ -23,7 +23,8 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 constexpr auto kClasses = make_classes();
 
 // Decodes one multi-byte sequence at s[i]; returns its length or 0 if invalid.
-std::size_t multi_byte_length(const std::uint8_t* p, std::size_t n, std::size_t i, std::string_view& why) {
+std::size_t multi_byte_length(const std::uint8_t* p, std::size_t n, std::size_t i,
+                              std::string_view& why) {
   const std::uint8_t b = p[i];
   std::size_t len;
   std::uint32_t cp;
@@ -102,17 +103,22 @@ MqttStatus validate_utf8(std::string_view s) {
 }
 
 MqttStatus validate_topic_name(std::string_view topic, std::size_t max_length) {
-  if (topic.empty()) return mqtt_error(ErrorCode::kInvalidTopicName, "empty topic name [MQTT-4.7.3-1]");
-  if (topic.size() > max_length) return mqtt_error(ErrorCode::kInvalidTopicName, "topic name too long");
+  if (topic.empty())
+    return mqtt_error(ErrorCode::kInvalidTopicName, "empty topic name [MQTT-4.7.3-1]");
+  if (topic.size() > max_length)
+    return mqtt_error(ErrorCode::kInvalidTopicName, "topic name too long");
   bool wildcard = false;
   ARMORED_TRY(scan_text(topic, wildcard));
-  if (wildcard) return mqtt_error(ErrorCode::kInvalidTopicName, "wildcard in topic name [MQTT-3.3.2-2]");
+  if (wildcard)
+    return mqtt_error(ErrorCode::kInvalidTopicName, "wildcard in topic name [MQTT-3.3.2-2]");
   return {};
 }
 
 MqttStatus validate_topic_filter(std::string_view filter, std::size_t max_length) {
-  if (filter.empty()) return mqtt_error(ErrorCode::kInvalidTopicFilter, "empty topic filter [MQTT-4.7.3-1]");
-  if (filter.size() > max_length) return mqtt_error(ErrorCode::kInvalidTopicFilter, "topic filter too long");
+  if (filter.empty())
+    return mqtt_error(ErrorCode::kInvalidTopicFilter, "empty topic filter [MQTT-4.7.3-1]");
+  if (filter.size() > max_length)
+    return mqtt_error(ErrorCode::kInvalidTopicFilter, "topic filter too long");
   for (std::size_t i = 0; i < filter.size(); ++i) {
     const char c = filter[i];
     if (c != '+' && c != '#') continue;
@@ -124,14 +130,16 @@ MqttStatus validate_topic_filter(std::string_view filter, std::size_t max_length
                                  : "'+' must be a whole level [MQTT-4.7.1-3]");
     }
     if (c == '#' && i + 1 != filter.size()) {
-      return mqtt_error(ErrorCode::kInvalidTopicFilter, "'#' must be the last level [MQTT-4.7.1-2]");
+      return mqtt_error(ErrorCode::kInvalidTopicFilter,
+                        "'#' must be the last level [MQTT-4.7.1-2]");
     }
   }
   return validate_utf8(filter);
 }
 
 bool topic_matches(std::string_view filter, std::string_view topic) {
-  if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#')) {
+  if (!topic.empty() && topic[0] == '$' && !filter.empty() &&
+      (filter[0] == '+' || filter[0] == '#')) {
     return false;
   }
   std::size_t f = 0;

@@ -55,9 +55,11 @@ TEST(MqttClientSession, ConnectQueuesTheConnectPacket_MQTT_3_1_0_1) {
 
 TEST(MqttClientSession, ActionsBeforeConnectAreRefused) {
   ClientSession c(options());
-  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(0)).error().code, ErrorCode::kNotConnected);
+  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(0)).error().code,
+            ErrorCode::kNotConnected);
   EXPECT_EQ(c.disconnect(secs(0)).error().code, ErrorCode::kNotConnected);
-  EXPECT_TRUE(c.receive(hex("20 02 00 00"), secs(0)).empty());  // bytes before connect() are ignored
+  EXPECT_TRUE(
+      c.receive(hex("20 02 00 00"), secs(0)).empty());  // bytes before connect() are ignored
   EXPECT_TRUE(c.pending_output().empty());
 }
 
@@ -108,8 +110,8 @@ TEST(MqttClientSession, ConnAckTimeoutCloses) {
 }
 
 TEST(MqttClientSession, ServerPacketsNotDeclaredCloseTheSession) {
-  for (const char* wire : {"10 0d 0004 4d515454 04 02 003c 0001 61", "20 02 00 00", "82 06 0001 0001 61 00",
-                           "c0 00", "e0 00"}) {
+  for (const char* wire : {"10 0d 0004 4d515454 04 02 003c 0001 61", "20 02 00 00",
+                           "82 06 0001 0001 61 00", "c0 00", "e0 00"}) {
     ClientSession c = connected();
     auto ev = c.receive(hex(wire), secs(1));
     ASSERT_EQ(ev.size(), 1u) << wire;
@@ -174,7 +176,8 @@ TEST(MqttClientSession, Qos1InflightWindowAndPubAck_MQTT_2_3_1_2) {
   EXPECT_NE(*a, 0);
   EXPECT_NE(*a, *b);
   EXPECT_EQ(drain(c), hex("32 06 0001 74 0001 31 32 06 0001 74 0002 32"));
-  EXPECT_EQ(c.publish("t", {}, QoS::kAtLeastOnce, false, secs(1)).error().code, ErrorCode::kInflightWindowFull);
+  EXPECT_EQ(c.publish("t", {}, QoS::kAtLeastOnce, false, secs(1)).error().code,
+            ErrorCode::kInflightWindowFull);
   auto ev = c.receive(encode_bytes(PubAck{*b}), secs(2));
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kPublishAcked);
@@ -209,7 +212,8 @@ TEST(MqttClientSession, ReconnectResendsInflightInOrderWithDup_MQTT_4_4_0_1_and_
   drain(c);
   c.transport_closed();
   EXPECT_EQ(c.state(), ClientState::kClosed);
-  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(2)).error().code, ErrorCode::kNotConnected);
+  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(2)).error().code,
+            ErrorCode::kNotConnected);
   ASSERT_TRUE(c.connect(secs(3)).has_value());
   drain(c);
   c.receive(hex("20 02 00 00"), secs(3));
@@ -275,14 +279,17 @@ TEST(MqttClientSession, DisconnectSendsDisconnectAndCloses) {
   ASSERT_TRUE(c.disconnect(secs(1)).has_value());
   EXPECT_EQ(drain(c), hex("e0 00"));
   EXPECT_EQ(c.state(), ClientState::kClosed);
-  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(1)).error().code, ErrorCode::kNotConnected);
+  EXPECT_EQ(c.publish("t", {}, QoS::kAtMostOnce, false, secs(1)).error().code,
+            ErrorCode::kNotConnected);
   EXPECT_FALSE(c.next_deadline().has_value());
 }
 
 TEST(MqttClientSession, InvalidPublishesAreRefusedWithoutSideEffects) {
   ClientSession c = connected();
-  EXPECT_EQ(c.publish("t", {}, QoS::kExactlyOnce, false, secs(1)).error().code, ErrorCode::kQos2Unsupported);
-  EXPECT_EQ(c.publish("a/+", {}, QoS::kAtLeastOnce, false, secs(1)).error().code, ErrorCode::kInvalidTopicName);
+  EXPECT_EQ(c.publish("t", {}, QoS::kExactlyOnce, false, secs(1)).error().code,
+            ErrorCode::kQos2Unsupported);
+  EXPECT_EQ(c.publish("a/+", {}, QoS::kAtLeastOnce, false, secs(1)).error().code,
+            ErrorCode::kInvalidTopicName);
   EXPECT_EQ(c.inflight(), 0u);
   EXPECT_TRUE(drain(c).empty());
   EXPECT_TRUE(c.publish("t", {}, QoS::kAtLeastOnce, false, secs(1)).has_value());

@@ -24,9 +24,14 @@ T decode_as(const Bytes& wire, const Limits& limits = {}) {
 // --- Remaining Length (section 2.2.3, table 2.4) ---------------------------
 
 TEST(MqttRemainingLength, SpecTableBoundariesRoundTrip) {
-  const std::pair<std::uint32_t, const char*> rows[] = {
-      {0, "00"},           {127, "7f"},          {128, "8001"},          {16'383, "ff7f"},
-      {16'384, "808001"},  {2'097'151, "ffff7f"}, {2'097'152, "80808001"}, {268'435'455, "ffffff7f"}};
+  const std::pair<std::uint32_t, const char*> rows[] = {{0, "00"},
+                                                        {127, "7f"},
+                                                        {128, "8001"},
+                                                        {16'383, "ff7f"},
+                                                        {16'384, "808001"},
+                                                        {2'097'151, "ffff7f"},
+                                                        {2'097'152, "80808001"},
+                                                        {268'435'455, "ffffff7f"}};
   for (auto [value, image] : rows) {
     // A PINGREQ-shaped header with that length: only the header is parsed.
     Bytes wire = hex(std::string("30") + image);
@@ -55,9 +60,12 @@ TEST(MqttRemainingLength, RejectsFiveByteVarint) {
 }
 
 TEST(MqttRemainingLength, RejectsNonMinimalEncoding) {
-  EXPECT_EQ(parse_fixed_header(hex("c0 80 00"), {}).error().code, ErrorCode::kNonMinimalRemainingLength);
-  EXPECT_EQ(parse_fixed_header(hex("30 85 80 00"), {}).error().code, ErrorCode::kNonMinimalRemainingLength);
-  EXPECT_EQ(parse_fixed_header(hex("30 ff ff 80 00"), {}).error().code, ErrorCode::kNonMinimalRemainingLength);
+  EXPECT_EQ(parse_fixed_header(hex("c0 80 00"), {}).error().code,
+            ErrorCode::kNonMinimalRemainingLength);
+  EXPECT_EQ(parse_fixed_header(hex("30 85 80 00"), {}).error().code,
+            ErrorCode::kNonMinimalRemainingLength);
+  EXPECT_EQ(parse_fixed_header(hex("30 ff ff 80 00"), {}).error().code,
+            ErrorCode::kNonMinimalRemainingLength);
 }
 
 TEST(MqttRemainingLength, NeedsMoreBytesWhileIncomplete) {
@@ -73,12 +81,14 @@ TEST(MqttRemainingLength, NeedsMoreBytesWhileIncomplete) {
 TEST(MqttRemainingLength, RejectsAboveConfiguredLimitsBeforeTheBody) {
   Limits l;
   l.max_remaining_length = 100;
-  EXPECT_EQ(parse_fixed_header(hex("30 65"), l).error().code, ErrorCode::kRemainingLengthTooLarge);  // 101
-  EXPECT_TRUE(parse_fixed_header(hex("30 64"), l).has_value());                                       // 100
+  EXPECT_EQ(parse_fixed_header(hex("30 65"), l).error().code,
+            ErrorCode::kRemainingLengthTooLarge);                // 101
+  EXPECT_TRUE(parse_fixed_header(hex("30 64"), l).has_value());  // 100
   Limits p;
   p.max_packet_size = 100;
-  EXPECT_EQ(parse_fixed_header(hex("30 63"), p).error().code, ErrorCode::kPacketTooLarge);  // 2 + 99
-  EXPECT_TRUE(parse_fixed_header(hex("30 62"), p).has_value());                              // 2 + 98
+  EXPECT_EQ(parse_fixed_header(hex("30 63"), p).error().code,
+            ErrorCode::kPacketTooLarge);                         // 2 + 99
+  EXPECT_TRUE(parse_fixed_header(hex("30 62"), p).has_value());  // 2 + 98
 }
 
 // --- Fixed header flags (section 2.2.2) -------------------------------------
@@ -113,7 +123,8 @@ TEST(MqttConnect, EncodesTheSpecVariableHeaderExample) {
   c.will = Will{"w", as_bytes("m"), QoS::kAtLeastOnce, false};
   c.username = "u";
   c.password = as_bytes("p");
-  EXPECT_EQ(encode_bytes(c), hex("10 19 0004 4d515454 04 ce 000a 0001 63 0001 77 0001 6d 0001 75 0001 70"));
+  EXPECT_EQ(encode_bytes(c),
+            hex("10 19 0004 4d515454 04 ce 000a 0001 63 0001 77 0001 6d 0001 75 0001 70"));
 }
 
 TEST(MqttConnect, RoundTripsAllFields) {
@@ -149,23 +160,30 @@ TEST(MqttConnect, MinimalConnectByteImage) {
 }
 
 TEST(MqttConnect, RejectsWrongProtocolName_MQTT_3_1_2_1) {
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515453 04 02 003c 0001 61")), ErrorCode::kInvalidProtocolName);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515453 04 02 003c 0001 61")),
+            ErrorCode::kInvalidProtocolName);
   // MQTT 3.1 used "MQIsdp".
-  EXPECT_EQ(decode_error(hex("10 0f 0006 4d5149736470 03 02 003c 0001 61")), ErrorCode::kInvalidProtocolName);
+  EXPECT_EQ(decode_error(hex("10 0f 0006 4d5149736470 03 02 003c 0001 61")),
+            ErrorCode::kInvalidProtocolName);
 }
 
 TEST(MqttConnect, RejectsUnsupportedProtocolLevel_MQTT_3_1_2_2) {
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 05 02 003c 0001 61")), ErrorCode::kUnsupportedProtocolLevel);
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 03 02 003c 0001 61")), ErrorCode::kUnsupportedProtocolLevel);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 05 02 003c 0001 61")),
+            ErrorCode::kUnsupportedProtocolLevel);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 03 02 003c 0001 61")),
+            ErrorCode::kUnsupportedProtocolLevel);
 }
 
 TEST(MqttConnect, RejectsReservedConnectFlag_MQTT_3_1_2_3) {
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 03 003c 0001 61")), ErrorCode::kInvalidConnectFlags);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 03 003c 0001 61")),
+            ErrorCode::kInvalidConnectFlags);
 }
 
 TEST(MqttConnect, RejectsWillQosOrRetainWithoutWillFlag_MQTT_3_1_2_13_and_15) {
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 0a 003c 0001 61")), ErrorCode::kInvalidConnectFlags);
-  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 22 003c 0001 61")), ErrorCode::kInvalidConnectFlags);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 0a 003c 0001 61")),
+            ErrorCode::kInvalidConnectFlags);
+  EXPECT_EQ(decode_error(hex("10 0d 0004 4d515454 04 22 003c 0001 61")),
+            ErrorCode::kInvalidConnectFlags);
 }
 
 TEST(MqttConnect, RejectsWillQos3_MQTT_3_1_2_14) {
@@ -174,11 +192,13 @@ TEST(MqttConnect, RejectsWillQos3_MQTT_3_1_2_14) {
 }
 
 TEST(MqttConnect, RejectsWillQos2WithTypedError) {
-  EXPECT_EQ(decode_error(hex("10 13 0004 4d515454 04 16 003c 0001 61 0001 77 0001 6d")), ErrorCode::kQos2Unsupported);
+  EXPECT_EQ(decode_error(hex("10 13 0004 4d515454 04 16 003c 0001 61 0001 77 0001 6d")),
+            ErrorCode::kQos2Unsupported);
 }
 
 TEST(MqttConnect, RejectsPasswordWithoutUserName_MQTT_3_1_2_22) {
-  EXPECT_EQ(decode_error(hex("10 10 0004 4d515454 04 42 003c 0001 61 0001 70")), ErrorCode::kInvalidConnectFlags);
+  EXPECT_EQ(decode_error(hex("10 10 0004 4d515454 04 42 003c 0001 61 0001 70")),
+            ErrorCode::kInvalidConnectFlags);
 }
 
 TEST(MqttConnect, RejectsTruncatedPayload) {
@@ -190,7 +210,8 @@ TEST(MqttConnect, RejectsTruncatedPayload) {
 }
 
 TEST(MqttConnect, RejectsTrailingBytes) {
-  EXPECT_EQ(decode_error(hex("10 0e 0004 4d515454 04 02 003c 0001 61 00")), ErrorCode::kTrailingBytes);
+  EXPECT_EQ(decode_error(hex("10 0e 0004 4d515454 04 02 003c 0001 61 00")),
+            ErrorCode::kTrailingBytes);
 }
 
 TEST(MqttConnect, RejectsInvalidUtf8ClientId_MQTT_3_1_3_4) {
@@ -357,10 +378,14 @@ TEST(MqttPublish, RejectsTopicAndPayloadAboveLimits) {
   l.max_payload_size = 4;
   EXPECT_EQ(decode_error(encode_bytes(Publish{"abcd", {}, QoS::kAtMostOnce, false, false, 0}), l),
             ErrorCode::kInvalidTopicName);
-  EXPECT_EQ(decode_error(encode_bytes(Publish{"abc", as_bytes("12345"), QoS::kAtMostOnce, false, false, 0}), l),
-            ErrorCode::kPayloadTooLarge);
-  EXPECT_EQ(decode_error(encode_bytes(Publish{"abc", as_bytes("1234"), QoS::kAtMostOnce, false, false, 0}), l),
-            ErrorCode::kCount);
+  EXPECT_EQ(
+      decode_error(
+          encode_bytes(Publish{"abc", as_bytes("12345"), QoS::kAtMostOnce, false, false, 0}), l),
+      ErrorCode::kPayloadTooLarge);
+  EXPECT_EQ(
+      decode_error(
+          encode_bytes(Publish{"abc", as_bytes("1234"), QoS::kAtMostOnce, false, false, 0}), l),
+      ErrorCode::kCount);
 }
 
 TEST(MqttPublish, EncoderChecksBufferCapacity) {
@@ -431,18 +456,21 @@ TEST(MqttSubscribe, RejectsReservedQosBits_MQTT_3_8_3_4) {
 }
 
 TEST(MqttSubscribe, RejectsInvalidFilters_MQTT_4_7_1_2_and_3) {
-  EXPECT_EQ(decode_error(hex("82 08 000a 0003 23 2f 61 01")), ErrorCode::kInvalidTopicFilter);  // "#/a"
-  EXPECT_EQ(decode_error(hex("82 07 000a 0002 612b 01")), ErrorCode::kInvalidTopicFilter);      // "a+"
-  EXPECT_EQ(decode_error(hex("82 05 000a 0000 01")), ErrorCode::kInvalidTopicFilter);           // ""
+  EXPECT_EQ(decode_error(hex("82 08 000a 0003 23 2f 61 01")),
+            ErrorCode::kInvalidTopicFilter);                                                // "#/a"
+  EXPECT_EQ(decode_error(hex("82 07 000a 0002 612b 01")), ErrorCode::kInvalidTopicFilter);  // "a+"
+  EXPECT_EQ(decode_error(hex("82 05 000a 0000 01")), ErrorCode::kInvalidTopicFilter);       // ""
   EXPECT_EQ(decode_error(hex("82 07 000a 0002 61c0 01")), ErrorCode::kInvalidUtf8);
 }
 
 TEST(MqttSubscribe, RejectsZeroIdTruncationAndTooManyTopics) {
   EXPECT_EQ(decode_error(hex("82 08 0000 0003 612f62 01")), ErrorCode::kZeroPacketId);
-  EXPECT_EQ(decode_error(hex("82 07 000a 0003 612f62")), ErrorCode::kTruncated);  // QoS byte missing
+  EXPECT_EQ(decode_error(hex("82 07 000a 0003 612f62")),
+            ErrorCode::kTruncated);  // QoS byte missing
   Limits l;
   l.max_topics_per_packet = 1;
-  EXPECT_EQ(decode_error(encode_bytes(Subscribe{1, {{"a", QoS::kAtMostOnce}, {"b", QoS::kAtMostOnce}}}), l),
+  EXPECT_EQ(decode_error(
+                encode_bytes(Subscribe{1, {{"a", QoS::kAtMostOnce}, {"b", QoS::kAtMostOnce}}}), l),
             ErrorCode::kTooManyTopics);
 }
 
@@ -459,7 +487,8 @@ TEST(MqttSubAck, RejectsReservedReturnCodes_MQTT_3_9_3_2) {
   EXPECT_EQ(decode_error(hex("90 03 000a 81")), ErrorCode::kInvalidReturnCode);
   EXPECT_EQ(decode_error(hex("90 02 000a")), ErrorCode::kEmptySubscription);
   Bytes out;
-  EXPECT_EQ(append_packet(SubAck{1, {static_cast<SubAckCode>(7)}}, out).error().code, ErrorCode::kInvalidReturnCode);
+  EXPECT_EQ(append_packet(SubAck{1, {static_cast<SubAckCode>(7)}}, out).error().code,
+            ErrorCode::kInvalidReturnCode);
 }
 
 // --- UNSUBSCRIBE (section 3.10) ----------------------------------------------
@@ -472,8 +501,9 @@ TEST(MqttUnsubscribe, SpecPayloadExample) {
 }
 
 TEST(MqttUnsubscribe, RejectsFlagsEmptyZeroIdAndBadFilter) {
-  EXPECT_EQ(decode_error(hex("a0 07 000a 0003 612f62")), ErrorCode::kInvalidFlags);  // [MQTT-3.10.1-1]
-  EXPECT_EQ(decode_error(hex("a2 02 000a")), ErrorCode::kEmptySubscription);         // [MQTT-3.10.3-2]
+  EXPECT_EQ(decode_error(hex("a0 07 000a 0003 612f62")),
+            ErrorCode::kInvalidFlags);                                        // [MQTT-3.10.1-1]
+  EXPECT_EQ(decode_error(hex("a2 02 000a")), ErrorCode::kEmptySubscription);  // [MQTT-3.10.3-2]
   EXPECT_EQ(decode_error(hex("a2 07 0000 0003 612f62")), ErrorCode::kZeroPacketId);
   EXPECT_EQ(decode_error(hex("a2 06 000a 0002 2361")), ErrorCode::kInvalidTopicFilter);  // "#a"
   EXPECT_EQ(decode_error(hex("a2 06 000a 0005 612f")), ErrorCode::kTruncated);
@@ -498,7 +528,8 @@ TEST(MqttEmptyPackets, RejectNonZeroLength) {
 TEST(MqttUnsubscribe, RejectsTooManyFilters) {
   Limits l;
   l.max_topics_per_packet = 2;
-  EXPECT_EQ(decode_error(encode_bytes(Unsubscribe{1, {"a", "b", "c"}}), l), ErrorCode::kTooManyTopics);
+  EXPECT_EQ(decode_error(encode_bytes(Unsubscribe{1, {"a", "b", "c"}}), l),
+            ErrorCode::kTooManyTopics);
   EXPECT_EQ(decode_error(encode_bytes(Unsubscribe{1, {"a", "b"}}), l), ErrorCode::kCount);
 }
 
@@ -508,8 +539,9 @@ TEST(MqttEncoder, RefusesFieldsLongerThan65535Bytes) {
   c.client_id = long_id;
   Bytes out;
   EXPECT_EQ(append_packet(c, out).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(append_packet(Publish{long_id, {}, QoS::kAtMostOnce, false, false, 0}, out).error().code,
-            ErrorCode::kInvalidTopicName);
+  EXPECT_EQ(
+      append_packet(Publish{long_id, {}, QoS::kAtMostOnce, false, false, 0}, out).error().code,
+      ErrorCode::kInvalidTopicName);
   EXPECT_TRUE(out.empty());
   c.client_id = std::string_view(long_id).substr(0, 65'535);
   EXPECT_TRUE(append_packet(c, out).has_value());  // the largest legal field
@@ -539,9 +571,16 @@ TEST(MqttFrames, EveryStrictPrefixOfAPacketNeedsMoreBytes) {
 TEST(MqttFrames, DecodedPacketsReEncodeToTheSameBytes) {
   // The codec accepts canonical encodings only, so decode -> encode is the identity.
   const char* images[] = {"10 19 0004 4d515454 04 ce 000a 0001 63 0001 77 0001 6d 0001 75 0001 70",
-                          "20 02 01 00", "3b 09 0003 612f62 000a 6869", "40 02 000a",
-                          "82 0e 000a 0003 612f62 01 0003 632f64 02", "90 05 000a 00 02 80",
-                          "a2 0c 000a 0003 612f62 0003 632f64", "b0 02 0102", "c0 00", "d0 00", "e0 00"};
+                          "20 02 01 00",
+                          "3b 09 0003 612f62 000a 6869",
+                          "40 02 000a",
+                          "82 0e 000a 0003 612f62 01 0003 632f64 02",
+                          "90 05 000a 00 02 80",
+                          "a2 0c 000a 0003 612f62 0003 632f64",
+                          "b0 02 0102",
+                          "c0 00",
+                          "d0 00",
+                          "e0 00"};
   for (const char* image : images) {
     const Bytes wire = hex(image);
     auto p = decode_one(wire);

@@ -48,10 +48,13 @@ std::vector<std::pair<std::string, Bytes>> decoder_seeds() {
   return {
       {"connect", seed(0, {gateway_connect()})},
       {"connack", seed(0, {ConnAck{false, ConnectReturnCode::kAccepted}})},
-      {"publish_qos0", seed(0, {Publish{"armored/v1/gw-1/up", as_bytes(payload96()), QoS::kAtMostOnce, false, false, 0}})},
+      {"publish_qos0", seed(0, {Publish{"armored/v1/gw-1/up", as_bytes(payload96()),
+                                        QoS::kAtMostOnce, false, false, 0}})},
       {"publish_qos1", seed(0, {up})},
       {"puback", seed(0, {PubAck{1}})},
-      {"subscribe", seed(0, {Subscribe{2, {{"armored/v1/gw-1/down", QoS::kAtLeastOnce}, {"a/+/#", QoS::kAtMostOnce}}}})},
+      {"subscribe", seed(0, {Subscribe{2,
+                                       {{"armored/v1/gw-1/down", QoS::kAtLeastOnce},
+                                        {"a/+/#", QoS::kAtMostOnce}}}})},
       {"suback", seed(0, {SubAck{2, {SubAckCode::kGrantedQos1, SubAckCode::kFailure}}})},
       {"unsubscribe", seed(0, {Unsubscribe{3, {"a/+/#"}}})},
       {"unsuback", seed(0, {UnsubAck{3}})},
@@ -64,21 +67,24 @@ std::vector<std::pair<std::string, Bytes>> session_seeds() {
   const Publish up2{"armored/v1/gw-1/up", as_bytes("r2"), QoS::kAtLeastOnce, false, false, 2};
   return {
       {"connect_publish_disconnect", seed(0, {gateway_connect(), up, up2, Disconnect{}})},
-      {"subscribe_ping", seed(0, {gateway_connect(), Subscribe{5, {{"armored/v1/gw-1/down", QoS::kAtLeastOnce}}},
-                                  Unsubscribe{6, {"armored/v1/gw-1/down"}}, PingReq{}})},
+      {"subscribe_ping",
+       seed(0, {gateway_connect(), Subscribe{5, {{"armored/v1/gw-1/down", QoS::kAtLeastOnce}}},
+                Unsubscribe{6, {"armored/v1/gw-1/down"}}, PingReq{}})},
       {"split_every_5", seed(5, {gateway_connect(), up, PubAck{1}, PingReq{}})},
   };
 }
 
-void check_corpus(const std::string& target, const std::vector<std::pair<std::string, Bytes>>& seeds) {
+void check_corpus(const std::string& target,
+                  const std::vector<std::pair<std::string, Bytes>>& seeds) {
   const fs::path dir = fs::path(ARMORED_SOURCE_DIR) / "fuzz" / "corpus" / target;
   const bool write = std::getenv("ARMORED_WRITE_CORPUS") != nullptr;
   for (const auto& [name, bytes] : seeds) {
     const fs::path file = dir / (name + ".bin");
     if (write) {
       fs::create_directories(dir);
-      std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                  static_cast<std::streamsize>(bytes.size()));
+      std::ofstream(file, std::ios::binary)
+          .write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
     }
     std::ifstream f(file, std::ios::binary);
     Bytes on_disk((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

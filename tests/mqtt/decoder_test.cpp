@@ -41,7 +41,8 @@ Bytes sample_stream() {
 }
 
 // Feeds `stream` in the given chunk sizes and re-encodes every packet out.
-Bytes reencode_through_decoder(const Bytes& stream, const std::vector<std::size_t>& chunks, std::size_t* count) {
+Bytes reencode_through_decoder(const Bytes& stream, const std::vector<std::size_t>& chunks,
+                               std::size_t* count) {
   Decoder d;
   Bytes out;
   std::size_t pos = 0;
@@ -73,7 +74,8 @@ TEST(MqttDecoder, EverySplitPointIntoTwoChunks) {
   const Bytes stream = sample_stream();
   for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
     std::size_t n = 0;
-    ASSERT_EQ(reencode_through_decoder(stream, {cut, stream.size() - cut}, &n), stream) << "cut " << cut;
+    ASSERT_EQ(reencode_through_decoder(stream, {cut, stream.size() - cut}, &n), stream)
+        << "cut " << cut;
     ASSERT_EQ(n, 12u);
   }
 }
@@ -81,7 +83,8 @@ TEST(MqttDecoder, EverySplitPointIntoTwoChunks) {
 TEST(MqttDecoder, OneByteAtATime) {
   const Bytes stream = sample_stream();
   std::size_t n = 0;
-  EXPECT_EQ(reencode_through_decoder(stream, std::vector<std::size_t>(stream.size(), 1), &n), stream);
+  EXPECT_EQ(reencode_through_decoder(stream, std::vector<std::size_t>(stream.size(), 1), &n),
+            stream);
   EXPECT_EQ(n, 12u);
 }
 
@@ -92,7 +95,8 @@ TEST(MqttDecoder, RandomChunkings) {
     std::vector<std::size_t> chunks;
     std::size_t left = stream.size();
     while (left > 0) {
-      std::size_t len = std::min<std::size_t>(left, std::uniform_int_distribution<std::size_t>(0, 40)(rng));
+      std::size_t len =
+          std::min<std::size_t>(left, std::uniform_int_distribution<std::size_t>(0, 40)(rng));
       chunks.push_back(len);
       left -= len;
     }

@@ -30,7 +30,8 @@ class MosquittoBroker {
     Subprocess::Options o;
     o.stderr_path = dir_ / "mosquitto.log";
     o.stdout_path = dir_ / "mosquitto.out";
-    broker_ = std::make_unique<Subprocess>(std::vector<std::string>{"mosquitto", "-c", conf.string()}, o);
+    broker_ =
+        std::make_unique<Subprocess>(std::vector<std::string>{"mosquitto", "-c", conf.string()}, o);
     ready_ = armored::testing::wait_for_tcp_port(port_, 10s);
   }
   int port() const { return port_; }
@@ -58,7 +59,8 @@ struct Seen {
 // Runs a ClientSession over a test-owned TCP socket with real time.
 class Driver {
  public:
-  Driver(int port, ClientOptions options) : sock_(TcpSocket::connect_loopback(port)), session_(std::move(options)) {}
+  Driver(int port, ClientOptions options)
+      : sock_(TcpSocket::connect_loopback(port)), session_(std::move(options)) {}
 
   Time now() const { return std::chrono::steady_clock::now() - start_; }
   ClientSession& session() { return session_; }
@@ -87,8 +89,12 @@ class Driver {
       }
       bool hit = false;
       for (const auto& e : events) {
-        Seen s{e.kind, std::string(e.message.topic), std::string(as_string(e.message.payload)), e.message.qos,
-               e.packet_id, e.codes};
+        Seen s{e.kind,
+               std::string(e.message.topic),
+               std::string(as_string(e.message.payload)),
+               e.message.qos,
+               e.packet_id,
+               e.codes};
         seen_.push_back(s);
         hit = hit || done(s);
       }
@@ -144,7 +150,8 @@ TEST_F(MqttBrokerInterop, OurClientPublishesQos0AndQos1AndReceivesItsOwnMessages
   Driver d(broker_->port(), client_options("armored-interop-1"));
   connect_and_subscribe(d, "armored/interop/#");
 
-  ASSERT_TRUE(d.session().publish("armored/interop/q0", as_bytes("hello qos0"), QoS::kAtMostOnce, false, d.now()));
+  ASSERT_TRUE(d.session().publish("armored/interop/q0", as_bytes("hello qos0"), QoS::kAtMostOnce,
+                                  false, d.now()));
   ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kMessage); }, 5s));
   EXPECT_EQ(d.seen().back().topic, "armored/interop/q0");
   EXPECT_EQ(d.seen().back().payload, "hello qos0");
@@ -153,7 +160,8 @@ TEST_F(MqttBrokerInterop, OurClientPublishesQos0AndQos1AndReceivesItsOwnMessages
   std::string binary(96, '\0');
   for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 37 + 1);
   binary[5] = '\0';
-  auto id = d.session().publish("armored/interop/q1", as_bytes(binary), QoS::kAtLeastOnce, false, d.now());
+  auto id = d.session().publish("armored/interop/q1", as_bytes(binary), QoS::kAtLeastOnce, false,
+                                d.now());
   ASSERT_TRUE(id.has_value());
   bool acked = false;
   bool received = false;
@@ -177,9 +185,10 @@ TEST_F(MqttBrokerInterop, MosquittoSubReceivesWhatOurClientPublishes) {
   Subprocess::Options o;
   o.stdout_path = broker_->dir() / "sub.out";
   // stdbuf: line-buffered stdout, so the -d trace shows SUBACK as it happens.
-  Subprocess sub({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-t",
-                  "armored/v1/gw-1/up", "-q", "1", "-C", "1", "-d", "-i", "cross-sub"},
-                 o);
+  Subprocess sub(
+      {"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
+       "-t", "armored/v1/gw-1/up", "-q", "1", "-C", "1", "-d", "-i", "cross-sub"},
+      o);
   // -d prints protocol steps: publish only once the subscription is in place.
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (armored::testing::slurp(o.stdout_path).find("received SUBACK") == std::string::npos) {
@@ -189,15 +198,17 @@ TEST_F(MqttBrokerInterop, MosquittoSubReceivesWhatOurClientPublishes) {
   Driver d(broker_->port(), client_options("armored-interop-2"));
   ASSERT_TRUE(d.session().connect(d.now()).has_value());
   ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kConnected); }, 5s));
-  auto id = d.session().publish("armored/v1/gw-1/up", as_bytes("reading 42 sealed"), QoS::kAtLeastOnce, false,
-                                d.now());
+  auto id = d.session().publish("armored/v1/gw-1/up", as_bytes("reading 42 sealed"),
+                                QoS::kAtLeastOnce, false, d.now());
   ASSERT_TRUE(id.has_value());
-  ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kPublishAcked); }, 5s));
+  ASSERT_TRUE(
+      d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kPublishAcked); }, 5s));
   auto status = sub.wait(10s);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0);
   const std::string out = armored::testing::slurp(o.stdout_path);
-  EXPECT_NE(out.find("received PUBLISH (d0, q1, r0, m1, 'armored/v1/gw-1/up', ... (17 bytes))"), std::string::npos)
+  EXPECT_NE(out.find("received PUBLISH (d0, q1, r0, m1, 'armored/v1/gw-1/up', ... (17 bytes))"),
+            std::string::npos)
       << out;
   EXPECT_NE(out.find("\nreading 42 sealed\n"), std::string::npos) << out;
 }
@@ -205,9 +216,10 @@ TEST_F(MqttBrokerInterop, MosquittoSubReceivesWhatOurClientPublishes) {
 TEST_F(MqttBrokerInterop, OurClientReceivesWhatMosquittoPubPublishes) {
   Driver d(broker_->port(), client_options("armored-interop-3"));
   connect_and_subscribe(d, "armored/v1/+/down");
-  auto pub = armored::testing::run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-t",
-                                    "armored/v1/gw-7/down", "-q", "1", "-m", "reboot please"},
-                                   10s);
+  auto pub = armored::testing::run(
+      {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-t",
+       "armored/v1/gw-7/down", "-q", "1", "-m", "reboot please"},
+      10s);
   ASSERT_EQ(pub.exit_code, 0) << pub.err;
   ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kMessage); }, 5s));
   EXPECT_EQ(d.seen().back().topic, "armored/v1/gw-7/down");
@@ -220,10 +232,13 @@ TEST_F(MqttBrokerInterop, UnsubscribeGetsUnsubAckFromTheBroker) {
   connect_and_subscribe(d, "armored/interop/x");
   const std::string_view filters[] = {"armored/interop/x"};
   ASSERT_TRUE(d.session().unsubscribe(filters, d.now()).has_value());
-  ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kUnsubscribed); }, 5s));
+  ASSERT_TRUE(
+      d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kUnsubscribed); }, 5s));
   // Unsubscribed: our own publish no longer comes back.
-  ASSERT_TRUE(d.session().publish("armored/interop/x", as_bytes("gone"), QoS::kAtLeastOnce, false, d.now()));
-  ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kPublishAcked); }, 5s));
+  ASSERT_TRUE(d.session().publish("armored/interop/x", as_bytes("gone"), QoS::kAtLeastOnce, false,
+                                  d.now()));
+  ASSERT_TRUE(
+      d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kPublishAcked); }, 5s));
   d.run_for(300ms);
   for (const auto& s : d.seen()) EXPECT_NE(s.kind, ClientEvent::Kind::kMessage);
 }
@@ -266,14 +281,17 @@ TEST_F(MqttBrokerInterop, WillFromOurConnectIsPublishedWhenTheConnectionDrops) {
   connect_and_subscribe(watcher, "armored/v1/gw-9/status");
   {
     ClientOptions o = client_options("armored-gw-9");
-    o.will = ClientWill{"armored/v1/gw-9/status", Bytes{'o', 'f', 'f', 'l', 'i', 'n', 'e'}, QoS::kAtLeastOnce, false};
+    o.will = ClientWill{"armored/v1/gw-9/status", Bytes{'o', 'f', 'f', 'l', 'i', 'n', 'e'},
+                        QoS::kAtLeastOnce, false};
     o.username = "gw-9";
     o.password = Bytes{'t', 'o', 'k'};
     Driver d(broker_->port(), o);
     ASSERT_TRUE(d.session().connect(d.now()).has_value());
-    ASSERT_TRUE(d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kConnected); }, 5s));
+    ASSERT_TRUE(
+        d.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kConnected); }, 5s));
   }  // socket closed without DISCONNECT
-  ASSERT_TRUE(watcher.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kMessage); }, 5s));
+  ASSERT_TRUE(
+      watcher.run_until([](const Seen& s) { return is(s, ClientEvent::Kind::kMessage); }, 5s));
   EXPECT_EQ(watcher.seen().back().topic, "armored/v1/gw-9/status");
   EXPECT_EQ(watcher.seen().back().payload, "offline");
 }
@@ -292,7 +310,8 @@ TEST_F(MqttBrokerInterop, FiveHundredQos1PublishesThroughAWindowOfTwenty) {
          std::chrono::steady_clock::now() < until) {
     while (sent < kTotal) {
       const std::string payload = "reading-" + std::to_string(sent);
-      auto id = d.session().publish("armored/v1/window/up", as_bytes(payload), QoS::kAtLeastOnce, false, d.now());
+      auto id = d.session().publish("armored/v1/window/up", as_bytes(payload), QoS::kAtLeastOnce,
+                                    false, d.now());
       if (!id) {
         ASSERT_EQ(id.error().code, ErrorCode::kInflightWindowFull);
         break;
@@ -310,7 +329,8 @@ TEST_F(MqttBrokerInterop, FiveHundredQos1PublishesThroughAWindowOfTwenty) {
   }
   EXPECT_EQ(acked, kTotal);
   ASSERT_EQ(received.size(), static_cast<std::size_t>(kTotal));
-  for (int i = 0; i < kTotal; ++i) EXPECT_EQ(received[static_cast<std::size_t>(i)], "reading-" + std::to_string(i));
+  for (int i = 0; i < kTotal; ++i)
+    EXPECT_EQ(received[static_cast<std::size_t>(i)], "reading-" + std::to_string(i));
   EXPECT_EQ(d.session().counters().total(), 0u);
 }
 

@@ -1,7 +1,6 @@
 // Our ServerSession inside a tiny test-owned TCP loop, driven by real
 // clients: mosquitto_pub, mosquitto_sub and Python paho-mqtt (Debian 1.6.x).
 #include <gtest/gtest.h>
-
 #include <poll.h>
 
 #include <fstream>
@@ -68,7 +67,8 @@ class TestServer {
     for (auto& c : conns_) fds.push_back({c->open ? c->sock.fd() : -1, POLLIN, 0});
     ::poll(fds.data(), fds.size(), 10);
     while (auto s = listener_.accept_pending()) {
-      conns_.push_back(std::make_unique<Conn>(Conn{std::move(*s), ServerSession(options_, now()), {}, {}, true}));
+      conns_.push_back(std::make_unique<Conn>(
+          Conn{std::move(*s), ServerSession(options_, now()), {}, {}, true}));
     }
     for (std::size_t i = 0; i < conns_.size(); ++i) {
       Conn& c = *conns_[i];
@@ -94,7 +94,8 @@ class TestServer {
       switch (e.kind) {
         case ServerEvent::Kind::kMessage:
           received_.push_back({c.session.client_id(), std::string(e.message.topic),
-                               std::string(as_string(e.message.payload)), e.message.qos, e.message.dup});
+                               std::string(as_string(e.message.payload)), e.message.qos,
+                               e.message.dup});
           route(e.message);
           if (e.message.qos == QoS::kAtLeastOnce) {
             EXPECT_TRUE(c.session.acknowledge(e.message.packet_id).has_value());
@@ -162,7 +163,8 @@ class TestServer {
 class MqttServerInterop : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!armored::testing::have_program("mosquitto_pub")) GTEST_SKIP() << "mosquitto-clients not installed";
+    if (!armored::testing::have_program("mosquitto_pub"))
+      GTEST_SKIP() << "mosquitto-clients not installed";
   }
   TempDir dir_;
 };
@@ -172,9 +174,10 @@ TEST_F(MqttServerInterop, MosquittoPubQos1IsReceivedAndAcknowledged) {
   Subprocess::Options o;
   o.stdout_path = dir_ / "pub.out";
   o.stderr_path = dir_ / "pub.err";
-  Subprocess pub({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q", "1", "-i", "gw-1",
-                  "-t", "armored/v1/gw-1/up", "-m", "sealed envelope bytes", "-d"},
-                 o);
+  Subprocess pub(
+      {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q", "1", "-i",
+       "gw-1", "-t", "armored/v1/gw-1/up", "-m", "sealed envelope bytes", "-d"},
+      o);
   ASSERT_TRUE(server.run_until([&] { return !pub.running() && server.closed_cleanly() == 1; }, 10s))
       << armored::testing::slurp(o.stderr_path);
   EXPECT_EQ(pub.wait(1s), 0);
@@ -185,7 +188,8 @@ TEST_F(MqttServerInterop, MosquittoPubQos1IsReceivedAndAcknowledged) {
   EXPECT_EQ(server.received()[0].qos, QoS::kAtLeastOnce);
   const std::string out = armored::testing::slurp(o.stdout_path);
   EXPECT_NE(out.find("received CONNACK (0)"), std::string::npos) << out;
-  EXPECT_NE(out.find("received PUBACK (Mid: 1, RC:0)"), std::string::npos) << out;  // our PUBACK arrived
+  EXPECT_NE(out.find("received PUBACK (Mid: 1, RC:0)"), std::string::npos)
+      << out;                              // our PUBACK arrived
   EXPECT_EQ(server.closed_cleanly(), 1u);  // mosquitto_pub ends with DISCONNECT
   EXPECT_EQ(server.errors().total(), 0u);
 }
@@ -195,12 +199,12 @@ TEST_F(MqttServerInterop, MosquittoSubReceivesRoutedPublishWithQos1) {
   const std::string port = std::to_string(server.port());
   Subprocess::Options so;
   so.stdout_path = dir_ / "sub.out";
-  Subprocess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t", "armored/v1/+/up", "-C", "1",
-                  "-v", "-i", "cloud-sub"},
+  Subprocess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t",
+                  "armored/v1/+/up", "-C", "1", "-v", "-i", "cloud-sub"},
                  so);
   ASSERT_TRUE(server.run_until([&] { return server.subscriptions() == 1; }, 10s));
-  Subprocess pub({"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t", "armored/v1/gw-2/up", "-m",
-                  "batch of 3 envelopes"});
+  Subprocess pub({"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t",
+                  "armored/v1/gw-2/up", "-m", "batch of 3 envelopes"});
   ASSERT_TRUE(server.run_until([&] { return !sub.running() && !pub.running(); }, 10s));
   EXPECT_EQ(sub.wait(1s), 0);
   EXPECT_EQ(armored::testing::slurp(so.stdout_path), "armored/v1/gw-2/up batch of 3 envelopes\n");
@@ -235,14 +239,15 @@ TEST_F(MqttServerInterop, PahoPublishesQos1AndGetsEveryPubAck) {
   const auto script = dir_ / "paho_publish.py";
   std::ofstream(script) << kPahoScript;
   Bytes payload(95);
-  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(255 - i * 3);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<std::uint8_t>(255 - i * 3);
   payload[0] = 0;
   Subprocess::Options o;
   o.stdout_path = dir_ / "paho.out";
   o.stderr_path = dir_ / "paho.err";
   constexpr int kCount = 20;
-  Subprocess paho({"/usr/bin/python3", script.string(), std::to_string(server.port()), "armored/v1/paho-gw/up",
-                   std::to_string(kCount), to_hex(payload)},
+  Subprocess paho({"/usr/bin/python3", script.string(), std::to_string(server.port()),
+                   "armored/v1/paho-gw/up", std::to_string(kCount), to_hex(payload)},
                   o);
   ASSERT_TRUE(server.run_until([&] { return !paho.running(); }, 20s));
   EXPECT_EQ(paho.wait(1s), 0) << armored::testing::slurp(o.stderr_path);
@@ -283,11 +288,34 @@ TEST_F(MqttServerInterop, MosquittoPubCredentialsAndWillDecodeExactly) {
     return ConnectReturnCode::kAccepted;
   };
   TestServer server(o);
-  Subprocess pub({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-i", "gw-3", "-u",
-                  "gateway-3", "-P", "s3cret", "-k", "45", "--will-topic", "armored/v1/gw-3/status",
-                  "--will-payload", "gone", "--will-qos", "1", "--will-retain", "-t", "armored/v1/gw-3/up", "-m",
-                  "x", "-q", "1"});
-  ASSERT_TRUE(server.run_until([&] { return !pub.running() && server.closed_cleanly() == 1; }, 10s));
+  Subprocess pub({"mosquitto_pub",
+                  "-h",
+                  "127.0.0.1",
+                  "-p",
+                  std::to_string(server.port()),
+                  "-i",
+                  "gw-3",
+                  "-u",
+                  "gateway-3",
+                  "-P",
+                  "s3cret",
+                  "-k",
+                  "45",
+                  "--will-topic",
+                  "armored/v1/gw-3/status",
+                  "--will-payload",
+                  "gone",
+                  "--will-qos",
+                  "1",
+                  "--will-retain",
+                  "-t",
+                  "armored/v1/gw-3/up",
+                  "-m",
+                  "x",
+                  "-q",
+                  "1"});
+  ASSERT_TRUE(
+      server.run_until([&] { return !pub.running() && server.closed_cleanly() == 1; }, 10s));
   EXPECT_EQ(pub.wait(1s), 0);
   EXPECT_EQ(seen.client_id, "gw-3");
   EXPECT_EQ(seen.username, "gateway-3");
@@ -309,11 +337,15 @@ TEST_F(MqttServerInterop, AclDeniedSubscriptionGetsSubAckFailure) {
   TestServer server(o);
   Subprocess::Options so;
   so.stdout_path = dir_ / "sub.out";
-  Subprocess sub({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q",
-                  "1", "-t", "armored/v1/gw-4/down", "-t", "armored/v1/+/up", "-d", "-i", "gw-4"},
-                 so);
+  Subprocess sub(
+      {"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(server.port()),
+       "-q", "1", "-t", "armored/v1/gw-4/down", "-t", "armored/v1/+/up", "-d", "-i", "gw-4"},
+      so);
   ASSERT_TRUE(server.run_until(
-      [&] { return armored::testing::slurp(so.stdout_path).find("Subscribed") != std::string::npos; }, 10s));
+      [&] {
+        return armored::testing::slurp(so.stdout_path).find("Subscribed") != std::string::npos;
+      },
+      10s));
   // mosquitto_sub prints the granted QoS per filter: 1 for the allowed one, 128 for the denied one.
   EXPECT_NE(armored::testing::slurp(so.stdout_path).find(": 1, 128"), std::string::npos)
       << armored::testing::slurp(so.stdout_path);
@@ -362,15 +394,16 @@ TEST_F(MqttServerInterop, PahoSubscriberReceivesAndAcknowledgesQos1FromOurServer
       "armored/v1/gw-5/down", "-m", "cmd"});
   ASSERT_TRUE(server.run_until([&] { return !pub->running(); }, 10s));
   for (const char* m : {"cmd2", "cmd3"}) {
-    pub = std::make_unique<Subprocess>(std::vector<std::string>{"mosquitto_pub", "-h", "127.0.0.1", "-p",
-                                                                std::to_string(server.port()), "-q", "1", "-t",
-                                                                "armored/v1/gw-5/down", "-m", m});
+    pub = std::make_unique<Subprocess>(std::vector<std::string>{
+        "mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(server.port()), "-q", "1", "-t",
+        "armored/v1/gw-5/down", "-m", m});
     ASSERT_TRUE(server.run_until([&] { return !pub->running(); }, 10s));
   }
   ASSERT_TRUE(server.run_until([&] { return !paho.running(); }, 20s));
   EXPECT_EQ(paho.wait(1s), 0) << armored::testing::slurp(o.stderr_path);
   EXPECT_EQ(armored::testing::slurp(o.stdout_path),
-            "granted 1\narmored/v1/gw-5/down cmd 1\narmored/v1/gw-5/down cmd2 1\narmored/v1/gw-5/down cmd3 1\n");
+            "granted 1\narmored/v1/gw-5/down cmd 1\narmored/v1/gw-5/down cmd2 "
+            "1\narmored/v1/gw-5/down cmd3 1\n");
   server.run_until([&] { return server.delivered() == 3; }, 2s);
   EXPECT_EQ(server.delivered(), 3u);  // paho's PUBACKs reached our session
   EXPECT_EQ(server.errors().total(), 0u);

@@ -169,7 +169,8 @@ TEST(MqttServerSession, TooManyUnacknowledgedPublishesClose) {
   ServerOptions o;
   o.max_pending_acks = 2;
   ServerSession s = connected(std::move(o));
-  auto ev = s.receive(hex("32 06 0001 74 0001 31 32 06 0001 74 0002 32 32 06 0001 74 0003 33"), secs(1));
+  auto ev =
+      s.receive(hex("32 06 0001 74 0001 31 32 06 0001 74 0002 32 32 06 0001 74 0003 33"), secs(1));
   EXPECT_EQ(closed_with(ev), ErrorCode::kInflightWindowFull);
 }
 
@@ -187,7 +188,8 @@ TEST(MqttServerSession, SubscribeAskTheAclHookPerFilter_MQTT_3_8_4_1_and_3_9_3_1
     return q == QoS::kAtMostOnce ? SubAckCode::kGrantedQos0 : SubAckCode::kGrantedQos2;
   };
   ServerSession s = connected(std::move(o));
-  Bytes sub = encode_bytes(Subscribe{7, {{"armored/v1/gw-1/down", QoS::kExactlyOnce}, {"armored/v1/+/up", QoS::kAtLeastOnce}}});
+  Bytes sub = encode_bytes(Subscribe{
+      7, {{"armored/v1/gw-1/down", QoS::kExactlyOnce}, {"armored/v1/+/up", QoS::kAtLeastOnce}}});
   auto ev = s.receive(sub, secs(1));
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kSubscribed);
@@ -199,7 +201,8 @@ TEST(MqttServerSession, SubscribeAskTheAclHookPerFilter_MQTT_3_8_4_1_and_3_9_3_1
 
 TEST(MqttServerSession, SubscribeDefaultGrantsAtMostQos1) {
   ServerSession s = connected();
-  s.receive(encode_bytes(Subscribe{1, {{"a", QoS::kExactlyOnce}, {"b", QoS::kAtMostOnce}}}), secs(1));
+  s.receive(encode_bytes(Subscribe{1, {{"a", QoS::kExactlyOnce}, {"b", QoS::kAtMostOnce}}}),
+            secs(1));
   EXPECT_EQ(drain(s), hex("90 04 0001 01 00"));
 }
 
@@ -278,7 +281,8 @@ TEST(MqttServerSession, Qos1PublishToClientIsRetransmittedUntilPubAck) {
 
 TEST(MqttServerSession, PublishBeforeConnectIsRefused) {
   ServerSession s({}, secs(0));
-  EXPECT_EQ(s.publish("t", {}, QoS::kAtMostOnce, false, secs(0)).error().code, ErrorCode::kNotConnected);
+  EXPECT_EQ(s.publish("t", {}, QoS::kAtMostOnce, false, secs(0)).error().code,
+            ErrorCode::kNotConnected);
 }
 
 TEST(MqttServerSession, ApplicationCloseEndsTheSession) {
@@ -303,14 +307,16 @@ TEST(MqttSessions, ClientAndServerTalkThroughTheCodec) {
       client.consume_output(c2s.size());
       for (const auto& e : server.receive(c2s, now)) {
         if (e.kind == Kind::kMessage) {
-          server_log.push_back(std::string(e.message.topic) + "=" + std::string(as_string(e.message.payload)));
+          server_log.push_back(std::string(e.message.topic) + "=" +
+                               std::string(as_string(e.message.payload)));
           if (e.message.qos == QoS::kAtLeastOnce) to_ack.push_back(e.message.packet_id);
         }
       }
       Bytes s2c(server.pending_output().begin(), server.pending_output().end());
       server.consume_output(s2c.size());
       for (const auto& e : client.receive(s2c, now)) {
-        client_log.push_back(std::to_string(static_cast<int>(e.kind)) + ":" + std::string(e.message.topic));
+        client_log.push_back(std::to_string(static_cast<int>(e.kind)) + ":" +
+                             std::string(e.message.topic));
       }
     }
   };
@@ -319,13 +325,17 @@ TEST(MqttSessions, ClientAndServerTalkThroughTheCodec) {
   ASSERT_EQ(client.state(), ClientState::kConnected);
   const TopicRequest down[] = {{"armored/v1/gw-9/down", QoS::kAtLeastOnce}};
   ASSERT_TRUE(client.subscribe(down, secs(1)).has_value());
-  ASSERT_TRUE(client.publish("armored/v1/gw-9/up", as_bytes("r1"), QoS::kAtLeastOnce, false, secs(1)).has_value());
+  ASSERT_TRUE(
+      client.publish("armored/v1/gw-9/up", as_bytes("r1"), QoS::kAtLeastOnce, false, secs(1))
+          .has_value());
   pump(secs(1));
   EXPECT_EQ(server_log, std::vector<std::string>{"armored/v1/gw-9/up=r1"});
   EXPECT_EQ(client.inflight(), 1u);  // no PUBACK until the server application acks
   ASSERT_EQ(to_ack.size(), 1u);
   ASSERT_TRUE(server.acknowledge(to_ack[0]).has_value());
-  ASSERT_TRUE(server.publish("armored/v1/gw-9/down", as_bytes("c1"), QoS::kAtLeastOnce, false, secs(2)).has_value());
+  ASSERT_TRUE(
+      server.publish("armored/v1/gw-9/down", as_bytes("c1"), QoS::kAtLeastOnce, false, secs(2))
+          .has_value());
   pump(secs(2));
   EXPECT_EQ(client.inflight(), 0u);
   EXPECT_EQ(client_log, (std::vector<std::string>{"0:", "3:", "2:", "1:armored/v1/gw-9/down"}));

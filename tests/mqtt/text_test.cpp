@@ -21,7 +21,9 @@ TEST(MqttUtf8, AcceptsWellFormedStringsIncludingTheSpecExample) {
 }
 
 TEST(MqttUtf8, BomIsKeptNotStripped_MQTT_1_5_3_3) {
-  EXPECT_TRUE(validate_utf8("\xEF\xBB\xBF" "a").has_value());
+  EXPECT_TRUE(validate_utf8("\xEF\xBB\xBF"
+                            "a")
+                  .has_value());
 }
 
 TEST(MqttUtf8, RejectsNullCharacter_MQTT_1_5_3_2) {
@@ -60,7 +62,8 @@ TEST(MqttTopicName, RejectsWildcards_MQTT_3_3_2_2) {
 
 TEST(MqttTopicName, RejectsEmptyAndTooLong_MQTT_4_7_3_1) {
   EXPECT_EQ(validate_topic_name("", 256).error().code, ErrorCode::kInvalidTopicName);
-  EXPECT_EQ(validate_topic_name(std::string(257, 'a'), 256).error().code, ErrorCode::kInvalidTopicName);
+  EXPECT_EQ(validate_topic_name(std::string(257, 'a'), 256).error().code,
+            ErrorCode::kInvalidTopicName);
   EXPECT_TRUE(validate_topic_name(std::string(256, 'a'), 256).has_value());
 }
 
@@ -69,8 +72,8 @@ TEST(MqttTopicName, RejectsBadUtf8) {
 }
 
 TEST(MqttTopicFilter, AcceptsSpecExamples) {
-  for (auto f : {"sport/tennis/player1/#", "sport/#", "#", "+", "+/tennis/#", "sport/+/player1", "/+", "+/+",
-                 "armored/v1/+/up", "a//b", "$SYS/#"}) {
+  for (auto f : {"sport/tennis/player1/#", "sport/#", "#", "+", "+/tennis/#", "sport/+/player1",
+                 "/+", "+/+", "armored/v1/+/up", "a//b", "$SYS/#"}) {
     EXPECT_TRUE(validate_topic_filter(f, 256).has_value()) << f;
   }
 }
@@ -89,8 +92,10 @@ TEST(MqttTopicFilter, PlusMustBeWholeLevel_MQTT_4_7_1_3) {
 
 TEST(MqttTopicFilter, RejectsEmptyTooLongAndBadUtf8) {
   EXPECT_EQ(validate_topic_filter("", 256).error().code, ErrorCode::kInvalidTopicFilter);
-  EXPECT_EQ(validate_topic_filter(std::string(10, 'a'), 9).error().code, ErrorCode::kInvalidTopicFilter);
-  EXPECT_EQ(validate_topic_filter(std::string_view("a\0", 2), 9).error().code, ErrorCode::kInvalidUtf8);
+  EXPECT_EQ(validate_topic_filter(std::string(10, 'a'), 9).error().code,
+            ErrorCode::kInvalidTopicFilter);
+  EXPECT_EQ(validate_topic_filter(std::string_view("a\0", 2), 9).error().code,
+            ErrorCode::kInvalidUtf8);
 }
 
 TEST(MqttTopicMatch, MultiLevelWildcard_Section_4_7_1_2) {
