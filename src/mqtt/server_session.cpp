@@ -35,10 +35,9 @@ ServerEvent& ServerSession::emit(ServerEvent::Kind kind) {
   return events_.back();
 }
 
+// Ends the session once: callers are fail() (guarded by state) and the
+// DISCONNECT handler (whose table row already moved the state to kClosed).
 void ServerSession::finish(std::optional<Error> error) {
-  if (state_ == ServerState::kClosed && !events_.empty() &&
-      events_.back().kind == ServerEvent::Kind::kClosed)
-    return;
   state_ = ServerState::kClosed;
   emit(ServerEvent::Kind::kClosed).error = error;
 }
