@@ -85,6 +85,8 @@ class ClientSession {
   MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
                                     Time now);
   // Queues SUBSCRIBE/UNSUBSCRIBE; returns the packet id awaiting SUBACK/UNSUBACK.
+  // Fails with kNotConnected, kEmptySubscription, kInvalidTopicFilter or
+  // kInvalidUtf8.
   MqttResult<std::uint16_t> subscribe(std::span<const TopicRequest> topics, Time now);
   MqttResult<std::uint16_t> unsubscribe(std::span<const std::string_view> filters, Time now);
 

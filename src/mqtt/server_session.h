@@ -76,11 +76,13 @@ class ServerSession {
   MqttStatus acknowledge(std::uint16_t packet_id);
 
   // Queues a PUBLISH to the client (subscriptions, downlink). Returns the
-  // packet id (0 for QoS 0).
+  // packet id (0 for QoS 0). Fails with kNotConnected, kInflightWindowFull,
+  // kQos2Unsupported or an encoding error (e.g. kInvalidTopicName).
   MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
                                     Time now);
 
-  // Ends the session without a packet (e.g. the application refuses a topic).
+  // Ends the session without a packet (e.g. the application refuses a topic);
+  // `reason` is counted. The transport should be closed after pending_output().
   void close(Error reason);
 
   ByteSpan pending_output() const { return out_.pending(); }
