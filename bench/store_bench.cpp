@@ -7,19 +7,21 @@
 // transaction per batch, WAL + synchronous=FULL) into the same two table
 // layouts, and into a bare rowid table with no key (what SQLite can do at best).
 //
-// Usage: store_bench [readings per configuration] (default 300000)
+// Usage: store_bench [readings per run] [runs] (defaults 300000, 3; the median is reported)
 // PostgreSQL: ARMORED_PG_DSN (default "dbname=armored_test"); skipped if unreachable.
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/rng.h"
@@ -29,7 +31,7 @@
 namespace {
 using namespace armored;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 std::vector<store::ReadingRow> fleet_stream(std::size_t n, std::size_t devices) {
   SeededRng rng(2024);
@@ -41,7 +43,8 @@ std::vector<store::ReadingRow> fleet_stream(std::size_t n, std::size_t devices) 
     std::size_t d = i % devices;
     // Devices joined at different times: their sequence numbers are spread out.
     std::uint64_t seq = i / devices + 1 + (d * 7919) % 3000;
-    auto r = gens[d].next(static_cast<std::uint32_t>(1'700'000'000 + seq * 30));
+    // Every device reports every 30 s, each at its own phase within the period.
+    auto r = gens[d].next(static_cast<std::uint32_t>(1'700'000'000 + (i / devices) * 30 + d % 30));
     auto& row = rows[i];
     char name[32];
     std::snprintf(name, sizeof name, "patient-%05zu", d);
@@ -64,13 +67,17 @@ struct Figure {
 };
 
 // Feeds `rows` in batches of `batch` to `store_one(begin, count)`.
+// Small batches are sync-bound; a fifth of the stream measures them as well.
+std::size_t stream_length(std::size_t rows, std::size_t batch) { return batch < 1000 ? rows / 5 : rows; }
+
 Figure run(const std::vector<store::ReadingRow>& rows, std::size_t batch,
            const std::function<std::size_t(std::size_t, std::size_t)>& store_one) {
-  auto t0 = Clock::now();
+  const std::size_t total = stream_length(rows.size(), batch);
+  auto t0 = SteadyClock::now();
   std::size_t stored = 0;
-  for (std::size_t i = 0; i < rows.size(); i += batch) stored += store_one(i, std::min(batch, rows.size() - i));
-  double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return {static_cast<double>(rows.size()) / s, stored};
+  for (std::size_t i = 0; i < total; i += batch) stored += store_one(i, std::min(batch, total - i));
+  double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  return {static_cast<double>(total) / s, stored};
 }
 
 Figure bench_store(store::Store& st, const std::vector<store::ReadingRow>& rows, std::size_t batch) {
@@ -146,66 +153,109 @@ void drop_schema(const std::string& dsn, const std::string& schema) {
   PQfinish(c);
 }
 
-void print(const char* what, std::size_t batch, const Figure& f, double reference) {
-  std::printf("%-48s batch %5zu  %10.0f readings/s", what, batch, f.per_second);
-  if (reference > 0) std::printf("  (%.2fx raw)", f.per_second / reference);
-  std::printf("\n");
-  std::fflush(stdout);
-}
-
 }  // namespace
+
+struct Config {
+  const char* name;
+  int reference;  // index of the raw loop to compare with, or -1
+  std::function<Figure(std::size_t batch)> run;
+};
 
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 300000;
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
   const auto rows = fleet_stream(n, 5000);
+  std::vector<store::ReadingRow> halves[2];
+  for (std::size_t i = 0; i < rows.size(); ++i) halves[i % 2].push_back(rows[i]);
   fs::path dir = fs::temp_directory_path() / ("armored-store-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const char* env = std::getenv("ARMORED_PG_DSN");
-  std::string dsn = env && *env ? env : "dbname=armored_test";
-  std::printf("store_bench: %zu readings per configuration, 5000 devices, durable on return\n", n);
+  const std::string dsn = env && *env ? env : "dbname=armored_test";
+  const std::string schema = "armored_bench_" + std::to_string(::getpid());
   int k = 0;
-  auto fresh = [&] { return dir / ("db-" + std::to_string(k++) + ".sqlite"); };
-
-  for (std::size_t batch : {std::size_t{100}, std::size_t{1000}, std::size_t{5000}}) {
-    Figure raw = bench_raw_sqlite(fresh(), rows, batch, RawTable::kTimeKeyed);
-    print("raw sqlite3 loop, (ts,device,epoch,seq) key", batch, raw, 0);
-    Figure raw_device = bench_raw_sqlite(fresh(), rows, batch, RawTable::kDeviceKeyed);
-    print("raw sqlite3 loop, (device,epoch,seq) key", batch, raw_device, 0);
-    print("raw sqlite3 loop, bare rowid table, no key", batch, bench_raw_sqlite(fresh(), rows, batch, RawTable::kBare), 0);
-    {
-      auto st = store::open_sqlite(fresh());
-      if (!st) return std::fprintf(stderr, "%s\n", st.error().message.c_str()), 1;
-      Figure f = bench_store(**st, rows, batch);
-      if (f.stored != n) return std::fprintf(stderr, "stored %zu of %zu\n", f.stored, n), 1;
-      print("store sqlite, time-ordered (default)", batch, f, raw.per_second);
-    }
-    {
-      store::SqliteOptions o;
-      o.layout = store::ReadingsLayout::kDeviceOrdered;
-      auto st = store::open_sqlite(fresh(), o);
-      if (!st) return 1;
-      print("store sqlite, device-ordered", batch, bench_store(**st, rows, batch), raw_device.per_second);
-    }
-    {
-      store::SqliteOptions o;
-      o.synchronous_full = false;
-      auto st = store::open_sqlite(fresh(), o);
-      if (!st) return 1;
-      print("store sqlite, time-ordered, sync NORMAL (unsafe)", batch, bench_store(**st, rows, batch), raw.per_second);
-    }
-    {
-      std::string schema = "armored_bench_" + std::to_string(::getpid()) + "_" + std::to_string(batch);
-      auto st = store::open_postgres({dsn, schema});
-      if (!st) {
-        std::printf("store postgresql: skipped (%s)\n", st.error().message.c_str());
-      } else {
-        Figure f = bench_store(**st, rows, batch);
-        if (f.stored != n) return std::fprintf(stderr, "stored %zu of %zu\n", f.stored, n), 1;
-        print("store postgresql (COPY + ON CONFLICT)", batch, f, 0);
-      }
-      drop_schema(dsn, schema);
-    }
+  auto fresh = [&] {
     for (auto& e : fs::directory_iterator(dir)) fs::remove(e.path());
+    return dir / ("db-" + std::to_string(k++) + ".sqlite");
+  };
+  std::size_t expect = n;
+  auto check = [&](const Figure& f) {
+    if (f.stored != expect) {
+      std::fprintf(stderr, "stored %zu of %zu\n", f.stored, expect);
+      std::exit(1);
+    }
+    return f;
+  };
+  auto sqlite_store = [&](store::SqliteOptions o) {
+    return [&, o](std::size_t batch) {
+      auto st = store::open_sqlite(fresh(), o);
+      if (!st) std::exit(1);
+      return check(bench_store(**st, rows, batch));
+    };
+  };
+  store::SqliteOptions device_ordered, normal_sync;
+  device_ordered.layout = store::ReadingsLayout::kDeviceOrdered;
+  normal_sync.synchronous_full = false;
+  const bool have_pg = store::open_postgres({dsn, schema}).has_value();
+  drop_schema(dsn, schema);
+
+  std::vector<Config> configs = {
+      {"raw sqlite3 loop, (ts,device,epoch,seq) key", -1,
+       [&](std::size_t b) { return bench_raw_sqlite(fresh(), rows, b, RawTable::kTimeKeyed); }},
+      {"store sqlite, time-ordered (default)", 0, sqlite_store({})},
+      {"store sqlite, time-ordered, sync NORMAL (unsafe)", 0, sqlite_store(normal_sync)},
+      {"raw sqlite3 loop, (device,epoch,seq) key", -1,
+       [&](std::size_t b) { return bench_raw_sqlite(fresh(), rows, b, RawTable::kDeviceKeyed); }},
+      {"store sqlite, device-ordered", 3, sqlite_store(device_ordered)},
+      {"raw sqlite3 loop, bare rowid table, no key", -1,
+       [&](std::size_t b) { return bench_raw_sqlite(fresh(), rows, b, RawTable::kBare); }},
+  };
+  if (have_pg) {
+    configs.push_back({"store postgresql, 1 connection", -1, [&](std::size_t b) {
+                         auto st = store::open_postgres({dsn, schema});
+                         if (!st) std::exit(1);
+                         Figure f = check(bench_store(**st, rows, b));
+                         drop_schema(dsn, schema);
+                         return f;
+                       }});
+    // The cloud may run one store per writer thread: two connections, devices split by parity.
+    configs.push_back({"store postgresql, 2 connections", -1, [&](std::size_t b) {
+                         auto s0 = store::open_postgres({dsn, schema});
+                         auto s1 = store::open_postgres({dsn, schema});
+                         if (!s0 || !s1) std::exit(1);
+                         auto t0 = SteadyClock::now();
+                         std::size_t stored1 = 0;
+                         std::thread other([&] { stored1 = bench_store(**s1, halves[1], b).stored; });
+                         std::size_t stored0 = bench_store(**s0, halves[0], b).stored;
+                         other.join();
+                         double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+                         drop_schema(dsn, schema);
+                         return check(Figure{static_cast<double>(stored0 + stored1) / secs, stored0 + stored1});
+                       }});
+  } else {
+    std::printf("store postgresql: skipped (cannot connect with \"%s\")\n", dsn.c_str());
+  }
+
+  std::printf("store_bench: %zu readings per run (batch 100: %zu), 5000 devices, durable on return;"
+              " median of %d runs [min..max]\n", n, n / 5, reps);
+  std::fflush(stdout);
+  for (std::size_t batch : {std::size_t{100}, std::size_t{1000}, std::size_t{5000}}) {
+    // Runs are interleaved across configurations so machine noise hits all alike.
+    expect = stream_length(n, batch);
+    std::vector<std::vector<double>> results(configs.size());
+    for (int r = 0; r < reps; ++r) {
+      for (std::size_t c = 0; c < configs.size(); ++c) results[c].push_back(configs[c].run(batch).per_second);
+    }
+    std::vector<double> medians(configs.size());
+    for (std::size_t c = 0; c < configs.size(); ++c) {
+      auto& v = results[c];
+      std::sort(v.begin(), v.end());
+      double median = medians[c] = v[v.size() / 2];
+      std::printf("%-48s batch %5zu  %9.0f readings/s [%.0f..%.0f]", configs[c].name, batch, median, v.front(),
+                  v.back());
+      if (configs[c].reference >= 0) std::printf("  %.2fx its raw loop", median / medians[configs[c].reference]);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
   }
   fs::remove_all(dir);
   return 0;

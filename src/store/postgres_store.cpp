@@ -45,7 +45,8 @@ class PostgresStore final : public Store {
     std::unique_ptr<char, decltype(&PQfreemem)> ident(
         PQescapeIdentifier(c, options_.schema.data(), options_.schema.size()), &PQfreemem);
     if (!ident) return unexpected(pg::pg_error(c, "schema name"));
-    std::string create = "BEGIN; SELECT pg_advisory_xact_lock(7275651); CREATE SCHEMA IF NOT EXISTS " +
+    // "already exists, skipping" notices are expected on every open after the first.
+    std::string create = "SET client_min_messages = warning; BEGIN; SELECT pg_advisory_xact_lock(7275651); CREATE SCHEMA IF NOT EXISTS " +
                          std::string(ident.get()) + "; SET search_path TO " + ident.get() + "; " +
                          pg::kSchema + " COMMIT;";
     ARMORED_TRY(pg::exec(c, create.c_str()));
