@@ -169,9 +169,10 @@ Spool::~Spool() = default;
 SpoolResult<std::unique_ptr<Spool>> Spool::open(const fs::path& dir, const SpoolOptions& options) {
   const std::size_t min_segment = format::kSegmentHeaderSize + format::frame_size(options.max_record_bytes);
   if (options.max_record_bytes == 0 || options.max_segment_bytes < min_segment ||
-      options.max_segment_bytes > 0xFFFFFFFFull || options.max_total_bytes < 2 * options.max_segment_bytes) {
+      options.max_segment_bytes > 0xFFFFFFFFull || options.max_total_bytes < 2 * options.max_segment_bytes ||
+      options.max_concurrent_syncs < 1) {
     return unexpected(spool_error(SpoolErrorCode::kTooLarge,
-                                  "spool options: need 0 < record <= segment - 32 <= 4 GiB and total >= 2 segments"));
+                                  "spool options: need 0 < record <= segment - 32 <= 4 GiB, total >= 2 segments, syncs >= 1"));
   }
   auto s = std::make_unique<State>();
   s->dir = dir;

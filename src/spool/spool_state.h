@@ -47,7 +47,8 @@ struct Spool::State {
   std::uint64_t acked = 0;
   std::uint64_t written_id = 0;  // highest id handed to the kernel
   std::uint64_t durable_id = 0;  // highest id known to be on stable storage
-  bool syncing = false;          // a group-commit leader is in fdatasync
+  int syncs_in_flight = 0;        // fdatasync calls running without the mutex
+  std::uint64_t sync_target = 0;  // highest id any started sync covers
   bool failed = false;           // a write or sync failed: refuse writes until reopened
   std::string failure;
   std::uint64_t disk_bytes = 0;
