@@ -107,6 +107,19 @@ class PostgresStore final : public Store {
     return count("SELECT count(*) FROM readings", {});
   }
 
+  StoreResult<std::vector<ReadingKey>> reading_keys() override {
+    // COLLATE "C": byte order, the same as SQLite's.
+    auto r = query("SELECT device, epoch, seq FROM readings ORDER BY device COLLATE \"C\", epoch, seq", {});
+    if (!r) return unexpected(r.error());
+    std::vector<ReadingKey> out;
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      out.push_back({pg::col_text(res, i, 0), static_cast<std::uint32_t>(pg::col_int(res, i, 1)),
+                     static_cast<std::uint64_t>(pg::col_int(res, i, 2))});
+    }
+    return out;
+  }
+
   StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device, std::uint32_t epoch) override {
     auto r = query("SELECT seq FROM readings WHERE device = $1 AND epoch = $2 ORDER BY seq",
                    {Param::text(std::string(device)), Param::integer(epoch)});

@@ -78,6 +78,18 @@ class SqliteStore final : public Store {
     return count("SELECT count(*) FROM readings", {});
   }
 
+  StoreResult<std::vector<ReadingKey>> reading_keys() override {
+    Stmt st(db_.get(), "SELECT device, epoch, seq FROM readings ORDER BY device, epoch, seq");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    std::vector<ReadingKey> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      out.push_back({st.col_text(0), static_cast<std::uint32_t>(st.col_int(1)), static_cast<std::uint64_t>(st.col_int(2))});
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select keys"));
+    return out;
+  }
+
   StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device, std::uint32_t epoch) override {
     Stmt st(db_.get(), "SELECT seq FROM readings WHERE device = ?1 AND epoch = ?2 ORDER BY seq");
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));

@@ -34,6 +34,9 @@ class Store {
   virtual StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
                                                std::span<const ReplayState> replay = {}) = 0;
   virtual StoreResult<std::uint64_t> count_readings() = 0;
+  // Every stored reading's key, sorted by device, epoch, seq: one pass over
+  // the table, for end-to-end checks ("every reading sent is stored once").
+  virtual StoreResult<std::vector<ReadingKey>> reading_keys() = 0;
   // Sequence numbers stored for one device and epoch, ascending.
   virtual StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device,
                                                             std::uint32_t epoch) = 0;

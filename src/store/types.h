@@ -46,6 +46,14 @@ struct ReadingRow {
   bool operator==(const ReadingRow&) const = default;
 };
 
+// What identifies a stored reading.
+struct ReadingKey {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t seq = 0;
+  bool operator==(const ReadingKey&) const = default;
+};
+
 struct BatchResult {
   std::size_t inserted = 0;
   std::size_t duplicates = 0;  // (device, epoch, seq) already stored, or repeated in the batch

@@ -136,6 +136,30 @@ TYPED_TEST(StoreSuite, SequencesComeBackAscending) {
   EXPECT_TRUE(this->store_->sequences("nobody", 1)->empty());
 }
 
+TYPED_TEST(StoreSuite, ReadingKeysListEverythingOnceInKeyOrder) {
+  std::vector<ReadingRow> batch = {row("b", 1, 2), row("a", 2, 1), row("b", 1, 1), row("a", 1, 5),
+                                   row("B", 1, 1)};
+  ASSERT_TRUE(this->store_->store_batch(batch));
+  ASSERT_TRUE(this->store_->store_batch(batch));  // redelivered: still once each
+  auto keys = this->store_->reading_keys();
+  ASSERT_TRUE(keys) << keys.error().message;
+  std::vector<ReadingKey> want = {{"B", 1, 1}, {"a", 1, 5}, {"a", 2, 1}, {"b", 1, 1}, {"b", 1, 2}};
+  EXPECT_EQ(*keys, want);
+}
+
+TYPED_TEST(StoreSuite, IdentitiesAreStoredByteForByte) {
+  std::vector<ReadingRow> batch = {row("patient-\u00fc-\u2713", 1, 1), row(std::string(200, 'x'), 1, 1),
+                                   row("with space, 'quote' \"dq\" \\ tab\t", 1, 1)};
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 3u);
+  for (const auto& b : batch) {
+    auto got = this->store_->find_reading(b.device, 1, 1);
+    ASSERT_TRUE(got && got->has_value()) << b.device;
+    EXPECT_EQ(**got, b);
+  }
+}
+
 TYPED_TEST(StoreSuite, LargestSequenceAndEpochFit) {
   const std::uint64_t max_seq = std::numeric_limits<std::int64_t>::max();
   std::vector<ReadingRow> batch = {row("d", 0xFFFFFFFF, max_seq), row("d", 0, 0)};
