@@ -91,7 +91,8 @@ class Spool {
   // Appends one record; returns its id once it is on stable storage.
   SpoolResult<std::uint64_t> append(ByteSpan payload);
   // Appends all records with one write and one sync; returns the first id
-  // (the others follow consecutively). All or nothing.
+  // (the others follow consecutively). All or nothing. An empty batch
+  // writes nothing and returns the id the next record will get.
   SpoolResult<std::uint64_t> append_batch(std::span<const ByteSpan> payloads);
 
   // Up to `max_records` durable records with ids after max(after_id, the ack

@@ -103,7 +103,10 @@ SpoolResult<std::uint64_t> Spool::append_batch(std::span<const ByteSpan> payload
     }
     total += format::frame_size(p.size());
   }
-  if (payloads.empty()) return s.next_id;
+  if (payloads.empty()) {
+    Lock lk(s.mu);
+    return s.next_id;  // nothing written; the id the next record will get
+  }
   if (total + format::kSegmentHeaderSize > s.opt.max_segment_bytes) {
     return unexpected(spool_error(SpoolErrorCode::kTooLarge, "batch larger than a segment"));
   }
