@@ -14,6 +14,7 @@ T clamp_to(double v, double lo, double hi) {
 }  // namespace
 
 ReadingGenerator::ReadingGenerator(Rng& rng) : rng_(rng) {
+  stream_ = rng_.next_u64();
   atrial_fibrillation_ = chance(0.05);
   hr_base_ = std::clamp(normal(72, 10), 50.0, 100.0) + (atrial_fibrillation_ ? 15 : 0);
   hr_ = hr_base_;
@@ -21,29 +22,44 @@ ReadingGenerator::ReadingGenerator(Rng& rng) : rng_(rng) {
   temp_base_ = std::clamp(normal(33.5, 0.7), 30.0, 36.0);
   resp_base_ = std::clamp(normal(15, 2), 10.0, 22.0);
   battery_ = uniform(30, 100);
-  posture_ = static_cast<std::uint8_t>(1 + rng_.next_u64() % 5);
+  posture_ = static_cast<std::uint8_t>(1 + next_bits() % 5);
+}
+
+std::uint64_t ReadingGenerator::next_bits() {
+  std::uint64_t z = (stream_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 double ReadingGenerator::uniform(double lo, double hi) {
-  double u = static_cast<double>(rng_.next_u64() >> 11) * 0x1.0p-53;
+  double u = static_cast<double>(next_bits() >> 11) * 0x1.0p-53;
   return lo + (hi - lo) * u;
 }
 
 double ReadingGenerator::normal(double mean, double sd) {
-  // Box-Muller; u1 is kept away from 0 so log() stays finite.
-  double u1 = uniform(1e-12, 1.0);
+  // Box-Muller gives two independent values; the second is kept for the next call.
+  if (have_spare_) {
+    have_spare_ = false;
+    return mean + sd * spare_normal_;
+  }
+  double u1 = uniform(1e-12, 1.0);  // away from 0 so log() stays finite
   double u2 = uniform(0.0, 1.0);
-  return mean + sd * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  double r = std::sqrt(-2.0 * std::log(u1));
+  spare_normal_ = r * std::sin(2.0 * M_PI * u2);
+  have_spare_ = true;
+  return mean + sd * r * std::cos(2.0 * M_PI * u2);
 }
 
 bool ReadingGenerator::chance(double p) { return uniform(0.0, 1.0) < p; }
 
 Reading ReadingGenerator::next(std::uint32_t timestamp, std::uint16_t window_s) {
+  stream_ ^= rng_.next_u64();  // the injected Rng still drives every reading
   window_s = std::clamp<std::uint16_t>(window_s, 1, 3600);
   const double win = window_s;
   if (chance(walking_ ? 0.10 : 0.03)) walking_ = !walking_;
   if (walking_) posture_ = static_cast<std::uint8_t>(Posture::kUpright);
-  else if (chance(0.02)) posture_ = static_cast<std::uint8_t>(1 + rng_.next_u64() % 5);
+  else if (chance(0.02)) posture_ = static_cast<std::uint8_t>(1 + next_bits() % 5);
 
   // Heart rate relaxes towards its target (an AR(1) walk), faster when walking.
   double target = hr_base_ + (walking_ ? 28 : 0);
