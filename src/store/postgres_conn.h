@@ -1,5 +1,5 @@
 #pragma once
-// libpq RAII and small helpers (internal to the PostgreSQL backend).
+// libpq RAII and small utilities (internal to the PostgreSQL backend).
 
 #include <libpq-fe.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the spool tests.
+// Functions shared by the spool tests.
 
 #include <gtest/gtest.h>
 
