@@ -1,11 +1,9 @@
 #include "energy/profile.h"
 
-#include <toml++/toml.h>
-
-#include <cmath>
 #include <filesystem>
 
 #include "common/file_io.h"
+#include "config/toml_reader.h"
 #include "energy/builtin_profiles.h"
 
 namespace armored::energy {
@@ -31,106 +29,59 @@ Result<Aead, Error> parse_aead(std::string_view name) {
 unsigned aead_tag_bytes(Aead a) { return a == Aead::kAesCcm16_64_128 ? 8 : 16; }
 
 namespace {
-
-// Reads tables and keys with context so every error names what was wrong.
-class Reader {
- public:
-  Reader(const toml::table& root, std::string_view source) : root_(root), source_(source) {}
-
-  Status number(std::string_view table, std::string_view key, double& out_, double min,
-                double max) {
-    auto node = root_[table][key];
-    if (!node) return missing(table, key);
-    std::optional<double> v = node.value<double>();
-    if (!v || !std::isfinite(*v)) return bad(table, key, "is not a number");
-    if (*v < min || *v > max) {
-      return bad(table, key, "is " + fmt(*v) + ", outside " + fmt(min) + ".." + fmt(max));
-    }
-    out_ = *v;
-    return {};
-  }
-
-  Status text(std::string_view table, std::string_view key, std::string& out_) {
-    auto node = table.empty() ? root_[key] : root_[table][key];
-    if (!node) return missing(table, key);
-    auto v = node.value<std::string>();
-    if (!v) return bad(table, key, "is not a string");
-    out_ = *v;
-    return {};
-  }
-
- private:
-  static std::string fmt(double v) {
-    std::string s = std::to_string(v);
-    while (s.size() > 1 && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
-  }
-  std::string where(std::string_view table, std::string_view key) const {
-    return std::string(source_) + ": " + (table.empty() ? "" : std::string(table) + ".") +
-           std::string(key);
-  }
-  Status missing(std::string_view table, std::string_view key) const {
-    return fail(where(table, key) + " is missing");
-  }
-  Status bad(std::string_view table, std::string_view key, const std::string& why) const {
-    return fail(where(table, key) + " " + why);
-  }
-
-  const toml::table& root_;
-  std::string_view source_;
-};
-
 constexpr double kBig = 1e9;
-
 }  // namespace
 
 Expected<Profile> parse_profile(std::string_view toml_text, std::string_view source_name) {
-  // Debian's toml++ is built with exceptions: parse errors arrive as toml::parse_error.
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, std::string(source_name));
-  } catch (const toml::parse_error& err) {
-    return fail(std::string(source_name) + ":" + std::to_string(err.source().begin.line) + ": " +
-                std::string(err.description()));
-  }
-  Reader r(root, source_name);
+  auto doc = config::TomlDocument::parse(toml_text, std::string(source_name));
+  if (!doc) return unexpected(doc.error());
+  ARMORED_TRY(doc->reject_unknown_sections({"power", "radio", "crypto"}));
   Profile p;
-  ARMORED_TRY(r.text("", "name", p.name));
-  ARMORED_TRY(r.text("", "description", p.description));
-  ARMORED_TRY(r.number("power", "battery_voltage_v", p.battery_voltage_v, 0.5, 60));
-  ARMORED_TRY(r.number("power", "supply_voltage_v", p.supply_voltage_v, 0.5, 60));
-  ARMORED_TRY(r.number("power", "cpu_current_ma", p.cpu_current_ma, 0.001, 10000));
-  ARMORED_TRY(r.number("power", "sleep_current_ua", p.sleep_current_ua, 0, kBig));
-  ARMORED_TRY(r.number("power", "connected_idle_current_ua", p.connected_idle_current_ua, 0, kBig));
-  ARMORED_TRY(r.number("radio", "data_rate_kbps", p.data_rate_kbps, 0.001, kBig));
-  ARMORED_TRY(r.number("radio", "tx_current_ma", p.tx_current_ma, 0, 10000));
-  ARMORED_TRY(r.number("radio", "rx_current_ma", p.rx_current_ma, 0, 10000));
-  ARMORED_TRY(r.number("radio", "per_message_uj", p.per_message_uj, 0, kBig));
-  double framing = 0;
-  ARMORED_TRY(r.number("radio", "framing_bytes", framing, 0, 65535));
-  if (framing != std::floor(framing)) return fail(std::string(source_name) + ": radio.framing_bytes is not a whole number");
+  auto root = doc->section("");
+  ARMORED_TRY(root.get("name", p.name));
+  ARMORED_TRY(root.get("description", p.description));
+  ARMORED_TRY(root.reject_unknown_keys());
+
+  auto power = doc->section("power");
+  ARMORED_TRY(power.get("battery_voltage_v", p.battery_voltage_v, 0.5, 60));
+  ARMORED_TRY(power.get("supply_voltage_v", p.supply_voltage_v, 0.5, 60));
+  ARMORED_TRY(power.get("cpu_current_ma", p.cpu_current_ma, 0.001, 10000));
+  ARMORED_TRY(power.get("sleep_current_ua", p.sleep_current_ua, 0, kBig));
+  ARMORED_TRY(power.get("connected_idle_current_ua", p.connected_idle_current_ua, 0, kBig));
+  ARMORED_TRY(power.reject_unknown_keys());
+
+  auto radio = doc->section("radio");
+  ARMORED_TRY(radio.get("data_rate_kbps", p.data_rate_kbps, 0.001, kBig));
+  ARMORED_TRY(radio.get("tx_current_ma", p.tx_current_ma, 0, 10000));
+  ARMORED_TRY(radio.get("rx_current_ma", p.rx_current_ma, 0, 10000));
+  ARMORED_TRY(radio.get("per_message_uj", p.per_message_uj, 0, kBig));
+  std::int64_t framing = 0;
+  ARMORED_TRY(radio.get("framing_bytes", framing, 0, 65535));
   p.framing_bytes = static_cast<unsigned>(framing);
-  ARMORED_TRY(r.number("radio", "rtt_ms", p.rtt_ms, 0, 600000));
+  ARMORED_TRY(radio.get("rtt_ms", p.rtt_ms, 0, 600000));
+  ARMORED_TRY(radio.reject_unknown_keys());
+
+  auto crypto = doc->section("crypto");
   for (Aead a : kAllAeads) {
     std::string base(aead_name(a));
     for (auto& c : base) {
       if (c == '-') c = '_';
     }
     auto& cost = p.aead[static_cast<std::size_t>(a)];
-    ARMORED_TRY(r.number("crypto", base + "_uj_per_byte", cost.uj_per_byte, 0, kBig));
-    ARMORED_TRY(r.number("crypto", base + "_uj_per_message", cost.uj_per_message, 0, kBig));
+    ARMORED_TRY(crypto.get(base + "_uj_per_byte", cost.uj_per_byte, 0, kBig));
+    ARMORED_TRY(crypto.get(base + "_uj_per_message", cost.uj_per_message, 0, kBig));
   }
-  ARMORED_TRY(r.number("crypto", "record_layer_uj", p.record_layer_uj, 0, kBig));
-  ARMORED_TRY(r.number("crypto", "ecdhe_ms", p.ecdhe_ms, 0, 600000));
-  ARMORED_TRY(r.number("crypto", "ecdsa_sign_ms", p.ecdsa_sign_ms, 0, 600000));
-  ARMORED_TRY(r.number("crypto", "ecdsa_verify_ms", p.ecdsa_verify_ms, 0, 600000));
-  ARMORED_TRY(r.number("crypto", "hkdf_ms", p.hkdf_ms, 0, 600000));
-  std::string aead;
-  ARMORED_TRY(r.text("crypto", "default_aead", aead));
-  auto parsed_aead = parse_aead(aead);
-  if (!parsed_aead) return fail(std::string(source_name) + ": crypto.default_aead: " + parsed_aead.error().message);
-  p.default_aead = *parsed_aead;
+  ARMORED_TRY(crypto.get("record_layer_uj", p.record_layer_uj, 0, kBig));
+  ARMORED_TRY(crypto.get("ecdhe_ms", p.ecdhe_ms, 0, 600000));
+  ARMORED_TRY(crypto.get("ecdsa_sign_ms", p.ecdsa_sign_ms, 0, 600000));
+  ARMORED_TRY(crypto.get("ecdsa_verify_ms", p.ecdsa_verify_ms, 0, 600000));
+  ARMORED_TRY(crypto.get("hkdf_ms", p.hkdf_ms, 0, 600000));
+  std::string aead = "aes-128-gcm";
+  ARMORED_TRY(crypto.get_optional_choice("default_aead", aead,
+                                         {"aes-128-gcm", "aes-256-gcm", "chacha20-poly1305",
+                                          "aes-ccm-16-64-128"}));
+  p.default_aead = *parse_aead(aead);
+  ARMORED_TRY(crypto.reject_unknown_keys());
   return p;
 }
 
