@@ -1,0 +1,81 @@
+#pragma once
+// Per-epoch key material (docs/e3-protocol.md section 5): the secrets an
+// epoch starts from, derived from the ECDH shared secret, and the OSCORE
+// keys, common IV and keyed AEAD contexts for both directions.
+
+#include <array>
+#include <cstdint>
+
+#include "common/bytes.h"
+#include "crypto/aead.h"
+#include "crypto/ec.h"
+#include "e3/error.h"
+#include "e3/oscore.h"
+#include "e3/wire.h"
+
+namespace armored::e3 {
+
+inline constexpr std::size_t kMasterSecretSize = 32;
+inline constexpr std::size_t kMasterSaltSize = 8;
+// OSCORE Sender IDs: fixed per direction; the device's kid is the ID Context.
+inline constexpr std::uint8_t kDeviceSenderId = 0x00;
+inline constexpr std::uint8_t kCloudSenderId = 0x01;
+
+struct EpochSecrets {
+  std::uint32_t epoch = 0;
+  crypto::AeadAlg alg = crypto::AeadAlg::kAes128Gcm;
+  std::array<std::uint8_t, kMasterSecretSize> master_secret{};
+  std::array<std::uint8_t, kMasterSaltSize> master_salt{};
+
+  EpochSecrets() = default;
+  EpochSecrets(const EpochSecrets&) = default;
+  EpochSecrets& operator=(const EpochSecrets&) = default;
+  ~EpochSecrets();
+};
+
+// The public inputs bound into an epoch's key derivation.
+struct EpochBinding {
+  ByteSpan kid;
+  std::uint32_t epoch;
+  crypto::AeadAlg alg;
+  ByteSpan cloud_key_id;
+  ByteSpan ephemeral_public;  // 65-byte uncompressed SEC1 point
+};
+
+// HKDF-SHA-256 info for the master secret / master salt:
+// ["E3 Master Secret" / "E3 Master Salt", kid, epoch, alg, cloud_key_id, ephemeral_public].
+Bytes epoch_info(std::string_view label, const EpochBinding& b);
+
+// Master secret and salt from the ECDH shared secret (empty HKDF salt).
+E3Result<EpochSecrets> derive_epoch_secrets(ByteSpan shared_secret, const EpochBinding& b);
+
+class EpochKeys {
+ public:
+  // OSCORE derivation with ID Context = kid, device Sender ID 0x00, cloud Sender ID 0x01.
+  static E3Result<EpochKeys> derive(ByteSpan kid, const EpochSecrets& secrets);
+
+  std::uint32_t epoch() const { return secrets_.epoch; }
+  crypto::AeadAlg alg() const { return secrets_.alg; }
+  const EpochSecrets& secrets() const { return secrets_; }
+  std::size_t nonce_size() const { return common_iv_size_; }
+  std::size_t tag_size() const { return crypto::spec_of(secrets_.alg).tag_len; }
+
+  // The AEAD of the sender for this direction (uplink: device key).
+  const crypto::AeadContext& aead(MessageType direction) const {
+    return direction == MessageType::kUplink ? device_key_ : cloud_key_;
+  }
+  // Writes the RFC 8613 5.2 nonce of the direction's sender for seq.
+  void nonce(MessageType direction, std::uint64_t seq, MutableByteSpan out_) const;
+
+ private:
+  EpochKeys(const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
+            const Bytes& common_iv);
+
+  EpochSecrets secrets_;
+  crypto::AeadContext device_key_;
+  crypto::AeadContext cloud_key_;
+  std::array<std::uint8_t, oscore::kMaxNonce> common_iv_{};
+  std::size_t common_iv_size_ = 0;
+};
+
+}  // namespace armored::e3

@@ -1,0 +1,255 @@
+#include "e3/opener.h"
+
+#include <algorithm>
+
+#include "cbor/decoder.h"
+#include "cbor/writer.h"
+#include "crypto/secure_zero.h"
+#include "e3/announcement.h"
+#include "e3/state_codec.h"
+
+namespace armored::e3 {
+namespace {
+
+std::string_view key_of(ByteSpan kid) { return as_string(kid); }
+
+}  // namespace
+
+Opener::Opener(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock, StateStore* store)
+    : config_(std::move(config)), cloud_key_(std::move(cloud_key)), clock_(&clock), store_(store) {}
+
+E3Result<Opener> Opener::create(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock,
+                                StateStore* command_store) {
+  if (config.cloud_key_id.empty() || config.cloud_key_id.size() > kMaxCloudKeyIdSize) {
+    return e3_fail(E3Errc::kBadConfig, "cloud key ID must be 1..32 bytes");
+  }
+  if (config.replay_window == 0 || config.replay_window > ReplayWindow::kMaxSize || config.reserve_ahead == 0) {
+    return e3_fail(E3Errc::kBadConfig, "replay_window or reserve_ahead out of range");
+  }
+  return Opener(std::move(config), std::move(cloud_key), clock, command_store);
+}
+
+E3Result<void> Opener::add_device(DeviceRecord record) {
+  if (record.kid.size() < kMinKidSize || record.kid.size() > kMaxKidSize) {
+    return e3_fail(E3Errc::kBadConfig, "kid must be 1..8 bytes");
+  }
+  std::string key(key_of(record.kid));
+  if (devices_.contains(key)) return e3_fail(E3Errc::kBadConfig, "duplicate kid");
+  devices_.emplace(std::move(key), Device{std::move(record), 0, std::nullopt, std::nullopt});
+  return {};
+}
+
+template <typename T>
+E3Result<T> Opener::count(E3Result<T> r) {
+  if (!r) ++counters_.rejected[static_cast<std::size_t>(r.error().code)];
+  return r;
+}
+
+E3Result<AcceptedEpoch> Opener::accept_announcement(ByteSpan message) {
+  auto r = count(accept_impl(message));
+  if (r) ++counters_.announcements;
+  return r;
+}
+
+E3Result<AcceptedEpoch> Opener::accept_impl(ByteSpan message) {
+  auto parsed = parse_announcement(message);
+  if (!parsed) return unexpected(parsed.error());
+  const auto& f = parsed->fields;
+  auto it = devices_.find(key_of(f.kid));
+  if (it == devices_.end()) return e3_fail(E3Errc::kUnknownKeyId, "announcement from an unknown key ID");
+  Device& dev = it->second;
+  if (!std::ranges::equal(f.cloud_key_id, config_.cloud_key_id)) {
+    return e3_fail(E3Errc::kUnknownKeyId, "announcement for another cloud key");
+  }
+  if (!dev.record.identity_key.verify_p1363(parsed->to_be_signed, parsed->signature)) {
+    return e3_fail(E3Errc::kAuthFailed, "announcement signature does not verify");
+  }
+  if (dev.current && f.epoch == dev.current->keys.epoch()) {
+    if (f.ephemeral_public == dev.current->ephemeral_public) {
+      return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, true};
+    }
+    return e3_fail(E3Errc::kStaleAnnouncement, "conflicting announcement for the current epoch");
+  }
+  if (f.epoch <= dev.highest_epoch) return e3_fail(E3Errc::kStaleAnnouncement, "announcement for an old epoch");
+
+  auto eph = crypto::EcPublicKey::from_point(f.ephemeral_public);
+  if (!eph) return e3_fail(E3Errc::kMalformed, "ephemeral key is not on P-256");
+  auto shared = cloud_key_.ecdh(*eph);
+  if (!shared) return e3_fail(E3Errc::kMalformed, "ECDH with the ephemeral key failed");
+  auto secrets = derive_epoch_secrets(*shared, {f.kid, f.epoch, f.alg, f.cloud_key_id, f.ephemeral_public});
+  crypto::secure_zero(*shared);
+  if (!secrets) return unexpected(secrets.error());
+  auto keys = EpochKeys::derive(f.kid, *secrets);
+  if (!keys) return unexpected(keys.error());
+
+  const std::int64_t now = unix_seconds(clock_->now());
+  if (dev.current) {
+    dev.previous = std::move(dev.current);
+    dev.previous->expires_at = std::min(dev.previous->expires_at, now + config_.grace_period.count());
+    // The one-byte epoch id must name one epoch only.
+    if ((dev.previous->keys.epoch() & 0xff) == (f.epoch & 0xff)) dev.previous.reset();
+  }
+  dev.current.emplace(std::move(*keys), config_.replay_window);
+  dev.current->ephemeral_public = f.ephemeral_public;
+  dev.current->expires_at = now + config_.epoch_lifetime.count();
+  dev.highest_epoch = f.epoch;
+  return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, false};
+}
+
+E3Result<OpenedReading> Opener::open(ByteSpan envelope, MutableByteSpan out_) {
+  auto r = count(open_impl(envelope, out_));
+  if (r) ++counters_.opened;
+  return r;
+}
+
+E3Result<OpenedReading> Opener::open_impl(ByteSpan envelope, MutableByteSpan out_) {
+  if (envelope.size() > kMaxHeaderSize + config_.max_plaintext + 16) {
+    return e3_fail(E3Errc::kOversized, "envelope over the size limit");
+  }
+  auto h = parse_header(envelope);
+  if (!h) return unexpected(h.error());
+  if (h->type != MessageType::kUplink) return e3_fail(E3Errc::kMalformed, "not a reading envelope");
+  auto it = devices_.find(key_of(h->kid));
+  if (it == devices_.end()) return e3_fail(E3Errc::kUnknownKeyId, "unknown key ID");
+  Device& dev = it->second;
+  Slot* slot = nullptr;
+  if (dev.current && static_cast<std::uint8_t>(dev.current->keys.epoch()) == h->epoch_id) {
+    slot = &*dev.current;
+  } else if (dev.previous && static_cast<std::uint8_t>(dev.previous->keys.epoch()) == h->epoch_id) {
+    slot = &*dev.previous;
+  } else {
+    return e3_fail(E3Errc::kUnknownEpoch, "epoch id matches neither current nor previous epoch");
+  }
+  if (unix_seconds(clock_->now()) >= slot->expires_at) {
+    return e3_fail(E3Errc::kExpiredEpoch, slot == &*dev.current ? "epoch past its lifetime"
+                                                                 : "previous epoch past its grace period");
+  }
+  const EpochKeys& keys = slot->keys;
+  if (h->body.size() < keys.tag_size()) return e3_fail(E3Errc::kMalformed, "body shorter than the tag");
+  const std::size_t pt_len = h->body.size() - keys.tag_size();
+  if (pt_len > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "plaintext over max_plaintext");
+  if (out_.size() < pt_len) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
+  if (auto w = slot->window.check(h->sequence); !w) return unexpected(w.error());
+
+  std::array<std::uint8_t, kMaxAadSize> aad{};
+  const std::size_t aad_len = write_aad(keys.alg(), h->kid, h->partial_iv, keys.epoch(), MessageType::kUplink, aad);
+  std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
+  keys.nonce(MessageType::kUplink, h->sequence, nonce);
+  auto opened = keys.aead(MessageType::kUplink).open({nonce.data(), keys.nonce_size()}, {aad.data(), aad_len},
+                                                     h->body, out_);
+  if (!opened) return e3_fail(E3Errc::kAuthFailed, "envelope did not authenticate");
+  slot->window.mark(h->sequence);
+  return OpenedReading{dev.record.device_id, keys.epoch(), h->sequence, keys.alg(), *opened};
+}
+
+E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, MutableByteSpan out_) {
+  auto it = devices_.find(key_of(kid));
+  if (it == devices_.end()) return e3_fail(E3Errc::kUnknownKeyId, "unknown key ID");
+  Device& dev = it->second;
+  if (!dev.current) return e3_fail(E3Errc::kUnknownEpoch, "device has no epoch yet");
+  if (plaintext.size() > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "plaintext over max_plaintext");
+  Slot& slot = *dev.current;
+  if (unix_seconds(clock_->now()) >= slot.expires_at) return e3_fail(E3Errc::kExpiredEpoch, "device epoch expired");
+  const std::uint64_t seq = slot.command_next;
+  if (seq > kMaxSequence) return e3_fail(E3Errc::kRotationRequired, "command sequence numbers exhausted");
+  const EpochKeys& keys = slot.keys;
+  const std::size_t total = sealed_size(keys.alg(), plaintext.size(), kid.size(), seq);
+  if (out_.size() < total) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
+  if (seq >= slot.command_reserved) {
+    slot.command_reserved = seq + config_.reserve_ahead;
+    if (store_ != nullptr && !store_->save(serialize())) {
+      slot.command_reserved = seq;
+      return e3_fail(E3Errc::kPersistFailed, "could not persist the command reservation");
+    }
+  }
+  const std::size_t hdr = write_data_header(MessageType::kDownlink, static_cast<std::uint8_t>(keys.epoch()), kid, seq, out_);
+  const ByteSpan piv = ByteSpan(out_).subspan(2 + kid.size(), hdr - 2 - kid.size());
+  std::array<std::uint8_t, kMaxAadSize> aad{};
+  const std::size_t aad_len = write_aad(keys.alg(), kid, piv, keys.epoch(), MessageType::kDownlink, aad);
+  std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
+  keys.nonce(MessageType::kDownlink, seq, nonce);
+  auto sealed = keys.aead(MessageType::kDownlink)
+                    .seal({nonce.data(), keys.nonce_size()}, {aad.data(), aad_len}, plaintext, out_.subspan(hdr));
+  if (!sealed) return e3_fail(E3Errc::kInternal, "AEAD seal failed");
+  slot.command_next = seq + 1;
+  return hdr + *sealed;
+}
+
+std::optional<std::uint32_t> Opener::current_epoch(ByteSpan kid) const {
+  auto it = devices_.find(key_of(kid));
+  if (it == devices_.end() || !it->second.current) return std::nullopt;
+  return it->second.current->keys.epoch();
+}
+
+// State: [version, [device...]]; device: [kid, highest_epoch, slot / null, slot / null];
+// slot: [secrets, ephemeral_public, expires_at, window, command_reserved].
+Bytes Opener::serialize() const {
+  Bytes out;
+  cbor::Writer w(out);
+  w.array(2).uint(codec::kStateVersion).array(devices_.size());
+  auto write_slot = [&](const std::optional<Slot>& s) {
+    if (!s) {
+      w.null();
+      return;
+    }
+    w.array(5);
+    codec::write_secrets(w, s->keys.secrets());
+    w.bstr(s->ephemeral_public).uint(static_cast<std::uint64_t>(std::max<std::int64_t>(s->expires_at, 0)));
+    codec::write_window(w, s->window);
+    w.uint(s->command_reserved);
+  };
+  for (const auto& [key, dev] : devices_) {
+    w.array(4).bstr(dev.record.kid).uint(dev.highest_epoch);
+    write_slot(dev.current);
+    write_slot(dev.previous);
+  }
+  return out;
+}
+
+E3Result<void> Opener::restore(ByteSpan state) {
+  auto item = cbor::decode(state, codec::state_limits());
+  if (!item) return e3_fail(E3Errc::kBadConfig, "opener state is not valid CBOR");
+  using cbor::Type;
+  if (item->type != Type::kArray || item->children.size() != 2 || item->children[0].type != Type::kUint ||
+      item->children[0].uint_value != codec::kStateVersion || item->children[1].type != Type::kArray) {
+    return e3_fail(E3Errc::kBadConfig, "opener state has the wrong shape");
+  }
+  auto read_slot = [&](const cbor::Item& it, ByteSpan kid, std::optional<Slot>& out_) -> bool {
+    if (it.type == Type::kNull) return true;
+    if (it.type != Type::kArray || it.children.size() != 5) return false;
+    const auto& c = it.children;
+    auto secrets = codec::read_secrets(c[0]);
+    if (!secrets || c[1].type != Type::kBstr || c[1].bytes.size() != crypto::kP256PointSize ||
+        c[2].type != Type::kUint || c[2].uint_value > INT64_MAX || c[4].type != Type::kUint) {
+      return false;
+    }
+    auto keys = EpochKeys::derive(kid, *secrets);
+    if (!keys) return false;
+    out_.emplace(std::move(*keys), config_.replay_window);
+    std::copy(c[1].bytes.begin(), c[1].bytes.end(), out_->ephemeral_public.begin());
+    out_->expires_at = static_cast<std::int64_t>(c[2].uint_value);
+    if (!codec::read_window(c[3], out_->window)) return false;
+    // Commands resume at the reservation: numbers below it may have been used.
+    out_->command_next = out_->command_reserved = c[4].uint_value;
+    return true;
+  };
+  for (const auto& d : item->children[1].children) {
+    if (d.type != Type::kArray || d.children.size() != 4 || d.children[0].type != Type::kBstr ||
+        d.children[1].type != Type::kUint || d.children[1].uint_value > 0xffffffffu) {
+      return e3_fail(E3Errc::kBadConfig, "opener state device entry");
+    }
+    auto it = devices_.find(key_of(d.children[0].bytes));
+    if (it == devices_.end()) continue;  // device no longer registered
+    Device& dev = it->second;
+    std::optional<Slot> current, previous;
+    if (!read_slot(d.children[2], dev.record.kid, current) || !read_slot(d.children[3], dev.record.kid, previous)) {
+      return e3_fail(E3Errc::kBadConfig, "opener state epoch entry");
+    }
+    dev.highest_epoch = static_cast<std::uint32_t>(d.children[1].uint_value);
+    dev.current = std::move(current);
+    dev.previous = std::move(previous);
+  }
+  return {};
+}
+
+}  // namespace armored::e3

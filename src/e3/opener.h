@@ -1,0 +1,124 @@
+#pragma once
+// Cloud side of E3: accepts epoch announcements from registered devices,
+// opens their envelopes (replay window per device per epoch, previous epoch
+// honoured for a grace period) and seals commands back to them.
+//
+// Sans-I/O except for the command-sequence reservation (StateStore). The
+// caller persists serialize() after accepted announcements and, to survive a
+// crash without accepting replays, after each accepted envelope before it
+// acts on the plaintext.
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "crypto/ec.h"
+#include "e3/epoch.h"
+#include "e3/error.h"
+#include "e3/replay_window.h"
+#include "e3/state_store.h"
+#include "e3/wire.h"
+
+namespace armored::e3 {
+
+struct OpenerConfig {
+  Bytes cloud_key_id;                                 // must match announcements
+  std::size_t replay_window = 64;                     // per device per epoch, 1..1024
+  std::chrono::seconds grace_period{3600};            // previous epoch stays valid this long
+  std::chrono::seconds epoch_lifetime{25 * 3600};     // an epoch's keys expire this long after acceptance
+  std::size_t max_plaintext = 1024;
+  std::uint64_t reserve_ahead = 256;                  // command sequence numbers per state write
+};
+
+// The cloud-side registry entry: pseudonym -> real identity and its key.
+struct DeviceRecord {
+  Bytes kid;
+  std::string device_id;
+  crypto::EcPublicKey identity_key;
+};
+
+struct OpenedReading {
+  std::string_view device_id;  // valid while the device stays registered
+  std::uint32_t epoch;
+  std::uint64_t sequence;
+  crypto::AeadAlg alg;
+  std::size_t plaintext_size;
+};
+
+struct AcceptedEpoch {
+  std::string_view device_id;
+  std::uint32_t epoch;
+  crypto::AeadAlg alg;
+  bool duplicate;  // the same announcement again: nothing changed
+};
+
+struct OpenerCounters {
+  std::uint64_t opened = 0;
+  std::uint64_t announcements = 0;
+  std::array<std::uint64_t, kE3ErrcCount> rejected{};  // indexed by E3Errc
+  std::uint64_t rejected_for(E3Errc c) const { return rejected[static_cast<std::size_t>(c)]; }
+};
+
+class Opener {
+ public:
+  // store may be null when the cloud never sends commands.
+  static E3Result<Opener> create(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock,
+                                 StateStore* command_store);
+
+  // Registers a device (from the provisioning database). kBadConfig on a bad or duplicate kid.
+  E3Result<void> add_device(DeviceRecord record);
+
+  // Verifies an announcement and installs the epoch. kStaleAnnouncement for an
+  // epoch not newer than the current one (a replay cannot roll keys back).
+  E3Result<AcceptedEpoch> accept_announcement(ByteSpan message);
+
+  // Opens a reading into out_. Allocation-free.
+  E3Result<OpenedReading> open(ByteSpan envelope, MutableByteSpan out_);
+
+  // Seals a command for the device's current epoch into out_; returns its size.
+  E3Result<std::size_t> seal_command(ByteSpan kid, ByteSpan plaintext, MutableByteSpan out_);
+
+  Bytes serialize() const;
+  // Restores epochs, windows and reservations of registered devices (add them first).
+  E3Result<void> restore(ByteSpan state);
+
+  const OpenerCounters& counters() const { return counters_; }
+  // Current epoch number of a device, if any.
+  std::optional<std::uint32_t> current_epoch(ByteSpan kid) const;
+
+ private:
+  struct Slot {
+    Slot(EpochKeys k, std::size_t window_size) : keys(std::move(k)), window(window_size) {}
+    EpochKeys keys;
+    std::array<std::uint8_t, crypto::kP256PointSize> ephemeral_public{};
+    std::int64_t expires_at = 0;  // unix seconds
+    ReplayWindow window;
+    std::uint64_t command_next = 0;
+    std::uint64_t command_reserved = 0;
+  };
+  struct Device {
+    DeviceRecord record;
+    std::uint32_t highest_epoch = 0;
+    std::optional<Slot> current;
+    std::optional<Slot> previous;
+  };
+
+  Opener(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock, StateStore* store);
+  E3Result<OpenedReading> open_impl(ByteSpan envelope, MutableByteSpan out_);
+  E3Result<AcceptedEpoch> accept_impl(ByteSpan message);
+  template <typename T>
+  E3Result<T> count(E3Result<T> r);
+
+  OpenerConfig config_;
+  crypto::EcPrivateKey cloud_key_;
+  Clock* clock_;
+  StateStore* store_;
+  std::map<std::string, Device, std::less<>> devices_;  // key: kid bytes
+  OpenerCounters counters_;
+};
+
+}  // namespace armored::e3

@@ -1,0 +1,70 @@
+#pragma once
+// The PostgreSQL schema (internal), created idempotently inside the store's
+// own schema under an advisory lock so concurrent first starts do not race.
+
+namespace armored::store::pg {
+
+inline constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS readings(
+  device text NOT NULL,
+  epoch bigint NOT NULL,
+  seq bigint NOT NULL,
+  key_id bytea NOT NULL,
+  ts bigint NOT NULL,
+  heart_rate smallint NOT NULL,
+  spo2 smallint NOT NULL,
+  payload bytea NOT NULL,
+  received_at bigint NOT NULL,
+  PRIMARY KEY(device, epoch, seq));
+CREATE TABLE IF NOT EXISTS devices(
+  key_id bytea PRIMARY KEY,
+  identity text NOT NULL,
+  registered_at bigint NOT NULL,
+  last_seen bigint NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS devices_identity ON devices(identity);
+CREATE TABLE IF NOT EXISTS replay_state(
+  device text NOT NULL,
+  epoch bigint NOT NULL,
+  highest_seq bigint NOT NULL,
+  bitmap bytea NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY(device, epoch));
+CREATE TABLE IF NOT EXISTS security_events(
+  id bigserial PRIMARY KEY,
+  at bigint NOT NULL,
+  kind text NOT NULL,
+  reason text NOT NULL,
+  peer text NOT NULL,
+  detail text NOT NULL);
+CREATE INDEX IF NOT EXISTS security_events_kind ON security_events(kind, at);
+CREATE TABLE IF NOT EXISTS commands(
+  id bigserial PRIMARY KEY,
+  device text NOT NULL,
+  command text NOT NULL,
+  params text NOT NULL,
+  status text NOT NULL,
+  reason text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+)sql";
+
+// Per-session staging tables for batched writes: temporary (no WAL), emptied
+// at every commit.
+inline constexpr const char* kSessionSetup = R"sql(
+SET synchronous_commit = on;
+CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS replay_stage (LIKE replay_state) ON COMMIT DELETE ROWS;
+)sql";
+
+inline constexpr const char* kMergeReadings =
+    "INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING";
+inline constexpr const char* kMergeReplay =
+    "INSERT INTO replay_state AS r (device, epoch, highest_seq, bitmap, updated_at)"
+    " SELECT device, epoch, highest_seq, bitmap, (extract(epoch FROM now()) * 1000)::bigint"
+    " FROM replay_stage"
+    " ON CONFLICT (device, epoch) DO UPDATE SET highest_seq = excluded.highest_seq,"
+    " bitmap = excluded.bitmap, updated_at = excluded.updated_at"
+    " WHERE excluded.highest_seq >= r.highest_seq";
+
+}  // namespace armored::store::pg

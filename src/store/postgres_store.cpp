@@ -1,0 +1,352 @@
+// PostgreSQL backend (libpq). A batch is BEGIN, one binary COPY into a
+// temporary staging table, one INSERT .. SELECT .. ON CONFLICT DO NOTHING
+// into readings (the primary key deduplicates), COMMIT with
+// synchronous_commit=on: durable when COMMIT returns.
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "common/hex.h"
+#include "store/postgres_conn.h"
+#include "store/postgres_copy.h"
+#include "store/postgres_schema.h"
+#include "store/store.h"
+
+namespace armored::store {
+namespace pg {
+
+Bytes col_bytea(PGresult* r, int row, int col) {
+  std::string_view v(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+  if (v.size() >= 2 && v[0] == '\\' && v[1] == 'x') {
+    if (auto b = from_hex(v.substr(2))) return *b;
+  }
+  return {};
+}
+
+}  // namespace pg
+
+namespace {
+using pg::Param;
+
+constexpr std::uint64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
+
+StoreError invalid(const char* what) { return StoreError{StoreErrorCode::kInvalidArgument, what}; }
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(pg::ConnPtr conn, PostgresOptions options)
+      : conn_(std::move(conn)), options_(std::move(options)) {}
+
+  // Creates the schema and tables (idempotent) and sets up this session.
+  StoreStatus setup() {
+    PGconn* c = conn_.get();
+    std::unique_ptr<char, decltype(&PQfreemem)> ident(
+        PQescapeIdentifier(c, options_.schema.data(), options_.schema.size()), &PQfreemem);
+    if (!ident) return unexpected(pg::pg_error(c, "schema name"));
+    std::string create = "BEGIN; SELECT pg_advisory_xact_lock(7275651); CREATE SCHEMA IF NOT EXISTS " +
+                         std::string(ident.get()) + "; SET search_path TO " + ident.get() + "; " +
+                         pg::kSchema + " COMMIT;";
+    ARMORED_TRY(pg::exec(c, create.c_str()));
+    ARMORED_TRY(pg::exec(c, pg::kSessionSetup));
+    return {};
+  }
+
+  const char* backend() const override { return "postgresql"; }
+
+  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
+                                       std::span<const ReplayState> replay) override {
+    for (const auto& r : rows) {
+      if (r.seq > kMaxSeq) return unexpected(invalid("seq >= 2^63"));
+    }
+    for (const auto& s : replay) {
+      if (s.highest_seq > kMaxSeq) return unexpected(invalid("highest_seq >= 2^63"));
+    }
+    BatchResult result;
+    auto body = [&]() -> StoreStatus {
+      if (!rows.empty()) {
+        copy_.reset();
+        for (const auto& r : rows) {
+          copy_.begin_row(9);
+          copy_.text(r.device);
+          copy_.int8(r.epoch);
+          copy_.int8(static_cast<std::int64_t>(r.seq));
+          copy_.bytea(r.key_id);
+          copy_.int8(r.timestamp);
+          copy_.int2(static_cast<std::int16_t>(r.heart_rate_dbpm));
+          copy_.int2(static_cast<std::int16_t>(r.spo2_pct));
+          copy_.bytea(r.payload);
+          copy_.int8(r.received_at_ms);
+        }
+        ARMORED_TRY(copy_in("COPY readings_stage FROM STDIN (FORMAT binary)"));
+        auto merged = pg::exec(conn_.get(), pg::kMergeReadings);
+        if (!merged) return unexpected(merged.error());
+        result.inserted = static_cast<std::size_t>(std::stoull(PQcmdTuples(merged->get())));
+        result.duplicates = rows.size() - result.inserted;
+      }
+      return write_replay(replay);
+    };
+    if (auto st = in_transaction(body); !st) return unexpected(st.error());
+    return result;
+  }
+
+  StoreResult<std::uint64_t> count_readings() override {
+    return count("SELECT count(*) FROM readings", {});
+  }
+
+  StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device, std::uint32_t epoch) override {
+    auto r = query("SELECT seq FROM readings WHERE device = $1 AND epoch = $2 ORDER BY seq",
+                   {Param::text(std::string(device)), Param::integer(epoch)});
+    if (!r) return unexpected(r.error());
+    std::vector<std::uint64_t> out;
+    for (int i = 0; i < PQntuples(r->get()); ++i) out.push_back(static_cast<std::uint64_t>(pg::col_int(r->get(), i, 0)));
+    return out;
+  }
+
+  StoreResult<std::optional<ReadingRow>> find_reading(std::string_view device, std::uint32_t epoch,
+                                                      std::uint64_t seq) override {
+    if (seq > kMaxSeq) return std::optional<ReadingRow>{};
+    auto r = query("SELECT key_id, ts, heart_rate, spo2, payload, received_at FROM readings"
+                   " WHERE device = $1 AND epoch = $2 AND seq = $3",
+                   {Param::text(std::string(device)), Param::integer(epoch),
+                    Param::integer(static_cast<std::int64_t>(seq))});
+    if (!r) return unexpected(r.error());
+    PGresult* res = r->get();
+    if (PQntuples(res) == 0) return std::optional<ReadingRow>{};
+    ReadingRow row;
+    row.device = device;
+    row.epoch = epoch;
+    row.seq = seq;
+    row.key_id = pg::col_bytea(res, 0, 0);
+    row.timestamp = pg::col_int(res, 0, 1);
+    row.heart_rate_dbpm = static_cast<std::uint16_t>(pg::col_int(res, 0, 2));
+    row.spo2_pct = static_cast<std::uint8_t>(pg::col_int(res, 0, 3));
+    Bytes p = pg::col_bytea(res, 0, 4);
+    if (p.size() != row.payload.size()) return unexpected(StoreError{StoreErrorCode::kIo, "stored payload has the wrong size"});
+    std::copy(p.begin(), p.end(), row.payload.begin());
+    row.received_at_ms = pg::col_int(res, 0, 5);
+    return std::optional<ReadingRow>(std::move(row));
+  }
+
+  StoreStatus register_device(ByteSpan key_id, std::string_view identity, std::int64_t now_ms) override {
+    // Insert-if-absent, then read back who owns the key: one statement, no race.
+    auto r = query("WITH ins AS (INSERT INTO devices(key_id, identity, registered_at) VALUES($1, $2, $3)"
+                   " ON CONFLICT (key_id) DO NOTHING RETURNING identity)"
+                   " SELECT identity FROM ins UNION ALL SELECT identity FROM devices WHERE key_id = $1",
+                   {Param::bytes(key_id), Param::text(std::string(identity)), Param::integer(now_ms)});
+    if (!r) return unexpected(r.error());
+    if (PQntuples(r->get()) < 1 || pg::col_text(r->get(), 0, 0) != identity) {
+      return unexpected(StoreError{StoreErrorCode::kConflict, "key id is bound to another identity"});
+    }
+    return {};
+  }
+
+  StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) override {
+    auto r = query("SELECT identity, registered_at, last_seen FROM devices WHERE key_id = $1",
+                   {Param::bytes(key_id)});
+    if (!r) return unexpected(r.error());
+    if (PQntuples(r->get()) == 0) return std::optional<DeviceRow>{};
+    return std::optional<DeviceRow>(DeviceRow{Bytes(key_id.begin(), key_id.end()), pg::col_text(r->get(), 0, 0),
+                                              pg::col_int(r->get(), 0, 1), pg::col_int(r->get(), 0, 2)});
+  }
+
+  StoreStatus touch_devices(std::span<const Bytes> key_ids, std::int64_t now_ms) override {
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& k : key_ids) {
+        ARMORED_TRY(pg::exec_params(conn_.get(),
+                                    "UPDATE devices SET last_seen = $2 WHERE key_id = $1 AND last_seen < $2",
+                                    {Param::bytes(k), Param::integer(now_ms)}));
+      }
+      return {};
+    });
+  }
+
+  StoreStatus save_replay(std::span<const ReplayState> states) override {
+    for (const auto& s : states) {
+      if (s.highest_seq > kMaxSeq) return unexpected(invalid("highest_seq >= 2^63"));
+    }
+    return in_transaction([&] { return write_replay(states); });
+  }
+
+  StoreResult<std::optional<ReplayState>> load_replay(std::string_view device, std::uint32_t epoch) override {
+    auto r = query("SELECT highest_seq, bitmap FROM replay_state WHERE device = $1 AND epoch = $2",
+                   {Param::text(std::string(device)), Param::integer(epoch)});
+    if (!r) return unexpected(r.error());
+    if (PQntuples(r->get()) == 0) return std::optional<ReplayState>{};
+    return std::optional<ReplayState>(ReplayState{std::string(device), epoch,
+                                                  static_cast<std::uint64_t>(pg::col_int(r->get(), 0, 0)),
+                                                  pg::col_bytea(r->get(), 0, 1)});
+  }
+
+  StoreStatus record_events(std::span<const SecurityEvent> events) override {
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& e : events) {
+        ARMORED_TRY(pg::exec_params(conn_.get(),
+                                    "INSERT INTO security_events(at, kind, reason, peer, detail)"
+                                    " VALUES($1, $2, $3, $4, $5)",
+                                    {Param::integer(e.at_ms), Param::text(to_string(e.kind)),
+                                     Param::text(e.reason), Param::text(e.peer), Param::text(e.detail)}));
+      }
+      return {};
+    });
+  }
+
+  StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) override {
+    auto r = query("SELECT at, kind, reason, peer, detail FROM security_events ORDER BY id DESC LIMIT $1",
+                   {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
+    if (!r) return unexpected(r.error());
+    std::vector<SecurityEvent> out;
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      out.push_back(SecurityEvent{pg::col_int(res, i, 0), event_kind_from(pg::col_text(res, i, 1)),
+                                  pg::col_text(res, i, 2), pg::col_text(res, i, 3), pg::col_text(res, i, 4)});
+    }
+    return out;
+  }
+
+  StoreResult<std::uint64_t> count_events(std::optional<EventKind> kind) override {
+    if (!kind) return count("SELECT count(*) FROM security_events", {});
+    return count("SELECT count(*) FROM security_events WHERE kind = $1", {Param::text(to_string(*kind))});
+  }
+
+  StoreResult<std::int64_t> add_command(const Command& c) override {
+    auto r = query("INSERT INTO commands(device, command, params, status, reason, created_at, updated_at)"
+                   " VALUES($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                   {Param::text(c.device), Param::text(c.command), Param::text(c.params),
+                    Param::text(to_string(c.status)), Param::text(c.reason), Param::integer(c.created_at_ms)});
+    if (!r) return unexpected(r.error());
+    return pg::col_int(r->get(), 0, 0);
+  }
+
+  StoreStatus set_command_status(std::int64_t id, CommandStatus status, std::string_view reason,
+                                 std::int64_t now_ms) override {
+    auto r = pg::exec_params(conn_.get(), "UPDATE commands SET status = $2, reason = $3, updated_at = $4 WHERE id = $1",
+                             {Param::integer(id), Param::text(to_string(status)),
+                              Param::text(std::string(reason)), Param::integer(now_ms)});
+    if (!r) return unexpected(r.error());
+    if (std::string_view(PQcmdTuples(r->get())) == "0") {
+      return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
+    }
+    return {};
+  }
+
+  StoreResult<std::vector<Command>> commands_for(std::string_view device,
+                                                 std::optional<CommandStatus> status) override {
+    auto r = query("SELECT id, command, params, status, reason, created_at, updated_at FROM commands"
+                   " WHERE device = $1 AND ($2::text IS NULL OR status = $2) ORDER BY id",
+                   {Param::text(std::string(device)), status ? Param::text(to_string(*status)) : Param::none()});
+    if (!r) return unexpected(r.error());
+    std::vector<Command> out;
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      Command c;
+      c.id = pg::col_int(res, i, 0);
+      c.device = device;
+      c.command = pg::col_text(res, i, 1);
+      c.params = pg::col_text(res, i, 2);
+      c.status = command_status_from(pg::col_text(res, i, 3)).value_or(CommandStatus::kFailed);
+      c.reason = pg::col_text(res, i, 4);
+      c.created_at_ms = pg::col_int(res, i, 5);
+      c.updated_at_ms = pg::col_int(res, i, 6);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+ private:
+  // A lost connection is re-established (and the session set up again) at
+  // the start of the next call; the failed call itself reports kUnavailable.
+  StoreStatus ensure_connected() {
+    if (PQstatus(conn_.get()) == CONNECTION_OK) return {};
+    PQreset(conn_.get());
+    if (PQstatus(conn_.get()) != CONNECTION_OK) return unexpected(pg::pg_error(conn_.get(), "reconnect"));
+    return setup();
+  }
+
+  StoreResult<pg::ResultPtr> query(const char* sql, const std::vector<Param>& params) {
+    ARMORED_TRY(ensure_connected());
+    return pg::exec_params(conn_.get(), sql, params, PGRES_TUPLES_OK);
+  }
+
+  StoreResult<std::uint64_t> count(const char* sql, const std::vector<Param>& params) {
+    auto r = query(sql, params);
+    if (!r) return unexpected(r.error());
+    return static_cast<std::uint64_t>(pg::col_int(r->get(), 0, 0));
+  }
+
+  // BEGIN .. body .. COMMIT; a COMMIT that turned into ROLLBACK is an error.
+  template <typename F>
+  StoreStatus in_transaction(F&& body) {
+    ARMORED_TRY(ensure_connected());
+    ARMORED_TRY(pg::exec(conn_.get(), "BEGIN"));
+    StoreStatus st = body();
+    if (st) {
+      auto r = pg::exec(conn_.get(), "COMMIT");
+      if (!r) st = unexpected(r.error());
+      else if (std::string_view(PQcmdStatus(r->get())) != "COMMIT") {
+        st = unexpected(StoreError{StoreErrorCode::kIo, "transaction rolled back"});
+      }
+      if (st) return st;
+    }
+    (void)pg::exec(conn_.get(), "ROLLBACK");
+    return st;
+  }
+
+  StoreStatus copy_in(const char* sql) {
+    PGconn* c = conn_.get();
+    ARMORED_TRY(pg::exec(c, sql, PGRES_COPY_IN));
+    ByteSpan data = copy_.finish();
+    int ok = PQputCopyData(c, reinterpret_cast<const char*>(data.data()), static_cast<int>(data.size()));
+    int end = PQputCopyEnd(c, ok == 1 ? nullptr : "client failed to send data");
+    pg::ResultPtr r(PQgetResult(c));
+    StoreStatus st;
+    if (ok != 1 || end != 1 || !r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      st = unexpected(pg::pg_error(c, "COPY"));
+    }
+    while (pg::ResultPtr more{PQgetResult(c)}) {
+    }
+    return st;
+  }
+
+  // Keeps the highest state per (device, epoch): PostgreSQL refuses to update
+  // one row twice in a single INSERT .. ON CONFLICT DO UPDATE.
+  StoreStatus write_replay(std::span<const ReplayState> states) {
+    if (states.empty()) return {};
+    std::map<std::pair<std::string_view, std::uint32_t>, const ReplayState*> latest;
+    for (const auto& s : states) {
+      auto& slot = latest[{s.device, s.epoch}];
+      if (!slot || s.highest_seq >= slot->highest_seq) slot = &s;
+    }
+    copy_.reset();
+    for (const auto& [key, s] : latest) {
+      copy_.begin_row(5);
+      copy_.text(s->device);
+      copy_.int8(s->epoch);
+      copy_.int8(static_cast<std::int64_t>(s->highest_seq));
+      copy_.bytea(s->window);
+      copy_.int8(0);
+    }
+    ARMORED_TRY(copy_in("COPY replay_stage FROM STDIN (FORMAT binary)"));
+    ARMORED_TRY(pg::exec(conn_.get(), pg::kMergeReplay));
+    return {};
+  }
+
+  pg::ConnPtr conn_;
+  PostgresOptions options_;
+  pg::CopyBinaryWriter copy_;
+};
+
+}  // namespace
+
+StoreResult<std::unique_ptr<Store>> open_postgres(const PostgresOptions& options) {
+  pg::ConnPtr conn(PQconnectdb(options.conninfo.c_str()));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    return unexpected(conn ? pg::pg_error(conn.get(), "cannot connect to PostgreSQL")
+                           : StoreError{StoreErrorCode::kUnavailable, "out of memory"});
+  }
+  auto store = std::make_unique<PostgresStore>(std::move(conn), options);
+  if (auto st = store->setup(); !st) return unexpected(st.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace armored::store

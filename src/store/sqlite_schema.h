@@ -1,0 +1,53 @@
+#pragma once
+// The SQLite schema (internal). Readings are a WITHOUT ROWID table keyed by
+// (device, epoch, seq): the deduplication key is the storage order, so each
+// insert touches one b-tree instead of a table plus a unique index.
+
+namespace armored::store::sqlite {
+
+inline constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS readings(
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  key_id BLOB NOT NULL,
+  ts INTEGER NOT NULL,
+  heart_rate INTEGER NOT NULL,
+  spo2 INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(device, epoch, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices(
+  key_id BLOB PRIMARY KEY,
+  identity TEXT NOT NULL,
+  registered_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS devices_identity ON devices(identity);
+CREATE TABLE IF NOT EXISTS replay_state(
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  highest_seq INTEGER NOT NULL,
+  bitmap BLOB NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY(device, epoch)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS security_events(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS security_events_kind ON security_events(kind, at);
+CREATE TABLE IF NOT EXISTS commands(
+  id INTEGER PRIMARY KEY,
+  device TEXT NOT NULL,
+  command TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+)sql";
+
+}  // namespace armored::store::sqlite

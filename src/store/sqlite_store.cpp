@@ -1,0 +1,356 @@
+// SQLite backend: WAL journal, synchronous=FULL by default, one connection,
+// statements prepared once, each batch one IMMEDIATE transaction.
+
+#include <limits>
+
+#include "store/sqlite_schema.h"
+#include "store/sqlite_stmt.h"
+#include "store/store.h"
+
+namespace armored::store {
+namespace {
+using sqlite::DbPtr;
+using sqlite::Stmt;
+
+constexpr std::uint64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
+
+  StoreStatus prepare() {
+    sqlite3* d = db_.get();
+    insert_reading_ = Stmt(d,
+        "INSERT OR IGNORE INTO readings(device, epoch, seq, key_id, ts, heart_rate, spo2, payload,"
+        " received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    upsert_replay_ = Stmt(d,
+        "INSERT INTO replay_state(device, epoch, highest_seq, bitmap, updated_at)"
+        " VALUES(?1, ?2, ?3, ?4, strftime('%s','now') * 1000)"
+        " ON CONFLICT(device, epoch) DO UPDATE SET highest_seq = excluded.highest_seq,"
+        " bitmap = excluded.bitmap, updated_at = excluded.updated_at"
+        " WHERE excluded.highest_seq >= replay_state.highest_seq");
+    insert_event_ = Stmt(d,
+        "INSERT INTO security_events(at, kind, reason, peer, detail) VALUES(?1, ?2, ?3, ?4, ?5)");
+    touch_device_ = Stmt(d, "UPDATE devices SET last_seen = ?2 WHERE key_id = ?1 AND last_seen < ?2");
+    for (const Stmt* s : {&insert_reading_, &upsert_replay_, &insert_event_, &touch_device_}) {
+      if (!s->ok()) return unexpected(sqlite::db_error(d, "prepare"));
+    }
+    return {};
+  }
+
+  const char* backend() const override { return "sqlite"; }
+
+  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
+                                       std::span<const ReplayState> replay) override {
+    for (const auto& r : rows) {
+      if (r.seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "seq >= 2^63"});
+    }
+    for (const auto& s : replay) {
+      if (s.highest_seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "highest_seq >= 2^63"});
+    }
+    BatchResult result;
+    auto body = [&]() -> StoreStatus {
+      Stmt& st = insert_reading_;
+      for (const auto& r : rows) {
+        st.bind(1, std::string_view(r.device));
+        st.bind(2, static_cast<std::int64_t>(r.epoch));
+        st.bind(3, static_cast<std::int64_t>(r.seq));
+        st.bind(4, ByteSpan(r.key_id));
+        st.bind(5, r.timestamp);
+        st.bind(6, static_cast<std::int64_t>(r.heart_rate_dbpm));
+        st.bind(7, static_cast<std::int64_t>(r.spo2_pct));
+        st.bind(8, ByteSpan(r.payload));
+        st.bind(9, r.received_at_ms);
+        int rc = st.step();
+        sqlite3_reset(st.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert reading"));
+        if (sqlite3_changes(db_.get()) > 0) ++result.inserted;
+        else ++result.duplicates;
+      }
+      return write_replay(replay);
+    };
+    if (auto st = in_transaction(body); !st) return unexpected(st.error());
+    return result;
+  }
+
+  StoreResult<std::uint64_t> count_readings() override {
+    return count("SELECT count(*) FROM readings", {});
+  }
+
+  StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device, std::uint32_t epoch) override {
+    Stmt st(db_.get(), "SELECT seq FROM readings WHERE device = ?1 AND epoch = ?2 ORDER BY seq");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, device);
+    st.bind(2, static_cast<std::int64_t>(epoch));
+    std::vector<std::uint64_t> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(static_cast<std::uint64_t>(st.col_int(0)));
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select sequences"));
+    return out;
+  }
+
+  StoreResult<std::optional<ReadingRow>> find_reading(std::string_view device, std::uint32_t epoch,
+                                                      std::uint64_t seq) override {
+    if (seq > kMaxSeq) return std::optional<ReadingRow>{};
+    Stmt st(db_.get(),
+            "SELECT key_id, ts, heart_rate, spo2, payload, received_at FROM readings"
+            " WHERE device = ?1 AND epoch = ?2 AND seq = ?3");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, device);
+    st.bind(2, static_cast<std::int64_t>(epoch));
+    st.bind(3, static_cast<std::int64_t>(seq));
+    int rc = st.step();
+    if (rc == SQLITE_DONE) return std::optional<ReadingRow>{};
+    if (rc != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "select reading"));
+    ReadingRow r;
+    r.device = device;
+    r.epoch = epoch;
+    r.seq = seq;
+    r.key_id = st.col_blob(0);
+    r.timestamp = st.col_int(1);
+    r.heart_rate_dbpm = static_cast<std::uint16_t>(st.col_int(2));
+    r.spo2_pct = static_cast<std::uint8_t>(st.col_int(3));
+    Bytes p = st.col_blob(4);
+    if (p.size() != r.payload.size()) return unexpected(StoreError{StoreErrorCode::kIo, "stored payload has the wrong size"});
+    std::copy(p.begin(), p.end(), r.payload.begin());
+    r.received_at_ms = st.col_int(5);
+    return std::optional<ReadingRow>(std::move(r));
+  }
+
+  StoreStatus register_device(ByteSpan key_id, std::string_view identity, std::int64_t now_ms) override {
+    auto body = [&]() -> StoreStatus {
+      Stmt sel(db_.get(), "SELECT identity FROM devices WHERE key_id = ?1");
+      if (!sel.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      sel.bind(1, key_id);
+      int rc = sel.step();
+      if (rc == SQLITE_ROW) {
+        if (sel.col_text(0) != identity) {
+          return unexpected(StoreError{StoreErrorCode::kConflict, "key id is bound to another identity"});
+        }
+        return {};
+      }
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select device"));
+      Stmt ins(db_.get(), "INSERT INTO devices(key_id, identity, registered_at) VALUES(?1, ?2, ?3)");
+      if (!ins.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      ins.bind(1, key_id);
+      ins.bind(2, identity);
+      ins.bind(3, now_ms);
+      if (ins.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert device"));
+      return {};
+    };
+    return in_transaction(body);
+  }
+
+  StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) override {
+    Stmt st(db_.get(), "SELECT identity, registered_at, last_seen FROM devices WHERE key_id = ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, key_id);
+    int rc = st.step();
+    if (rc == SQLITE_DONE) return std::optional<DeviceRow>{};
+    if (rc != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "select device"));
+    return std::optional<DeviceRow>(
+        DeviceRow{Bytes(key_id.begin(), key_id.end()), st.col_text(0), st.col_int(1), st.col_int(2)});
+  }
+
+  StoreStatus touch_devices(std::span<const Bytes> key_ids, std::int64_t now_ms) override {
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& k : key_ids) {
+        touch_device_.bind(1, ByteSpan(k));
+        touch_device_.bind(2, now_ms);
+        int rc = touch_device_.step();
+        sqlite3_reset(touch_device_.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "touch device"));
+      }
+      return {};
+    });
+  }
+
+  StoreStatus save_replay(std::span<const ReplayState> states) override {
+    for (const auto& s : states) {
+      if (s.highest_seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "highest_seq >= 2^63"});
+    }
+    return in_transaction([&] { return write_replay(states); });
+  }
+
+  StoreResult<std::optional<ReplayState>> load_replay(std::string_view device, std::uint32_t epoch) override {
+    Stmt st(db_.get(), "SELECT highest_seq, bitmap FROM replay_state WHERE device = ?1 AND epoch = ?2");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, device);
+    st.bind(2, static_cast<std::int64_t>(epoch));
+    int rc = st.step();
+    if (rc == SQLITE_DONE) return std::optional<ReplayState>{};
+    if (rc != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "select replay"));
+    return std::optional<ReplayState>(ReplayState{std::string(device), epoch,
+                                                  static_cast<std::uint64_t>(st.col_int(0)), st.col_blob(1)});
+  }
+
+  StoreStatus record_events(std::span<const SecurityEvent> events) override {
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& e : events) {
+        insert_event_.bind(1, e.at_ms);
+        insert_event_.bind(2, std::string_view(to_string(e.kind)));
+        insert_event_.bind(3, std::string_view(e.reason));
+        insert_event_.bind(4, std::string_view(e.peer));
+        insert_event_.bind(5, std::string_view(e.detail));
+        int rc = insert_event_.step();
+        sqlite3_reset(insert_event_.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert event"));
+      }
+      return {};
+    });
+  }
+
+  StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) override {
+    Stmt st(db_.get(), "SELECT at, kind, reason, peer, detail FROM security_events ORDER BY id DESC LIMIT ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)));
+    std::vector<SecurityEvent> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      out.push_back(SecurityEvent{st.col_int(0), event_kind_from(st.col_text(1)), st.col_text(2),
+                                  st.col_text(3), st.col_text(4)});
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select events"));
+    return out;
+  }
+
+  StoreResult<std::uint64_t> count_events(std::optional<EventKind> kind) override {
+    if (!kind) return count("SELECT count(*) FROM security_events", {});
+    return count("SELECT count(*) FROM security_events WHERE kind = ?1", to_string(*kind));
+  }
+
+  StoreResult<std::int64_t> add_command(const Command& c) override {
+    Stmt st(db_.get(),
+            "INSERT INTO commands(device, command, params, status, reason, created_at, updated_at)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, std::string_view(c.device));
+    st.bind(2, std::string_view(c.command));
+    st.bind(3, std::string_view(c.params));
+    st.bind(4, std::string_view(to_string(c.status)));
+    st.bind(5, std::string_view(c.reason));
+    st.bind(6, c.created_at_ms);
+    if (st.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert command"));
+    return sqlite3_last_insert_rowid(db_.get());
+  }
+
+  StoreStatus set_command_status(std::int64_t id, CommandStatus status, std::string_view reason,
+                                 std::int64_t now_ms) override {
+    Stmt st(db_.get(), "UPDATE commands SET status = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, id);
+    st.bind(2, std::string_view(to_string(status)));
+    st.bind(3, reason);
+    st.bind(4, now_ms);
+    if (st.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "update command"));
+    if (sqlite3_changes(db_.get()) == 0) return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
+    return {};
+  }
+
+  StoreResult<std::vector<Command>> commands_for(std::string_view device,
+                                                 std::optional<CommandStatus> status) override {
+    Stmt st(db_.get(),
+            "SELECT id, command, params, status, reason, created_at, updated_at FROM commands"
+            " WHERE device = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, device);
+    if (status) st.bind(2, std::string_view(to_string(*status)));
+    std::vector<Command> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      Command c;
+      c.id = st.col_int(0);
+      c.device = device;
+      c.command = st.col_text(1);
+      c.params = st.col_text(2);
+      c.status = command_status_from(st.col_text(3)).value_or(CommandStatus::kFailed);
+      c.reason = st.col_text(4);
+      c.created_at_ms = st.col_int(5);
+      c.updated_at_ms = st.col_int(6);
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select commands"));
+    return out;
+  }
+
+ private:
+  StoreStatus exec(const char* sql) {
+    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return unexpected(sqlite::db_error(db_.get(), sql));
+    }
+    return {};
+  }
+
+  // Runs body inside BEGIN IMMEDIATE .. COMMIT; rolls back on any failure.
+  template <typename F>
+  StoreStatus in_transaction(F&& body) {
+    ARMORED_TRY(exec("BEGIN IMMEDIATE"));
+    StoreStatus st = body();
+    if (st) st = exec("COMMIT");
+    if (!st) (void)exec("ROLLBACK");
+    return st;
+  }
+
+  StoreStatus write_replay(std::span<const ReplayState> states) {
+    for (const auto& s : states) {
+      upsert_replay_.bind(1, std::string_view(s.device));
+      upsert_replay_.bind(2, static_cast<std::int64_t>(s.epoch));
+      upsert_replay_.bind(3, static_cast<std::int64_t>(s.highest_seq));
+      upsert_replay_.bind(4, ByteSpan(s.window));
+      int rc = upsert_replay_.step();
+      sqlite3_reset(upsert_replay_.get());
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "upsert replay"));
+    }
+    return {};
+  }
+
+  StoreResult<std::uint64_t> count(const char* sql, std::optional<std::string_view> arg) {
+    Stmt st(db_.get(), sql);
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    if (arg) st.bind(1, *arg);
+    if (st.step() != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "count"));
+    return static_cast<std::uint64_t>(st.col_int(0));
+  }
+
+  DbPtr db_;
+  Stmt insert_reading_, upsert_replay_, insert_event_, touch_device_;
+};
+
+}  // namespace
+
+StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& path,
+                                                const SqliteOptions& options) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    return unexpected(StoreError{StoreErrorCode::kUnavailable,
+                                 "cannot open " + path.string() + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory")});
+  }
+  sqlite3_busy_timeout(db.get(), 5000);
+  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                        (options.synchronous_full ? "FULL" : "NORMAL") +
+                        "; PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024) +
+                        "; PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages) +
+                        "; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;";
+  char* err = nullptr;
+  for (const char* sql : {pragmas.c_str(), sqlite::kSchema}) {
+    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      return unexpected(StoreError{StoreErrorCode::kUnavailable, "cannot set up " + path.string() + ": " + msg});
+    }
+  }
+  // journal_mode is not an error when refused (e.g. on some file systems); check it took.
+  sqlite::Stmt mode(db.get(), "PRAGMA journal_mode");
+  if (!mode.ok() || mode.step() != SQLITE_ROW || mode.col_text(0) != "wal") {
+    return unexpected(StoreError{StoreErrorCode::kUnavailable, path.string() + ": WAL journal mode unavailable"});
+  }
+  mode = sqlite::Stmt();
+  auto store = std::make_unique<SqliteStore>(std::move(db));
+  if (auto st = store->prepare(); !st) return unexpected(st.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace armored::store

@@ -1,0 +1,89 @@
+#pragma once
+// The cloud's storage: one interface, two backends (SQLite, PostgreSQL).
+// Every write call returns only once its data is durable (committed and
+// synced to stable storage), because the cloud acknowledges upstream (MQTT
+// PUBACK) right after it. A Store is used by one thread at a time; run one
+// per writer thread. See docs/storage.md.
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/types.h"
+
+namespace armored::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual const char* backend() const = 0;
+
+  // Stores the rows and the replay states in one transaction and returns when
+  // it is durable. A row whose (device, epoch, seq) is already stored, or
+  // appears earlier in the batch, is a duplicate, not an error: at-least-once
+  // delivery becomes exactly-once storage. Replay states never move backwards
+  // (a state with a lower highest_seq than the stored one is ignored).
+  // On error nothing of the batch is stored.
+  virtual StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
+                                               std::span<const ReplayState> replay = {}) = 0;
+  virtual StoreResult<std::uint64_t> count_readings() = 0;
+  // Sequence numbers stored for one device and epoch, ascending.
+  virtual StoreResult<std::vector<std::uint64_t>> sequences(std::string_view device,
+                                                            std::uint32_t epoch) = 0;
+  virtual StoreResult<std::optional<ReadingRow>> find_reading(std::string_view device,
+                                                              std::uint32_t epoch,
+                                                              std::uint64_t seq) = 0;
+
+  // Binds key_id to identity (idempotent for the same identity; kConflict if
+  // the key id is bound to another identity).
+  virtual StoreStatus register_device(ByteSpan key_id, std::string_view identity,
+                                      std::int64_t now_ms) = 0;
+  virtual StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) = 0;
+  // Sets last_seen of the given keys to now_ms (one transaction).
+  virtual StoreStatus touch_devices(std::span<const Bytes> key_ids, std::int64_t now_ms) = 0;
+
+  virtual StoreStatus save_replay(std::span<const ReplayState> states) = 0;
+  virtual StoreResult<std::optional<ReplayState>> load_replay(std::string_view device,
+                                                              std::uint32_t epoch) = 0;
+
+  // Appends audit events (one transaction). Recent ones come back newest first.
+  virtual StoreStatus record_events(std::span<const SecurityEvent> events) = 0;
+  virtual StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) = 0;
+  virtual StoreResult<std::uint64_t> count_events(std::optional<EventKind> kind) = 0;
+
+  // Commands for devices: add returns the new id; status changes stamp updated_at.
+  virtual StoreResult<std::int64_t> add_command(const Command& c) = 0;
+  virtual StoreStatus set_command_status(std::int64_t id, CommandStatus status,
+                                         std::string_view reason, std::int64_t now_ms) = 0;
+  virtual StoreResult<std::vector<Command>> commands_for(std::string_view device,
+                                                         std::optional<CommandStatus> status) = 0;
+};
+
+struct SqliteOptions {
+  // FULL syncs the WAL at every commit: a batch survives power loss once
+  // store_batch returns. NORMAL survives only a process crash; offered for
+  // measurements, never the default (see docs/storage.md).
+  bool synchronous_full = true;
+  int cache_mib = 64;
+  int wal_autocheckpoint_pages = 10000;
+};
+
+// Opens (creating if needed) the database file at `path`, schema included.
+StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& path,
+                                                const SqliteOptions& options = {});
+
+struct PostgresOptions {
+  std::string conninfo = "dbname=armored";  // libpq connection string
+  std::string schema = "armored";           // created if missing; all tables live here
+};
+
+// Connects, creates the schema and tables if missing (idempotent), and forces
+// synchronous_commit=on for the session.
+StoreResult<std::unique_ptr<Store>> open_postgres(const PostgresOptions& options);
+
+}  // namespace armored::store

@@ -1,0 +1,56 @@
+#include "store/types.h"
+
+#include <array>
+#include <utility>
+
+namespace armored::store {
+namespace {
+
+constexpr std::array<std::pair<EventKind, const char*>, 6> kEventNames = {{
+    {EventKind::kRejectedEnvelope, "rejected_envelope"},
+    {EventKind::kFailedHandshake, "failed_handshake"},
+    {EventKind::kAclDenied, "acl_denied"},
+    {EventKind::kEarlyDataRefused, "early_data_refused"},
+    {EventKind::kProtocolError, "protocol_error"},
+    {EventKind::kOther, "other"},
+}};
+
+constexpr std::array<std::pair<CommandStatus, const char*>, 5> kStatusNames = {{
+    {CommandStatus::kPending, "pending"},
+    {CommandStatus::kSent, "sent"},
+    {CommandStatus::kAcknowledged, "acknowledged"},
+    {CommandStatus::kFailed, "failed"},
+    {CommandStatus::kExpired, "expired"},
+}};
+
+}  // namespace
+
+const char* to_string(EventKind k) {
+  for (const auto& [kind, name] : kEventNames) {
+    if (kind == k) return name;
+  }
+  return "other";
+}
+
+EventKind event_kind_from(std::string_view s) {
+  for (const auto& [kind, name] : kEventNames) {
+    if (s == name) return kind;
+  }
+  return EventKind::kOther;
+}
+
+const char* to_string(CommandStatus s) {
+  for (const auto& [status, name] : kStatusNames) {
+    if (status == s) return name;
+  }
+  return "failed";
+}
+
+std::optional<CommandStatus> command_status_from(std::string_view s) {
+  for (const auto& [status, name] : kStatusNames) {
+    if (s == name) return status;
+  }
+  return std::nullopt;
+}
+
+}  // namespace armored::store

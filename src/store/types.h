@@ -1,0 +1,109 @@
+#pragma once
+// Rows of the cloud's storage and the store's error type. Times are Unix
+// milliseconds (`_ms`) except the reading's own timestamp (Unix seconds, as
+// on the wire). Identities are the device identities the cloud derived from
+// verified credentials; key ids are the E3 key identifiers (raw bytes).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "telemetry/reading.h"
+
+namespace armored::store {
+
+enum class StoreErrorCode : std::uint8_t {
+  kUnavailable,      // cannot open or reach the database
+  kIo,               // a statement or commit failed; nothing of the call is stored
+  kInvalidArgument,  // a value the schema cannot hold (e.g. seq >= 2^63)
+  kConflict,         // e.g. a key id already bound to another identity
+  kNotFound,         // e.g. no command with that id
+};
+
+struct StoreError {
+  StoreErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using StoreResult = Result<T, StoreError>;
+using StoreStatus = Result<void, StoreError>;
+
+// One accepted reading: the envelope's identity fields, the 52 plaintext
+// bytes and the fields the cloud queries by, decoded once at ingest.
+struct ReadingRow {
+  std::string device;
+  Bytes key_id;
+  std::uint32_t epoch = 0;
+  std::uint64_t seq = 0;  // < 2^63
+  std::int64_t timestamp = 0;
+  std::uint16_t heart_rate_dbpm = 0;
+  std::uint8_t spo2_pct = 0;
+  telemetry::ReadingBytes payload{};
+  std::int64_t received_at_ms = 0;
+  bool operator==(const ReadingRow&) const = default;
+};
+
+struct BatchResult {
+  std::size_t inserted = 0;
+  std::size_t duplicates = 0;  // (device, epoch, seq) already stored, or repeated in the batch
+};
+
+struct DeviceRow {
+  Bytes key_id;
+  std::string identity;
+  std::int64_t registered_at_ms = 0;
+  std::int64_t last_seen_ms = 0;  // 0: never seen
+  bool operator==(const DeviceRow&) const = default;
+};
+
+// Replay protection state of one device in one key epoch. `window` is the
+// E3 layer's opaque bitmap; the store never interprets it.
+struct ReplayState {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t highest_seq = 0;
+  Bytes window;
+  bool operator==(const ReplayState&) const = default;
+};
+
+enum class EventKind : std::uint8_t {
+  kRejectedEnvelope,  // E3 open failed: bad tag, unknown key, replay, bad reading
+  kFailedHandshake,   // TLS handshake failed or the client had no certificate
+  kAclDenied,         // MQTT publish/subscribe outside the peer's topics
+  kEarlyDataRefused,  // 0-RTT carried something other than uplink telemetry
+  kProtocolError,     // malformed MQTT or framing
+  kOther,
+};
+
+struct SecurityEvent {
+  std::int64_t at_ms = 0;
+  EventKind kind = EventKind::kOther;
+  std::string reason;  // short, stable, countable ("bad tag", "replayed seq")
+  std::string peer;    // gateway or device identity, or the peer address
+  std::string detail;  // free text; never key material or plaintext
+  bool operator==(const SecurityEvent&) const = default;
+};
+
+enum class CommandStatus : std::uint8_t { kPending, kSent, kAcknowledged, kFailed, kExpired };
+
+struct Command {
+  std::int64_t id = 0;  // assigned by add_command
+  std::string device;
+  std::string command;
+  std::string params;  // JSON text
+  CommandStatus status = CommandStatus::kPending;
+  std::string reason;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  bool operator==(const Command&) const = default;
+};
+
+const char* to_string(EventKind k);
+EventKind event_kind_from(std::string_view s);  // unknown text -> kOther
+const char* to_string(CommandStatus s);
+std::optional<CommandStatus> command_status_from(std::string_view s);
+
+}  // namespace armored::store

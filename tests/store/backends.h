@@ -1,0 +1,36 @@
+#pragma once
+// The two store backends as test fixtures, so one typed suite runs against
+// both. PostgreSQL: conninfo from ARMORED_PG_DSN (default "dbname=armored_test"),
+// a fresh schema per test, dropped afterwards.
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+#include "support/process.h"
+
+namespace armored::store::test {
+
+struct SqliteBackend {
+  static constexpr const char* kName = "sqlite";
+  testing::TempDir dir;
+  StoreResult<std::unique_ptr<Store>> open() { return open_sqlite(dir / "armored.db"); }
+  // Empty when usable; otherwise why not.
+  static std::string unavailable() { return {}; }
+};
+
+struct PostgresBackend {
+  static constexpr const char* kName = "postgresql";
+  PostgresBackend();
+  ~PostgresBackend();
+  StoreResult<std::unique_ptr<Store>> open() { return open_postgres({dsn, schema}); }
+  static std::string unavailable();
+  static std::string conninfo();
+  std::string dsn;
+  std::string schema;
+};
+
+// True when env CI=true: an unreachable PostgreSQL then fails instead of skipping.
+bool in_ci();
+
+}  // namespace armored::store::test

@@ -1,0 +1,270 @@
+// One typed suite, run against every backend: the cloud must not care which
+// database it writes to.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "backends.h"
+
+namespace armored::store {
+namespace {
+using test::PostgresBackend;
+using test::SqliteBackend;
+
+ReadingRow row(std::string device, std::uint32_t epoch, std::uint64_t seq) {
+  ReadingRow r;
+  r.device = std::move(device);
+  r.key_id = {0x4b, 0x49, static_cast<std::uint8_t>(epoch), 0x01};
+  r.epoch = epoch;
+  r.seq = seq;
+  r.timestamp = 1'700'000'000 + static_cast<std::int64_t>(seq % 100000) * 30;
+  r.heart_rate_dbpm = static_cast<std::uint16_t>(600 + seq % 400);
+  r.spo2_pct = static_cast<std::uint8_t>(90 + seq % 10);
+  for (std::size_t i = 0; i < r.payload.size(); ++i) r.payload[i] = static_cast<std::uint8_t>(seq * 7 + i);
+  r.received_at_ms = 1'700'000'000'123 + static_cast<std::int64_t>(seq % 100000);
+  return r;
+}
+
+std::vector<ReadingRow> rows(std::string device, std::uint32_t epoch, std::uint64_t first, std::size_t n) {
+  std::vector<ReadingRow> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(row(device, epoch, first + i));
+  return out;
+}
+
+template <typename Backend>
+class StoreSuite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string why = Backend::unavailable(); !why.empty()) {
+      if (test::in_ci()) GTEST_FAIL() << why;
+      GTEST_SKIP() << why;
+    }
+    backend_ = std::make_unique<Backend>();
+    reopen();
+  }
+  void reopen() {
+    store_.reset();
+    auto s = backend_->open();
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    backend_.reset();
+  }
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Store> store_;
+};
+
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+struct BackendNames {
+  template <typename T>
+  static std::string GetName(int) { return T::kName; }
+};
+TYPED_TEST_SUITE(StoreSuite, Backends, BackendNames);
+
+TYPED_TEST(StoreSuite, StoresABatchAndReadsItBack) {
+  auto batch = rows("dev-1", 3, 1, 100);
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 100u);
+  EXPECT_EQ(r->duplicates, 0u);
+  EXPECT_EQ(*this->store_->count_readings(), 100u);
+  auto got = this->store_->find_reading("dev-1", 3, 42);
+  ASSERT_TRUE(got) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, row("dev-1", 3, 42));
+  EXPECT_FALSE(this->store_->find_reading("dev-1", 3, 101)->has_value());
+  EXPECT_FALSE(this->store_->find_reading("dev-2", 3, 42)->has_value());
+}
+
+TYPED_TEST(StoreSuite, RedeliveredBatchIsCountedAsDuplicatesNotStoredTwice) {
+  auto batch = rows("dev-1", 1, 1, 50);
+  ASSERT_TRUE(this->store_->store_batch(batch));
+  auto again = this->store_->store_batch(batch);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->inserted, 0u);
+  EXPECT_EQ(again->duplicates, 50u);
+  // A partly new batch: only the new part is stored.
+  auto overlap = rows("dev-1", 1, 41, 20);
+  auto r = this->store_->store_batch(overlap);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->inserted, 10u);
+  EXPECT_EQ(r->duplicates, 10u);
+  EXPECT_EQ(*this->store_->count_readings(), 60u);
+}
+
+TYPED_TEST(StoreSuite, ADuplicateNeverOverwritesWhatIsStored) {
+  ASSERT_TRUE(this->store_->store_batch(rows("dev-1", 1, 7, 1)));
+  auto forged = row("dev-1", 1, 7);
+  forged.payload.fill(0xEE);
+  forged.heart_rate_dbpm = 2999;
+  auto r = this->store_->store_batch(std::span(&forged, 1));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->duplicates, 1u);
+  EXPECT_EQ(**this->store_->find_reading("dev-1", 1, 7), row("dev-1", 1, 7));
+}
+
+TYPED_TEST(StoreSuite, RepeatsInsideOneBatchAreDuplicates) {
+  auto batch = rows("dev-1", 1, 1, 10);
+  batch.push_back(row("dev-1", 1, 5));
+  batch.push_back(row("dev-1", 1, 5));
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 10u);
+  EXPECT_EQ(r->duplicates, 2u);
+}
+
+TYPED_TEST(StoreSuite, DeviceEpochAndSeqTogetherIdentifyAReading) {
+  std::vector<ReadingRow> batch = {row("dev-1", 1, 1), row("dev-1", 2, 1), row("dev-2", 1, 1),
+                                   row("dev-10", 1, 1)};
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->inserted, 4u);
+  EXPECT_EQ(*this->store_->sequences("dev-1", 1), (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(*this->store_->sequences("dev-1", 2), (std::vector<std::uint64_t>{1}));
+}
+
+TYPED_TEST(StoreSuite, SequencesComeBackAscending) {
+  std::vector<ReadingRow> batch = {row("d", 1, 9), row("d", 1, 2), row("d", 1, 5),
+                                   row("d", 1, std::uint64_t{1} << 40)};
+  ASSERT_TRUE(this->store_->store_batch(batch));
+  EXPECT_EQ(*this->store_->sequences("d", 1), (std::vector<std::uint64_t>{2, 5, 9, std::uint64_t{1} << 40}));
+  EXPECT_TRUE(this->store_->sequences("nobody", 1)->empty());
+}
+
+TYPED_TEST(StoreSuite, LargestSequenceAndEpochFit) {
+  const std::uint64_t max_seq = std::numeric_limits<std::int64_t>::max();
+  std::vector<ReadingRow> batch = {row("d", 0xFFFFFFFF, max_seq), row("d", 0, 0)};
+  ASSERT_TRUE(this->store_->store_batch(batch));
+  auto got = this->store_->find_reading("d", 0xFFFFFFFF, max_seq);
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->seq, max_seq);
+  EXPECT_EQ((*got)->epoch, 0xFFFFFFFFu);
+}
+
+TYPED_TEST(StoreSuite, AnUnstorableRowRejectsTheWholeBatch) {
+  auto batch = rows("d", 1, 1, 10);
+  batch.push_back(row("d", 1, std::uint64_t{1} << 63));
+  auto r = this->store_->store_batch(batch);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StoreErrorCode::kInvalidArgument);
+  EXPECT_EQ(*this->store_->count_readings(), 0u);
+}
+
+TYPED_TEST(StoreSuite, EmptyBatchIsFine) {
+  auto r = this->store_->store_batch({});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->inserted + r->duplicates, 0u);
+}
+
+TYPED_TEST(StoreSuite, LargeBatchesAcrossManyDevices) {
+  std::vector<ReadingRow> batch;
+  for (int d = 0; d < 1000; ++d) {
+    for (std::uint64_t s = 1; s <= 5; ++s) batch.push_back(row("dev-" + std::to_string(d), 1, s));
+  }
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 5000u);
+  EXPECT_EQ(*this->store_->count_readings(), 5000u);
+  EXPECT_EQ(this->store_->sequences("dev-999", 1)->size(), 5u);
+}
+
+TYPED_TEST(StoreSuite, EverythingSurvivesReopening) {
+  ASSERT_TRUE(this->store_->store_batch(rows("d", 1, 1, 20), std::vector<ReplayState>{{"d", 1, 20, {0xFF, 0x0F}}}));
+  ASSERT_TRUE(this->store_->register_device(as_bytes("kid-1"), "d", 1000));
+  SecurityEvent ev{5, EventKind::kAclDenied, "foreign topic", "gw-2", "armored/v1/gw-1/up"};
+  ASSERT_TRUE(this->store_->record_events(std::span(&ev, 1)));
+  this->reopen();
+  EXPECT_EQ(*this->store_->count_readings(), 20u);
+  EXPECT_EQ(**this->store_->load_replay("d", 1), (ReplayState{"d", 1, 20, {0xFF, 0x0F}}));
+  EXPECT_EQ((*this->store_->find_device(as_bytes("kid-1")))->identity, "d");
+  EXPECT_EQ(this->store_->recent_events(10)->at(0), ev);
+  // Opening again over an existing schema is idempotent and dedup still holds.
+  EXPECT_EQ(this->store_->store_batch(rows("d", 1, 1, 20))->duplicates, 20u);
+}
+
+TYPED_TEST(StoreSuite, ReplayStateIsStoredWithTheBatchAndNeverRegresses) {
+  std::vector<ReplayState> s = {{"d", 1, 10, {1, 2, 3}}};
+  ASSERT_TRUE(this->store_->store_batch(rows("d", 1, 1, 10), s));
+  EXPECT_EQ(**this->store_->load_replay("d", 1), s[0]);
+  std::vector<ReplayState> older = {{"d", 1, 5, {9}}};
+  ASSERT_TRUE(this->store_->save_replay(older));
+  EXPECT_EQ((*this->store_->load_replay("d", 1))->highest_seq, 10u);
+  // Several states for one key in one call: the highest wins.
+  std::vector<ReplayState> several = {{"d", 1, 30, {3}}, {"d", 1, 20, {2}}, {"d", 2, 1, {}}};
+  ASSERT_TRUE(this->store_->save_replay(several));
+  EXPECT_EQ(**this->store_->load_replay("d", 1), (ReplayState{"d", 1, 30, {3}}));
+  EXPECT_EQ(**this->store_->load_replay("d", 2), (ReplayState{"d", 2, 1, {}}));
+  EXPECT_FALSE(this->store_->load_replay("d", 3)->has_value());
+}
+
+TYPED_TEST(StoreSuite, DevicesMapKeyIdsToIdentities) {
+  Bytes kid = {0x00, 0x01, 0xFE, 0xFF};
+  ASSERT_TRUE(this->store_->register_device(kid, "patient-0001", 1000));
+  ASSERT_TRUE(this->store_->register_device(kid, "patient-0001", 2000));  // idempotent
+  auto conflict = this->store_->register_device(kid, "patient-0002", 3000);
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, StoreErrorCode::kConflict);
+  auto d = this->store_->find_device(kid);
+  ASSERT_TRUE(d && d->has_value());
+  EXPECT_EQ(**d, (DeviceRow{kid, "patient-0001", 1000, 0}));
+  std::vector<Bytes> seen = {kid, Bytes{0x99}};
+  ASSERT_TRUE(this->store_->touch_devices(seen, 5000));
+  ASSERT_TRUE(this->store_->touch_devices(std::span(seen.data(), 1), 4000));  // never backwards
+  EXPECT_EQ((*this->store_->find_device(kid))->last_seen_ms, 5000);
+  EXPECT_FALSE(this->store_->find_device(Bytes{0x99})->has_value());
+}
+
+TYPED_TEST(StoreSuite, SecurityEventsAreAnAuditTrail) {
+  std::vector<SecurityEvent> events = {
+      {100, EventKind::kRejectedEnvelope, "bad tag", "gw-1", "device dev-7 epoch 2 seq 99"},
+      {101, EventKind::kFailedHandshake, "no client certificate", "127.0.0.1:4242", ""},
+      {102, EventKind::kAclDenied, "foreign topic", "gw-2", "armored/v1/gw-1/up"},
+      {103, EventKind::kRejectedEnvelope, "replayed seq", "gw-1", "quote ' and \"; DROP TABLE readings"},
+  };
+  ASSERT_TRUE(this->store_->record_events(events));
+  auto recent = this->store_->recent_events(3);
+  ASSERT_TRUE(recent);
+  ASSERT_EQ(recent->size(), 3u);
+  EXPECT_EQ(recent->at(0), events[3]);
+  EXPECT_EQ(recent->at(2), events[1]);
+  EXPECT_EQ(*this->store_->count_events(EventKind::kRejectedEnvelope), 2u);
+  EXPECT_EQ(*this->store_->count_events(EventKind::kEarlyDataRefused), 0u);
+  EXPECT_EQ(*this->store_->count_events(std::nullopt), 4u);
+}
+
+TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
+  Command c;
+  c.device = "dev-1";
+  c.command = "set_interval";
+  c.params = R"({"seconds":60})";
+  c.created_at_ms = 1000;
+  auto id1 = this->store_->add_command(c);
+  ASSERT_TRUE(id1) << id1.error().message;
+  c.command = "reboot";
+  c.params = "{}";
+  auto id2 = this->store_->add_command(c);
+  ASSERT_TRUE(id2);
+  EXPECT_NE(*id1, *id2);
+  ASSERT_TRUE(this->store_->set_command_status(*id1, CommandStatus::kAcknowledged, "", 2000));
+  auto all = this->store_->commands_for("dev-1", std::nullopt);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(all->at(0).status, CommandStatus::kAcknowledged);
+  EXPECT_EQ(all->at(0).updated_at_ms, 2000);
+  EXPECT_EQ(all->at(0).params, R"({"seconds":60})");
+  auto pending = this->store_->commands_for("dev-1", CommandStatus::kPending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->at(0).command, "reboot");
+  EXPECT_EQ(pending->at(0).created_at_ms, 1000);
+  auto missing = this->store_->set_command_status(*id2 + 1000, CommandStatus::kFailed, "gone", 3000);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, StoreErrorCode::kNotFound);
+  EXPECT_TRUE(this->store_->commands_for("dev-2", std::nullopt)->empty());
+}
+
+}  // namespace
+}  // namespace armored::store
