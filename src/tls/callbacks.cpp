@@ -1,0 +1,219 @@
+// OpenSSL callbacks: certificate policy beyond OpenSSL's chain checks (EKU
+// required, fleet identity, SPKI pins), ticket-key rotation, the 0-RTT
+// replay register, and handing new client sessions to the application.
+
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/tls1.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "tls/connection_state.h"
+#include "tls/context_impl.h"
+
+namespace armored::tls::detail {
+
+ConnectionState* state_of(SSL* ssl) { return static_cast<ConnectionState*>(SSL_get_app_data(ssl)); }
+
+namespace {
+
+constexpr std::string_view kGatewayPrefix = "urn:armored:gateway:";
+constexpr std::string_view kDevicePrefix = "urn:armored:device:";
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+int fail_verify(X509_STORE_CTX* x, ConnectionState* st, Reason r, std::string detail, int err) {
+  if (st->verify_reason == Reason::kNone) {
+    st->verify_reason = r;
+    st->verify_detail = std::move(detail);
+  }
+  X509_STORE_CTX_set_error(x, err);
+  return 0;
+}
+
+bool chain_matches_pin(X509_STORE_CTX* x, const std::vector<SpkiPin>& pins) {
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(x);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    X509* c = sk_X509_value(chain, i);
+    unsigned char* der = nullptr;
+    int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c), &der);
+    if (len <= 0) continue;
+    SpkiPin h{};
+    SHA256(der, static_cast<std::size_t>(len), h.data());
+    OPENSSL_free(der);
+    if (std::find(pins.begin(), pins.end(), h) != pins.end()) return true;
+  }
+  return false;
+}
+
+int verify_cb(int preverify_ok, X509_STORE_CTX* x) {
+  SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  ConnectionState* st = ssl ? state_of(ssl) : nullptr;
+  if (st == nullptr) return 0;
+  if (!preverify_ok) {
+    int err = X509_STORE_CTX_get_error(x);
+    return fail_verify(x, st, reason_from_verify_error(err), X509_verify_cert_error_string(err), err);
+  }
+  if (X509_STORE_CTX_get_error_depth(x) != 0) return 1;
+  X509* leaf = X509_STORE_CTX_get_current_cert(x);
+  // OpenSSL's purpose check accepts a leaf with no EKU at all; our PKI always
+  // sets one, so its absence means the certificate was not made for this role.
+  std::uint32_t want = st->server ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 ||
+      (X509_get_extended_key_usage(leaf) & want) == 0) {
+    return fail_verify(x, st, Reason::kWrongEku,
+                       st->server ? "client certificate lacks clientAuth EKU"
+                                  : "server certificate lacks serverAuth EKU",
+                       X509_V_ERR_INVALID_PURPOSE);
+  }
+  if (st->server) {
+    PeerIdentity id = identity_from_certificate(leaf);
+    if (id.kind == PeerIdentity::Kind::kNone) {
+      return fail_verify(x, st, Reason::kMissingIdentity,
+                         "client certificate has no urn:armored:gateway|device:<id> SAN URI",
+                         X509_V_ERR_APPLICATION_VERIFICATION);
+    }
+    st->peer = std::move(id);
+  } else if (!st->ctx->config.spki_pins.empty() &&
+             !chain_matches_pin(x, st->ctx->config.spki_pins)) {
+    return fail_verify(x, st, Reason::kPinMismatch, "no certificate in the chain matches an SPKI pin",
+                       X509_V_ERR_APPLICATION_VERIFICATION);
+  }
+  return 1;
+}
+
+// RFC 5077-style ticket protection with rotating keys: AES-256-CBC +
+// HMAC-SHA256 as OpenSSL frames it. Return 2 on decrypt with an old key asks
+// OpenSSL to issue a fresh ticket under the current key.
+int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+                  EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx, int enc) {
+  auto* impl = static_cast<TlsContext::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (impl == nullptr || !impl->ticket_keys) return -1;
+  Clock::TimePoint now = impl->clock->now();
+  TicketKey key;
+  int ret = 1;
+  if (enc) {
+    try {
+      key = impl->ticket_keys->encryption_key(now);
+    } catch (const std::exception&) {
+      return -1;
+    }
+    std::memcpy(key_name, key.name.data(), key.name.size());
+    if (RAND_bytes(iv, 16) != 1) return -1;
+    if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, key.aes_key.data(), iv) != 1) return -1;
+  } else {
+    std::array<std::uint8_t, 16> name{};
+    std::memcpy(name.data(), key_name, name.size());
+    auto found = impl->ticket_keys->decryption_key(name, now);
+    if (!found) return 0;  // unknown or retired key: full handshake
+    key = found->key;
+    ret = found->current ? 1 : 2;
+    if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, key.aes_key.data(), iv) != 1) return -1;
+  }
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac_key.data(), key.hmac_key.size()),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(hctx, params) != 1) return -1;
+  return ret;
+}
+
+// Records the first PSK identity (RFC 8446 4.2.11: identities<7..2^16-1>,
+// each identity<1..2^16-1> followed by a uint32 obfuscated age).
+int client_hello_cb(SSL* ssl, int* /*alert*/, void* /*arg*/) {
+  ConnectionState* st = state_of(ssl);
+  if (st == nullptr) return SSL_CLIENT_HELLO_ERROR;
+  const unsigned char* ext = nullptr;
+  std::size_t len = 0;
+  st->offered_psk = false;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len) != 1) return SSL_CLIENT_HELLO_SUCCESS;
+  ByteReader r(ByteSpan(ext, len));
+  std::uint16_t identities_len = 0, identity_len = 0;
+  ByteSpan identity;
+  if (!r.read_u16be(identities_len) || !r.read_u16be(identity_len) || identity_len == 0 ||
+      !r.read_bytes(identity_len, identity)) {
+    return SSL_CLIENT_HELLO_SUCCESS;  // OpenSSL rejects the malformed extension itself
+  }
+  SHA256(identity.data(), identity.size(), st->psk_identity_hash.data());
+  st->offered_psk = true;
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// Called when OpenSSL is about to accept early data: admit each ticket's
+// 0-RTT once per server instance.
+int allow_early_data_cb(SSL* ssl, void* /*arg*/) {
+  ConnectionState* st = state_of(ssl);
+  if (st == nullptr || !st->offered_psk || !st->ctx->replay) return 0;
+  if (st->ctx->replay->admit(st->psk_identity_hash, st->ctx->clock->now())) return 1;
+  st->ctx->counters.early_data_replays_refused++;
+  return 0;
+}
+
+// Client: a ticket arrived. Serialize it for the application; return 0 so
+// OpenSSL keeps ownership.
+int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
+  ConnectionState* st = state_of(ssl);
+  if (st == nullptr || SSL_SESSION_is_resumable(sess) != 1) return 0;
+  int len = i2d_SSL_SESSION(sess, nullptr);
+  if (len <= 0) return 0;
+  NewSessionTicket t;
+  t.der.resize(static_cast<std::size_t>(len));
+  unsigned char* p = t.der.data();
+  if (i2d_SSL_SESSION(sess, &p) != len) return 0;
+  t.lifetime_seconds = static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(sess));
+  t.max_early_data = SSL_SESSION_get_max_early_data(sess);
+  st->events.emplace_back(std::move(t));
+  return 0;
+}
+
+}  // namespace
+
+PeerIdentity identity_from_certificate(X509* cert) {
+  PeerIdentity out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type != GEN_URI) continue;
+    const ASN1_IA5STRING* s = gn->d.uniformResourceIdentifier;
+    std::string uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                    static_cast<std::size_t>(ASN1_STRING_length(s)));
+    for (auto [prefix, kind] : {std::pair{kGatewayPrefix, PeerIdentity::Kind::kGateway},
+                                std::pair{kDevicePrefix, PeerIdentity::Kind::kDevice}}) {
+      if (uri.size() > prefix.size() && uri.compare(0, prefix.size(), prefix) == 0 &&
+          valid_id(std::string_view(uri).substr(prefix.size()))) {
+        out = PeerIdentity{kind, uri.substr(prefix.size()), uri};
+      }
+    }
+    if (out.kind != PeerIdentity::Kind::kNone) break;
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+void install_callbacks(TlsContext::Impl& impl) {
+  SSL_CTX* ctx = impl.ctx.get();
+  SSL_CTX_set_app_data(ctx, &impl);
+  int mode = SSL_VERIFY_PEER;
+  if (impl.config.role == Role::kServer) {
+    mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
+    SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, nullptr);
+    SSL_CTX_set_allow_early_data_cb(ctx, allow_early_data_cb, nullptr);
+  } else {
+    SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+  }
+  SSL_CTX_set_verify(ctx, mode, verify_cb);
+}
+
+}  // namespace armored::tls::detail

@@ -1,0 +1,66 @@
+#include "tls/config.h"
+
+#include <system_error>
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
+namespace armored::tls {
+
+bool cpu_has_aes_acceleration() {
+#if defined(__x86_64__) || defined(__i386__)
+  // AES-NI alone is not enough for fast GCM: GHASH needs PCLMULQDQ.
+  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#elif defined(__aarch64__) && defined(__linux__)
+  unsigned long caps = getauxval(AT_HWCAP);
+  return (caps & HWCAP_AES) && (caps & HWCAP_PMULL);
+#else
+  return false;
+#endif
+}
+
+std::string default_tls13_ciphersuites() {
+  // Without AES instructions, constant-time software AES is several times
+  // slower than ChaCha20; with them, AES-128-GCM is fastest (RFC 8446 9.1
+  // makes AES-128-GCM mandatory, ChaCha20 a SHOULD, so both stay enabled).
+  if (cpu_has_aes_acceleration()) {
+    return "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+  }
+  return "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+}
+
+namespace {
+
+Status require_file(const std::filesystem::path& p, const char* what) {
+  if (p.empty()) return fail(std::string(what) + " is required");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) {
+    return fail(std::string(what) + " " + p.string() + " does not exist or is not a file");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status validate(const TlsConfig& c) {
+  ARMORED_TRY(require_file(c.ca_file, "CA file"));
+  ARMORED_TRY(require_file(c.cert_chain, "certificate chain"));
+  ARMORED_TRY(require_file(c.key_file, "private key"));
+  if (c.role == Role::kServer) {
+    ARMORED_TRY(require_file(c.crl_file, "CRL file (servers always check client revocation)"));
+    if (!c.spki_pins.empty()) return fail("SPKI pins apply to clients only");
+  } else if (!c.crl_file.empty()) {
+    ARMORED_TRY(require_file(c.crl_file, "CRL file"));
+  }
+  if (c.ticket_lifetime.count() <= 0) return fail("ticket lifetime must be positive");
+  if (c.ticket_lifetime > std::chrono::seconds(7 * 24 * 3600)) {
+    return fail("ticket lifetime exceeds 7 days (RFC 8446 4.6.1)");
+  }
+  if (c.ticket_key_rotation.count() <= 0) return fail("ticket key rotation must be positive");
+  if (c.tickets_per_handshake > 8) return fail("at most 8 tickets per handshake");
+  return {};
+}
+
+}  // namespace armored::tls

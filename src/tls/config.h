@@ -1,0 +1,66 @@
+#pragma once
+// TLS policy for the gateway-to-cloud link (E4). Secure by default: TLS 1.3,
+// mutual TLS, X25519/P-256, hardware-chosen AEAD order. There is deliberately
+// no setting that disables certificate or host-name verification.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace armored::tls {
+
+enum class Role : std::uint8_t { kClient, kServer };
+enum class MinVersion : std::uint8_t { kTls13, kTls12 };
+// psk_dhe_ke keeps forward secrecy on resumption; psk_ke saves an ECDHE.
+enum class ResumptionMode : std::uint8_t { kPskDheKe, kPskKe };
+
+using SpkiPin = std::array<std::uint8_t, 32>;  // SHA-256 of SubjectPublicKeyInfo DER
+
+struct TlsConfig {
+  Role role = Role::kClient;
+  std::filesystem::path ca_file;     // fleet CA (PEM), the only trust anchor
+  std::filesystem::path cert_chain;  // our leaf (+ intermediates), PEM
+  std::filesystem::path key_file;    // our private key, PEM
+  // CRL(s) in PEM from `armored pki` (crl.pem). Required for servers: client
+  // certificates are always checked for revocation. Optional for clients.
+  std::filesystem::path crl_file;
+  // Optional: the server's chain must also contain one of these SPKIs.
+  std::vector<SpkiPin> spki_pins;
+
+  MinVersion min_version = MinVersion::kTls13;
+  std::string groups = "X25519:P-256";
+  // Empty: chosen at start from the hardware (see default_tls13_ciphersuites).
+  std::string tls13_ciphersuites;
+  // Used only when min_version is kTls12: ECDHE with AEAD only.
+  std::string tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+  // Server: choose by our order, but follow a client that puts ChaCha20 first.
+  bool server_prioritize_chacha = true;
+
+  // Resumption and 0-RTT.
+  ResumptionMode resumption = ResumptionMode::kPskDheKe;
+  std::chrono::seconds ticket_lifetime{7200};
+  std::chrono::seconds ticket_key_rotation{3600};  // new encryption key this often
+  std::uint32_t tickets_per_handshake = 1;
+  std::uint32_t max_early_data = 16 * 1024;  // server accepts up to this; 0 disables 0-RTT
+  std::size_t replay_register_capacity = 65536;  // 0-RTT tickets remembered per instance
+
+  // Free OpenSSL's read/write buffers while a connection is idle.
+  bool release_buffers = true;
+};
+
+// Cipher order for this CPU: AES-128-GCM first with AES instructions,
+// ChaCha20-Poly1305 first without; AES-256-GCM allowed in both.
+std::string default_tls13_ciphersuites();
+// True if the CPU has AES (and carry-less multiply) instructions.
+bool cpu_has_aes_acceleration();
+
+// Checks that the config is complete for its role (files present, pins sane).
+Status validate(const TlsConfig& config);
+
+}  // namespace armored::tls

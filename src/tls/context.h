@@ -1,0 +1,43 @@
+#pragma once
+// A TlsContext is the loaded policy of one endpoint: trust anchors, CRL, our
+// certificate and key, cipher policy, ticket keys (server) and counters.
+// Connections are created from it; it must outlive them. OpenSSL types stay
+// behind the opaque Impl so callers never include OpenSSL headers.
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "tls/config.h"
+#include "tls/counters.h"
+
+namespace armored::tls {
+
+class TlsContext {
+ public:
+  // Loads files and builds the OpenSSL context. Fails with a message naming
+  // the file or setting that is wrong. `clock` is used for certificate and
+  // CRL validity, ticket-key rotation and the 0-RTT replay register.
+  static Expected<std::unique_ptr<TlsContext>> create(const TlsConfig& config, Clock& clock);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  // Loads the CRL file again (e.g. after `armored pki` revoked a gateway).
+  // New handshakes and resumptions are checked against it.
+  Status reload_crl();
+
+  const TlsConfig& config() const;
+  Clock& clock() const;
+  TlsCounters& counters();
+  const TlsCounters& counters() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit TlsContext(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace armored::tls
