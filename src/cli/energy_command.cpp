@@ -47,7 +47,6 @@ struct Options {
   double battery_mah = 200;
   std::string aead;
   std::string plot;
-  std::string measure;
   bool server_auth_only = false;
 };
 
@@ -67,9 +66,7 @@ void run(const Options& o, cli::Context& ctx) {
     s.aead = *a;
   }
 
-  std::optional<std::string> endpoint;
-  if (!o.measure.empty()) endpoint = o.measure;
-  auto wire = cli::measure_wire_facts(s.reading_bytes, endpoint);
+  auto wire = cli::measure_wire_facts(s.reading_bytes);
   if (!wire) throw cli::OperationFailed(wire.error().message);
 
   Report report = evaluate(*profile, s, *wire);
@@ -127,9 +124,6 @@ void add_energy(CLI::App& app, cli::Context& ctx) {
                   "aes-128-gcm, aes-256-gcm, chacha20-poly1305 or aes-ccm-16-64-128 "
                   "(default: the profile's)");
   cmd->add_option("--plot", opts->plot, "Write an SVG picture of battery life and the energy split");
-  cmd->add_option("--measure", opts->measure,
-                  "Measure handshake bytes against a live Armored endpoint HOST:PORT "
-                  "instead of an in-process handshake");
   cmd->add_flag("--server-auth-only", opts->server_auth_only,
                 "Model devices that do not sign in the handshake (no client certificate)");
   cmd->callback([opts, &ctx] { run(*opts, ctx); });

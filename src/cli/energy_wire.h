@@ -11,9 +11,8 @@
 
 namespace armored::cli {
 
-// Seals a reading of `reading_bytes` with each AEAD and runs the three kinds
-// of handshake in process (or against `endpoint` HOST:PORT when given).
-Expected<energy::WireFacts> measure_wire_facts(unsigned reading_bytes,
-                                               const std::optional<std::string>& endpoint);
+// Sizes a sealed reading of `reading_bytes` for each AEAD and runs a full, a
+// resumed and a 0-RTT handshake in process between our TLS client and server.
+Expected<energy::WireFacts> measure_wire_facts(unsigned reading_bytes);
 
 }  // namespace armored::cli
