@@ -80,7 +80,7 @@ void run(const Options& o, cli::Context& ctx) {
   if (!s.packet_bytes) {
     // The chapter's 96-byte packet for the same reading, for comparison.
     Scenario sc = s;
-    sc.packet_bytes = 96;
+    sc.envelope_bytes = 96;
     chapter = evaluate(*profile, sc, *wire);
   }
 

@@ -74,6 +74,9 @@ Report evaluate(const Profile& p, const Scenario& s, const WireFacts& w) {
   if (s.packet_bytes) {
     r.reading_bytes_on_air = *s.packet_bytes;
     aead_bytes = *s.packet_bytes;  // someone else's format: sealed as a whole
+  } else if (s.envelope_bytes) {
+    r.reading_bytes_on_air = *s.envelope_bytes + p.framing_bytes;
+    aead_bytes = *s.envelope_bytes;
   } else {
     r.reading_bytes_on_air = w.envelope_bytes[static_cast<std::size_t>(s.aead)] + p.framing_bytes;
   }

@@ -44,6 +44,9 @@ struct Scenario {
   double interval_s = 30;
   unsigned reading_bytes = 52;          // plaintext of one reading
   std::optional<unsigned> packet_bytes;  // fixes bytes on air per reading instead
+  // Replaces the E3 envelope by another format of this size (framing still
+  // added, AEAD over it): the reference chapter's 96-byte packet, say.
+  std::optional<unsigned> envelope_bytes;
   double battery_mah = 200;
   Aead aead = Aead::kAes128Gcm;
   bool mutual_tls = true;  // the client signs in the handshake (ECDSA)

@@ -91,9 +91,9 @@ std::string render_text(const Report& r, const std::vector<Report>& per_aead,
     const auto& ours = find(r, Strategy::kPersistent);
     const auto& theirs = find(*chapter_packet, Strategy::kPersistent);
     o += fmt::format(
-        "  E3 envelope ({} bytes) instead of the chapter's {}-byte packet: {:.1f}% less energy per "
+        "  E3 envelope ({} bytes) instead of the chapter's 96-byte packet: {:.1f}% less energy per "
         "reading, +{} days ({} instead of {}, transmission and encryption only)\n",
-        r.reading_bytes_on_air, chapter_packet->reading_bytes_on_air,
+        r.wire.envelope_bytes[static_cast<std::size_t>(s.aead)],
         100.0 - pct(ours.per_reading_uj, theirs.per_reading_uj),
         group_thousands(ours.battery_days_active_only - theirs.battery_days_active_only),
         group_thousands(ours.battery_days_active_only),

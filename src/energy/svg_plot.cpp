@@ -11,9 +11,9 @@ namespace armored::energy {
 
 namespace {
 
-constexpr double kWidth = 860;
-constexpr double kLeft = 230;   // room for strategy names
-constexpr double kRight = 40;
+constexpr double kWidth = 920;
+constexpr double kLeft = 240;   // room for strategy names
+constexpr double kRight = 60;
 constexpr double kBarH = 26;
 constexpr double kGap = 12;
 
@@ -49,7 +49,7 @@ std::string rect(double x, double y, double w, double h, std::string_view fill) 
 std::string render_svg(const Report& r) {
   const double plot_w = kWidth - kLeft - kRight;
   const std::size_t n = r.strategies.size();
-  const double panel1_top = 70;
+  const double panel1_top = 80;
   const double panel1_h = static_cast<double>(n) * (kBarH + kGap) + 40;
   const double panel2_top = panel1_top + panel1_h + 60;
   const double panel2_h = static_cast<double>(n) * (kBarH + kGap) + 70;
@@ -124,12 +124,12 @@ std::string render_svg(const Report& r) {
     y += kBarH + kGap;
   }
   // Legend.
-  double lx = kLeft;
+  double lx = 20;
   double ly = y + 14;
   for (const auto& part : kParts) {
     o += rect(lx, ly - 10, 12, 12, part.color);
     o += text(lx + 16, ly, part.name, "start", 12);
-    lx += 150;
+    lx += 40 + 7.2 * static_cast<double>(std::string_view(part.name).size());
   }
   o += rect(lx, ly - 10, 12, 12, "#9e9e9e");
   o += text(lx + 16, ly, "idle between readings", "start", 12);
