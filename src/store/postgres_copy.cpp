@@ -10,6 +10,7 @@ constexpr std::uint8_t kHeader[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xFF, '\
 void CopyBinaryWriter::reset() {
   buf_.assign(std::begin(kHeader), std::end(kHeader));
   rows_ = 0;
+  finished_ = false;
 }
 
 void CopyBinaryWriter::be(std::uint64_t v, int bytes) {
@@ -41,8 +42,9 @@ void CopyBinaryWriter::bytea(ByteSpan b) {
   buf_.insert(buf_.end(), b.begin(), b.end());
 }
 
-ByteSpan CopyBinaryWriter::finish() {
-  be(0xFFFF, 2);  // file trailer: field count -1
+ByteSpan CopyBinaryWriter::finished() {
+  if (!finished_) be(0xFFFF, 2);  // file trailer: field count -1
+  finished_ = true;
   return buf_;
 }
 

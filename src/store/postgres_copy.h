@@ -21,14 +21,16 @@ class CopyBinaryWriter {
   void int8(std::int64_t v);
   void text(std::string_view s);
   void bytea(ByteSpan b);
-  // The complete COPY data stream (header, rows, trailer); valid until the next call.
-  ByteSpan finish();
+  // The complete COPY data stream (header, rows, trailer); appends the
+  // trailer on the first call. Valid until reset().
+  ByteSpan finished();
   std::size_t rows() const { return rows_; }
 
  private:
   void be(std::uint64_t v, int bytes);
   Bytes buf_;
   std::size_t rows_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace armored::store::pg

@@ -1,6 +1,7 @@
-// PostgreSQL backend (libpq). A batch is BEGIN, one binary COPY into a
-// temporary staging table, one INSERT .. SELECT .. ON CONFLICT DO NOTHING
-// into readings (the primary key deduplicates), COMMIT with
+// PostgreSQL backend (libpq). A batch is one transaction: a binary COPY
+// straight into readings; only if that hits the primary key (a redelivery),
+// the same rows go through a temporary staging table and
+// INSERT .. SELECT .. ON CONFLICT DO NOTHING. COMMIT with
 // synchronous_commit=on: durable when COMMIT returns.
 
 #include <algorithm>
@@ -78,11 +79,22 @@ class PostgresStore final : public Store {
           copy_.bytea(r.payload);
           copy_.int8(r.received_at_ms);
         }
-        ARMORED_TRY(copy_in("COPY readings_stage FROM STDIN (FORMAT binary)"));
-        auto merged = pg::exec(conn_.get(), pg::kMergeReadings);
-        if (!merged) return unexpected(merged.error());
-        result.inserted = static_cast<std::size_t>(std::stoull(PQcmdTuples(merged->get())));
-        result.duplicates = rows.size() - result.inserted;
+        // Fast path: COPY straight into readings. A redelivered reading makes
+        // the primary key refuse the whole COPY; then the savepoint undoes it
+        // and the batch goes through the staging table with ON CONFLICT.
+        ARMORED_TRY(pg::exec(conn_.get(), "SAVEPOINT direct_copy"));
+        bool duplicate = false;
+        ARMORED_TRY(copy_in("COPY readings FROM STDIN (FORMAT binary)", &duplicate));
+        if (!duplicate) {
+          result.inserted = rows.size();
+        } else {
+          ARMORED_TRY(pg::exec(conn_.get(), "ROLLBACK TO SAVEPOINT direct_copy"));
+          ARMORED_TRY(copy_in("COPY readings_stage FROM STDIN (FORMAT binary)"));
+          auto merged = pg::exec(conn_.get(), pg::kMergeReadings);
+          if (!merged) return unexpected(merged.error());
+          result.inserted = static_cast<std::size_t>(std::stoull(PQcmdTuples(merged->get())));
+          result.duplicates = rows.size() - result.inserted;
+        }
       }
       return write_replay(replay);
     };
@@ -292,16 +304,20 @@ class PostgresStore final : public Store {
     return st;
   }
 
-  StoreStatus copy_in(const char* sql) {
+  // Sends the rows in copy_ (finished once, reusable for a second COPY).
+  // With `out_duplicate`, a unique violation is reported there instead of as an error.
+  StoreStatus copy_in(const char* sql, bool* out_duplicate = nullptr) {
     PGconn* c = conn_.get();
     ARMORED_TRY(pg::exec(c, sql, PGRES_COPY_IN));
-    ByteSpan data = copy_.finish();
+    ByteSpan data = copy_.finished();
     int ok = PQputCopyData(c, reinterpret_cast<const char*>(data.data()), static_cast<int>(data.size()));
     int end = PQputCopyEnd(c, ok == 1 ? nullptr : "client failed to send data");
     pg::ResultPtr r(PQgetResult(c));
     StoreStatus st;
     if (ok != 1 || end != 1 || !r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-      st = unexpected(pg::pg_error(c, "COPY"));
+      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      if (out_duplicate && state && std::string_view(state) == "23505") *out_duplicate = true;
+      else st = unexpected(pg::pg_error(c, "COPY"));
     }
     while (pg::ResultPtr more{PQgetResult(c)}) {
     }

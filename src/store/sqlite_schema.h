@@ -1,22 +1,45 @@
 #pragma once
-// The SQLite schema (internal). Readings are a WITHOUT ROWID table keyed by
-// (device, epoch, seq): the deduplication key is the storage order, so each
-// insert touches one b-tree instead of a table plus a unique index.
+// The SQLite schema (internal). Readings are a WITHOUT ROWID table: the
+// deduplication key is the storage order, so an insert touches one b-tree,
+// not a table plus a unique index. Which key leads decides how many pages a
+// batch dirties, and with WAL every dirtied page is written whole at commit:
+//  - time-ordered (ts, device, epoch, seq): a fleet's readings of the last
+//    seconds sit together, a batch of 5,000 devices dirties a few dozen pages;
+//  - device-ordered (device, epoch, seq): each device's newest reading is on
+//    its own page, a batch of 5,000 devices dirties ~5,000 pages (20 MB).
+// docs/storage.md has the measurements and why both dedupe the same way.
 
 namespace armored::store::sqlite {
 
-inline constexpr const char* kSchema = R"sql(
+inline constexpr const char* kReadingsTimeOrdered = R"sql(
 CREATE TABLE IF NOT EXISTS readings(
+  ts INTEGER NOT NULL,
   device TEXT NOT NULL,
   epoch INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   key_id BLOB NOT NULL,
+  heart_rate INTEGER NOT NULL,
+  spo2 INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(ts, device, epoch, seq)) WITHOUT ROWID;
+)sql";
+
+inline constexpr const char* kReadingsDeviceOrdered = R"sql(
+CREATE TABLE IF NOT EXISTS readings(
   ts INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  key_id BLOB NOT NULL,
   heart_rate INTEGER NOT NULL,
   spo2 INTEGER NOT NULL,
   payload BLOB NOT NULL,
   received_at INTEGER NOT NULL,
   PRIMARY KEY(device, epoch, seq)) WITHOUT ROWID;
+)sql";
+
+inline constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS devices(
   key_id BLOB PRIMARY KEY,
   identity TEXT NOT NULL,

@@ -23,6 +23,7 @@ class SqliteStore final : public Store {
     insert_reading_ = Stmt(d,
         "INSERT OR IGNORE INTO readings(device, epoch, seq, key_id, ts, heart_rate, spo2, payload,"
         " received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    // Both layouts hold the same columns; ORDER BY keeps results independent of the key.
     upsert_replay_ = Stmt(d,
         "INSERT INTO replay_state(device, epoch, highest_seq, bitmap, updated_at)"
         " VALUES(?1, ?2, ?3, ?4, strftime('%s','now') * 1000)"
@@ -94,7 +95,7 @@ class SqliteStore final : public Store {
     if (seq > kMaxSeq) return std::optional<ReadingRow>{};
     Stmt st(db_.get(),
             "SELECT key_id, ts, heart_rate, spo2, payload, received_at FROM readings"
-            " WHERE device = ?1 AND epoch = ?2 AND seq = ?3");
+            " WHERE device = ?1 AND epoch = ?2 AND seq = ?3 ORDER BY ts LIMIT 1");
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     st.bind(1, device);
     st.bind(2, static_cast<std::int64_t>(epoch));
@@ -335,7 +336,9 @@ StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& pat
                         "; PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages) +
                         "; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;";
   char* err = nullptr;
-  for (const char* sql : {pragmas.c_str(), sqlite::kSchema}) {
+  const char* readings = options.layout == ReadingsLayout::kTimeOrdered ? sqlite::kReadingsTimeOrdered
+                                                                         : sqlite::kReadingsDeviceOrdered;
+  for (const char* sql : {pragmas.c_str(), readings, sqlite::kSchema}) {
     if (sqlite3_exec(db.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "unknown error";
       sqlite3_free(err);

@@ -19,6 +19,17 @@ struct SqliteBackend {
   static std::string unavailable() { return {}; }
 };
 
+struct SqliteDeviceOrderedBackend {
+  static constexpr const char* kName = "sqlite_device_ordered";
+  testing::TempDir dir;
+  StoreResult<std::unique_ptr<Store>> open() {
+    SqliteOptions o;
+    o.layout = ReadingsLayout::kDeviceOrdered;
+    return open_sqlite(dir / "armored.db", o);
+  }
+  static std::string unavailable() { return {}; }
+};
+
 struct PostgresBackend {
   static constexpr const char* kName = "postgresql";
   PostgresBackend();

@@ -42,6 +42,44 @@ TEST(SqliteStore, RefusesAFileThatIsNotADatabase) {
   EXPECT_EQ(s.error().code, StoreErrorCode::kUnavailable);
 }
 
+// The one case where the layouts differ: the same (device, epoch, seq) with a
+// different timestamp. A sealed envelope cannot produce it (the timestamp is
+// inside the authenticated plaintext and a device never reuses a sequence
+// number in an epoch), so the time-ordered layout stores both.
+TEST(SqliteStore, LayoutsDifferOnlyForASequenceNumberReusedWithAnotherTimestamp) {
+  for (auto layout : {ReadingsLayout::kTimeOrdered, ReadingsLayout::kDeviceOrdered}) {
+    testing::TempDir dir;
+    SqliteOptions o;
+    o.layout = layout;
+    auto s = open_sqlite(dir / "a.db", o);
+    ASSERT_TRUE(s);
+    ReadingRow a;
+    a.device = "d";
+    a.seq = 9;
+    a.timestamp = 100;
+    ReadingRow b = a;
+    b.timestamp = 101;
+    ASSERT_EQ((*s)->store_batch(std::span(&a, 1))->inserted, 1u);
+    EXPECT_EQ((*s)->store_batch(std::span(&a, 1))->duplicates, 1u);  // redelivery: both layouts
+    EXPECT_EQ((*s)->store_batch(std::span(&b, 1))->inserted, layout == ReadingsLayout::kTimeOrdered ? 1u : 0u);
+  }
+}
+
+TEST(SqliteStore, AnExistingFileKeepsItsLayout) {
+  testing::TempDir dir;
+  SqliteOptions device;
+  device.layout = ReadingsLayout::kDeviceOrdered;
+  ReadingRow a;
+  a.device = "d";
+  a.seq = 9;
+  a.timestamp = 100;
+  { ASSERT_TRUE((*open_sqlite(dir / "a.db", device))->store_batch(std::span(&a, 1))); }
+  auto s = open_sqlite(dir / "a.db");  // asks for time-ordered
+  ASSERT_TRUE(s);
+  a.timestamp = 101;
+  EXPECT_EQ((*s)->store_batch(std::span(&a, 1))->duplicates, 1u);
+}
+
 TEST(PostgresStore, UnreachableServerIsATypedError) {
   auto s = open_postgres({"host=/nonexistent-socket-dir dbname=armored_test connect_timeout=2", "x"});
   ASSERT_FALSE(s);

@@ -12,6 +12,7 @@ namespace armored::store {
 namespace {
 using test::PostgresBackend;
 using test::SqliteBackend;
+using test::SqliteDeviceOrderedBackend;
 
 ReadingRow row(std::string device, std::uint32_t epoch, std::uint64_t seq) {
   ReadingRow r;
@@ -58,7 +59,7 @@ class StoreSuite : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+using Backends = ::testing::Types<SqliteBackend, SqliteDeviceOrderedBackend, PostgresBackend>;
 struct BackendNames {
   template <typename T>
   static std::string GetName(int) { return T::kName; }

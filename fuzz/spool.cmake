@@ -1,0 +1,1 @@
+armored_fuzzer(spool_segment_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/spool_segment_fuzz.cpp armored_spool)

@@ -1,0 +1,111 @@
+#pragma once
+// The gateway's durable spool: an append-only queue of records (E3
+// envelopes or batches of them) in segment files under one directory.
+// A record leaves the spool only when acknowledged. docs/spool.md describes
+// the format, the crash-recovery rules and the policy when full.
+//
+// Thread-safe: any number of threads may append (concurrent appends share
+// one fdatasync: group commit), peek and ack.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/result.h"
+
+namespace armored::spool {
+
+enum class SpoolErrorCode : std::uint8_t {
+  kFull,        // accepting the record would exceed max_total_bytes; nothing written
+  kTooLarge,    // record empty or above max_record_bytes
+  kInvalidAck,  // ack beyond the last appended record
+  kCorrupt,     // damaged data that is not a torn tail (see docs/spool.md)
+  kLocked,      // another process has the spool open
+  kIo,          // the operating system refused; after a failed sync the spool
+                // refuses all writes until reopened
+};
+
+struct SpoolError {
+  SpoolErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using SpoolResult = Result<T, SpoolError>;
+
+enum class OnCorruption : std::uint8_t {
+  kFail,        // open() fails with kCorrupt; nothing is changed on disk
+  kQuarantine,  // cut the segment at the last good record, move the rest to
+                // <segment>.corrupt, count it, and carry on
+};
+
+struct SpoolOptions {
+  std::size_t max_total_bytes = std::size_t{1} << 30;   // all segment files together
+  std::size_t max_segment_bytes = std::size_t{64} << 20;
+  std::size_t max_record_bytes = std::size_t{1} << 20;
+  OnCorruption on_corruption = OnCorruption::kFail;
+};
+
+struct SpoolRecord {
+  std::uint64_t id;
+  Bytes payload;
+};
+
+struct SpoolStats {
+  std::uint64_t next_id = 0;          // id the next append will get
+  std::uint64_t acked_id = 0;         // every id <= this is acknowledged
+  std::uint64_t pending_records = 0;  // appended, not acknowledged
+  std::uint64_t disk_bytes = 0;       // segment files on disk (what max_total_bytes bounds)
+  std::uint64_t segments = 0;
+  std::uint64_t appended_records = 0;  // since open
+  std::uint64_t syncs = 0;             // fdatasync calls made for appends since open
+  std::uint64_t full_rejections = 0;   // appends refused with kFull
+  std::uint64_t torn_tail_truncations = 0;  // at open
+  std::uint64_t torn_bytes = 0;             // bytes cut from torn tails at open
+  std::uint64_t corrupt_segments = 0;       // quarantined at open
+  std::uint64_t corrupt_reads = 0;          // checksum failures found by peek
+  std::uint64_t id_gaps = 0;                // ids missing between segments (quarantine)
+};
+
+class Spool {
+ public:
+  // Opens (creating if needed) the spool in `dir` and recovers it: verifies
+  // every record, truncates a torn tail, deletes fully acknowledged segments.
+  static SpoolResult<std::unique_ptr<Spool>> open(const std::filesystem::path& dir,
+                                                  const SpoolOptions& options = {});
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Appends one record; returns its id once it is on stable storage.
+  SpoolResult<std::uint64_t> append(ByteSpan payload);
+  // Appends all records with one write and one sync; returns the first id
+  // (the others follow consecutively). All or nothing.
+  SpoolResult<std::uint64_t> append_batch(std::span<const ByteSpan> payloads);
+
+  // Up to `max_records` durable records with ids after max(after_id, the ack
+  // cursor), in order, stopping before `max_bytes` of payload (at least one
+  // record is returned if any is pending).
+  SpoolResult<std::vector<SpoolRecord>> peek(std::size_t max_records, std::size_t max_bytes = 1u << 20,
+                                             std::uint64_t after_id = 0);
+
+  // Acknowledges every record with id <= `id` (persisted before returning).
+  // Acking at or below the cursor is a no-op; beyond the last appended id is kInvalidAck.
+  Result<void, SpoolError> ack(std::uint64_t id);
+
+  SpoolStats stats() const;
+
+  struct State;  // internal (spool/spool_state.h)
+
+ private:
+  explicit Spool(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace armored::spool

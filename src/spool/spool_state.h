@@ -1,0 +1,73 @@
+#pragma once
+// Internal state of a Spool, shared by the open, write and read paths.
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "spool/ack_file.h"
+#include "spool/segment_format.h"
+#include "spool/spool.h"
+
+namespace armored::spool {
+
+// One segment file. The descriptor stays open for the segment's life, so a
+// reader holding the shared_ptr can finish even after the file is unlinked.
+struct Segment {
+  std::filesystem::path path;
+  std::uint64_t first_id = 0;
+  std::uint64_t records = 0;
+  std::uint64_t size = 0;  // bytes, header included
+  std::vector<std::uint32_t> index;  // offset of every kIndexStride-th record
+  int fd = -1;
+
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+  // Meaningful only when records > 0.
+  std::uint64_t last_id() const { return first_id + records - 1; }
+};
+
+struct Spool::State {
+  std::filesystem::path dir;
+  SpoolOptions opt;
+  int lock_fd = -1;
+
+  // Guards everything below except the ack file.
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Segment>> segments;  // ascending ids
+  bool active_open = false;  // segments.back() takes appends
+  std::uint64_t next_id = 1;
+  std::uint64_t acked = 0;
+  std::uint64_t written_id = 0;  // highest id handed to the kernel
+  std::uint64_t durable_id = 0;  // highest id known to be on stable storage
+  bool syncing = false;          // a group-commit leader is in fdatasync
+  bool failed = false;           // a write or sync failed: refuse writes until reopened
+  std::string failure;
+  std::uint64_t disk_bytes = 0;
+  SpoolStats counters;
+
+  // Serialises ack-cursor writes (held without `mu`, so acks do not stall appends).
+  std::mutex ack_mu;
+  AckFile ack_file;
+  std::uint64_t persisted_ack = 0;
+
+  ~State() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+  std::size_t scan_limit() const { return std::max(opt.max_record_bytes, opt.max_segment_bytes); }
+};
+
+std::filesystem::path segment_path(const std::filesystem::path& dir, std::uint64_t first_id);
+inline SpoolError spool_error(SpoolErrorCode c, std::string m) { return SpoolError{c, std::move(m)}; }
+SpoolError errno_error(const std::string& what, const std::filesystem::path& p);
+// fsync of a directory, so created or renamed entries survive power loss.
+bool sync_dir(const std::filesystem::path& dir);
+
+}  // namespace armored::spool
