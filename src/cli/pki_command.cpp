@@ -147,10 +147,17 @@ void run_issue(const PkiOptions& o, const Context& ctx) {
 class ProgressLine {
  public:
   explicit ProgressLine(std::size_t total) : tty_(::isatty(STDERR_FILENO) == 1), total_(total) {}
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  // An interrupted run still ends the line, so an error message starts on its own.
+  ~ProgressLine() {
+    if (open_line_) std::fputc('\n', stderr);
+  }
   void update(std::size_t done) {
     std::size_t pct = total_ ? done * 100 / total_ : 100;
     if (tty_) {
       std::fprintf(stderr, "\rissuing device identities: %zu/%zu (%zu%%)", done, total_, pct);
+      open_line_ = done != total_;
       if (done == total_) std::fputc('\n', stderr);
     } else if (pct / 10 > last_decile_ || done == total_) {
       last_decile_ = pct / 10;
@@ -163,6 +170,7 @@ class ProgressLine {
   bool tty_;
   std::size_t total_;
   std::size_t last_decile_ = 0;
+  bool open_line_ = false;
 };
 
 void run_fleet(const PkiOptions& o, const Context& ctx) {
@@ -203,6 +211,19 @@ void run_revoke(const PkiOptions& o, const Context& ctx) {
     return;
   }
   std::cout << "Revoked " << o.id << "; " << crl << " now lists it\n";
+}
+
+void run_crl(const PkiOptions& o, const Context& ctx) {
+  auto authority = open_pki(o.dir, pki::Authority::Access::read_write);
+  auto t = now();
+  check(authority.refresh_crl(t));
+  auto crl = pki::Authority::crl_path(authority.dir()).string();
+  std::string next = pki::format_time(t + pki::kCrlValidity);
+  if (ctx.json) {
+    std::cout << json{{"crl", crl}, {"next_update", next}}.dump() << "\n";
+    return;
+  }
+  std::cout << "Re-signed " << crl << " (next update " << next << ")\n";
 }
 
 void run_list(const PkiOptions& o, const Context& ctx) {
@@ -329,6 +350,13 @@ void add_pki(CLI::App& app, Context& ctx) {
   revoke->add_option("--id", o->id, "Identity ID")->required();
   add_dir(revoke, *o);
   revoke->callback([o, &ctx] { run_revoke(*o, ctx); });
+
+  o = std::make_shared<PkiOptions>();
+  auto* crl = pki_cmd->add_subcommand(
+      "crl", "Re-sign DIR/crl.pem with the same revocations. A CRL is valid 30 days: run this\n"
+             "regularly (e.g. weekly from cron) so TLS peers never see an expired CRL.");
+  add_dir(crl, *o);
+  crl->callback([o, &ctx] { run_crl(*o, ctx); });
 
   o = std::make_shared<PkiOptions>();
   auto* list = pki_cmd->add_subcommand(

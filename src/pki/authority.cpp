@@ -61,13 +61,6 @@ bool is_empty_dir(const fs::path& p) {
   return fs::is_directory(p, ec) && fs::is_empty(p, ec) && !ec;
 }
 
-Status make_dir(const fs::path& p, mode_t mode) {
-  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST)
-    return fail("cannot create " + p.string() + ": " + std::strerror(errno));
-  if (::chmod(p.c_str(), mode) != 0) return fail("cannot set mode on " + p.string());
-  return {};
-}
-
 struct CaMaterial {
   ossl::PkeyPtr root_key, issuing_key;
   ossl::X509Ptr root, issuing;
@@ -145,6 +138,13 @@ PkiStatus Authority::State::prepare_signing(TimePoint now) {
   }
   ARMORED_TRY(check_ca_time(root.get(), "root CA", now));
   ARMORED_TRY(check_ca_time(issuing.get(), "issuing CA", now));
+  return {};
+}
+
+Status make_dir(const fs::path& p, mode_t mode) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST)
+    return fail("cannot create " + p.string() + ": " + std::strerror(errno));
+  if (::chmod(p.c_str(), mode) != 0) return fail("cannot set mode on " + p.string());
   return {};
 }
 
@@ -323,6 +323,24 @@ PkiResult<IssuedFiles> Authority::issue(const IssueRequest& request, TimePoint n
   return files;
 }
 
+PkiStatus Authority::State::publish_crl(Index next, TimePoint now) {
+  next.crl_number += 1;
+  std::vector<const Identity*> revoked;
+  for (const auto& i : next.identities())
+    if (i.revoked_at) revoked.push_back(&i);
+  auto crl = make_crl(issuing.get(), signing_key.get(), revoked, next.crl_number, now, now + kCrlValidity);
+  if (!crl) return pki_error(ErrorCode::crypto, crl.error().message);
+  auto pem = ossl::crl_to_pem(crl->get());
+  if (!pem) return pki_error(ErrorCode::crypto, pem.error().message);
+  // The CRL first: if the index write then fails, the identity is revoked in
+  // the CRL already and running the command again signs a fresh CRL.
+  auto st = write_file_atomic(dir / kCrlFile, as_bytes(*pem), 0644);
+  if (!st) return pki_error(ErrorCode::io, st.error().message);
+  ARMORED_TRY(save_index(next));
+  index = std::move(next);
+  return {};
+}
+
 PkiStatus Authority::revoke(std::string_view id, TimePoint now) {
   if (s_->lock_fd < 0) return pki_error(ErrorCode::busy, "the PKI was opened read-only");
   ARMORED_TRY(validate_id(id));
@@ -331,25 +349,15 @@ PkiStatus Authority::revoke(std::string_view id, TimePoint now) {
   if (found->revoked_at)
     return pki_error(ErrorCode::conflict, std::string(id) + " was already revoked on " + format_time(*found->revoked_at));
   ARMORED_TRY(s_->prepare_signing(now));
-
   Index next = s_->index;
   next.find(id)->revoked_at = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  next.crl_number += 1;
-  std::vector<const Identity*> revoked;
-  for (const auto& i : next.identities())
-    if (i.revoked_at) revoked.push_back(&i);
-  auto crl = make_crl(s_->issuing.get(), s_->signing_key.get(), revoked, next.crl_number, now,
-                      now + kCrlValidity);
-  if (!crl) return pki_error(ErrorCode::crypto, crl.error().message);
-  auto pem = ossl::crl_to_pem(crl->get());
-  if (!pem) return pki_error(ErrorCode::crypto, pem.error().message);
-  // The CRL first: if the index write then fails, the identity is revoked in
-  // the CRL and a second revoke simply signs a fresh CRL.
-  auto st = write_file_atomic(s_->dir / kCrlFile, as_bytes(*pem), 0644);
-  if (!st) return pki_error(ErrorCode::io, st.error().message);
-  ARMORED_TRY(s_->save_index(next));
-  s_->index = std::move(next);
-  return {};
+  return s_->publish_crl(std::move(next), now);
+}
+
+PkiStatus Authority::refresh_crl(TimePoint now) {
+  if (s_->lock_fd < 0) return pki_error(ErrorCode::busy, "the PKI was opened read-only");
+  ARMORED_TRY(s_->prepare_signing(now));
+  return s_->publish_crl(s_->index, now);
 }
 
 std::vector<ListEntry> Authority::list(TimePoint now) const {

@@ -2,6 +2,8 @@
 // What an open PKI directory holds in memory, shared by the files that
 // implement Authority (authority.cpp, fleet.cpp, verify.cpp).
 
+#include <sys/types.h>
+
 #include <chrono>
 
 #include "pki/index.h"
@@ -19,8 +21,6 @@ inline constexpr const char* kCrlFile = "crl.pem";
 inline constexpr const char* kPrivateDir = "private";
 inline constexpr const char* kRootKeyFile = "root-ca.key";
 inline constexpr const char* kIssuingKeyFile = "issuing-ca.key";
-// A CRL is valid this long; every revoke re-signs it.
-inline constexpr auto kCrlValidity = std::chrono::hours(24 * 30);
 inline constexpr auto kExpiringSoon = std::chrono::hours(24 * 30);
 
 inline fs::path role_dir(const fs::path& dir, Role role) { return dir / std::string(role_name(role)); }
@@ -53,8 +53,14 @@ struct Authority::State {
   // A leaf must start before it ends and end no later than the issuing CA.
   PkiStatus check_leaf_validity(const Validity& v) const;
   PkiStatus save_index(const Index& next) const;
+  // Signs and writes crl.pem listing every revoked identity of `next` (with
+  // the next CRL number), then makes `next` the index on disk and in memory.
+  PkiStatus publish_crl(Index next, TimePoint now);
   IssuedFiles files_for(const Identity& identity) const;
 };
+
+// mkdir (if missing) and chmod to `mode`: role directories are 0700.
+Status make_dir(const fs::path& p, mode_t mode);
 
 // Builds the index row of a freshly signed certificate.
 Expected<Identity> identity_from_cert(X509* cert, const IssueRequest& request);

@@ -1,6 +1,8 @@
 #include "pki/certs.h"
 
 #include <arpa/inet.h>
+#include <openssl/core_names.h>
+#include <openssl/objects.h>
 #include <openssl/rand.h>
 
 namespace armored::pki {
@@ -27,6 +29,29 @@ bool add_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
+// Puts `key` into the certificate as SubjectPublicKeyInfo (id-ecPublicKey,
+// prime256v1, uncompressed point). X509_set_pubkey produces the same DER but
+// builds an OpenSSL 3 encoder per call, which costs 20-40 times more than
+// the rest of a leaf; fleet runs issue thousands. The in-memory certificate
+// then has no decoded key cached: callers sign and encode it, nothing more.
+bool set_p256_public_key(X509* cert, EVP_PKEY* key) {
+  unsigned char point[65];
+  std::size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof point,
+                                      &len) != 1 ||
+      len != sizeof point)
+    return false;
+  auto* owned = static_cast<unsigned char*>(OPENSSL_memdup(point, len));
+  if (owned == nullptr) return false;
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                             V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1), owned,
+                             static_cast<int>(len)) != 1) {
+    OPENSSL_free(owned);
+    return false;
+  }
+  return true;
+}
+
 // Fields common to every certificate: v3, serial, names, validity, key.
 Expected<ossl::X509Ptr> start_cert(EVP_PKEY* key, X509_NAME* subject, X509_NAME* issuer,
                                    const Validity& v) {
@@ -41,7 +66,7 @@ Expected<ossl::X509Ptr> start_cert(EVP_PKEY* key, X509_NAME* subject, X509_NAME*
       X509_set_subject_name(cert.get(), subject) != 1 ||
       X509_set_issuer_name(cert.get(), issuer) != 1 ||
       X509_set1_notBefore(cert.get(), nb->get()) != 1 ||
-      X509_set1_notAfter(cert.get(), na->get()) != 1 || X509_set_pubkey(cert.get(), key) != 1)
+      X509_set1_notAfter(cert.get(), na->get()) != 1 || !set_p256_public_key(cert.get(), key))
     return fail(ossl::error_text("cannot fill certificate"));
   return cert;
 }

@@ -72,8 +72,7 @@ PkiResult<std::vector<IssuedFiles>> Authority::issue_fleet(const FleetRequest& r
   ARMORED_TRY(s_->check_leaf_validity(request.validity));
 
   fs::path devices = role_dir(s_->dir, Role::device);
-  std::error_code ec;
-  fs::create_directories(devices, ec);
+  if (auto st = make_dir(devices, 0700); !st) return pki_error(ErrorCode::io, st.error().message);
   // Warm the issuer's cached extension data before threads read it concurrently.
   X509_check_purpose(s_->issuing.get(), -1, 0);
 

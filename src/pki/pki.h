@@ -128,6 +128,8 @@ struct VerifyReport {
 // Files are read with this size limit; larger inputs are refused.
 inline constexpr std::size_t kMaxPemBytes = 64 * 1024;
 inline constexpr std::size_t kMaxFleet = 100000;
+// A CRL is valid this long after it is signed (revoke and refresh_crl sign one).
+inline constexpr std::chrono::hours kCrlValidity{24 * 30};
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;
 
@@ -163,6 +165,10 @@ class Authority {
 
   // Marks `id` revoked at `now` and re-signs crl.pem. Revoking twice is a conflict.
   PkiStatus revoke(std::string_view id, TimePoint now);
+
+  // Re-signs crl.pem (same revocations, next CRL number, valid 30 days from
+  // `now`). Run it well within 30 days of the last revoke or refresh.
+  PkiStatus refresh_crl(TimePoint now);
 
   // Every identity in issue order, with flags relative to `now`.
   std::vector<ListEntry> list(TimePoint now) const;

@@ -275,6 +275,7 @@ TEST(PkiIssue, ReadOnlyHandleAndConcurrentWriterAreRefused) {
 TEST(PkiFleet, EveryDeviceHasItsOwnKeyAndSerial) {
   TempDir td;
   auto pki = make_pki(td / "p", validity_for_days(now(), 365));
+  fs::remove(td / "p" / "device");  // recreated 0700 by the run
   FleetRequest req;
   req.prefix = "unit";
   req.count = 40;
@@ -304,6 +305,7 @@ TEST(PkiFleet, EveryDeviceHasItsOwnKeyAndSerial) {
     pubkeys.insert(std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
     OPENSSL_free(der);
   }
+  EXPECT_EQ(file_mode(td / "p" / "device"), 0700u);
   EXPECT_EQ(keys.size(), 40u);
   EXPECT_EQ(serials.size(), 40u);
   EXPECT_EQ(pubkeys.size(), 40u);
@@ -366,6 +368,24 @@ TEST(PkiRevoke, RevokesOnceAndListsFlags) {
   EXPECT_TRUE(by_id["gone"].revoked);
   EXPECT_TRUE(by_id["old"].expired);
   EXPECT_FALSE(by_id["old"].expiring_soon);
+}
+
+TEST(PkiRevoke, RefreshCrlKeepsRevocationsAndExtendsNextUpdate) {
+  TempDir td;
+  auto t = now();
+  auto pki = make_pki(td / "p", validity_for_days(t, 365));
+  auto f = pki.issue(request(Role::device, "d", validity_for_days(t, 200)), t);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(pki.revoke("d", t));
+  auto later = t + Days(25);
+  ASSERT_TRUE(pki.refresh_crl(later));
+  // 40 days after the revocation the first CRL would have expired; the refreshed one has not.
+  auto r = pki.verify_file(f->cert, t + Days(40));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reasons, std::vector<std::string>{"revoked on " + format_time(t)});
+  auto reader = Authority::open(td / "p", Authority::Access::read_only);
+  ASSERT_TRUE(reader);
+  EXPECT_FALSE(reader->refresh_crl(later));
 }
 
 TEST(PkiIndex, DamagedIndexIsReported) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "pki_test_util.h"
 
@@ -137,6 +138,12 @@ TEST_F(PkiCli, RevokedIdentityIsInTheCrlAndRejected) {
   EXPECT_NE(osv.exit_code, 0);
   EXPECT_NE((osv.out + osv.err).find("certificate revoked"), std::string::npos);
 
+  auto refreshed = armored({"pki", "crl", "--dir", p()});
+  EXPECT_EQ(refreshed.exit_code, 0) << refreshed.err;
+  auto crl2 = openssl({"crl", "-in", (td_ / "p" / "crl.pem").string(), "-noout", "-text"});
+  EXPECT_NE(crl2.out.find("Serial Number: " + serial), std::string::npos) << crl2.out;
+  EXPECT_NE(crl2.out.find("X509v3 CRL Number: \n                3"), std::string::npos) << crl2.out;
+
   auto bad = armored({"pki", "verify", revoked_crt, "--dir", p()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find("NOT acceptable"), std::string::npos) << bad.out;
@@ -194,6 +201,22 @@ TEST_F(PkiCli, ListFlagsAndSummarises) {
   EXPECT_EQ(summary, "2 identities (1 cloud, 0 gateway, 1 device): 1 revoked, 1 expiring within 30 days, 0 expired");
 }
 
+TEST_F(PkiCli, DefaultValidityIsTenYearsForTheCaAndOneYearForIdentities) {
+  auto t = now();
+  auto init = json::parse(must({"--json", "pki", "init", "--dir", p()}).out);
+  auto issued = json::parse(must({"--json", "pki", "issue", "gateway", "--id", "g", "--dir", p()}).out);
+  auto days_from_now = [&](const json& when) {
+    auto tp = parse_time(when.get<std::string>());
+    EXPECT_TRUE(tp);
+    return std::chrono::duration_cast<Days>(*tp - t + 1h).count();
+  };
+  EXPECT_EQ(days_from_now(init["not_after"]), 3650);
+  EXPECT_EQ(days_from_now(issued["not_after"]), 365);
+  auto root = read_cert(td_ / "p" / "root-ca.crt");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(format_time(*parse_time(init["not_after"].get<std::string>())), init["not_after"]);
+}
+
 TEST_F(PkiCli, FleetReportsProgressOnStderr) {
   ASSERT_EQ(must({"pki", "init", "--dir", p()}).exit_code, 0);
   auto r = armored({"pki", "fleet", "--count", "60", "--dir", p()});
@@ -204,8 +227,30 @@ TEST_F(PkiCli, FleetReportsProgressOnStderr) {
   EXPECT_EQ(files_with(td_ / "p" / "device", ".key").size(), 60u);
 }
 
+TEST_F(PkiCli, ASecondWriterIsRefusedWhileAFleetRuns) {
+  ASSERT_EQ(must({"pki", "init", "--dir", p()}).exit_code, 0);
+  armored::testing::Subprocess::Options opts;
+  opts.stderr_path = td_ / "fleet.err";
+  armored::testing::Subprocess fleet({armored::testing::armored_binary().string(), "pki", "fleet",
+                                      "--count", "1000", "--dir", p()},
+                                     opts);
+  // Wait until the run has started issuing (and so holds the lock); 1000
+  // devices then keep it busy for seconds, far longer than one issue takes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (armored::testing::slurp(td_ / "fleet.err").find("issuing device identities") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto second = armored({"pki", "issue", "gateway", "--id", "gw", "--dir", p()});
+  auto status = fleet.wait(std::chrono::seconds(120));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.err.find("another armored pki command is changing"), std::string::npos) << second.err;
+  EXPECT_EQ(must({"pki", "issue", "gateway", "--id", "gw", "--dir", p()}).exit_code, 0);
+}
+
 TEST_F(PkiCli, HelpExplainsEverySubcommand) {
-  for (const char* sub : {"init", "issue", "fleet", "revoke", "list", "verify"}) {
+  for (const char* sub : {"init", "issue", "fleet", "revoke", "crl", "list", "verify"}) {
     auto r = armored({"pki", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("--dir"), std::string::npos) << sub << r.out;

@@ -1,5 +1,5 @@
 #pragma once
-// Shared helpers for the PKI tests: reading certificates back with the
+// Shared code of the PKI tests: reading certificates back with the
 // OpenSSL API, building PKIs with chosen validity, snapshots of directories.
 
 #include <openssl/pem.h>

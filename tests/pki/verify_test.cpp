@@ -85,6 +85,20 @@ TEST_F(PkiVerify, ReportsWrongCaWithADifferentOrTheSameName) {
   }
 }
 
+TEST(PkiVerifyCa, ReportsAnExpiredIssuingCaAsWellAsTheLeaf) {
+  TempDir td;
+  auto t = now();
+  auto pki = make_pki(td / "p", valid_between(t - Days(1), t + Days(10)));
+  auto f = pki.issue(request(Role::device, "d", validity_for_days(t, 5)), t);
+  ASSERT_TRUE(f) << f.error().message;
+  auto r = pki.verify_file(f->cert, t + Days(20));
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->acceptable);
+  EXPECT_TRUE(mentions(*r, "CA certificate CN = Test Fleet CA Issuing CA expired on " + format_time(t + Days(10))))
+      << all(*r);
+  EXPECT_TRUE(mentions(*r, "certificate expired on")) << all(*r);
+}
+
 TEST_F(PkiVerify, ReportsRevoked) {
   auto cert = issue(Role::gateway, "gw-lost", validity_for_days(t_, 30));
   ASSERT_TRUE(pki_->revoke("gw-lost", t_));
