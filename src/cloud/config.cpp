@@ -26,7 +26,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto listen = doc->section("listen");
   ARMORED_TRY(listen.get_optional("address", c.address));
   std::int64_t port = c.port, maxc = static_cast<std::int64_t>(c.max_connections);
-  ARMORED_TRY(listen.get_optional("port", port, 1, 65535));
+  ARMORED_TRY(listen.get_optional("port", port, 0, 65535));  // 0: any free port (tests)
   ARMORED_TRY(listen.get_optional("max_connections", maxc, 1, 1'000'000));
   ARMORED_TRY(listen.reject_unknown_keys());
   if (port == 1883) {
@@ -41,13 +41,14 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
     return fail(path.string() + ": [tls] certificate, key, ca and crl are required: Armored has no "
                 "listener without TLS");
   }
-  std::string ca, cert, key, crl, minv = "1.3", suites, resumption = "psk_dhe_ke";
+  std::string ca, cert, key, crl, chain, minv = "1.3", suites, resumption = "psk_dhe_ke";
   std::int64_t early = c.tls.max_early_data, lifetime = c.tls.ticket_lifetime.count(),
                rotation = c.tls.ticket_key_rotation.count();
   ARMORED_TRY(t.get("ca", ca));
   ARMORED_TRY(t.get("certificate", cert));
   ARMORED_TRY(t.get("key", key));
   ARMORED_TRY(t.get("crl", crl));
+  ARMORED_TRY(t.get_optional("intermediates", chain));
   ARMORED_TRY(t.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
   ARMORED_TRY(t.get_optional("ciphersuites", suites));
   ARMORED_TRY(t.get_optional("early_data_max_bytes", early, 0, 1 << 20));
@@ -60,6 +61,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   c.tls.cert_chain = resolve(base, cert);
   c.tls.key_file = resolve(base, key);
   c.tls.crl_file = resolve(base, crl);
+  c.tls.intermediates = resolve(base, chain);
   c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
   c.tls.tls13_ciphersuites = suites;
   c.tls.max_early_data = static_cast<std::uint32_t>(early);
