@@ -48,6 +48,7 @@ Status validate(const TlsConfig& c) {
   ARMORED_TRY(require_file(c.ca_file, "CA file"));
   ARMORED_TRY(require_file(c.cert_chain, "certificate chain"));
   ARMORED_TRY(require_file(c.key_file, "private key"));
+  if (!c.intermediates.empty()) ARMORED_TRY(require_file(c.intermediates, "intermediate certificates"));
   if (c.role == Role::kServer) {
     ARMORED_TRY(require_file(c.crl_file, "CRL file (servers always check client revocation)"));
     if (!c.spki_pins.empty()) return fail("SPKI pins apply to clients only");

@@ -27,6 +27,10 @@ struct TlsConfig {
   std::filesystem::path ca_file;     // fleet CA (PEM), the only trust anchor
   std::filesystem::path cert_chain;  // our leaf (+ intermediates), PEM
   std::filesystem::path key_file;    // our private key, PEM
+  // Optional: intermediate CA certificates (PEM) sent after our leaf, e.g.
+  // issuing-ca.crt of an `armored pki` directory, whose leaf files hold
+  // only the leaf.
+  std::filesystem::path intermediates;
   // CRL(s) in PEM from `armored pki` (crl.pem). Required for servers: client
   // certificates are always checked for revocation. Optional for clients.
   std::filesystem::path crl_file;

@@ -1,6 +1,7 @@
 #include "tls/context.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include "tls/connection_state.h"
@@ -44,6 +45,21 @@ Status load_trust(TlsContext::Impl& impl) {
   }
   if (SSL_CTX_use_certificate_chain_file(ctx, c.cert_chain.c_str()) != 1) {
     return openssl_fail("cannot load certificate chain " + c.cert_chain.string());
+  }
+  if (!c.intermediates.empty()) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(c.intermediates.c_str(), "r"), &BIO_free);
+    if (!bio) return openssl_fail("cannot open intermediate certificates " + c.intermediates.string());
+    int added = 0;
+    while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+      // add0 takes ownership on success.
+      if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+        X509_free(x);
+        return openssl_fail("cannot add intermediate certificate from " + c.intermediates.string());
+      }
+      ++added;
+    }
+    ERR_clear_error();  // the loop ends on a "no start line" error at end of file
+    if (added == 0) return fail("no certificate in " + c.intermediates.string());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, c.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return openssl_fail("cannot load private key " + c.key_file.string());

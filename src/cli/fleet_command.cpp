@@ -1,0 +1,135 @@
+// `armored fleet` (the device simulator) and `armored enroll` (E3 key IDs
+// for the devices of a PKI).
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "common/rng.h"
+#include "device/fleet.h"
+#include "provision/enroll.h"
+
+namespace {
+
+using namespace armored;
+
+double parse_duration_s(const std::string& s, const char* what) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    throw cli::UsageError(std::string(what) + " '" + s + "' is not a duration (e.g. 30s, 5m)");
+  }
+  std::string unit = s.substr(used);
+  double mult = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 0.001 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (mult < 0 || !(v > 0)) throw cli::UsageError(std::string(what) + " '" + s + "' is not a positive duration");
+  return v * mult;
+}
+
+void add_enroll(CLI::App& app, cli::Context& ctx) {
+  struct Opts {
+    std::string pki, e3;
+    std::size_t kid_bytes = 3;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "enroll",
+      "Give every device of a PKI a random pseudonymous E3 key ID (the only identity a gateway\n"
+      "ever sees) and create the cloud's E3 key pair on first use. Idempotent: enrolled devices\n"
+      "keep their key ID. Writes DIR/registry.json, DIR/cloud-e3.key (0600) and DIR/cloud-e3.pub.");
+  cmd->add_option("--pki", o->pki, "PKI directory (from `armored pki init`)")->required();
+  cmd->add_option("--e3", o->e3, "E3 directory to create or update")->required();
+  cmd->add_option("--kid-bytes", o->kid_bytes, "Key ID length in bytes")->check(CLI::Range(1, 8))->capture_default_str();
+  cmd->callback([o, &ctx] {
+    SystemRng rng;
+    provision::EnrolOptions eo;
+    eo.kid_bytes = o->kid_bytes;
+    auto r = provision::enrol(o->pki, o->e3, eo, rng);
+    if (!r) throw cli::UsageError(r.error().message);
+    if (ctx.json) {
+      std::cout << nlohmann::json{{"enrolled", r->enrolled}, {"already", r->already},
+                                  {"created_cloud_key", r->created_cloud_key},
+                                  {"devices", r->registry.devices.size()}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "Enrolled " << r->enrolled << " new devices (" << r->already << " already enrolled); "
+                << (r->created_cloud_key ? "created" : "kept") << " the cloud E3 key in " << o->e3 << "\n";
+    }
+  });
+}
+
+void add_fleet(CLI::App& app, cli::Context& ctx) {
+  struct Opts {
+    device::FleetOptions f;
+    std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "fleet",
+      "Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\n"
+      "a 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\n"
+      "and sends it to the gateway by UDP, re-sending until the gateway has spooled it.");
+  cmd->add_option("--devices", o->f.devices, "Number of devices (the first N enrolled)")->required()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--interval", o->interval, "Time between readings of one device")->capture_default_str();
+  cmd->add_option("--speedup", o->f.speedup, "Run time faster by this factor")->capture_default_str()->check(CLI::Range(0.001, 1e6));
+  cmd->add_option("--gateway", o->gateway, "Gateway HOST:PORT")->capture_default_str();
+  cmd->add_option("--duration", o->duration, "How long to produce readings")->capture_default_str();
+  cmd->add_option("--pki", o->pki, "PKI directory (device keys)")->required();
+  cmd->add_option("--e3", o->e3, "E3 directory (registry, cloud public key)")->required();
+  cmd->add_option("--state", o->state, "Directory for each device's persisted E3 state")->required();
+  cmd->add_option("--aead", o->f.aead, "aes-128-gcm, aes-256-gcm, chacha20-poly1305 or aes-ccm-16-64-128 (default: by CPU)");
+  cmd->callback([o, &ctx] {
+    auto& f = o->f;
+    f.interval_s = parse_duration_s(o->interval, "--interval");
+    f.duration_s = parse_duration_s(o->duration, "--duration");
+    auto colon = o->gateway.rfind(':');
+    if (colon == std::string::npos) throw cli::UsageError("--gateway must be HOST:PORT");
+    f.gateway_host = o->gateway.substr(0, colon);
+    try {
+      int port = std::stoi(o->gateway.substr(colon + 1));
+      if (port < 1 || port > 65535) throw std::out_of_range("port");
+      f.gateway_port = static_cast<std::uint16_t>(port);
+    } catch (const std::exception&) {
+      throw cli::UsageError("--gateway port must be 1..65535");
+    }
+    f.pki_dir = o->pki;
+    f.e3_dir = o->e3;
+    f.state_dir = o->state;
+    const bool tty = ::isatty(2);
+    auto r = device::run_fleet(f, [tty](const device::FleetSummary& s) {
+      std::fprintf(stderr, "%sfleet: %.0fs, %llu readings sealed, %llu acknowledged by the gateway, %llu queued%s",
+                   tty ? "\r" : "", s.seconds, static_cast<unsigned long long>(s.readings),
+                   static_cast<unsigned long long>(s.acknowledged), static_cast<unsigned long long>(s.unacknowledged),
+                   tty ? "   " : "\n");
+    });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!r) throw cli::UsageError(r.error().message);
+    if (ctx.json) {
+      std::cout << nlohmann::json{{"devices", r->devices},           {"readings", r->readings},
+                                  {"announcements", r->announcements}, {"datagrams", r->datagrams_sent},
+                                  {"acknowledged", r->acknowledged},   {"refused", r->refused},
+                                  {"retransmissions", r->retransmissions},
+                                  {"unacknowledged", r->unacknowledged}, {"dropped", r->dropped},
+                                  {"seconds", r->seconds}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "Fleet of " << r->devices << " devices ran " << static_cast<long>(r->seconds) << " s: "
+                << r->readings << " readings sealed and sent, " << r->acknowledged
+                << " messages acknowledged by the gateway (" << r->announcements << " epoch announcements), "
+                << r->retransmissions << " re-sent, " << r->refused << " refused, " << r->unacknowledged
+                << " unacknowledged, " << r->dropped << " dropped\n";
+    }
+    ctx.exit_code = (r->unacknowledged == 0 && r->dropped == 0) ? 0 : 1;
+  });
+}
+
+}  // namespace
+
+ARMORED_COMMAND(150, add_enroll);
+ARMORED_COMMAND(400, add_fleet);

@@ -1,0 +1,43 @@
+// `armored gateway`: device ingress over UDP, a durable spool, and
+// forwarding over mutual TLS 1.3 + MQTT to the cloud. It holds no E3 key.
+
+#include <iostream>
+
+#include "cli/command.h"
+#include "gateway/config.h"
+#include "gateway/gateway.h"
+
+namespace {
+
+using namespace armored;
+
+void add_gateway(CLI::App& app, cli::Context& ctx) {
+  auto config_path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "gateway",
+      "Run a gateway: devices send sealed E3 messages by UDP (default port 5683); the gateway\n"
+      "spools them durably, answers each device once its message is safe, and forwards them\n"
+      "in batches over mutual TLS 1.3 + MQTT QoS 1. A message leaves the spool only when the\n"
+      "cloud acknowledged it. The gateway cannot read, forge or replay what it forwards.\n"
+      "Stops on SIGTERM or SIGINT. See config/gateway.toml for every option.");
+  cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
+  cmd->callback([config_path, &ctx] {
+    auto config = gateway::load_gateway_config(*config_path);
+    if (!config) throw cli::UsageError(config.error().message);
+    SystemClock clock;
+    auto gw = gateway::Gateway::create(*config, clock);
+    if (!gw) throw cli::UsageError(gw.error().message);
+    auto port = (*gw)->bind();
+    if (!port) throw cli::OperationFailed(port.error().message);
+    std::cout << "armored gateway " << config->id << " listening on udp " << config->udp_address << ":" << *port
+              << ", forwarding to " << config->cloud_host << ":" << config->cloud_port << std::endl;
+    ctx.exit_code = (*gw)->run();
+    auto s = (*gw)->status();
+    std::cout << "armored gateway stopped: " << s.acknowledged << " messages acknowledged by the cloud, "
+              << s.pending << " still spooled" << std::endl;
+  });
+}
+
+}  // namespace
+
+ARMORED_COMMAND(300, add_gateway);

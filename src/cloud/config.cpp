@@ -1,0 +1,139 @@
+#include "cloud/config.h"
+
+#include "common/file_io.h"
+#include "config/toml_reader.h"
+
+namespace armored::cloud {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  if (p.empty()) return {};
+  fs::path x(p);
+  return x.is_absolute() ? x : base / x;
+}
+
+}  // namespace
+
+Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& path) {
+  auto doc = config::TomlDocument::parse(text, path.string());
+  if (!doc) return unexpected(doc.error());
+  ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker"}));
+  const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  CloudConfig c;
+
+  auto listen = doc->section("listen");
+  ARMORED_TRY(listen.get_optional("address", c.address));
+  std::int64_t port = c.port, maxc = static_cast<std::int64_t>(c.max_connections);
+  ARMORED_TRY(listen.get_optional("port", port, 0, 65535));  // 0: any free port (tests)
+  ARMORED_TRY(listen.get_optional("max_connections", maxc, 1, 1'000'000));
+  ARMORED_TRY(listen.reject_unknown_keys());
+  if (port == 1883) {
+    return fail(path.string() + ": listen.port 1883 is the plaintext MQTT port; Armored listens "
+                "only with TLS (use 8883)");
+  }
+  c.port = static_cast<std::uint16_t>(port);
+  c.max_connections = static_cast<std::size_t>(maxc);
+
+  auto t = doc->section("tls");
+  if (!doc->section("tls").has("certificate")) {
+    return fail(path.string() + ": [tls] certificate, key, ca and crl are required: Armored has no "
+                "listener without TLS");
+  }
+  std::string ca, cert, key, crl, chain, minv = "1.3", suites, resumption = "psk_dhe_ke";
+  std::int64_t early = c.tls.max_early_data, lifetime = c.tls.ticket_lifetime.count(),
+               rotation = c.tls.ticket_key_rotation.count();
+  ARMORED_TRY(t.get("ca", ca));
+  ARMORED_TRY(t.get("certificate", cert));
+  ARMORED_TRY(t.get("key", key));
+  ARMORED_TRY(t.get("crl", crl));
+  ARMORED_TRY(t.get_optional("intermediates", chain));
+  ARMORED_TRY(t.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
+  ARMORED_TRY(t.get_optional("ciphersuites", suites));
+  ARMORED_TRY(t.get_optional("early_data_max_bytes", early, 0, 1 << 20));
+  ARMORED_TRY(t.get_optional("ticket_lifetime_s", lifetime, 60, 7 * 24 * 3600));
+  ARMORED_TRY(t.get_optional("ticket_key_rotation_s", rotation, 60, 7 * 24 * 3600));
+  ARMORED_TRY(t.get_optional_choice("resumption", resumption, {"psk_dhe_ke", "psk_ke"}));
+  ARMORED_TRY(t.reject_unknown_keys());
+  c.tls.role = tls::Role::kServer;
+  c.tls.ca_file = resolve(base, ca);
+  c.tls.cert_chain = resolve(base, cert);
+  c.tls.key_file = resolve(base, key);
+  c.tls.crl_file = resolve(base, crl);
+  c.tls.intermediates = resolve(base, chain);
+  c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
+  c.tls.tls13_ciphersuites = suites;
+  c.tls.max_early_data = static_cast<std::uint32_t>(early);
+  c.tls.ticket_lifetime = std::chrono::seconds(lifetime);
+  c.tls.ticket_key_rotation = std::chrono::seconds(rotation);
+  c.tls.resumption = resumption == "psk_ke" ? tls::ResumptionMode::kPskKe : tls::ResumptionMode::kPskDheKe;
+
+  auto e3 = doc->section("e3");
+  std::string e3dir, pkidir, state = c.state_file.string();
+  std::int64_t window = static_cast<std::int64_t>(c.replay_window), grace = c.epoch_grace.count();
+  ARMORED_TRY(e3.get("dir", e3dir));
+  ARMORED_TRY(e3.get("pki_dir", pkidir));
+  ARMORED_TRY(e3.get_optional("state_file", state));
+  ARMORED_TRY(e3.get_optional("replay_window", window, 1, 1024));
+  ARMORED_TRY(e3.get_optional("epoch_grace_s", grace, 0, 7 * 24 * 3600));
+  ARMORED_TRY(e3.reject_unknown_keys());
+  c.e3_dir = resolve(base, e3dir);
+  c.pki_dir = resolve(base, pkidir);
+  c.state_file = resolve(base, state);
+  c.replay_window = static_cast<std::size_t>(window);
+  c.epoch_grace = std::chrono::seconds(grace);
+
+  auto st = doc->section("storage");
+  std::string sqlite = c.sqlite_path.string();
+  std::int64_t batch = static_cast<std::int64_t>(c.max_batch_rows);
+  ARMORED_TRY(st.get_optional_choice("backend", c.backend, {"sqlite", "postgresql"}));
+  ARMORED_TRY(st.get_optional("sqlite_path", sqlite));
+  ARMORED_TRY(st.get_optional("postgresql_conninfo", c.postgresql_conninfo));
+  ARMORED_TRY(st.get_optional("postgresql_schema", c.postgresql_schema));
+  ARMORED_TRY(st.get_optional("max_batch_rows", batch, 1, 1'000'000));
+  ARMORED_TRY(st.reject_unknown_keys());
+  c.sqlite_path = resolve(base, sqlite);
+  c.max_batch_rows = static_cast<std::size_t>(batch);
+
+  auto mq = doc->section("mqtt");
+  std::int64_t maxpkt = static_cast<std::int64_t>(c.max_packet_bytes);
+  ARMORED_TRY(mq.get_optional("max_packet_bytes", maxpkt, 1024, 16 << 20));
+  ARMORED_TRY(mq.reject_unknown_keys());
+  c.max_packet_bytes = static_cast<std::size_t>(maxpkt);
+
+  auto status = doc->section("status");
+  std::int64_t interval = c.status_interval.count();
+  ARMORED_TRY(status.get_optional("interval_s", interval, 0, 3600));
+  ARMORED_TRY(status.reject_unknown_keys());
+  c.status_interval = std::chrono::seconds(interval);
+
+  auto br = doc->section("broker");
+  std::string bca, bcert, bkey;
+  ARMORED_TRY(br.get_optional("url", c.broker_url));
+  ARMORED_TRY(br.get_optional("ca", bca));
+  ARMORED_TRY(br.get_optional("certificate", bcert));
+  ARMORED_TRY(br.get_optional("key", bkey));
+  ARMORED_TRY(br.get_optional("client_id", c.broker_client_id));
+  ARMORED_TRY(br.reject_unknown_keys());
+  if (!c.broker_url.empty()) {
+    if (!c.broker_url.starts_with("mqtts://")) {
+      return fail(path.string() + ": broker.url must start with mqtts:// (no plaintext broker)");
+    }
+    if (bca.empty() || bcert.empty() || bkey.empty()) {
+      return fail(path.string() + ": broker.ca, broker.certificate and broker.key are required with broker.url");
+    }
+  }
+  c.broker_ca = resolve(base, bca);
+  c.broker_certificate = resolve(base, bcert);
+  c.broker_key = resolve(base, bkey);
+  return c;
+}
+
+Expected<CloudConfig> load_cloud_config(const fs::path& path) {
+  auto text = read_text_file(path, 1u << 20);
+  if (!text) return unexpected(text.error());
+  return parse_cloud_config(*text, path);
+}
+
+}  // namespace armored::cloud

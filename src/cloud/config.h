@@ -1,0 +1,50 @@
+#pragma once
+// `armored cloud` configuration (TOML). config/cloud.toml documents every
+// option with its default. There is no plaintext listener and no way to
+// switch certificate verification off: the config has nothing to say it.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/result.h"
+#include "tls/config.h"
+
+namespace armored::cloud {
+
+struct CloudConfig {
+  // [listen]
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8883;
+  std::size_t max_connections = 10000;
+  // [tls]
+  tls::TlsConfig tls;
+  // [e3]
+  std::filesystem::path e3_dir;   // registry.json, cloud-e3.key
+  std::filesystem::path pki_dir;  // device/<id>.crt: identity keys of enrolled devices
+  std::filesystem::path state_file = "armored-cloud.e3state";
+  std::size_t replay_window = 64;
+  std::chrono::seconds epoch_grace{3600};
+  // [storage]
+  std::string backend = "sqlite";
+  std::filesystem::path sqlite_path = "armored.db";
+  std::string postgresql_conninfo = "dbname=armored";
+  std::string postgresql_schema = "armored";
+  std::size_t max_batch_rows = 20000;  // rows per durable commit (group commit)
+  // [mqtt]
+  std::size_t max_packet_bytes = 256 * 1024;
+  // [status]
+  std::chrono::seconds status_interval{5};
+  // [broker] (optional second source)
+  std::string broker_url;  // mqtts://host:port, empty: none
+  std::filesystem::path broker_ca, broker_certificate, broker_key;
+  std::string broker_client_id = "armored-cloud";
+};
+
+// Loads and checks a config file. Relative paths are taken relative to the
+// file's directory. Errors name the file, line and key.
+Expected<CloudConfig> load_cloud_config(const std::filesystem::path& path);
+Expected<CloudConfig> parse_cloud_config(std::string_view text, const std::filesystem::path& path);
+
+}  // namespace armored::cloud

@@ -1,0 +1,151 @@
+#include "cloud/ingest.h"
+
+#include <fmt/format.h>
+
+#include "common/hex.h"
+
+namespace armored::cloud {
+
+const char* to_string(Reject r) {
+  switch (r) {
+    case Reject::kBadBatch: return "bad batch";
+    case Reject::kMalformed: return "malformed envelope";
+    case Reject::kUnknownKey: return "unknown key id";
+    case Reject::kBadEpoch: return "unknown or expired epoch";
+    case Reject::kForged: return "authentication failed";
+    case Reject::kReplayed: return "replayed";
+    case Reject::kBadReading: return "invalid reading";
+    case Reject::kBadAnnouncement: return "bad announcement";
+    case Reject::kOther: return "other";
+  }
+  return "other";
+}
+
+std::uint64_t IngestCounters::rejected_total() const {
+  std::uint64_t n = 0;
+  for (auto v : rejected) n += v;
+  return n;
+}
+
+namespace {
+
+Reject classify(e3::E3Errc c) {
+  using e3::E3Errc;
+  switch (c) {
+    case E3Errc::kMalformed:
+    case E3Errc::kOversized: return Reject::kMalformed;
+    case E3Errc::kUnknownKeyId: return Reject::kUnknownKey;
+    case E3Errc::kUnknownEpoch:
+    case E3Errc::kExpiredEpoch: return Reject::kBadEpoch;
+    case E3Errc::kAuthFailed: return Reject::kForged;
+    case E3Errc::kReplayed:
+    case E3Errc::kTooOld: return Reject::kReplayed;
+    case E3Errc::kStaleAnnouncement: return Reject::kBadAnnouncement;
+    default: return Reject::kOther;
+  }
+}
+
+std::int64_t ms(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Ingest::Ingest(e3::Opener& opener, Clock& clock, IngestPolicy policy)
+    : opener_(opener), clock_(clock), policy_(policy) {}
+
+void Ingest::reject(PreparedUplink& out_, Reject why, std::string_view peer, std::string reason,
+                    std::string detail) {
+  ++out_.rejected;
+  ++counters_.rejected[static_cast<std::size_t>(why)];
+  store::SecurityEvent ev;
+  ev.at_ms = ms(clock_.now());
+  ev.kind = store::EventKind::kRejectedEnvelope;
+  ev.reason = std::move(reason);
+  ev.peer = std::string(peer);
+  ev.detail = std::move(detail);
+  out_.events.push_back(std::move(ev));
+}
+
+PreparedUplink Ingest::prepare(std::string_view peer, ByteSpan payload, bool redelivery) {
+  PreparedUplink out;
+  if (e3::is_batch(payload)) {
+    auto batch = e3::decode_batch(payload, policy_.batch);
+    if (!batch) {
+      ++counters_.messages;
+      out.messages = 1;
+      reject(out, Reject::kBadBatch, peer, to_string(Reject::kBadBatch),
+             fmt::format("{} ({} bytes)", batch.error().message, payload.size()));
+      return out;
+    }
+    out.rows.reserve(batch->size());
+    for (ByteSpan m : *batch) handle_message(peer, m, redelivery, out);
+  } else {
+    handle_message(peer, payload, redelivery, out);
+  }
+  return out;
+}
+
+void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redelivery,
+                            PreparedUplink& out_) {
+  ++out_.messages;
+  ++counters_.messages;
+  auto header = e3::parse_header(message);
+  if (!header) {
+    reject(out_, Reject::kMalformed, peer, to_string(Reject::kMalformed), header.error().message);
+    return;
+  }
+  const std::string where = fmt::format("kid {} epoch-id {} seq {}", to_hex(header->kid),
+                                        header->epoch_id, header->sequence);
+  if (header->type == e3::MessageType::kAnnouncement) {
+    auto acc = opener_.accept_announcement(message);
+    if (!acc) {
+      Reject why = classify(acc.error().code);
+      if (why == Reject::kMalformed || why == Reject::kOther) why = Reject::kBadAnnouncement;
+      reject(out_, why, peer, std::string("announcement: ") + e3::to_string(acc.error().code),
+             fmt::format("{}: {}", where, acc.error().message));
+      return;
+    }
+    if (!acc->duplicate) {
+      ++out_.announcements;
+      ++counters_.announcements;
+      out_.opener_changed = true;
+    }
+    return;
+  }
+  if (header->type != e3::MessageType::kUplink) {
+    reject(out_, Reject::kMalformed, peer, "not an uplink message", where);
+    return;
+  }
+  std::array<std::uint8_t, 1024> plain{};
+  auto opened = opener_.open(message, plain);
+  if (!opened) {
+    Reject why = classify(opened.error().code);
+    std::string reason = e3::to_string(opened.error().code);
+    if (why == Reject::kReplayed && redelivery) reason += " (redelivered publish)";
+    reject(out_, why, peer, std::move(reason), fmt::format("{}: {}", where, opened.error().message));
+    return;
+  }
+  ByteSpan pt(plain.data(), opened->plaintext_size);
+  auto reading = telemetry::parse_reading(pt, clock_.now(), policy_.reading);
+  if (!reading) {
+    reject(out_, Reject::kBadReading, peer, to_string(Reject::kBadReading),
+           fmt::format("device {} epoch {} seq {}: {}", opened->device_id, opened->epoch,
+                       opened->sequence, telemetry::to_string(reading.error())));
+    return;
+  }
+  ++counters_.readings;
+  store::ReadingRow row;
+  row.device = std::string(opened->device_id);
+  row.key_id.assign(header->kid.begin(), header->kid.end());
+  row.epoch = opened->epoch;
+  row.seq = opened->sequence;
+  row.timestamp = reading->timestamp;
+  row.heart_rate_dbpm = reading->heart_rate_dbpm;
+  row.spo2_pct = reading->spo2_pct;
+  std::copy(pt.begin(), pt.end(), row.payload.begin());
+  row.received_at_ms = ms(clock_.now());
+  out_.rows.push_back(std::move(row));
+}
+
+}  // namespace armored::cloud

@@ -1,0 +1,83 @@
+#pragma once
+// Ingest: turns one uplink PUBLISH payload (one E3 message or a batch) into
+// rows to store and security events to record. Sans-I/O: the caller stores
+// the result durably and only then acknowledges the PUBLISH.
+//
+// Every message is checked in this order: batch framing, E3 header, E3
+// open (key ID, epoch, tag, replay window), reading decode and field ranges.
+// A failure at any step rejects that message alone, records why, and never
+// stores anything of it; the rest of the batch goes on.
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "e3/e3.h"
+#include "store/types.h"
+#include "telemetry/reading.h"
+
+namespace armored::cloud {
+
+struct IngestPolicy {
+  telemetry::ValidationPolicy reading;
+  e3::BatchLimits batch{255, 4096};
+};
+
+// Why a message was rejected, for counters and the status line.
+enum class Reject : std::uint8_t {
+  kBadBatch,       // batch framing malformed or over limits (the whole payload)
+  kMalformed,      // E3 header or body malformed
+  kUnknownKey,     // no device with this key ID
+  kBadEpoch,       // unknown or expired epoch
+  kForged,         // AEAD tag or announcement signature failed
+  kReplayed,       // sequence already seen, or left of the window
+  kBadReading,     // plaintext is not a valid reading (ranges, length)
+  kBadAnnouncement,  // stale or otherwise unacceptable announcement
+  kOther,
+};
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kOther) + 1;
+const char* to_string(Reject r);
+
+struct PreparedUplink {
+  std::vector<store::ReadingRow> rows;
+  std::vector<store::SecurityEvent> events;
+  std::size_t messages = 0;
+  std::size_t announcements = 0;  // accepted, new epochs
+  std::size_t rejected = 0;
+  bool opener_changed = false;    // new epochs: persist the opener before acknowledging
+};
+
+struct IngestCounters {
+  std::uint64_t messages = 0;
+  std::uint64_t readings = 0;       // opened and valid (before storage dedup)
+  std::uint64_t announcements = 0;
+  std::array<std::uint64_t, kRejectCount> rejected{};
+  std::uint64_t rejected_total() const;
+};
+
+class Ingest {
+ public:
+  Ingest(e3::Opener& opener, Clock& clock, IngestPolicy policy = {});
+
+  // Opens every message of `payload`, published by the gateway `peer`.
+  // `redelivery` is the PUBLISH's DUP flag: replays in a redelivered PUBLISH
+  // are recorded as such (most likely a PUBACK that was lost, not an attack).
+  PreparedUplink prepare(std::string_view peer, ByteSpan payload, bool redelivery);
+
+  const IngestCounters& counters() const { return counters_; }
+
+ private:
+  void handle_message(std::string_view peer, ByteSpan message, bool redelivery, PreparedUplink& out_);
+  void reject(PreparedUplink& out_, Reject why, std::string_view peer, std::string reason,
+              std::string detail);
+
+  e3::Opener& opener_;
+  Clock& clock_;
+  IngestPolicy policy_;
+  IngestCounters counters_;
+};
+
+}  // namespace armored::cloud

@@ -1,0 +1,479 @@
+#include "cloud/server.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <iostream>
+#include <set>
+
+#include "cloud/ingest.h"
+#include "cloud/store_writer.h"
+#include "cloud/topics.h"
+#include "common/file_io.h"
+#include "common/log.h"
+#include "e3/e3.h"
+#include "mqtt/server_session.h"
+#include "provision/registry.h"
+#include "store/store.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+
+namespace armored::cloud {
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+
+namespace {
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::int64_t unix_ms(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+// One client connection: the socket, its sans-I/O TLS connection and MQTT
+// session. Only the writer coroutine writes to the socket.
+struct Conn : std::enable_shared_from_this<Conn> {
+  Conn(tcp::socket s, std::unique_ptr<tls::Connection> t)
+      : sock(std::move(s)), tls(std::move(t)), wake(sock.get_executor()) {
+    wake.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+  tcp::socket sock;
+  std::unique_ptr<tls::Connection> tls;
+  std::optional<mqtt::ServerSession> mqtt;  // set right after construction
+  asio::steady_timer wake;  // cancelled to wake the writer
+  std::string peer_address;
+  std::string identity;     // verified gateway (or direct device) id
+  bool handshake_done = false;
+  bool closed = false;
+  bool writer_done = false;
+};
+
+struct CloudServer::Impl {
+  Impl(const CloudConfig& c, Clock& clk) : config(c), clock(clk), acceptor(io), signals(io, SIGINT, SIGTERM) {}
+
+  CloudConfig config;
+  Clock& clock;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::unique_ptr<tls::TlsContext> tls_ctx;
+  std::optional<e3::Opener> opener;
+  std::optional<Ingest> ingest;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<StoreWriter> writer;
+  std::set<std::shared_ptr<Conn>> conns;
+  bool stopping = false;
+  bool storage_failed = false;
+  CloudStatus counters;  // network-thread counters (merged in status())
+  CloudStatus last_status;
+  std::chrono::steady_clock::time_point last_status_at;
+
+  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
+
+  Status load();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> reader(std::shared_ptr<Conn> c);
+  asio::awaitable<void> writer_loop(std::shared_ptr<Conn> c);
+  asio::awaitable<void> timer_loop(std::shared_ptr<Conn> c);
+  asio::awaitable<void> status_loop();
+  void on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d);
+  void on_publish(const std::shared_ptr<Conn>& c, const mqtt::Publish& p, bool early);
+  void security_event(store::EventKind kind, std::string reason, std::string peer, std::string detail);
+  void flush(const std::shared_ptr<Conn>& c);
+  void close(const std::shared_ptr<Conn>& c);
+  void begin_stop();
+  CloudStatus snapshot() const;
+};
+
+Status CloudServer::Impl::load() {
+  auto ctx = tls::TlsContext::create(config.tls, clock);
+  if (!ctx) return fail(ctx.error().message);
+  tls_ctx = std::move(*ctx);
+
+  auto registry = provision::load_registry(config.e3_dir);
+  if (!registry) return unexpected(registry.error());
+  auto key_pem = read_text_file(provision::cloud_key_path(config.e3_dir), 64 * 1024);
+  if (!key_pem) return unexpected(key_pem.error());
+  auto key = crypto::EcPrivateKey::from_pem(*key_pem);
+  if (!key) return fail(provision::cloud_key_path(config.e3_dir).string() + " is not a P-256 private key");
+  e3::OpenerConfig oc;
+  oc.cloud_key_id = registry->cloud_key_id;
+  oc.replay_window = config.replay_window;
+  oc.grace_period = config.epoch_grace;
+  auto op = e3::Opener::create(oc, *key, clock, nullptr);
+  if (!op) return fail(std::string("E3 opener: ") + op.error().message);
+  opener.emplace(std::move(*op));
+  for (const auto& d : registry->devices) {
+    fs::path cert = config.pki_dir / "device" / (d.device_id + ".crt");
+    auto pem = read_text_file(cert, 64 * 1024);
+    if (!pem) return unexpected(pem.error());
+    auto pub = crypto::EcPublicKey::from_pem(*pem);
+    if (!pub) return fail(cert.string() + ": no P-256 public key in the certificate");
+    if (auto a = opener->add_device({d.kid, d.device_id, *pub}); !a) {
+      return fail("device " + d.device_id + ": " + a.error().message);
+    }
+  }
+  std::error_code ec;
+  if (fs::exists(config.state_file, ec)) {
+    auto state = read_file(config.state_file, 256u << 20);
+    if (!state) return unexpected(state.error());
+    if (auto r = opener->restore(*state); !r) {
+      return fail(config.state_file.string() + ": " + r.error().message);
+    }
+  }
+  ingest.emplace(*opener, clock);
+
+  if (config.backend == "sqlite") {
+    auto s = store::open_sqlite(config.sqlite_path);
+    if (!s) return fail(s.error().message);
+    store = std::move(*s);
+  } else {
+    store::PostgresOptions po;
+    po.conninfo = config.postgresql_conninfo;
+    po.schema = config.postgresql_schema;
+    auto s = store::open_postgres(po);
+    if (!s) return fail(s.error().message);
+    store = std::move(*s);
+  }
+  fs::path state_file = config.state_file;
+  writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows, [state_file](ByteSpan st) {
+    return write_file_atomic(state_file, st, 0600);
+  });
+  spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
+  return {};
+}
+
+void CloudServer::Impl::security_event(store::EventKind kind, std::string reason, std::string peer,
+                                       std::string detail) {
+  WriteJob job;
+  job.events.push_back({unix_ms(clock.now()), kind, std::move(reason), std::move(peer), std::move(detail)});
+  writer->submit(std::move(job));
+}
+
+void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
+  if (c->closed) return;
+  auto out = c->mqtt->pending_output();
+  if (!out.empty()) {
+    if (auto w = c->tls->write(out); !w) {
+      close(c);
+      return;
+    }
+    c->mqtt->consume_output(out.size());
+  }
+  if (c->tls->has_output()) c->wake.cancel();
+}
+
+void CloudServer::Impl::close(const std::shared_ptr<Conn>& c) {
+  if (c->closed) return;
+  c->closed = true;
+  if (c->tls->is_open()) c->tls->close();
+  c->wake.cancel();  // the writer sends what is left (close_notify), then closes the socket
+}
+
+void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::Publish& p, bool early) {
+  const std::string peer = c->identity;
+  if (!may_publish(c->identity, p.topic)) {
+    ++counters.acl_denied;
+    security_event(store::EventKind::kAclDenied, "publish outside own topic", peer,
+                   fmt::format("topic '{}' from {}", p.topic, c->peer_address));
+    // MQTT 3.1.1 cannot refuse a PUBLISH except by closing [MQTT-3.3.5-2].
+    close(c);
+    return;
+  }
+  PreparedUplink prepared = ingest->prepare(peer, p.payload, p.dup);
+  WriteJob job;
+  job.rows = std::move(prepared.rows);
+  job.events = std::move(prepared.events);
+  if (prepared.opener_changed) job.e3_state = std::make_shared<const Bytes>(opener->serialize());
+  const std::uint16_t id = p.packet_id;
+  const bool qos1 = p.qos == mqtt::QoS::kAtLeastOnce;
+  (void)early;
+  std::weak_ptr<Conn> weak = c;
+  job.done = [this, weak, id, qos1](bool durable) {
+    // Back to the network thread: only there may the session be touched.
+    asio::post(io, [this, weak, id, qos1, durable] {
+      if (!durable) {
+        storage_failed = true;
+        spdlog::critical("cloud: storage failed; stopping without acknowledging");
+        begin_stop();
+        return;
+      }
+      auto conn = weak.lock();
+      if (!conn || conn->closed || !qos1) return;
+      if (auto a = conn->mqtt->acknowledge(id); !a) return;
+      flush(conn);
+    });
+  };
+  writer->submit(std::move(job));
+}
+
+void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d) {
+  auto events = c->mqtt->receive(d.bytes, mnow());
+  for (const auto& ev : events) {
+    using K = mqtt::ServerEvent::Kind;
+    if (d.arrived_as_early_data && ev.kind != K::kConnected && ev.kind != K::kMessage && ev.kind != K::kClosed) {
+      // 0-RTT data may be replayed: only uplink telemetry, which E3 protects
+      // against replay, is allowed in it.
+      ++counters.early_data_refused;
+      security_event(store::EventKind::kEarlyDataRefused, "non-telemetry packet in early data",
+                     c->identity, c->peer_address);
+      close(c);
+      return;
+    }
+    switch (ev.kind) {
+      case K::kMessage:
+        on_publish(c, ev.message, d.arrived_as_early_data);
+        break;
+      case K::kClosed:
+        if (ev.error) {
+          security_event(store::EventKind::kProtocolError, "mqtt", c->identity, std::string(ev.error->message));
+        }
+        close(c);
+        return;
+      default:
+        break;
+    }
+    if (c->closed) return;
+  }
+  flush(c);
+}
+
+asio::awaitable<void> CloudServer::Impl::writer_loop(std::shared_ptr<Conn> c) {
+  for (;;) {
+    if (c->tls->has_output()) {
+      Bytes out = c->tls->take_output();
+      auto [ec, n] = co_await asio::async_write(c->sock, asio::buffer(out), kNoThrow);
+      (void)n;
+      if (ec) break;
+      continue;
+    }
+    if (c->closed) break;
+    c->wake.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await c->wake.async_wait(kNoThrow);
+  }
+  asio::error_code ec;
+  c->sock.shutdown(tcp::socket::shutdown_both, ec);
+  c->sock.close(ec);
+  c->writer_done = true;
+}
+
+asio::awaitable<void> CloudServer::Impl::timer_loop(std::shared_ptr<Conn> c) {
+  asio::steady_timer t(c->sock.get_executor());
+  const auto started = std::chrono::steady_clock::now();
+  while (!c->closed) {
+    t.expires_after(std::chrono::milliseconds(500));
+    co_await t.async_wait(kNoThrow);
+    if (c->closed) break;
+    if (!c->handshake_done) {
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+        security_event(store::EventKind::kFailedHandshake, "handshake timeout", "", c->peer_address);
+        ++counters.handshakes_failed;
+        close(c);
+      }
+      continue;
+    }
+    auto dl = c->mqtt->next_deadline();
+    if (dl && *dl <= mnow()) {
+      auto events = c->mqtt->on_timer(mnow());
+      for (const auto& ev : events) {
+        if (ev.kind == mqtt::ServerEvent::Kind::kClosed) close(c);
+      }
+      flush(c);
+    }
+  }
+}
+
+asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
+  std::array<std::uint8_t, 16384> buf;
+  while (!c->closed) {
+    auto [ec, n] = co_await c->sock.async_read_some(asio::buffer(buf), kNoThrow);
+    if (ec) break;
+    auto events = c->tls->feed(ByteSpan(buf.data(), n), clock.now());
+    for (auto& e : events) {
+      if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
+        c->handshake_done = true;
+        c->identity = hc->peer.id;
+        if (c->identity.empty()) {
+          security_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address);
+          close(c);
+          break;
+        }
+      } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
+        on_app_data(c, *ad);
+      } else if (auto* f = std::get_if<tls::Failed>(&e)) {
+        if (!c->handshake_done) {
+          ++counters.handshakes_failed;
+          security_event(store::EventKind::kFailedHandshake, std::string(tls::reason_name(f->error.reason)),
+                         "", fmt::format("{}: {}", c->peer_address, f->error.message));
+        }
+        close(c);
+      } else if (std::get_if<tls::Closed>(&e)) {
+        close(c);
+      }
+      if (c->closed) break;
+    }
+    if (c->tls->has_output()) c->wake.cancel();
+  }
+  close(c);
+  // Wait for the writer to finish with the socket before the state goes away.
+  asio::steady_timer t(c->sock.get_executor());
+  while (!c->writer_done) {
+    t.expires_after(std::chrono::milliseconds(5));
+    co_await t.async_wait(kNoThrow);
+  }
+  conns.erase(c);
+}
+
+asio::awaitable<void> CloudServer::Impl::accept_loop() {
+  while (!stopping) {
+    auto [ec, sock] = co_await acceptor.async_accept(kNoThrow);
+    if (ec) {
+      if (stopping) break;
+      continue;
+    }
+    if (conns.size() >= config.max_connections) {
+      asio::error_code ignored;
+      sock.close(ignored);
+      continue;
+    }
+    auto t = tls::Connection::server(*tls_ctx);
+    if (!t) continue;
+    auto c = std::make_shared<Conn>(std::move(sock), std::move(*t));
+    asio::error_code aec;
+    auto ep = c->sock.remote_endpoint(aec);
+    c->peer_address = aec ? "?" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    c->sock.set_option(tcp::no_delay(true), aec);
+    Conn* raw = c.get();
+    mqtt::ServerOptions o;
+    o.limits.max_packet_size = config.max_packet_bytes;
+    o.max_pending_acks = 4096;
+    // Access rules come from the certificate, decided per subscription.
+    o.authorize_subscribe = [this, raw](std::string_view filter, mqtt::QoS q) {
+      if (!may_subscribe(raw->identity, filter)) {
+        ++counters.acl_denied;
+        security_event(store::EventKind::kAclDenied, "subscribe outside own topic", raw->identity,
+                       fmt::format("filter '{}'", filter));
+        return mqtt::SubAckCode::kFailure;
+      }
+      return q == mqtt::QoS::kAtMostOnce ? mqtt::SubAckCode::kGrantedQos0 : mqtt::SubAckCode::kGrantedQos1;
+    };
+    c->mqtt.emplace(std::move(o), mnow());
+    conns.insert(c);
+    asio::co_spawn(io, writer_loop(c), asio::detached);
+    asio::co_spawn(io, timer_loop(c), asio::detached);
+    asio::co_spawn(io, reader(c), asio::detached);
+  }
+}
+
+CloudStatus CloudServer::Impl::snapshot() const {
+  CloudStatus s = counters;
+  s.connections = conns.size();
+  const auto& tc = tls_ctx->counters();
+  s.handshakes_full = tc.full_handshakes.load();
+  s.handshakes_resumed = tc.resumed_handshakes.load();
+  s.handshakes_zero_rtt = tc.zero_rtt_handshakes.load();
+  const auto& ic = ingest->counters();
+  s.messages = ic.messages;
+  s.announcements = ic.announcements;
+  s.rejected = ic.rejected_total();
+  auto ws = writer->stats();
+  s.readings_stored = ws.inserted;
+  s.duplicates = ws.duplicates;
+  s.commits = ws.commits;
+  s.storage_failures = ws.failures;
+  return s;
+}
+
+asio::awaitable<void> CloudServer::Impl::status_loop() {
+  if (config.status_interval.count() == 0) co_return;
+  asio::steady_timer t(io);
+  last_status = snapshot();
+  last_status_at = std::chrono::steady_clock::now();
+  while (!stopping) {
+    t.expires_after(config.status_interval);
+    co_await t.async_wait(kNoThrow);
+    if (stopping) break;
+    auto now = std::chrono::steady_clock::now();
+    auto s = snapshot();
+    double secs = std::chrono::duration<double>(now - last_status_at).count();
+    std::cerr << "cloud: " << format_status(s, last_status, secs) << std::endl;
+    last_status = s;
+    last_status_at = now;
+  }
+}
+
+void CloudServer::Impl::begin_stop() {
+  if (stopping) return;
+  stopping = true;
+  asio::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  for (const auto& c : conns) close(c);
+  // run() returns once every connection coroutine has finished.
+}
+
+std::string format_status(const CloudStatus& s, const CloudStatus& b, double secs) {
+  double rate = secs > 0 ? static_cast<double>(s.readings_stored - b.readings_stored) / secs : 0;
+  return fmt::format(
+      "{} connections, {:.0f} readings/s stored ({} in all), {} duplicates dropped, {} rejected, "
+      "{} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
+      s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.acl_denied, s.handshakes_full,
+      s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+}
+
+CloudServer::CloudServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CloudServer::~CloudServer() = default;
+
+Expected<std::unique_ptr<CloudServer>> CloudServer::create(const CloudConfig& config, Clock& clock) {
+  auto impl = std::make_unique<Impl>(config, clock);
+  ARMORED_TRY(impl->load());
+  return std::unique_ptr<CloudServer>(new CloudServer(std::move(impl)));
+}
+
+Expected<std::uint16_t> CloudServer::listen() {
+  auto& i = *impl_;
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(i.config.address, ec);
+  if (ec) return fail("listen.address '" + i.config.address + "' is not an IP address");
+  tcp::endpoint ep(addr, i.config.port);
+  i.acceptor.open(ep.protocol(), ec);
+  if (!ec) i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) i.acceptor.bind(ep, ec);
+  if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(fmt::format("cannot listen on {}:{}: {}", i.config.address, i.config.port, ec.message()));
+  return i.acceptor.local_endpoint().port();
+}
+
+int CloudServer::run() {
+  auto& i = *impl_;
+  i.signals.async_wait([&i](const asio::error_code& ec, int) {
+    if (!ec) i.begin_stop();
+  });
+  asio::co_spawn(i.io, i.accept_loop(), asio::detached);
+  asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  i.io.run();
+  i.writer->drain();
+  // Persist replay windows so a restart does not reopen them.
+  if (auto st = write_file_atomic(i.config.state_file, i.opener->serialize(), 0600); !st) {
+    spdlog::error("cloud: cannot persist E3 state: {}", st.error().message);
+    return 1;
+  }
+  return i.storage_failed ? 1 : 0;
+}
+
+void CloudServer::stop() {
+  asio::post(impl_->io, [this] { impl_->begin_stop(); });
+}
+
+CloudStatus CloudServer::status() const { return impl_->snapshot(); }
+
+}  // namespace armored::cloud

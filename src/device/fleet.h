@@ -1,0 +1,53 @@
+#pragma once
+// The device fleet simulator: N wearables of the reference chapter's
+// patient-monitoring example, each with its own identity key (from
+// `armored pki fleet`), its own kid (from `armored enroll`) and its own
+// persisted E3 state, sending the 52-byte reading every `interval /
+// speedup` to a gateway over UDP. A message stays queued on the device and
+// is re-sent until the gateway answers that it is spooled.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "common/result.h"
+
+namespace armored::device {
+
+struct FleetOptions {
+  std::filesystem::path pki_dir;
+  std::filesystem::path e3_dir;
+  std::filesystem::path state_dir;  // <id>.e3: each device's sealer state (0600)
+  std::size_t devices = 10;
+  double interval_s = 30;
+  double speedup = 1;
+  std::string gateway_host = "127.0.0.1";
+  std::uint16_t gateway_port = 5683;
+  double duration_s = 60;         // stop producing readings after this
+  double drain_s = 30;            // then wait this long at most for every answer
+  double retry_after_s = 0.5;     // re-send an unanswered message after this
+  std::size_t max_queue = 10000;  // per device; beyond it the oldest reading is dropped (counted)
+  std::string aead;               // empty: ChaCha20 without AES hardware, AES-128-GCM with
+};
+
+struct FleetSummary {
+  std::uint64_t devices = 0;
+  std::uint64_t readings = 0;        // sealed
+  std::uint64_t announcements = 0;   // epochs started (including restored devices' re-sends)
+  std::uint64_t datagrams_sent = 0;  // including re-sends
+  std::uint64_t acknowledged = 0;    // messages the gateway spooled
+  std::uint64_t refused = 0;         // answers "spool full" (the message is re-sent)
+  std::uint64_t retransmissions = 0;
+  std::uint64_t unacknowledged = 0;  // still queued at the end
+  std::uint64_t dropped = 0;         // queue overflow
+  double seconds = 0;
+};
+
+using FleetProgress = std::function<void(const FleetSummary& so_far)>;
+
+// Runs the fleet until duration_s has passed and every message is answered
+// (or drain_s more has passed). Errors only for unusable inputs.
+Expected<FleetSummary> run_fleet(const FleetOptions& options, const FleetProgress& progress = {});
+
+}  // namespace armored::device

@@ -1,0 +1,110 @@
+#include "gateway/config.h"
+
+#include "common/file_io.h"
+#include "config/toml_reader.h"
+#include "pki/pki.h"
+
+namespace armored::gateway {
+namespace fs = std::filesystem;
+
+namespace {
+fs::path resolve(const fs::path& base, const std::string& p) {
+  if (p.empty()) return {};
+  fs::path x(p);
+  return x.is_absolute() ? x : base / x;
+}
+}  // namespace
+
+Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::path& path) {
+  auto doc = config::TomlDocument::parse(text, path.string());
+  if (!doc) return unexpected(doc.error());
+  ARMORED_TRY(doc->reject_unknown_sections({"udp", "cloud", "spool", "forward", "backoff", "status"}));
+  const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  GatewayConfig c;
+  auto root = doc->section("");
+  ARMORED_TRY(root.get("id", c.id));
+  ARMORED_TRY(root.reject_unknown_keys());
+  if (auto v = pki::validate_id(c.id); !v) return fail(path.string() + ": id: " + v.error().message);
+
+  auto udp = doc->section("udp");
+  std::int64_t uport = c.udp_port;
+  ARMORED_TRY(udp.get_optional("address", c.udp_address));
+  ARMORED_TRY(udp.get_optional("port", uport, 0, 65535));
+  ARMORED_TRY(udp.reject_unknown_keys());
+  c.udp_port = static_cast<std::uint16_t>(uport);
+
+  auto cl = doc->section("cloud");
+  std::string ca, cert, key, crl, chain, tickets = c.ticket_dir.string(), minv = "1.3", suites;
+  std::int64_t port = c.cloud_port, keep = c.keep_alive_s, max_age = c.ticket_max_age.count();
+  ARMORED_TRY(cl.get("host", c.cloud_host));
+  ARMORED_TRY(cl.get_optional("port", port, 1, 65535));
+  ARMORED_TRY(cl.get("ca", ca));
+  ARMORED_TRY(cl.get("certificate", cert));
+  ARMORED_TRY(cl.get("key", key));
+  ARMORED_TRY(cl.get_optional("crl", crl));
+  ARMORED_TRY(cl.get_optional("intermediates", chain));
+  ARMORED_TRY(cl.get_optional("ticket_dir", tickets));
+  ARMORED_TRY(cl.get_optional("ticket_max_age_s", max_age, 0, 7 * 24 * 3600));
+  ARMORED_TRY(cl.get_optional("keep_alive_s", keep, 0, 3600));
+  ARMORED_TRY(cl.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
+  ARMORED_TRY(cl.get_optional("ciphersuites", suites));
+  ARMORED_TRY(cl.reject_unknown_keys());
+  if (port == 1883) {
+    return fail(path.string() + ": cloud.port 1883 is plaintext MQTT; the gateway forwards only over TLS (8883)");
+  }
+  c.cloud_port = static_cast<std::uint16_t>(port);
+  c.keep_alive_s = static_cast<std::uint16_t>(keep);
+  c.ticket_max_age = std::chrono::seconds(max_age);
+  c.ticket_dir = resolve(base, tickets);
+  c.tls.role = tls::Role::kClient;
+  c.tls.ca_file = resolve(base, ca);
+  c.tls.cert_chain = resolve(base, cert);
+  c.tls.key_file = resolve(base, key);
+  c.tls.crl_file = resolve(base, crl);
+  c.tls.intermediates = resolve(base, chain);
+  c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
+  c.tls.tls13_ciphersuites = suites;
+
+  auto sp = doc->section("spool");
+  std::string sdir = c.spool_dir.string();
+  std::int64_t smax = static_cast<std::int64_t>(c.spool_max_bytes);
+  ARMORED_TRY(sp.get_optional("dir", sdir));
+  ARMORED_TRY(sp.get_optional("max_bytes", smax, 1 << 20, std::int64_t{1} << 40));
+  ARMORED_TRY(sp.reject_unknown_keys());
+  c.spool_dir = resolve(base, sdir);
+  c.spool_max_bytes = static_cast<std::size_t>(smax);
+
+  auto fw = doc->section("forward");
+  std::int64_t bm = static_cast<std::int64_t>(c.batch_max_messages), inflight = static_cast<std::int64_t>(c.max_inflight),
+               early = static_cast<std::int64_t>(c.early_data_max_bytes);
+  ARMORED_TRY(fw.get_optional("batch_max_messages", bm, 1, 255));
+  ARMORED_TRY(fw.get_optional("max_inflight", inflight, 1, 1024));
+  ARMORED_TRY(fw.get_optional("early_data_max_bytes", early, 0, 1 << 20));
+  ARMORED_TRY(fw.reject_unknown_keys());
+  c.batch_max_messages = static_cast<std::size_t>(bm);
+  c.max_inflight = static_cast<std::size_t>(inflight);
+  c.early_data_max_bytes = static_cast<std::size_t>(early);
+
+  auto bo = doc->section("backoff");
+  std::int64_t bi = c.backoff_initial.count(), bmx = c.backoff_max.count();
+  ARMORED_TRY(bo.get_optional("initial_ms", bi, 1, 600000));
+  ARMORED_TRY(bo.get_optional("max_ms", bmx, 1, 3600000));
+  ARMORED_TRY(bo.reject_unknown_keys());
+  c.backoff_initial = std::chrono::milliseconds(bi);
+  c.backoff_max = std::chrono::milliseconds(bmx);
+
+  auto st = doc->section("status");
+  std::int64_t si = c.status_interval.count();
+  ARMORED_TRY(st.get_optional("interval_s", si, 0, 3600));
+  ARMORED_TRY(st.reject_unknown_keys());
+  c.status_interval = std::chrono::seconds(si);
+  return c;
+}
+
+Expected<GatewayConfig> load_gateway_config(const fs::path& path) {
+  auto text = read_text_file(path, 1u << 20);
+  if (!text) return unexpected(text.error());
+  return parse_gateway_config(*text, path);
+}
+
+}  // namespace armored::gateway

@@ -1,0 +1,44 @@
+#pragma once
+// `armored gateway` configuration (TOML); config/gateway.toml documents
+// every option with its default. The gateway has no E3 key and no option
+// for one: it forwards what it cannot read.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "common/result.h"
+#include "tls/config.h"
+
+namespace armored::gateway {
+
+struct GatewayConfig {
+  std::string id;  // must match the certificate's urn:armored:gateway:<id>
+  // [udp] device ingress
+  std::string udp_address = "127.0.0.1";
+  std::uint16_t udp_port = 5683;
+  // [cloud] where to forward (our cloud endpoint or an MQTT broker)
+  std::string cloud_host = "localhost";
+  std::uint16_t cloud_port = 8883;
+  tls::TlsConfig tls;
+  std::filesystem::path ticket_dir = "tickets";
+  std::chrono::seconds ticket_max_age{7200};
+  std::uint16_t keep_alive_s = 30;
+  // [spool]
+  std::filesystem::path spool_dir = "spool";
+  std::size_t spool_max_bytes = std::size_t{1} << 30;
+  // [forward]
+  std::size_t batch_max_messages = 255;
+  std::size_t max_inflight = 32;  // PUBLISH packets awaiting PUBACK
+  std::size_t early_data_max_bytes = 12 * 1024;
+  // [backoff]
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{30000};
+  // [status]
+  std::chrono::seconds status_interval{5};
+};
+
+Expected<GatewayConfig> load_gateway_config(const std::filesystem::path& path);
+Expected<GatewayConfig> parse_gateway_config(std::string_view text, const std::filesystem::path& path);
+
+}  // namespace armored::gateway

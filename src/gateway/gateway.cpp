@@ -1,0 +1,464 @@
+#include "gateway/gateway.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+#include <iostream>
+#include <map>
+
+#include "common/hex.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "e3/batch.h"
+#include "gateway/backoff.h"
+#include "gateway/ingress.h"
+#include "mqtt/client_session.h"
+#include "spool/spool.h"
+#include "tls/context.h"
+#include "tls/duplex.h"
+#include "tls/session_store.h"
+
+namespace armored::gateway {
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+}  // namespace
+
+struct Gateway::Impl {
+  Impl(const GatewayConfig& c, Clock& clk)
+      : config(c), clock(clk), udp_sock(io), signals(io, SIGINT, SIGTERM), pump_wake(io),
+        backoff(c.backoff_initial, c.backoff_max, rng) {
+    pump_wake.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+
+  GatewayConfig config;
+  Clock& clock;
+  SystemRng rng;
+  asio::io_context io;
+  udp::socket udp_sock;
+  asio::signal_set signals;
+  asio::steady_timer pump_wake;
+  std::unique_ptr<tls::TlsContext> tls_ctx;
+  std::unique_ptr<tls::SessionStore> sessions;
+  std::unique_ptr<spool::Spool> spool;
+  Backoff backoff;
+  bool stopping = false;
+  GatewayStatus counters;
+
+  // The current uplink connection.
+  std::shared_ptr<tls::Duplex> link;
+  std::optional<mqtt::ClientSession> mqtt;
+  bool mqtt_connected = false;
+  struct InFlight {
+    std::uint16_t packet_id;
+    std::uint64_t last_spool_id;
+    std::size_t messages;
+    bool acked = false;
+  };
+  std::deque<InFlight> inflight;
+  std::uint64_t sent_through = 0;  // spool id of the last record sent on this connection
+  // Last UDP address each device (by kid) was seen at, for downlink relay.
+  std::map<Bytes, udp::endpoint> device_addresses;
+
+  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
+  std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
+  std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
+
+  Status load();
+  asio::awaitable<void> udp_loop();
+  asio::awaitable<void> uplink_loop();
+  asio::awaitable<void> status_loop();
+  asio::awaitable<void> timer_loop(std::shared_ptr<tls::Duplex> d);
+  void handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>>& batch);
+  void on_link_event(tls::Event& e);
+  void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
+  void pump();
+  Result<std::optional<Bytes>, spool::SpoolError> next_batch(std::size_t max_bytes);
+  void flush_mqtt();
+  void begin_stop();
+};
+
+Status Gateway::Impl::load() {
+  auto ctx = tls::TlsContext::create(config.tls, clock);
+  if (!ctx) return fail(ctx.error().message);
+  tls_ctx = std::move(*ctx);
+  std::error_code ec;
+  std::filesystem::create_directories(config.ticket_dir, ec);
+  if (ec) return fail("cannot create " + config.ticket_dir.string() + ": " + ec.message());
+  std::filesystem::permissions(config.ticket_dir, std::filesystem::perms::owner_all, ec);
+  sessions = std::make_unique<tls::SessionStore>(config.ticket_dir, clock, config.ticket_max_age);
+  spool::SpoolOptions so;
+  so.max_total_bytes = config.spool_max_bytes;
+  so.max_segment_bytes = std::min<std::size_t>(so.max_segment_bytes, config.spool_max_bytes / 4);
+  auto sp = spool::Spool::open(config.spool_dir, so);
+  if (!sp) return fail(sp.error().message);
+  spool = std::move(*sp);
+  auto st = spool->stats();
+  if (st.pending_records > 0) {
+    spdlog::info("gateway: {} spooled messages from before the restart will be forwarded", st.pending_records);
+  }
+  return {};
+}
+
+void Gateway::Impl::handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>>& batch) {
+  std::vector<ByteSpan> accepted;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    ++counters.datagrams;
+    auto m = classify_datagram(batch[i].first);
+    if (!m) {
+      ++counters.malformed;
+      continue;  // no answer: the sender is not speaking E3
+    }
+    device_addresses[Bytes(m->header.kid.begin(), m->header.kid.end())] = batch[i].second;
+    accepted.push_back(batch[i].first);
+    index.push_back(i);
+  }
+  if (accepted.empty()) return;
+  std::uint8_t kind = kAckSpooled;
+  auto r = spool->append_batch(accepted);
+  if (!r) {
+    if (r.error().code != spool::SpoolErrorCode::kFull) {
+      spdlog::error("gateway: spool write failed: {}", r.error().message);
+    }
+    counters.refused_full += accepted.size();
+    kind = kAckRefused;
+  } else {
+    counters.spooled += accepted.size();
+  }
+  // Answer each device only after its message is durable (or refused).
+  std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> answer{};
+  for (std::size_t k = 0; k < accepted.size(); ++k) {
+    auto h = e3::parse_header(accepted[k]);
+    std::size_t n = write_answer(kind, accepted[k].first(h->header_size), answer);
+    asio::error_code ec;
+    udp_sock.send_to(asio::buffer(answer.data(), n), batch[index[k]].second, 0, ec);
+  }
+  if (kind == kAckSpooled) pump();
+}
+
+asio::awaitable<void> Gateway::Impl::udp_loop() {
+  std::vector<std::uint8_t> buf(kMaxDatagram + 1);
+  std::vector<std::pair<Bytes, udp::endpoint>> batch;
+  udp_sock.non_blocking(true);
+  while (!stopping) {
+    udp::endpoint from;
+    auto [ec, n] = co_await udp_sock.async_receive_from(asio::buffer(buf), from, kNoThrow);
+    if (ec) {
+      if (stopping) break;
+      continue;
+    }
+    batch.clear();
+    batch.emplace_back(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), from);
+    // Drain what else is queued so one fdatasync covers the whole burst.
+    for (std::size_t i = 0; i < 1024; ++i) {
+      asio::error_code rec;
+      std::size_t m = udp_sock.receive_from(asio::buffer(buf), from, 0, rec);
+      if (rec) break;
+      batch.emplace_back(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(m)), from);
+    }
+    handle_datagrams(batch);
+  }
+}
+
+Result<std::optional<Bytes>, spool::SpoolError> Gateway::Impl::next_batch(std::size_t max_bytes) {
+  auto recs = spool->peek(config.batch_max_messages, max_bytes, sent_through);
+  if (!recs) return unexpected(recs.error());
+  if (recs->empty()) return std::optional<Bytes>{};
+  std::vector<ByteSpan> msgs;
+  for (const auto& r : *recs) msgs.push_back(r.payload);
+  auto framed = e3::encode_batch(msgs, {255, 4096});
+  if (!framed) {
+    return unexpected(spool::SpoolError{spool::SpoolErrorCode::kCorrupt, framed.error().message});
+  }
+  inflight.push_back({0, recs->back().id, recs->size(), false});
+  sent_through = recs->back().id;
+  return std::optional<Bytes>{std::move(*framed)};
+}
+
+void Gateway::Impl::pump() {
+  if (!link || link->closed() || !mqtt || !mqtt_connected) return;
+  while (inflight.size() < config.max_inflight) {
+    auto b = next_batch(60 * 1024);
+    if (!b) {
+      spdlog::error("gateway: cannot read spool: {}", b.error().message);
+      return;
+    }
+    if (!*b) break;
+    auto id = mqtt->publish(up_topic(), **b, mqtt::QoS::kAtLeastOnce, false, mnow());
+    if (!id) {
+      // Window full or session gone: give the records back for the next try.
+      sent_through = inflight.size() > 1 ? inflight[inflight.size() - 2].last_spool_id : spool->stats().acked_id;
+      inflight.pop_back();
+      break;
+    }
+    inflight.back().packet_id = *id;
+    counters.forwarded += inflight.back().messages;
+  }
+  flush_mqtt();
+}
+
+void Gateway::Impl::flush_mqtt() {
+  if (!link || !mqtt) return;
+  auto out = mqtt->pending_output();
+  if (out.empty()) return;
+  if (link->write(out)) mqtt->consume_output(out.size());
+}
+
+void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
+  using K = mqtt::ClientEvent::Kind;
+  for (const auto& ev : events) {
+    switch (ev.kind) {
+      case K::kConnected: {
+        mqtt_connected = true;
+        backoff.reset();
+        const std::string topic = down_topic();  // TopicRequest holds a view
+        mqtt::TopicRequest t{topic, mqtt::QoS::kAtLeastOnce};
+        (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(&t, 1), mnow());
+        break;
+      }
+      case K::kPublishAcked: {
+        for (auto& f : inflight) {
+          if (f.packet_id == ev.packet_id && !f.acked) {
+            f.acked = true;
+            break;
+          }
+        }
+        std::uint64_t ack_to = 0;
+        while (!inflight.empty() && inflight.front().acked) {
+          ack_to = inflight.front().last_spool_id;
+          counters.acknowledged += inflight.front().messages;
+          inflight.pop_front();
+        }
+        if (ack_to) {
+          if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
+        }
+        break;
+      }
+      case K::kMessage: {
+        // Downlink: an E3 command for one device; relay it unchanged.
+        auto h = e3::parse_header(ev.message.payload);
+        auto it = h ? device_addresses.find(Bytes(h->kid.begin(), h->kid.end())) : device_addresses.end();
+        if (it == device_addresses.end()) {
+          ++counters.downlink_unknown;
+          break;
+        }
+        asio::error_code ec;
+        udp_sock.send_to(asio::buffer(ev.message.payload.data(), ev.message.payload.size()), it->second, 0, ec);
+        ++counters.downlink_relayed;
+        break;
+      }
+      case K::kClosed:
+        if (ev.error) spdlog::warn("gateway: MQTT session closed: {}", ev.error->message);
+        mqtt_connected = false;
+        if (link) link->close();
+        break;
+      default:
+        break;
+    }
+  }
+  pump();
+}
+
+void Gateway::Impl::on_link_event(tls::Event& e) {
+  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
+    ++counters.connects;
+    if (hc->resumed) ++counters.resumed;
+    if (hc->early_data_accepted) ++counters.zero_rtt;
+  } else if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
+    if (auto s = sessions->save(config.cloud_host, config.cloud_port, *t); !s) {
+      spdlog::warn("gateway: cannot save session ticket: {}", s.error().message);
+    }
+  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
+    on_mqtt_events(mqtt->receive(ad->bytes, mnow()));
+  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
+    spdlog::warn("gateway: link to {}:{} failed: {} ({})", config.cloud_host, config.cloud_port,
+                 tls::reason_name(f->error.reason), f->error.message);
+    if (!link || !link->connection().handshake_done()) {
+      ++counters.connect_failures;
+      // A ticket the server would not take is not worth another try.
+      sessions->forget(config.cloud_host, config.cloud_port);
+    }
+    mqtt_connected = false;
+  } else if (std::get_if<tls::Closed>(&e)) {
+    mqtt_connected = false;
+  }
+}
+
+asio::awaitable<void> Gateway::Impl::timer_loop(std::shared_ptr<tls::Duplex> d) {
+  asio::steady_timer t(io);
+  while (!d->closed()) {
+    t.expires_after(std::chrono::milliseconds(200));
+    co_await t.async_wait(kNoThrow);
+    if (d->closed() || !mqtt) break;
+    auto dl = mqtt->next_deadline();
+    if (dl && *dl <= mnow()) {
+      on_mqtt_events(mqtt->on_timer(mnow()));
+      flush_mqtt();
+    }
+  }
+}
+
+asio::awaitable<void> Gateway::Impl::uplink_loop() {
+  asio::steady_timer t(io);
+  while (!stopping) {
+    tcp::resolver resolver(io);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(config.cloud_host, std::to_string(config.cloud_port), kNoThrow);
+    tcp::socket sock(io);
+    bool ok = !rec;
+    if (ok) {
+      auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
+      (void)ep;
+      ok = !cec;
+    }
+    if (ok) {
+      // New MQTT session; everything not acknowledged is sent again from the spool.
+      mqtt::ClientOptions mo;
+      mo.client_id = config.id;
+      mo.keep_alive_s = config.keep_alive_s;
+      mo.max_inflight = config.max_inflight;
+      mqtt.emplace(std::move(mo));
+      mqtt_connected = false;
+      inflight.clear();
+      sent_through = spool->stats().acked_id;
+      (void)mqtt->connect(mnow());
+      tls::ClientOptions co;
+      co.server_name = config.cloud_host;
+      co.session = sessions->load(config.cloud_host, config.cloud_port);
+      if (co.session && config.early_data_max_bytes > 0) {
+        // 0-RTT: CONNECT and the first batch go in the first flight. E3
+        // drops any replay of it, so early data is safe for telemetry.
+        auto b = next_batch(config.early_data_max_bytes - std::min<std::size_t>(config.early_data_max_bytes, 512));
+        if (b && *b) {
+          auto id = mqtt->publish(up_topic(), **b, mqtt::QoS::kAtLeastOnce, false, mnow());
+          if (id) {
+            inflight.back().packet_id = *id;
+            counters.forwarded += inflight.back().messages;
+          } else {
+            inflight.clear();
+            sent_through = spool->stats().acked_id;
+          }
+        }
+        auto out = mqtt->pending_output();
+        co.early_data.assign(out.begin(), out.end());
+        mqtt->consume_output(out.size());
+      }
+      auto conn = tls::Connection::client(*tls_ctx, co);
+      if (conn) {
+        link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock);
+        link->start([this](tls::Event& e) { on_link_event(e); });
+        flush_mqtt();  // CONNECT, when it did not go as early data
+        asio::co_spawn(io, timer_loop(link), asio::detached);
+        co_await link->wait_finished();
+        link.reset();
+        mqtt_connected = false;
+      }
+    } else {
+      ++counters.connect_failures;
+    }
+    if (stopping) break;
+    auto delay = backoff.next();
+    spdlog::info("gateway: reconnecting to {}:{} in {} ms", config.cloud_host, config.cloud_port, delay.count());
+    t.expires_after(delay);
+    co_await t.async_wait(kNoThrow);
+  }
+}
+
+asio::awaitable<void> Gateway::Impl::status_loop() {
+  if (config.status_interval.count() == 0) co_return;
+  asio::steady_timer t(io);
+  GatewayStatus last = counters;
+  auto last_at = std::chrono::steady_clock::now();
+  while (!stopping) {
+    t.expires_after(config.status_interval);
+    co_await t.async_wait(kNoThrow);
+    if (stopping) break;
+    GatewayStatus s = counters;
+    s.pending = spool->stats().pending_records;
+    s.connected = mqtt_connected;
+    auto now = std::chrono::steady_clock::now();
+    std::cerr << "gateway: " << format_status(s, last, std::chrono::duration<double>(now - last_at).count())
+              << std::endl;
+    last = s;
+    last_at = now;
+  }
+}
+
+void Gateway::Impl::begin_stop() {
+  if (stopping) return;
+  stopping = true;
+  asio::error_code ec;
+  udp_sock.close(ec);
+  signals.cancel(ec);
+  if (link) link->close();
+  io.stop();
+}
+
+std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double secs) {
+  double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
+  return fmt::format(
+      "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
+      "{} refused (spool full), connects {} ({} resumed, {} 0-RTT, {} failed)",
+      s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
+      s.pending, s.refused_full, s.connects, s.resumed, s.zero_rtt, s.connect_failures);
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() = default;
+
+Expected<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config, Clock& clock) {
+  auto impl = std::make_unique<Impl>(config, clock);
+  ARMORED_TRY(impl->load());
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Expected<std::uint16_t> Gateway::bind() {
+  auto& i = *impl_;
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(i.config.udp_address, ec);
+  if (ec) return fail("udp.address '" + i.config.udp_address + "' is not an IP address");
+  udp::endpoint ep(addr, i.config.udp_port);
+  i.udp_sock.open(ep.protocol(), ec);
+  if (!ec) i.udp_sock.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
+  if (!ec) i.udp_sock.bind(ep, ec);
+  if (ec) return fail(fmt::format("cannot bind UDP {}:{}: {}", i.config.udp_address, i.config.udp_port, ec.message()));
+  return i.udp_sock.local_endpoint().port();
+}
+
+int Gateway::run() {
+  auto& i = *impl_;
+  i.signals.async_wait([&i](const asio::error_code& ec, int) {
+    if (!ec) i.begin_stop();
+  });
+  asio::co_spawn(i.io, i.udp_loop(), asio::detached);
+  asio::co_spawn(i.io, i.uplink_loop(), asio::detached);
+  asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  i.io.run();
+  return 0;
+}
+
+void Gateway::stop() {
+  asio::post(impl_->io, [this] { impl_->begin_stop(); });
+}
+
+GatewayStatus Gateway::status() const {
+  GatewayStatus s = impl_->counters;
+  s.pending = impl_->spool->stats().pending_records;
+  s.connected = impl_->mqtt_connected;
+  return s;
+}
+
+}  // namespace armored::gateway

@@ -1,0 +1,48 @@
+#pragma once
+// `armored gateway`: receives E3 messages from devices over UDP, keeps them
+// in a durable spool, and forwards them in batches over mutual TLS 1.3 +
+// MQTT QoS 1 to the cloud (or a broker). A message leaves the spool only
+// when the cloud has acknowledged it. The gateway holds no E3 key: it can
+// read the public header (key ID, sequence) and nothing else.
+//
+// Reconnects use exponential back-off with jitter and resume with the
+// ticket saved on disk; the first batch after a resumption rides in 0-RTT
+// early data when the ticket allows (E3 makes it replay-safe).
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "gateway/config.h"
+
+namespace armored::gateway {
+
+struct GatewayStatus {
+  std::uint64_t datagrams = 0, malformed = 0, refused_full = 0, spooled = 0;
+  std::uint64_t forwarded = 0, acknowledged = 0, pending = 0;
+  std::uint64_t connects = 0, resumed = 0, zero_rtt = 0, connect_failures = 0;
+  std::uint64_t downlink_relayed = 0, downlink_unknown = 0;
+  bool connected = false;
+};
+
+class Gateway {
+ public:
+  static Expected<std::unique_ptr<Gateway>> create(const GatewayConfig& config, Clock& clock);
+  ~Gateway();
+  // Binds the UDP socket (port 0 picks one); returns the port.
+  Expected<std::uint16_t> bind();
+  // Runs until stop() or SIGTERM/SIGINT.
+  int run();
+  void stop();  // thread-safe
+  GatewayStatus status() const;
+
+  struct Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string format_status(const GatewayStatus& now, const GatewayStatus& before, double seconds);
+
+}  // namespace armored::gateway
