@@ -1,57 +1,147 @@
 #!/usr/bin/env bash
-# The main job, run by `make demo`: a walk-through of the fleet PKI.
-# Usage: demo.sh PATH/TO/armored
-# Everything happens in a temporary directory that is removed at the end.
+# The main job, run by `make demo`: a fleet of wearables -> an untrusted
+# gateway -> the cloud, on 127.0.0.1, with a crash of the gateway in the
+# middle. Usage: demo.sh PATH/TO/armored [DEVICES] [SPEEDUP] [SECONDS]
 set -euo pipefail
+armored=$(realpath "${1:-build/release/armored}")
+devices=${2:-5000}
+speedup=${3:-60}
+seconds=${4:-60}
 
-armored=${1:-build/release/armored}
-if [[ ! -x "$armored" ]]; then
-  echo "demo: $armored is not an executable (build first: make release)" >&2
-  exit 2
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/armored-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-pki="$work/pki"
-
+work=$(mktemp -d "${TMPDIR:-/tmp}/armored-demo-XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+cd "$work"
 say() { printf '\n== %s\n' "$*"; }
 
-say "1. Create a fleet CA: a root CA and an issuing CA (the root key can then go offline)"
-"$armored" pki init --dir "$pki" --name "Demo Fleet CA"
+wait_for_line() {  # FILE PATTERN: wait up to 20 s for a line
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "demo: timed out waiting for '$2' in $1" >&2
+  cat "$1" >&2 || true
+  return 1
+}
 
-say "2. Give the cloud service its own certificate, valid for localhost and 127.0.0.1"
-"$armored" pki issue cloud --id cloud-1 --dns localhost --ip 127.0.0.1 --dir "$pki"
+say "1. A fleet PKI: root and issuing CA, the cloud, one gateway, $devices wearables (each its own key)"
+"$armored" pki init --dir pki --name "Demo Fleet CA" >/dev/null
+"$armored" pki issue cloud --id cloud --dns localhost --ip 127.0.0.1 --dir pki >/dev/null
+"$armored" pki issue gateway --id home-router --dir pki >/dev/null
+"$armored" pki fleet --count "$devices" --prefix patient --dir pki 2>/dev/null | head -1
 
-say "3. Give a gateway its own certificate"
-"$armored" pki issue gateway --id gateway-1 --dir "$pki"
+say "2. E3 enrolment: a random pseudonymous key ID per device; the cloud's E3 key stays with the cloud"
+"$armored" enroll --pki pki --e3 e3
 
-say "4. Provision 1000 devices, each with its own key pair (progress on stderr)"
-"$armored" pki fleet --count 1000 --prefix dev --dir "$pki"
+cat >cloud.toml <<TOML
+[listen]
+address = "127.0.0.1"
+port = 0
+[tls]
+ca = "pki/root-ca.crt"
+certificate = "pki/cloud/cloud.crt"
+intermediates = "pki/issuing-ca.crt"
+key = "pki/cloud/cloud.key"
+crl = "pki/crl.pem"
+[e3]
+dir = "e3"
+pki_dir = "pki"
+state_file = "cloud.e3state"
+[storage]
+sqlite_path = "cloud.db"
+[status]
+interval_s = 10
+TOML
 
-say "5. A device was lost: revoke dev-0042 (the CRL is re-signed)"
-"$armored" pki revoke --id dev-0042 --dir "$pki"
+say "3. The cloud: mutual TLS 1.3 + MQTT on 127.0.0.1, storage in SQLite"
+"$armored" cloud --config cloud.toml >cloud.out 2>cloud.err &
+pids+=($!)
+cloud_pid=$!
+wait_for_line cloud.out "listening on"
+cloud_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' cloud.out)
+echo "cloud listening on 127.0.0.1:$cloud_port (TLS 1.3 only, client certificates required)"
 
-say "6. What the PKI holds (first rows and the summary)"
-"$armored" pki list --dir "$pki" >"$work/list.txt"
-head -n 4 "$work/list.txt"
-echo "   ..."
-grep -E ' revoked ' "$work/list.txt" || true
-tail -n 1 "$work/list.txt"
+cat >gateway.toml <<TOML
+id = "home-router"
+[udp]
+address = "127.0.0.1"
+port = 0
+[cloud]
+host = "localhost"
+port = $cloud_port
+ca = "pki/root-ca.crt"
+certificate = "pki/gateway/home-router.crt"
+intermediates = "pki/issuing-ca.crt"
+key = "pki/gateway/home-router.key"
+ticket_dir = "gateway-tickets"
+[spool]
+dir = "gateway-spool"
+[status]
+interval_s = 10
+TOML
 
-say "7. Check a good device certificate"
-"$armored" pki verify "$pki/device/dev-0001.crt" --dir "$pki"
+start_gateway() {
+  "$armored" gateway --config gateway.toml >gateway.out 2>>gateway.err &
+  gateway_pid=$!
+  pids+=($gateway_pid)
+  wait_for_line gateway.out "listening on udp"
+}
+say "4. The gateway: holds no E3 key; spools what devices send and forwards it in batches"
+: >gateway.out
+start_gateway
+gw_port=$(sed -n 's/.*udp 127.0.0.1:\([0-9]*\).*/\1/p' gateway.out | tail -1)
+# The fleet keeps sending to this port across the gateway's restart.
+sed -i "0,/^port = 0/s//port = $gw_port/" gateway.toml
 
-say "8. Check the revoked one: it must be refused"
-if "$armored" pki verify "$pki/device/dev-0042.crt" --dir "$pki"; then
-  echo "demo: the revoked certificate was accepted" >&2
-  exit 1
-fi
+say "5. $devices wearables, one reading every 30 s sped up ${speedup}x, for ${seconds} s; the gateway is killed (kill -9) half way"
+"$armored" --json fleet --devices "$devices" --interval 30s --speedup "$speedup" --duration "${seconds}s" \
+  --gateway "127.0.0.1:$gw_port" --pki pki --e3 e3 --state device-state >fleet.json 2>fleet.err &
+fleet_pid=$!
+start=$(date +%s.%N)
+sleep $((seconds / 2))
+kill -9 "$gateway_pid"
+echo "gateway killed with SIGKILL; restarting it from its spool and saved session ticket"
+sleep 2
+: >gateway.out
+start_gateway
+wait "$fleet_pid" || true
+# Let the gateway drain its spool to the cloud.
+for _ in $(seq 100); do
+  stored=$(sqlite3 cloud.db "SELECT count(*) FROM readings" 2>/dev/null || echo 0)
+  sealed=$(python3 -c 'import json,sys; print(json.load(open("fleet.json"))["readings"])')
+  [ "$stored" -ge "$sealed" ] && break
+  sleep 0.2
+done
+end=$(date +%s.%N)
+kill -TERM "$gateway_pid" "$cloud_pid"
+wait "$gateway_pid" "$cloud_pid" 2>/dev/null || true
+pids=()
 
-say "9. The same checks with the stock openssl tool"
-if command -v openssl >/dev/null; then
-  openssl verify -CAfile "$pki/root-ca.crt" -untrusted "$pki/issuing-ca.crt" "$pki/device/dev-0001.crt"
-  openssl verify -crl_check -CRLfile "$pki/crl.pem" -CAfile "$pki/root-ca.crt" \
-    -untrusted "$pki/issuing-ca.crt" "$pki/device/dev-0042.crt" 2>&1 | grep -m1 'revoked' || true
-fi
-echo
-echo "Demo finished: every identity has its own key; the revoked device is refused. (Temporary files removed.)"
+stored=$(sqlite3 cloud.db "SELECT count(*) FROM readings")
+distinct=$(sqlite3 cloud.db "SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings)")
+rejected=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind <> 'rejected_envelope' OR reason NOT LIKE 'replayed%'")
+replays=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind = 'rejected_envelope' AND reason LIKE 'replayed%'")
+python3 - "$stored" "$distinct" "$rejected" "$replays" "$start" "$end" <<'PY'
+import json, re, sys
+stored, distinct, rejected, replays = map(int, sys.argv[1:5])
+secs = float(sys.argv[6]) - float(sys.argv[5])
+f = json.load(open("fleet.json"))
+line = open("cloud.out").read().strip().splitlines()[-1]
+hs = dict(re.findall(r"(\d+) (full|resumed|0-RTT|failed)", line))
+dups = re.search(r"(\d+) duplicates dropped", line)
+print()
+print("== Summary")
+print(f"readings sealed and sent by {f['devices']} devices : {f['readings']}")
+print(f"readings stored in the cloud                 : {stored} ({distinct} distinct device/epoch/sequence)")
+print(f"lost                                         : {f['readings'] - stored}")
+print(f"duplicates dropped (re-sends after the crash): {int(dups.group(1)) if dups else 0} in storage, {replays} by the E3 replay window")
+print(f"rejected (forged, malformed, other)          : {rejected}")
+print(f"TLS handshakes full / resumed / 0-RTT        : {hs.get('full','0')} / {hs.get('resumed','0')} / {hs.get('0-RTT','0')}")
+print(f"throughput                                   : {stored / secs:,.0f} readings/s stored over {secs:.0f} s")
+PY
+echo "database                                     : $work/cloud.db"
+echo "logs                                         : $work/{cloud,gateway,fleet}.err"

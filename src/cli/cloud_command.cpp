@@ -34,7 +34,9 @@ void add_cloud(CLI::App& app, cli::Context& ctx) {
     ctx.exit_code = (*server)->run();
     auto s = (*server)->status();
     std::cout << "armored cloud stopped: " << s.readings_stored << " readings stored, " << s.duplicates
-              << " duplicates dropped, " << s.rejected << " rejected" << std::endl;
+              << " duplicates dropped, " << s.rejected << " rejected; handshakes " << s.handshakes_full
+              << " full, " << s.handshakes_resumed << " resumed, " << s.handshakes_zero_rtt << " 0-RTT, "
+              << s.handshakes_failed << " failed" << std::endl;
   });
 }
 

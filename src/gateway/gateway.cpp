@@ -15,6 +15,7 @@
 #include <deque>
 #include <iostream>
 #include <map>
+#include <unordered_set>
 
 #include "common/hex.h"
 #include "common/log.h"
@@ -69,6 +70,13 @@ struct Gateway::Impl {
   };
   std::deque<InFlight> inflight;
   std::uint64_t sent_through = 0;  // spool id of the last record sent on this connection
+  // Recently spooled datagrams (hashes of their full bytes): a device that
+  // re-sends because our answer was late gets the answer again instead of
+  // a second copy in the spool. Whole-message hashes, not headers, so a
+  // forged datagram can never shadow a genuine one.
+  std::unordered_set<std::uint64_t> recent;
+  std::deque<std::uint64_t> recent_order;
+  static constexpr std::size_t kRecentMax = 1 << 16;
   // Last UDP address each device (by kid) was seen at, for downlink relay.
   std::map<Bytes, udp::endpoint> device_addresses;
 
@@ -123,6 +131,16 @@ void Gateway::Impl::handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>
       continue;  // no answer: the sender is not speaking E3
     }
     device_addresses[Bytes(m->header.kid.begin(), m->header.kid.end())] = batch[i].second;
+    const std::uint64_t h = std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(batch[i].first.data()), batch[i].first.size()));
+    if (recent.contains(h)) {
+      ++counters.duplicates;
+      std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> again{};
+      std::size_t n = write_answer(kAckSpooled, m->header_bytes, again);
+      asio::error_code ec;
+      udp_sock.send_to(asio::buffer(again.data(), n), batch[i].second, 0, ec);
+      continue;
+    }
     accepted.push_back(batch[i].first);
     index.push_back(i);
   }
@@ -137,6 +155,15 @@ void Gateway::Impl::handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>
     kind = kAckRefused;
   } else {
     counters.spooled += accepted.size();
+    for (ByteSpan a : accepted) {
+      const std::uint64_t h =
+          std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(a.data()), a.size()));
+      if (recent.insert(h).second) recent_order.push_back(h);
+      if (recent_order.size() > kRecentMax) {
+        recent.erase(recent_order.front());
+        recent_order.pop_front();
+      }
+    }
   }
   // Answer each device only after its message is durable (or refused).
   std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> answer{};
