@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   install, build (release) and run the main job
 #   make test   install, build (debug + sanitizers) and run every test
-.PHONY: demo test deps build release bench fuzz fuzz-smoke clean
+.PHONY: demo pki-demo test deps build release bench fuzz fuzz-smoke clean
 
 JOBS ?= $(shell nproc)
 
@@ -21,6 +21,9 @@ test: build
 
 demo: release
 	@scripts/demo.sh build/release/armored
+
+pki-demo: release
+	@scripts/pki-demo.sh build/release/armored
 
 bench: release
 	@for b in build/release/bench/*_bench; do echo "== $$b"; $$b; done
