@@ -19,7 +19,7 @@ fs::path resolve(const fs::path& base, const std::string& p) {
 Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& path) {
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
-  ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker"}));
+  ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -108,25 +108,6 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(status.reject_unknown_keys());
   c.status_interval = std::chrono::seconds(interval);
 
-  auto br = doc->section("broker");
-  std::string bca, bcert, bkey;
-  ARMORED_TRY(br.get_optional("url", c.broker_url));
-  ARMORED_TRY(br.get_optional("ca", bca));
-  ARMORED_TRY(br.get_optional("certificate", bcert));
-  ARMORED_TRY(br.get_optional("key", bkey));
-  ARMORED_TRY(br.get_optional("client_id", c.broker_client_id));
-  ARMORED_TRY(br.reject_unknown_keys());
-  if (!c.broker_url.empty()) {
-    if (!c.broker_url.starts_with("mqtts://")) {
-      return fail(path.string() + ": broker.url must start with mqtts:// (no plaintext broker)");
-    }
-    if (bca.empty() || bcert.empty() || bkey.empty()) {
-      return fail(path.string() + ": broker.ca, broker.certificate and broker.key are required with broker.url");
-    }
-  }
-  c.broker_ca = resolve(base, bca);
-  c.broker_certificate = resolve(base, bcert);
-  c.broker_key = resolve(base, bkey);
   return c;
 }
 

@@ -36,10 +36,6 @@ struct CloudConfig {
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]
   std::chrono::seconds status_interval{5};
-  // [broker] (optional second source)
-  std::string broker_url;  // mqtts://host:port, empty: none
-  std::filesystem::path broker_ca, broker_certificate, broker_key;
-  std::string broker_client_id = "armored-cloud";
 };
 
 // Loads and checks a config file. Relative paths are taken relative to the

@@ -1,0 +1,63 @@
+// The documented sample configs load: every option they list exists.
+
+#include <gtest/gtest.h>
+
+#include "cloud/config.h"
+#include "gateway/config.h"
+#include "support/process.h"
+
+namespace armored {
+namespace {
+
+TEST(SampleConfig, CloudTomlLoadsWithEveryOption) {
+  auto text = testing::slurp(testing::source_path("config/cloud.toml"));
+  ASSERT_FALSE(text.empty());
+  auto c = cloud::parse_cloud_config(text, "/etc/armored/cloud.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 8883);
+  EXPECT_EQ(c->tls.ca_file, "/etc/armored/pki/root-ca.crt");
+  EXPECT_EQ(c->tls.max_early_data, 16384u);
+}
+
+TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
+  auto text = testing::slurp(testing::source_path("config/gateway.toml"));
+  ASSERT_FALSE(text.empty());
+  auto c = gateway::parse_gateway_config(text, "/etc/armored/gateway.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->udp_port, 5683);
+  EXPECT_EQ(c->spool_dir, "/etc/armored/spool");
+}
+
+TEST(SampleConfig, PlaintextPortsAndMissingTlsAreRefused) {
+  auto text = testing::slurp(testing::source_path("config/cloud.toml"));
+  auto plain = text;
+  plain.replace(plain.find("port = 8883"), 11, "port = 1883");
+  auto c = cloud::parse_cloud_config(plain, "c.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("plaintext"), std::string::npos) << c.error().message;
+  auto no_tls = cloud::parse_cloud_config("[listen]\nport = 8883\n[e3]\ndir = \"e3\"\npki_dir = \"p\"\n", "c.toml");
+  ASSERT_FALSE(no_tls);
+  EXPECT_NE(no_tls.error().message.find("no listener without TLS"), std::string::npos);
+  auto gw = testing::slurp(testing::source_path("config/gateway.toml"));
+  gw.replace(gw.find("port = 8883"), 11, "port = 1883");
+  auto g = gateway::parse_gateway_config(gw, "g.toml");
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().message.find("only over TLS"), std::string::npos);
+}
+
+TEST(SampleConfig, UnknownKeysAndBadValuesNameTheLine) {
+  auto text = testing::slurp(testing::source_path("config/cloud.toml"));
+  auto typo = text;
+  typo.replace(typo.find("replay_window = 64"), 18, "replay_windw = 64");
+  auto c = cloud::parse_cloud_config(typo, "c.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("unknown key e3.replay_windw"), std::string::npos) << c.error().message;
+  auto big = text;
+  big.replace(big.find("replay_window = 64"), 18, "replay_window = 99999");
+  c = cloud::parse_cloud_config(big, "c.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("e3.replay_window is 99999"), std::string::npos) << c.error().message;
+}
+
+}  // namespace
+}  // namespace armored
