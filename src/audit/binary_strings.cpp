@@ -114,10 +114,11 @@ std::string_view der_key_kind_name(DerKeyKind k) {
   return "private key";
 }
 
-std::optional<DerKeyKind> der_private_key_at(ByteSpan data) {
+std::optional<DerKeyKind> der_private_key_at(ByteSpan data, std::size_t* out_len) {
   ByteReader r(data.first(std::min(data.size(), kDerLookahead)));
   std::size_t outer = 0;
   if (!read_tag(r, 0x30, outer) || outer < 32) return std::nullopt;
+  if (out_len) *out_len = r.position() + outer;
   std::uint8_t next = 0;
   ByteReader peek = r;
   if (!peek.read_u8(next)) return std::nullopt;
@@ -173,9 +174,13 @@ void DerKeyFinder::scan(bool final, std::vector<DerKeyMatch>& out) {
   std::size_t limit = final ? window_.size()
                             : (window_.size() > kDerLookahead ? window_.size() - kDerLookahead : 0);
   for (; i < limit; ++i) {
-    if (window_[i] != 0x30) continue;
+    if (window_[i] != 0x30 || window_start_ + i < skip_until_) continue;
     ByteSpan at = ByteSpan(window_).subspan(i);
-    if (auto kind = der_private_key_at(at)) out.push_back({window_start_ + i, *kind});
+    std::size_t len = 0;
+    if (auto kind = der_private_key_at(at, &len)) {
+      out.push_back({window_start_ + i, *kind});
+      skip_until_ = window_start_ + i + len;
+    }
   }
   window_.erase(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(limit));
   window_start_ += limit;

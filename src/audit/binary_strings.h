@@ -54,7 +54,8 @@ std::string_view der_key_kind_name(DerKeyKind k);
 
 // Checks whether a DER private key starts at data[0]. Needs at most
 // kDerLookahead bytes; returns nullopt when the ASN.1 shape does not match.
-std::optional<DerKeyKind> der_private_key_at(ByteSpan data);
+// `out_len`, when given, receives the key's declared total DER length.
+std::optional<DerKeyKind> der_private_key_at(ByteSpan data, std::size_t* out_len = nullptr);
 inline constexpr std::size_t kDerLookahead = 64;
 
 struct DerKeyMatch {
@@ -73,6 +74,7 @@ class DerKeyFinder {
   void scan(bool final, std::vector<DerKeyMatch>& out);
   Bytes window_;              // unscanned tail plus the new chunk
   std::uint64_t window_start_ = 0;
+  std::uint64_t skip_until_ = 0;  // inside a key already reported (PKCS#8 wraps SEC1)
 };
 
 }  // namespace armored::audit

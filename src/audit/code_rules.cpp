@@ -145,7 +145,7 @@ const std::vector<Pattern>& patterns() {
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bdanger_accept_invalid_(?:certs|hostnames)\s*\(\s*true\s*\))re", f),
                  "Rust client accepting invalid certificates", {}});
     // Minimum versions below TLS 1.2.
-    v.push_back({"tls-min-version-weak", std::regex(R"re(\bset_min_proto_version\s*\([^,]+,\s*(?:TLS1_VERSION|TLS1_1_VERSION|SSL3_VERSION|0)\s*\))re", f),
+    v.push_back({"tls-min-version-weak", std::regex(R"re(_set_min_proto_version\s*\([^,]+,\s*(?:TLS1_VERSION|TLS1_1_VERSION|SSL3_VERSION|0)\s*\))re", f),
                  "OpenSSL minimum protocol below TLS 1.2", {}});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\b(?:TLSv1|TLSv1_1|SSLv3|SSLv2|DTLSv1)_(?:client_|server_)?method\s*\()re", f),
                  "OpenSSL version-specific method for an obsolete protocol", {}});
@@ -183,7 +183,8 @@ const std::vector<Pattern>& patterns() {
                    auto pos = static_cast<std::size_t>(m.position(0));
                    if (pos > 0 && (line[pos - 1] == '.' || std::isdigit(static_cast<unsigned char>(line[pos - 1])))) return false;
                    bool context = l.find("port") != std::string::npos || l.find("connect") != std::string::npos ||
-                                  l.find("mqtt") != std::string::npos || (pos > 0 && line[pos - 1] == ':');
+                                  l.find("mqtt") != std::string::npos || l.find("mosquitto") != std::string::npos ||
+                                  l.find("broker") != std::string::npos || (pos > 0 && line[pos - 1] == ':');
                    return context && l.find("://") == std::string::npos && !line_names_local_host(line);
                  }});
     v.push_back({"http-plaintext", std::regex(R"re(\bhttp://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+))re", f), "",

@@ -5,7 +5,23 @@
 #include "audit/code_rules.h"
 #include "audit/file_walk.h"
 
+#include <regex>
+
 namespace armored::audit {
+
+namespace {
+
+// The offending line, trimmed, with any user:password@ in URLs masked:
+// the code report shows code, never a credential.
+std::string evidence_line(std::string_view line) {
+  static const std::regex kUrlCredentials(R"re((://[^\s/:@"'`]+:)[^\s@/"'`]+@)re");
+  auto first = line.find_first_not_of(" \t");
+  std::string text(first == std::string_view::npos ? "" : line.substr(first, 400));
+  text = std::regex_replace(text, kUrlCredentials, "$1****@");
+  return printable(text, 160);
+}
+
+}  // namespace
 
 Report scan_code(const std::vector<std::filesystem::path>& roots, const CodeOptions& options) {
   Report report;
@@ -30,7 +46,7 @@ Report scan_code(const std::vector<std::filesystem::path>& roots, const CodeOpti
                           where.path = f.display;
                           where.line = number;
                           where.column = h.column + 1;
-                          std::string evidence = printable(line.substr(h.column, 160), 160);
+                          std::string evidence = evidence_line(line);
                           report.findings.push_back(
                               make_finding(*h.rule, std::move(where), std::move(evidence), h.message));
                         }

@@ -176,6 +176,8 @@ const std::vector<Pattern>& shape_patterns() {
     v.push_back({"github-token", std::regex(R"((gh[pousr]_[A-Za-z0-9]{36,255}))", flags), 1, "gh"});
     v.push_back({"github-token", std::regex(R"((github_pat_[A-Za-z0-9_]{22,255}))", flags), 1, "github_pat_"});
     v.push_back({"stripe-live-key", std::regex(R"(((?:sk|rk)_live_[0-9A-Za-z]{16,99}))", flags), 1, "_live_"});
+    v.push_back({"hardcoded-password",
+                 std::regex(R"re(username_pw_set\s*\(\s*["'][^"']*["']\s*,\s*(?:password\s*=\s*)?["']([^"']{4,})["'])re", flags), 1, "username_pw_set"});
     v.push_back({"google-api-key", std::regex(R"((AIza[0-9A-Za-z_\-]{35}))", flags), 1, "aiza"});
     return v;
   }();
@@ -368,6 +370,7 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
       std::string value = m.str(p.secret_group);
       if (overlaps(b, b + len)) continue;
       if (lower(value).find("example") != std::string::npos) continue;
+      if (std::string_view(p.rule_id) == "hardcoded-password" && is_placeholder(value)) continue;
       report(p.rule_id, b, len, {});
     }
   }
