@@ -174,5 +174,14 @@ TEST(AuditCodeCorpus, SarifAndAllowlistForReviewedLines) {
   EXPECT_EQ(allowed.exit_code, 0) << allowed.out;
 }
 
+TEST(AuditCodeCorpus, ProjectTreeScansCleanWithItsReviewedAllowlist) {
+  std::vector<std::string> args = {armored_binary().string(), "audit", "code", "--fail-on", "info", "--allowlist",
+                                   source_path("config/audit-allowlist.txt").string()};
+  for (const char* d : {"src", "scripts"}) args.push_back(source_path(d).string());
+  auto r = run(args, std::chrono::seconds(300));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 findings"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace armored::testing
