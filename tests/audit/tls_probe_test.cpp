@@ -259,21 +259,22 @@ TEST(AuditTls, ProbeTimesOutOnASilentServer) {
   EXPECT_EQ(j["details"]["versions"]["TLS 1.3"], false);
 }
 
-// testssl.sh's protocol verdicts on the same endpoint agree with ours.
-TEST(AuditTls, ProtocolFindingsAgreeWithTestssl) {
-  if (!have_program("testssl")) GTEST_SKIP() << "testssl.sh not installed (Debian package testssl.sh)";
+// testssl.sh's verdicts on the same endpoints agree with ours: protocol
+// versions, and its cipher categories against our suite findings.
+void compare_with_testssl(const std::vector<std::string>& server_args, const std::string& label) {
   TempDir dir;
   CertSpec spec;
   spec.common_name = "bad.test";
   spec.rsa = true;
-  auto cert = make_cert(dir.path(), "bad", spec);
+  auto cert = make_cert(dir.path(), "srv", spec);
   int port = free_tcp_port();
-  auto server = start_s_server(dir, port, {"-cert", cert.cert.string(), "-key", cert.key.string(), "-cipher",
-                                           "ALL:@SECLEVEL=0", "-no_tls1_3"});
+  std::vector<std::string> args = {"-cert", cert.cert.string(), "-key", cert.key.string()};
+  args.insert(args.end(), server_args.begin(), server_args.end());
+  auto server = start_s_server(dir, port, args);
   ASSERT_TRUE(server);
   auto ours = audit_tls({"127.0.0.1:" + std::to_string(port)});
   auto out = dir / "testssl.json";
-  auto t = run({"testssl", "--protocols", "--quiet", "--color", "0", "--warnings", "off", "--jsonfile",
+  auto t = run({"testssl", "--protocols", "--std", "--quiet", "--color", "0", "--warnings", "off", "--jsonfile",
                 out.string(), "127.0.0.1:" + std::to_string(port)},
                std::chrono::seconds(300));
   ASSERT_TRUE(t.exit_code >= 0) << t.out << t.err;
@@ -281,16 +282,44 @@ TEST(AuditTls, ProtocolFindingsAgreeWithTestssl) {
   ASSERT_FALSE(theirs.is_discarded()) << slurp(out);
   std::map<std::string, std::string> verdict;
   for (const auto& e : theirs) verdict[e.value("id", "")] = e.value("finding", "");
+  auto offered = [&](const std::string& id) { return verdict[id].rfind("offered", 0) == 0; };
+  std::printf("testssl comparison, %s:\n", label.c_str());
   const std::map<std::string, std::string> ids = {
       {"TLS1", "TLS 1.0"}, {"TLS1_1", "TLS 1.1"}, {"TLS1_2", "TLS 1.2"}, {"TLS1_3", "TLS 1.3"}};
   for (const auto& [id, name] : ids) {
     ASSERT_TRUE(verdict.count(id)) << id << " missing in testssl output";
-    bool theirs_offered = verdict[id].rfind("offered", 0) == 0;
     bool ours_accepted = ours["details"]["versions"][name].get<bool>();
     std::printf("  %s: testssl '%s', armored %s\n", name.c_str(), verdict[id].c_str(),
                 ours_accepted ? "accepted" : "not accepted");
-    EXPECT_EQ(theirs_offered, ours_accepted) << name << ": testssl says '" << verdict[id] << "'";
+    EXPECT_EQ(offered(id), ours_accepted) << name << ": testssl says '" << verdict[id] << "'";
   }
+  auto rules = rules_of(ours);
+  bool theirs_weak = offered("cipherlist_NULL") || offered("cipherlist_aNULL") || offered("cipherlist_EXPORT") ||
+                     offered("cipherlist_LOW") || offered("cipherlist_3DES_IDEA");
+  bool theirs_cbc = offered("cipherlist_AVERAGE");  // 128/256-bit CBC suites
+  bool ours_aead = false;
+  for (const auto& s : ours["details"]["tls12_suites"]) {
+    std::string n = s.get<std::string>();
+    ours_aead |= n.find("GCM") != std::string::npos || n.find("CHACHA20") != std::string::npos ||
+                 n.find("CCM") != std::string::npos;
+  }
+  ours_aead |= !ours["details"]["tls13_suites"].empty();
+  std::printf("  weak suites: testssl %d, armored %d; CBC: testssl %d, armored %d; AEAD: testssl %d, armored %d\n",
+              theirs_weak, static_cast<int>(rules.count("tls-cipher-weak")), theirs_cbc,
+              static_cast<int>(rules.count("tls-cipher-cbc")), offered("cipherlist_STRONG"), ours_aead);
+  EXPECT_EQ(theirs_weak, rules.count("tls-cipher-weak") == 1);
+  EXPECT_EQ(theirs_cbc, rules.count("tls-cipher-cbc") == 1);
+  EXPECT_EQ(offered("cipherlist_STRONG"), ours_aead);
+}
+
+TEST(AuditTls, FindingsAgreeWithTestsslOnABadEndpoint) {
+  if (!have_program("testssl")) GTEST_SKIP() << "testssl.sh not installed (Debian package testssl.sh)";
+  compare_with_testssl({"-cipher", "ALL:@SECLEVEL=0", "-no_tls1_3"}, "TLS 1.0-1.2, ALL suites");
+}
+
+TEST(AuditTls, FindingsAgreeWithTestsslOnAStrictEndpoint) {
+  if (!have_program("testssl")) GTEST_SKIP() << "testssl.sh not installed (Debian package testssl.sh)";
+  compare_with_testssl({"-tls1_2", "-cipher", "ECDHE+AESGCM"}, "TLS 1.2 only, ECDHE+AESGCM");
 }
 
 }  // namespace
