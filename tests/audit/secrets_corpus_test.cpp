@@ -376,6 +376,16 @@ TEST(AuditSecretsCorpus, ProjectTreeScansClean) {
   EXPECT_NE(r.out.find("0 findings"), std::string::npos) << r.out;
 }
 
+TEST(AuditSecretsCorpus, WholeRepositoryScansCleanWithItsReviewedAllowlist) {
+  std::vector<std::string> args = {armored_binary().string(), "audit", "secrets", "--fail-on", "info",
+                                   "--allowlist", source_path("config/audit-allowlist.txt").string()};
+  for (const char* d : {"src", "docs", "scripts", "config", "tests", "fuzz", "bench", "cmake"}) {
+    if (fs::exists(source_path(d))) args.push_back(source_path(d).string());
+  }
+  auto r = run(args, std::chrono::seconds(300));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 TEST(AuditSecretsCorpus, AllowlistAndInlineMarkerSuppress) {
   TempDir work;
   std::string pw = Gen().password();
