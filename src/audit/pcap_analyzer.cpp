@@ -51,6 +51,7 @@ struct Sink {
   std::vector<Finding>& findings;
   std::map<std::string, std::uint64_t>& counters;
   const PcapLimits& limits;
+  std::size_t& held_bytes;  // out-of-order bytes held by every flow together
 };
 
 }  // namespace
@@ -218,7 +219,7 @@ struct PcapAnalyzer::Flow {
     auto text = as_string(D.buf);
     auto end = text.find("\r\n\r\n");
     if (end == std::string_view::npos) {
-      if (D.buf.size() >= 16384) D.mode = Mode::kOther;  // no head within 16 KiB
+      if (D.buf.size() >= s.limits.max_stream_buffer) D.mode = Mode::kOther;  // head too long
       return false;
     }
     auto head = parse_http_request_head(text.substr(0, end + 2));
@@ -266,7 +267,7 @@ struct PcapAnalyzer::Flow {
     if (D.handshake.size() < 4) return true;
     std::size_t len = (static_cast<std::size_t>(D.handshake[1]) << 16) |
                       (static_cast<std::size_t>(D.handshake[2]) << 8) | D.handshake[3];
-    if (len > 65536) {
+    if (len > s.limits.max_stream_buffer || D.handshake.size() > s.limits.max_stream_buffer + kTlsMaxRecord) {
       s.counters["tls_malformed"]++;
       D.mode = Mode::kDone;
       return false;
@@ -319,6 +320,7 @@ struct PcapAnalyzer::Flow {
         Segment seg = std::move(*it);
         D.out_of_order.erase(it);
         D.out_of_order_bytes -= seg.data.size();
+        s.held_bytes -= seg.data.size();
         std::size_t skip = static_cast<std::size_t>(-static_cast<std::int64_t>(rel));
         if (skip < seg.data.size()) {
           D.next_seq += static_cast<std::uint32_t>(seg.data.size() - skip);
@@ -334,6 +336,7 @@ struct PcapAnalyzer::Flow {
   void give_up_gap(Sink& s, int d) {
     Direction& D = dir[d];
     s.counters["tcp_gaps"]++;
+    s.held_bytes -= D.out_of_order_bytes;
     D.out_of_order.clear();
     D.out_of_order_bytes = 0;
     D.buf.clear();
@@ -370,17 +373,22 @@ struct PcapAnalyzer::Flow {
     }
     s.counters["tcp_out_of_order"]++;
     if (D.out_of_order.size() >= s.limits.max_out_of_order_segments ||
-        D.out_of_order_bytes + seg.payload.size() > s.limits.max_out_of_order_bytes) {
+        D.out_of_order_bytes + seg.payload.size() > s.limits.max_out_of_order_bytes ||
+        s.held_bytes + seg.payload.size() > s.limits.max_total_out_of_order_bytes) {
       give_up_gap(s, d);
       return;
     }
     D.out_of_order.push_back({seq, Bytes(seg.payload.begin(), seg.payload.end())});
     D.out_of_order_bytes += seg.payload.size();
+    s.held_bytes += seg.payload.size();
   }
 
   void finish(Sink& s) {
     for (int d = 0; d < 2; ++d) {
       if (!dir[d].out_of_order.empty()) s.counters["tcp_gaps"]++;
+      s.held_bytes -= dir[d].out_of_order_bytes;
+      dir[d].out_of_order.clear();
+      dir[d].out_of_order_bytes = 0;
     }
     if (publishes > 0) {
       frame = first_publish_frame;
@@ -420,7 +428,7 @@ PcapAnalyzer::Flow& PcapAnalyzer::flow_for(const TcpSegment& seg, std::uint64_t 
 }
 
 void PcapAnalyzer::close_flow(Flow& f) {
-  Sink s{findings_, counters_, limits_};
+  Sink s{findings_, counters_, limits_, held_bytes_};
   f.finish(s);
   if (summaries_.size() < limits_.max_flow_summaries) {
     FlowSummary sum{f.client.to_string(), f.server.to_string(), f.protocol, "", f.packets, f.payload_bytes};
@@ -440,7 +448,7 @@ void PcapAnalyzer::on_frame(int dlt, ByteSpan frame, std::uint64_t number) {
   Flow& f = flow_for(*seg, number);
   f.last_frame = number;
   f.frame = number;
-  Sink s{findings_, counters_, limits_};
+  Sink s{findings_, counters_, limits_, held_bytes_};
   f.on_segment(s, *seg);
 }
 

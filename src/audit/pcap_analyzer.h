@@ -17,11 +17,16 @@
 
 namespace armored::audit {
 
+// Memory is bounded by max_flows x 2 directions x (stream buffer + TLS
+// handshake buffer, each at most max_stream_buffer) plus the capture-wide
+// out-of-order budget: about 272 MiB at the defaults, far less in practice
+// because buffers only hold partial messages.
 struct PcapLimits {
   std::size_t max_flows = 4096;               // oldest flow evicted beyond this
-  std::size_t max_stream_buffer = 64u << 10;  // bytes buffered per direction for parsing
-  std::size_t max_out_of_order_bytes = 256u << 10;  // per direction
-  std::size_t max_out_of_order_segments = 128;      // per direction
+  std::size_t max_stream_buffer = 16u << 10;  // bytes buffered per direction for parsing
+  std::size_t max_out_of_order_bytes = 64u << 10;  // per direction
+  std::size_t max_out_of_order_segments = 64;      // per direction
+  std::size_t max_total_out_of_order_bytes = 16u << 20;  // whole capture
   std::size_t max_flow_summaries = 1000;
 };
 
@@ -63,6 +68,7 @@ class PcapAnalyzer {
   std::vector<Finding> findings_;
   std::vector<FlowSummary> summaries_;
   std::map<std::string, std::uint64_t> counters_;
+  std::size_t held_bytes_ = 0;  // out-of-order bytes held across all flows
 };
 
 }  // namespace armored::audit

@@ -313,6 +313,26 @@ TEST(AuditPcapAnalyzer, LimitsBoundFlowsAndOutOfOrderBuffers) {
   EXPECT_TRUE(a.findings().empty());
 }
 
+TEST(AuditPcapAnalyzer, CaptureWideOutOfOrderBudget) {
+  PcapLimits limits;
+  limits.max_total_out_of_order_bytes = 10;
+  PcapAnalyzer a(limits);
+  std::uint64_t n = 0;
+  // Two flows each hold 6 bytes ahead of a hole: the second exceeds the budget.
+  for (int p : {7001, 7002}) {
+    auto port = static_cast<std::uint16_t>(p);
+    a.on_frame(kDltRaw, ipv4_tcp(port, 1883, 100, kTcpAck, str("a")), ++n);
+    a.on_frame(kDltRaw, ipv4_tcp(port, 1883, 200, kTcpAck, str("bbbbbb")), ++n);
+  }
+  EXPECT_EQ(a.counters()["tcp_gaps"], 1);
+  // Filling the first hole releases its bytes for others.
+  a.on_frame(kDltRaw, ipv4_tcp(7001, 1883, 101, kTcpAck, Bytes(99, 'c')), ++n);
+  a.on_frame(kDltRaw, ipv4_tcp(7003, 1883, 100, kTcpAck, str("a")), ++n);
+  a.on_frame(kDltRaw, ipv4_tcp(7003, 1883, 200, kTcpAck, str("dddddd")), ++n);
+  EXPECT_EQ(a.counters()["tcp_gaps"], 1);
+  a.finish();
+}
+
 TEST(AuditPcapAnalyzer, GarbageIsCountedNotFatal) {
   PcapAnalyzer a;
   Bytes junk = {0x10, 0xff, 0xff, 0xff, 0xff, 0xff};
