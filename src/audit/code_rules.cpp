@@ -50,8 +50,19 @@ struct Pattern {
   const char* rule_id;
   std::regex re;
   const char* message;
-  Accept accept;  // empty: every match is a finding
+  Accept accept;         // empty: every match is a finding
+  std::string_view trigger;  // '|'-separated lower-case words, one must occur
 };
+
+bool triggered(std::string_view lowered, std::string_view trigger) {
+  while (!trigger.empty()) {
+    auto bar = trigger.find('|');
+    if (lowered.find(trigger.substr(0, bar)) != std::string_view::npos) return true;
+    if (bar == std::string_view::npos) break;
+    trigger.remove_prefix(bar + 1);
+  }
+  return false;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -109,66 +120,66 @@ const std::vector<Pattern>& patterns() {
     // Verification off. The OpenSSL constant is spelt in pieces so this file
     // itself never carries it.
     v.push_back({"tls-verify-disabled", std::regex(std::string(R"(\b(?:WOLF)?SSL_VERIFY_)") + "NO" "NE" + R"(\b)", f),
-                 "OpenSSL/wolfSSL peer verification mode set to none", {}});
+                 "OpenSSL/wolfSSL peer verification mode set to none", {}, "verify_"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\b(?:wolf)?SSL_(?:CTX_)?set_verify\s*\([^,]+,\s*0\s*,)re", f),
-                 "OpenSSL/wolfSSL peer verification mode set to 0", {}});
+                 "OpenSSL/wolfSSL peer verification mode set to 0", {}, "set_verify"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bMBEDTLS_SSL_VERIFY_(?:NONE|OPTIONAL)\b)re", f),
-                 "mbedTLS authmode does not require a verified peer", {}});
+                 "mbedTLS authmode does not require a verified peer", {}, "mbedtls_ssl_verify"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bCERT_NONE\b)re", f),
-                 "Python ssl.CERT_NONE accepts any certificate", {}});
+                 "Python ssl.CERT_NONE accepts any certificate", {}, "cert_none"});
     v.push_back({"tls-verify-disabled", std::regex(R"re((?:^|[^A-Za-z0-9_])verify\s*=\s*False\b)re", f),
-                 "requests/httpx call with certificate verification off", {}});
+                 "requests/httpx call with certificate verification off", {}, "verify"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\b_create_unverified_context\s*\()re", f),
-                 "Python unverified SSL context", {}});
+                 "Python unverified SSL context", {}, "unverified"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\btls_insecure_set\s*\(\s*True\s*\))re", f),
-                 "paho-mqtt tls_insecure_set turned on: host-name check skipped", {}});
+                 "paho-mqtt tls_insecure_set turned on: host-name check skipped", {}, "tls_insecure_set"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\.\s*(?:verify|enableServerCertAuth)\s*=\s*0\b)re", f),
-                 "Paho C SSL options with verification off", {}});
+                 "Paho C SSL options with verification off", {}, "verify|servercertauth"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bInsecureSkipVerify\s*[:=]\s*true\b)re", f),
-                 "Go tls.Config skips certificate verification (InsecureSkipVerify)", {}});
+                 "Go tls.Config skips certificate verification (InsecureSkipVerify)", {}, "insecureskipverify"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\brejectUnauthorized\s*[:=]\s*false\b)re", f),
-                 "Node.js TLS option rejectUnauthorized turned off", {}});
+                 "Node.js TLS option rejectUnauthorized turned off", {}, "rejectunauthorized"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bNODE_TLS_REJECT_UNAUTHORIZED\b['"\]]*\s*=\s*['"]?0)re", f),
-                 "NODE_TLS_REJECT_UNAUTHORIZED set to 0 turns verification off process-wide", {}});
+                 "NODE_TLS_REJECT_UNAUTHORIZED set to 0 turns verification off process-wide", {}, "node_tls_reject"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\b(?:CURLOPT_)?SSL_VERIFYPEER\s*(?:,|=>)\s*(?:0L?|false|FALSE|\(long\)\s*0)\b)re", f),
-                 "libcurl CURLOPT_SSL_VERIFYPEER set to 0", {}});
+                 "libcurl CURLOPT_SSL_VERIFYPEER set to 0", {}, "ssl_verifypeer"});
     v.push_back({"tls-hostname-check-disabled", std::regex(R"re(\b(?:CURLOPT_)?SSL_VERIFYHOST\s*(?:,|=>)\s*(?:0L?|false|FALSE|\(long\)\s*0)\b)re", f),
-                 "libcurl CURLOPT_SSL_VERIFYHOST set to 0", {}});
+                 "libcurl CURLOPT_SSL_VERIFYHOST set to 0", {}, "ssl_verifyhost"});
     v.push_back({"tls-hostname-check-disabled", std::regex(R"re(\bcheck_hostname\s*=\s*False\b)re", f),
-                 "Python SSLContext host-name check turned off", {}});
+                 "Python SSLContext host-name check turned off", {}, "check_hostname"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bcurl\b)re", f), "curl -k / --insecure",
                  [](const std::smatch& m, std::string_view line, std::string&) {
                    return curl_insecure(line, static_cast<std::size_t>(m.position(0) + m.length(0)));
-                 }});
+                 }, "curl"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bwget\b.*--no-check-certificate\b)re", f),
-                 "wget --no-check-certificate", {}});
+                 "wget --no-check-certificate", {}, "wget"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\bdanger_accept_invalid_(?:certs|hostnames)\s*\(\s*true\s*\))re", f),
-                 "Rust client accepting invalid certificates", {}});
+                 "Rust client accepting invalid certificates", {}, "danger_accept"});
     // Minimum versions below TLS 1.2.
     v.push_back({"tls-min-version-weak", std::regex(R"re(_set_min_proto_version\s*\([^,]+,\s*(?:TLS1_VERSION|TLS1_1_VERSION|SSL3_VERSION|0)\s*\))re", f),
-                 "OpenSSL minimum protocol below TLS 1.2", {}});
+                 "OpenSSL minimum protocol below TLS 1.2", {}, "_set_min_proto_version"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\b(?:TLSv1|TLSv1_1|SSLv3|SSLv2|DTLSv1)_(?:client_|server_)?method\s*\()re", f),
-                 "OpenSSL version-specific method for an obsolete protocol", {}});
+                 "OpenSSL version-specific method for an obsolete protocol", {}, "_method"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bwolf(?:TLSv1|TLSv1_1|SSLv3)_(?:client_|server_)?method\b)re", f),
-                 "wolfSSL method for an obsolete protocol", {}});
+                 "wolfSSL method for an obsolete protocol", {}, "wolf"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bwolfSSL_(?:CTX_)?SetMinVersion\s*\([^,]+,\s*WOLFSSL_(?:TLSV1|TLSV1_1|SSLV3)\s*\))re", f),
-                 "wolfSSL minimum version below TLS 1.2", {}});
+                 "wolfSSL minimum version below TLS 1.2", {}, "setminversion"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bMBEDTLS_SSL_MINOR_VERSION_[0-2]\b|\bMBEDTLS_SSL_VERSION_TLS1_[01]\b)re", f),
-                 "mbedTLS minimum version below TLS 1.2", {}});
+                 "mbedTLS minimum version below TLS 1.2", {}, "mbedtls_ssl_"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bPROTOCOL_(?:TLSv1|TLSv1_1|SSLv2|SSLv3)\b)re", f),
-                 "Python ssl.PROTOCOL_* pinned to an obsolete protocol", {}});
+                 "Python ssl.PROTOCOL_* pinned to an obsolete protocol", {}, "protocol_"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bTLSVersion\.(?:TLSv1|TLSv1_1|SSLv3|MINIMUM_SUPPORTED)\b)re", f),
-                 "Python minimum_version below TLS 1.2", {}});
+                 "Python minimum_version below TLS 1.2", {}, "tlsversion."});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bMinVersion\s*[:=]\s*tls\.Version(?:TLS10|TLS11|SSL30)\b)re", f),
-                 "Go tls.Config MinVersion below TLS 1.2", {}});
+                 "Go tls.Config MinVersion below TLS 1.2", {}, "minversion"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\b(?:minVersion|secureProtocol)\s*:\s*['"](?:TLSv1|TLSv1\.1|TLSv1_method|TLSv1_1_method|SSLv3_method)['"])re", f),
-                 "Node.js minimum TLS version below 1.2", {}});
+                 "Node.js minimum TLS version below 1.2", {}, "minversion|secureprotocol"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bCURL_SSLVERSION_(?:TLSv1_0|TLSv1_1|TLSv1|SSLv3)\b)re", f),
-                 "libcurl CURLOPT_SSLVERSION below TLS 1.2", {}});
+                 "libcurl CURLOPT_SSLVERSION below TLS 1.2", {}, "curl_sslversion_"});
     v.push_back({"tls-min-version-weak", std::regex(R"re((?:^|\s)--tlsv1(?:\.0|\.1)?(?=\s|$|["']))re", f),
-                 "curl --tlsv1.0/--tlsv1.1 allows TLS below 1.2", {}});
+                 "curl --tlsv1.0/--tlsv1.1 allows TLS below 1.2", {}, "--tlsv1"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bgetInstance\s*\(\s*"(?:TLSv1|TLSv1\.1|SSLv3|SSL)"\s*\))re", f),
-                 "Java SSLContext for an obsolete protocol", {}});
+                 "Java SSLContext for an obsolete protocol", {}, "getinstance"});
     // Plaintext MQTT and HTTP.
     v.push_back({"mqtt-plaintext", std::regex(R"re(\b(mqtt|tcp|ws)://(?:[^\s/@"'`]*@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-\*]+))re", f),
                  "", [](const std::smatch& m, std::string_view, std::string& msg) {
@@ -176,7 +187,7 @@ const std::vector<Pattern>& patterns() {
                    if (is_local_host(host)) return false;
                    msg = m.str(1) + ":// URL to " + host + " (no TLS)";
                    return true;
-                 }});
+                 }, "://"});
     v.push_back({"mqtt-plaintext", std::regex(R"re(\b1883\b)re", f), "MQTT port 1883 (no TLS)",
                  [](const std::smatch& m, std::string_view line, std::string&) {
                    std::string l = lower(line);
@@ -186,21 +197,21 @@ const std::vector<Pattern>& patterns() {
                                   l.find("mqtt") != std::string::npos || l.find("mosquitto") != std::string::npos ||
                                   l.find("broker") != std::string::npos || (pos > 0 && line[pos - 1] == ':');
                    return context && l.find("://") == std::string::npos && !line_names_local_host(line);
-                 }});
+                 }, "1883"});
     v.push_back({"http-plaintext", std::regex(R"re(\bhttp://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+))re", f), "",
                  [](const std::smatch& m, std::string_view, std::string& msg) {
                    std::string host = lower(m.str(1));
                    if (is_local_host(host) || is_doc_namespace_host(host)) return false;
                    msg = "http:// endpoint on " + host;
                    return true;
-                 }});
+                 }, "http://"});
     // Executing received data.
     v.push_back({"exec-on-message", std::regex(R"re((?:^|[^.\w])(exec|eval|system|popen|execSync|spawnSync)\s*\(([^)]*))re", f), "",
                  [](const std::smatch& m, std::string_view, std::string& msg) {
                    if (!names_message(m.str(2))) return false;
                    msg = m.str(1) + "() on received data";
                    return true;
-                 }});
+                 }, "exec|eval|system|popen|spawnsync"});
     v.push_back({"exec-on-message", std::regex(R"re(\b(os\.system|os\.popen|child_process\.exec(?:Sync)?|subprocess\.(?:run|call|Popen|check_output|check_call|getoutput|getstatusoutput))\s*\(([^)]*))re", f), "",
                  [](const std::smatch& m, std::string_view line, std::string& msg) {
                    std::string fn = m.str(1);
@@ -215,7 +226,7 @@ const std::vector<Pattern>& patterns() {
                    if (!shell) return false;
                    msg = fn + "() runs received data through a shell";
                    return true;
-                 }});
+                 }, "os.|child_process|subprocess"});
     return v;
   }();
   return p;
@@ -256,6 +267,7 @@ std::vector<CodeHit> scan_code_line(std::string_view code) {
     return hits;
   }
   for (const auto& p : patterns()) {
+    if (!triggered(lowered, p.trigger)) continue;
     for (std::sregex_iterator it(text.begin(), text.end(), p.re), end; it != end; ++it) {
       std::string msg = p.message;
       if (p.accept && !p.accept(*it, text, msg)) continue;

@@ -21,6 +21,7 @@ MqttProbeResult probe_plain_mqtt(const std::string& host, std::uint16_t port, in
   // username or password, a client id naming the probe.
   std::string client_id = "armored-audit-" + std::to_string(::getpid());
   Bytes pkt;
+  pkt.reserve(16 + client_id.size());  // also keeps GCC 12 -O3 from a false -Wstringop-overflow
   ByteWriter w(pkt);
   w.u8(0x10);
   w.u8(static_cast<std::uint8_t>(10 + 2 + client_id.size()));

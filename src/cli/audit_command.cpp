@@ -149,6 +149,12 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
       if (probe->client_cert.empty() != probe->client_key.empty()) {
         throw armored::cli::UsageError("--client-cert and --client-key go together");
       }
+      for (const auto* f : {&probe->ca_file, &probe->client_cert, &probe->client_key}) {
+        std::error_code ec;
+        if (!f->empty() && !std::filesystem::is_regular_file(*f, ec)) {
+          throw armored::cli::UsageError("no such file: " + *f);
+        }
+      }
       auto report = armored::audit::audit_tls(*probe);
       if (!report) throw armored::cli::OperationFailed(report.error().message);
       finish(std::move(*report), *opt, ctx);

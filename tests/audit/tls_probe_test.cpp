@@ -237,6 +237,9 @@ TEST(AuditTls, UnreachableEndpointAndBadUsage) {
   EXPECT_EQ(run({armored_binary().string(), "audit", "tls", "no-port"}).exit_code, 2);
   EXPECT_EQ(run({armored_binary().string(), "audit", "tls", "h:99999"}).exit_code, 2);
   EXPECT_EQ(run({armored_binary().string(), "audit", "tls", "h:1", "--client-cert", "x"}).exit_code, 2);
+  auto missing_ca = run({armored_binary().string(), "audit", "tls", "127.0.0.1:1", "--ca", "/nonexistent/ca.pem"});
+  EXPECT_EQ(missing_ca.exit_code, 2);
+  EXPECT_NE(missing_ca.err.find("no such file"), std::string::npos) << missing_ca.err;
 }
 
 TEST(AuditTls, ProbeTimesOutOnASilentServer) {
