@@ -157,8 +157,18 @@ struct Pattern {
   const char* rule_id;
   std::regex re;
   int secret_group;          // capture group holding the secret
-  const char* trigger;       // lower-case substring that must occur first
+  const char* trigger;       // '|'-separated lower-case words, one must occur first
 };
+
+bool any_word(std::string_view lowered, std::string_view words) {
+  while (!words.empty()) {
+    auto bar = words.find('|');
+    if (lowered.find(words.substr(0, bar)) != std::string_view::npos) return true;
+    if (bar == std::string_view::npos) break;
+    words.remove_prefix(bar + 1);
+  }
+  return false;
+}
 
 const std::vector<Pattern>& shape_patterns() {
   static const std::vector<Pattern> p = [] {
@@ -173,7 +183,7 @@ const std::vector<Pattern>& shape_patterns() {
     v.push_back({"azure-storage-key", std::regex(R"((?:SharedAccessKey)=([A-Za-z0-9+/=]{20,}))", flags), 1, "sharedaccesskey="});
     v.push_back({"slack-token", std::regex(R"((xox[abposr]-[0-9A-Za-z-]{10,80}))", flags), 1, "xox"});
     v.push_back({"slack-token", std::regex(R"(hooks\.slack\.com/services/(T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{16,}))", flags), 1, "hooks.slack.com"});
-    v.push_back({"github-token", std::regex(R"((gh[pousr]_[A-Za-z0-9]{36,255}))", flags), 1, "gh"});
+    v.push_back({"github-token", std::regex(R"((gh[pousr]_[A-Za-z0-9]{36,255}))", flags), 1, "ghp_|gho_|ghu_|ghs_|ghr_"});
     v.push_back({"github-token", std::regex(R"((github_pat_[A-Za-z0-9_]{22,255}))", flags), 1, "github_pat_"});
     v.push_back({"stripe-live-key", std::regex(R"(((?:sk|rk)_live_[0-9A-Za-z]{16,99}))", flags), 1, "_live_"});
     v.push_back({"hardcoded-password",
@@ -362,7 +372,7 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
   std::string text(line);
 
   for (const auto& p : shape_patterns()) {
-    if (lowered.find(p.trigger) == std::string::npos) continue;
+    if (!any_word(lowered, p.trigger)) continue;
     for (std::sregex_iterator it(text.begin(), text.end(), p.re), end; it != end; ++it) {
       const auto& m = *it;
       auto b = static_cast<std::size_t>(m.position(p.secret_group));
