@@ -116,6 +116,17 @@ bool is_credential_name(std::string_view name) {
 // A looser "key-ish" name for the entropy rule.
 bool is_keyish_name(std::string_view name) {
   if (is_credential_name(name)) return true;
+  // Public material, digests and metadata about a key are random-looking
+  // but not secret.
+  auto words = name_words(name);
+  static const std::array<std::string_view, 9> kPublic = {
+      "public", "pub", "fingerprint", "hash", "checksum", "digest", "sha1", "sha256", "md5"};
+  static const std::array<std::string_view, 12> kMeta = {
+      "id", "uuid", "len", "length", "size", "count", "name", "path", "file", "url", "type", "version"};
+  for (const auto& w : words) {
+    if (std::find(kPublic.begin(), kPublic.end(), w) != kPublic.end()) return false;
+  }
+  if (!words.empty() && std::find(kMeta.begin(), kMeta.end(), words.back()) != kMeta.end()) return false;
   static const std::array<std::string_view, 12> kWords = {
       "key", "secret", "token", "auth", "cred", "signature", "sig", "hmac", "psk", "salt", "seed",
       "private"};

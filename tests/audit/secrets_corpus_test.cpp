@@ -121,7 +121,14 @@ Corpus build_corpus(const fs::path& root) {
     f.ok("  const char* commit = \"" + g.hex(40) + "\";  // build id");
     f.ok("  const char* docs = \"mqtt://user:password@localhost:1883\";");
     f.ok("  auto password = std::getenv(\"GW_PASSWORD\");");
-    c.lookalikes += 4;
+    // Random-looking but public or metadata: not secrets.
+    f.ok("  const char* server_public_key = \"" + g.b64(44) + "\";");
+    f.ok("  const char* signing_key_id = \"" + g.hex(40) + "\";");
+    f.ok("  const char* cert_fingerprint = \"" + g.hex(64) + "\";");
+    f.ok("  const char* session_key_hash = \"" + g.hex(64) + "\";");
+    f.ok("  const char* icon = \"data:image/png;base64," + g.b64(120) + "\";");
+    f.ok("  const char* client_id = \"3f0c2a9e-8b1d-4c6f-9a7e-" + g.hex(12) + "\";");
+    c.lookalikes += 10;
     write(root / f.name, f.text());
   }
   {  // Python client.
