@@ -86,7 +86,14 @@ void scan_binary(const WalkedFile& f, const SecretsOptions& opt, FileFacts& fact
   std::array<std::uint8_t, 65536> buf{};
   std::uint64_t total = 0;
   auto drain = [&] {
-    for (const auto& s : found) scanner.feed(s.text, s.offset, hits);
+    for (const auto& s : found) {
+      std::size_t before = hits.size();
+      scanner.feed(s.text, s.offset, hits);
+      // A UTF-16LE character takes two bytes: turn the column into bytes.
+      if (s.utf16) {
+        for (std::size_t i = before; i < hits.size(); ++i) hits[i].column *= 2;
+      }
+    }
     found.clear();
   };
   while (total < opt.max_file_bytes) {

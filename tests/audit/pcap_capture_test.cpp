@@ -116,6 +116,15 @@ TEST(AuditPcapCapture, MosquittoPubWithCredentialsInClear) {
   EXPECT_EQ(protocols_of(j), std::set<std::string>{"mqtt"});
   EXPECT_EQ(j.dump().find(pass), std::string::npos) << "password leaked into the report";
   EXPECT_NE(j.dump().find("first topic 'plant/line1/temp'"), std::string::npos);
+  // A capture cut mid-record still yields what it holds, and says so.
+  {
+    auto cut = dir / "cut.pcap";
+    std::filesystem::copy_file(file, cut);
+    std::filesystem::resize_file(cut, std::filesystem::file_size(file) - 7);
+    auto c = audit_pcap(cut);
+    EXPECT_EQ(rules_of(c).count("pcap-mqtt-credentials"), 2u);
+    EXPECT_FALSE(c["details"]["read_error"].get<std::string>().empty());
+  }
   // The same capture as pcapng (converted by tshark's editcap) reads the same.
   if (have_program("editcap")) {
     auto ng = dir / "mqtt.pcapng";

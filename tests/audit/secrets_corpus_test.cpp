@@ -423,6 +423,26 @@ TEST(AuditSecretsCorpus, FailOnThresholdAndUsageErrors) {
   EXPECT_EQ(run({armored_binary().string(), "audit", "secrets", (work / "missing").string()}).exit_code, 2);
 }
 
+TEST(AuditSecretsCorpus, Utf16StringsInBinariesAreFoundWithTheirOffset) {
+  TempDir work;
+  std::string pw = Gen().password();
+  std::string url = "mqtt://hub:" + pw + "@broker.example.com";
+  std::string blob(100, '\0');
+  blob[0] = '\x7f';  // binary: NUL bytes in the first 8 KiB
+  for (char c : url) {
+    blob.push_back(c);
+    blob.push_back('\0');
+  }
+  blob.append(50, '\0');
+  write(work / "fw.bin", blob);
+  auto j = run_json({work.path().string()}, 1);
+  ASSERT_EQ(j["findings"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["findings"][0]["rule"], "credentials-in-url");
+  // The byte offset of the password's first UTF-16 code unit.
+  EXPECT_EQ(j["findings"][0]["location"]["offset"], 100 + 2 * 11);
+  EXPECT_EQ(j.dump().find(pw), std::string::npos);
+}
+
 TEST(AuditSecretsCorpus, SizeLimitSymlinksAndVcsDirectories) {
   TempDir work;
   TempDir outside;
