@@ -233,7 +233,10 @@ TEST(AuditPcapCapture, Tls13OverIpv6Loopback) {
   Subprocess server({"openssl", "s_server", "-accept", "[::1]:" + std::to_string(port), "-6", "-www", "-cert",
                      cert.cert.string(), "-key", cert.key.string(), "-tls1_3"},
                     o);
-  std::this_thread::sleep_for(500ms);
+  // s_server prints ACCEPT once it listens (wait_for_tcp_port knows IPv4 only).
+  for (int i = 0; i < 200 && slurp(dir / "s_server.out").find("ACCEPT") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
   Capture cap(dir, "v6", port);
   ASSERT_TRUE(cap.ready());
   auto r = run({"openssl", "s_client", "-connect", "[::1]:" + std::to_string(port), "-6"}, 20s, "GET / HTTP/1.0\r\n\r\n");
