@@ -105,6 +105,38 @@ bool curl_insecure(std::string_view line, std::size_t from) {
   return false;
 }
 
+// `x == 1883` or `1883 != x`: code that checks for the port, not code that uses it.
+bool is_comparison_operand(std::string_view line, std::size_t pos) {
+  auto before = line.substr(0, pos);
+  auto b = before.find_last_not_of(" \t");
+  if (b != std::string_view::npos && b >= 1) {
+    auto op = before.substr(b - 1, 2);
+    if (op == "==" || op == "!=") return true;
+  }
+  auto after = line.substr(std::min(line.size(), pos + 4));
+  auto a = after.find_first_not_of(" \t");
+  return a != std::string_view::npos && (after.substr(a, 2) == "==" || after.substr(a, 2) == "!=");
+}
+
+// Inside a double-quoted string with spaces: a message that mentions the
+// port ("1883 is plaintext"), not an address or a setting.
+bool in_prose_string(std::string_view line, std::size_t pos) {
+  bool inside = false;
+  std::size_t open = 0;
+  for (std::size_t i = 0; i < pos; ++i) {
+    if (line[i] == '\\') {
+      ++i;
+    } else if (line[i] == '"') {
+      inside = !inside;
+      open = i;
+    }
+  }
+  if (!inside) return false;
+  auto close = line.find('"', pos);
+  auto text = line.substr(open + 1, (close == std::string_view::npos ? line.size() : close) - open - 1);
+  return text.find(' ') != std::string_view::npos;
+}
+
 bool names_message(std::string_view args) {
   static const std::regex kMessage(
       R"(\b(msg|message|messages|payload|command|cmd|data|request|req|body|input|buf|buffer|packet|topic|line|text)\b)",
@@ -193,6 +225,7 @@ const std::vector<Pattern>& patterns() {
                    std::string l = lower(line);
                    auto pos = static_cast<std::size_t>(m.position(0));
                    if (pos > 0 && (line[pos - 1] == '.' || std::isdigit(static_cast<unsigned char>(line[pos - 1])))) return false;
+                   if (is_comparison_operand(line, pos) || in_prose_string(line, pos)) return false;
                    bool context = l.find("port") != std::string::npos || l.find("connect") != std::string::npos ||
                                   l.find("mqtt") != std::string::npos || l.find("mosquitto") != std::string::npos ||
                                   l.find("broker") != std::string::npos || (pos > 0 && line[pos - 1] == ':');

@@ -77,6 +77,29 @@ bool is_base64_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
 }
 
+// Characters of PEM body in `text`: segments (split at backslash escapes
+// such as \n) that, once stripped of quotes and punctuation, are nothing
+// but 16 or more base64 characters. Code that builds a PEM string (loops,
+// declarations) has spaces and brackets and does not count.
+std::size_t pem_body_chars(std::string_view text) {
+  std::size_t total = 0;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t end = text.find('\\', start);
+    std::string_view seg = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    constexpr std::string_view kTrim = " \t\"'`,;()";
+    auto b = seg.find_first_not_of(kTrim);
+    auto e = seg.find_last_not_of(kTrim);
+    if (b != std::string_view::npos) {
+      seg = seg.substr(b, e - b + 1);
+      if (seg.size() >= 16 && std::all_of(seg.begin(), seg.end(), is_base64_char)) total += seg.size();
+    }
+    if (end == std::string_view::npos || end + 2 > text.size()) break;
+    start = end + 2;  // the backslash and the escaped character
+  }
+  return total;
+}
+
 // Splits an identifier into lower-case words at '_', '-', '.', and camelCase.
 std::vector<std::string> name_words(std::string_view name) {
   std::vector<std::string> words;
@@ -314,11 +337,7 @@ void SecretLineScanner::check_pem(std::string_view line, std::uint64_t position,
   // Body of pending headers: count base64 characters, ignoring quotes, escapes
   // and string concatenation noise.
   for (auto& p : pending_) {
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      char c = line[i];
-      if (c == '\\' && i + 1 < line.size()) { ++i; continue; }
-      if (is_base64_char(c)) p.base64_seen++;
-    }
+    p.base64_seen += pem_body_chars(line);
     p.lines_left--;
   }
   std::size_t from = 0;
@@ -332,11 +351,7 @@ void SecretLineScanner::check_pem(std::string_view line, std::uint64_t position,
     if (is_key) {
       PendingPem p{position, from, std::string(label), 4, 0, suppressed};
       // The body may follow on the same line (C strings with \n escapes).
-      std::string_view rest = line.substr(label_end + kDashes.size());
-      for (std::size_t i = 0; i < rest.size(); ++i) {
-        if (rest[i] == '\\' && i + 1 < rest.size()) { ++i; continue; }
-        if (is_base64_char(rest[i])) p.base64_seen++;
-      }
+      p.base64_seen = pem_body_chars(line.substr(label_end + kDashes.size()));
       pending_.push_back(std::move(p));
     }
     from = label_end;

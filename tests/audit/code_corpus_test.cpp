@@ -87,6 +87,8 @@ std::vector<Case> corpus() {
       {"dev/mqtt.c", "  MQTTClient_create(&c, \"tcp://localhost:1883\", id, 0, NULL);", ""},
       {"dev/mqtt.c", "  int n = snprintf(buf, sizeof buf, \"%d\", 18830);", ""},
       {"dev/mqtt.c", "  handle_command(msg->payload, msg->payloadlen);", ""},
+      {"dev/mqtt.c", "  if (port == 1883) {", ""},
+      {"dev/mqtt.c", "    return fail(\"broker.port 1883 is the plaintext MQTT port; use 8883\");", ""},
       {"py/client.py", "ctx.verify_mode = ssl.CERT_REQUIRED", ""},
       {"py/client.py", "ctx.check_hostname = True", ""},
       {"py/client.py", "# WRONG: ctx.check_hostname = " + off + " lets anyone impersonate the broker", ""},

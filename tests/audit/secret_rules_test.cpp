@@ -71,6 +71,14 @@ TEST(AuditSecretRules, PemKeyNeedsItsBody) {
   EXPECT_TRUE(scan(TextKind::kCode, {begin, "...", "", "", "", body}).empty());
   // Body in the same C string line.
   EXPECT_EQ(scan(TextKind::kCode, {"\"" + begin + "\\n" + body + "\\n\""}).size(), 1u);
+  // Code that assembles a PEM string is not a key: its lines are not body.
+  EXPECT_TRUE(scan(TextKind::kCode, {"  std::string pem = \"" + begin + "\\n\";",
+                                     "  unsigned char line[65];",
+                                     "  for (std::size_t off = 0; off < sizeof der; off += 48) {",
+                                     "    int n = EVP_EncodeBlock(line, der + off, static_cast<int>(len));"})
+                  .empty());
+  // A JSON value keeps its body after \n escapes.
+  EXPECT_EQ(scan(TextKind::kCode, {"\"private_key\": \"" + begin + "\\n" + body + "\\n" + body + "\\n\","}).size(), 1u);
   SecretLineScanner s(TextKind::kCode);
   std::vector<SecretHit> h;
   s.feed("-----BEGIN CERTIFICATE-----", 1, h);
