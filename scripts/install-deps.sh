@@ -9,6 +9,7 @@ packages=(
   libasio-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients python3 python3-paho-mqtt tcpdump tshark
+  testssl.sh
 )
 
 missing=()

@@ -1,0 +1,5 @@
+# libFuzzer targets of the audit component: the capture analyser (link, IP,
+# TCP reassembly, MQTT/HTTP/TLS parsers) and the secrets scanner's bounded
+# binary reader (strings, DER key shapes, line rules on extracted strings).
+armored_fuzzer(audit_pcap_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/audit_pcap_fuzz.cpp armored_audit)
+armored_fuzzer(audit_strings_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/audit_strings_fuzz.cpp armored_audit)
