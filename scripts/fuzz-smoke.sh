@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-${ARMORED_FUZZ_SECONDS:-10}}
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)" >/dev/null
+log_dir=$(mktemp -d)
+cmake --preset fuzz >"$log_dir/configure.log" 2>&1 || { cat "$log_dir/configure.log"; exit 1; }
+cmake --build --preset fuzz --target armored_fuzzers -j "$(nproc)" >"$log_dir/build.log" 2>&1 ||
+  { tail -40 "$log_dir/build.log"; echo "fuzz-smoke: building the fuzzers failed"; exit 1; }
 shopt -s nullglob
 # Only the fuzzer executables: the same directory also holds CMake's own files.
 targets=()
@@ -18,7 +20,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   exit 1
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$log_dir"' EXIT
 for t in "${targets[@]}"; do
   name=$(basename "$t")
   corpus="$work/$name"
