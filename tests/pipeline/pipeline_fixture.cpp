@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <thread>
 
@@ -144,6 +145,9 @@ bool PipelineTest::wait_for_stored(std::int64_t count, std::chrono::seconds time
 
 void PipelineTest::expect_exactly_once(std::int64_t sealed) {
   ASSERT_GT(sealed, 0);
+  std::cout << "[ figures  ] sealed " << sealed << ", stored " << sql("SELECT count(*) FROM readings") << " from "
+            << sql("SELECT count(DISTINCT device) FROM readings") << " devices, audit rows "
+            << sql("SELECT count(*) FROM security_events") << std::endl;
   EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), sealed);
   EXPECT_EQ(sql_int("SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings)"), sealed)
       << "duplicates in storage";
@@ -169,6 +173,8 @@ Handshakes PipelineTest::stop_cloud(Process& cloud) {
   h.resumed = std::stoll(m[2]);
   h.zero_rtt = std::stoll(m[3]);
   h.failed = std::stoll(m[4]);
+  std::cout << "[ figures  ] cloud handshakes " << h.full << " full / " << h.resumed << " resumed / " << h.zero_rtt
+            << " 0-RTT / " << h.failed << " failed" << std::endl;
   return h;
 }
 
