@@ -3,6 +3,7 @@
 // envelopes sealed by `armored fleet`; a client without a certificate; plain
 // MQTT on the TLS port; a config asking for port 1883.
 
+#include <filesystem>
 #include <thread>
 
 #include "peer_fixture.h"
@@ -72,6 +73,41 @@ TEST_F(SecurityTest, ClientWithoutCertificateIsRefusedAndAudited) {
   auto h = stop_cloud(cloud);
   EXPECT_GE(h.failed, 1);
   EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+}
+
+TEST_F(SecurityTest, NonTelemetryInEarlyDataIsRefused) {
+  if (!have_program("openssl")) GTEST_SKIP() << "openssl not installed";
+  make_pki(1);
+  auto cloud = start_cloud();
+  const auto pki = dir() / "pki";
+  const std::vector<std::string> tls = {"-connect", "127.0.0.1:" + std::to_string(cloud_port_), "-tls1_3",
+                                        "-CAfile", (pki / "root-ca.crt").string(), "-cert",
+                                        (pki / "gateway" / "gw1.crt").string(), "-cert_chain",
+                                        (pki / "issuing-ca.crt").string(), "-key",
+                                        (pki / "gateway" / "gw1.key").string(), "-ign_eof"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = {"openssl", "s_client"};
+    a.insert(a.end(), tls.begin(), tls.end());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  // A first connection leaves a resumable session with the cloud's ticket.
+  const auto sess = (dir() / "sess.pem").string();
+  run(with({"-sess_out", sess}), 4s);
+  ASSERT_TRUE(std::filesystem::exists(sess));
+  // The second sends CONNECT + SUBSCRIBE as 0-RTT early data: the cloud
+  // refuses, records it under the gateway's verified identity and closes.
+  const std::string connect("\x10\x0d\x00\x04MQTT\x04\x02\x00\x3c\x00\x01z", 15);
+  const std::string subscribe("\x82\x18\x00\x01\x00\x13" "armored/v1/gw1/down\x01", 26);
+  const auto early = (dir() / "early.bin").string();
+  const std::string bytes = connect + subscribe;
+  write_bytes(early, ByteSpan(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  auto r = run(with({"-sess_in", sess, "-early_data", early}), 4s);
+  EXPECT_NE(r.out.find("Early data was accepted"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(wait_events("kind = 'early_data_refused' AND peer = 'gw1'", 1), 1)
+      << sql("SELECT kind, reason, peer, detail FROM security_events");
+  auto h = stop_cloud(cloud);
+  EXPECT_EQ(h.zero_rtt, 1);
 }
 
 TEST_F(SecurityTest, PlaintextMqttGetsNoConnack) {
