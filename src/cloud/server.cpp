@@ -14,6 +14,7 @@
 #include <array>
 #include <iostream>
 #include <set>
+#include <vector>
 
 #include "cloud/ingest.h"
 #include "cloud/store_writer.h"
@@ -52,6 +53,9 @@ struct Conn : std::enable_shared_from_this<Conn> {
   asio::steady_timer wake;  // cancelled to wake the writer
   std::string peer_address;
   std::string identity;     // verified gateway (or direct device) id
+  // 0-RTT data arrives before the handshake completes, that is before the
+  // peer's identity (and its revocation) is checked: held until then.
+  std::vector<tls::ApplicationData> early;
   bool handshake_done = false;
   bool closed = false;
   bool writer_done = false;
@@ -307,8 +311,17 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
           close(c);
           break;
         }
+        auto early = std::move(c->early);
+        for (const auto& ad : early) {
+          if (c->closed) break;
+          on_app_data(c, ad);
+        }
       } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-        on_app_data(c, *ad);
+        if (!c->handshake_done) {
+          c->early.push_back(std::move(*ad));
+        } else {
+          on_app_data(c, *ad);
+        }
       } else if (auto* f = std::get_if<tls::Failed>(&e)) {
         if (!c->handshake_done) {
           ++counters.handshakes_failed;

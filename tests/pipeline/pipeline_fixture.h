@@ -1,0 +1,74 @@
+#pragma once
+// End-to-end fixture: a PKI, `armored cloud`, `armored gateway` and
+// `armored fleet` as real processes on 127.0.0.1 in a private directory, and
+// the checks that every sealed reading is stored exactly once.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+
+namespace armored::pipeline_test {
+
+using Process = std::unique_ptr<armored::testing::Subprocess>;
+
+struct FleetRun {
+  int exit_code = -1;
+  std::int64_t readings = -1;
+  std::int64_t acknowledged = -1;
+  std::int64_t unacknowledged = -1;
+  std::int64_t dropped = -1;
+};
+
+struct Handshakes {
+  std::int64_t full = -1, resumed = -1, zero_rtt = -1, failed = -1;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  std::filesystem::path dir() const { return tmp_.path(); }
+  std::filesystem::path db() const { return tmp_ / "cloud.db"; }
+
+  // PKI with a cloud certificate, the given gateways and `devices` enrolled wearables.
+  void make_pki(int devices, const std::vector<std::string>& gateways = {"gw1"});
+  // Writes cloud.toml for cloud_port_ (0: any free port).
+  void write_cloud_config();
+  // Starts the cloud (port 0 the first time, then the same port) and waits for its port.
+  Process start_cloud();
+  // Starts gateway `id` forwarding to the cloud; UDP port 0 the first time, then the same.
+  Process start_gateway(const std::string& id = "gw1");
+  // `armored --json fleet` of the first `devices` wearables sending to `udp_port`.
+  Process start_fleet(int devices, double speedup, double seconds, int udp_port, const std::string& tag = "fleet");
+  FleetRun finish_fleet(armored::testing::Subprocess& fleet, const std::string& tag = "fleet",
+                        std::chrono::seconds timeout = std::chrono::seconds(120));
+  // Waits until the cloud has stored `count` readings (false on timeout).
+  bool wait_for_stored(std::int64_t count, std::chrono::seconds timeout = std::chrono::seconds(60));
+  // Every reading stored once: count == sealed, no duplicate (device, epoch,
+  // seq), and per (device, epoch) the sequence numbers have no gap.
+  void expect_exactly_once(std::int64_t sealed);
+  // SIGTERM, wait, parse the "armored cloud stopped" line.
+  Handshakes stop_cloud(Process& cloud);
+
+  std::string sql(const std::string& query) const;
+  std::int64_t sql_int(const std::string& query) const;
+
+  // Waits until `file` contains `needle`; returns its content (empty on timeout).
+  static std::string wait_for_text(const std::filesystem::path& file, const std::string& needle,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  std::vector<std::string> armored(std::vector<std::string> args) const;
+
+  armored::testing::TempDir tmp_;
+  int cloud_port_ = 0;
+  int gateway_udp_port_ = 0;
+  int cloud_starts_ = 0;
+  int gateway_starts_ = 0;
+};
+
+}  // namespace armored::pipeline_test
