@@ -95,6 +95,7 @@ struct CloudServer::Impl {
   void flush(const std::shared_ptr<Conn>& c);
   void close(const std::shared_ptr<Conn>& c);
   void begin_stop();
+  asio::awaitable<void> drain_then_close();
   CloudStatus snapshot() const;
 };
 
@@ -221,6 +222,8 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
 }
 
 void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d) {
+  // Stopping: take nothing new; what is not acknowledged is sent again later.
+  if (stopping) return;
   auto events = c->mqtt->receive(d.bytes, mnow());
   for (const auto& ev : events) {
     using K = mqtt::ServerEvent::Kind;
@@ -430,6 +433,21 @@ void CloudServer::Impl::begin_stop() {
   asio::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  // Drain before closing: what is being committed now is acknowledged, so
+  // gateways need not send it again after the restart.
+  asio::co_spawn(io, drain_then_close(), asio::detached);
+}
+
+asio::awaitable<void> CloudServer::Impl::drain_then_close() {
+  asio::steady_timer t(io);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!writer->idle() && !storage_failed && std::chrono::steady_clock::now() < give_up) {
+    t.expires_after(std::chrono::milliseconds(10));
+    co_await t.async_wait(kNoThrow);
+  }
+  // One more turn so the completions posted by the last commit send their PUBACKs.
+  t.expires_after(std::chrono::milliseconds(20));
+  co_await t.async_wait(kNoThrow);
   for (const auto& c : conns) close(c);
   // run() returns once every connection coroutine has finished.
 }

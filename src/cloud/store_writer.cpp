@@ -37,6 +37,11 @@ WriterStats StoreWriter::stats() const {
   return stats_;
 }
 
+bool StoreWriter::idle() const {
+  std::lock_guard lk(mu_);
+  return queue_.empty() && !busy_;
+}
+
 std::size_t StoreWriter::queued() const {
   std::lock_guard lk(mu_);
   return queue_.size();

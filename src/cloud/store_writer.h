@@ -52,6 +52,8 @@ class StoreWriter {
   void drain();
   WriterStats stats() const;
   std::size_t queued() const;
+  // Nothing queued and no commit running.
+  bool idle() const;
 
  private:
   void run();
