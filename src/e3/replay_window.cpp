@@ -40,7 +40,13 @@ void ReplayWindow::mark(std::uint64_t seq) {
     return;
   }
   if (seq > highest_) {
-    shift(seq - highest_);
+    const std::uint64_t by = seq - highest_;
+    // One live word (the default 64): the general shift reduced to one line.
+    if (size_ <= 64) {
+      bits_[0] = by >= 64 ? 0 : bits_[0] << by;
+    } else {
+      shift(by);
+    }
     highest_ = seq;
     bits_[0] |= 1;
     return;
