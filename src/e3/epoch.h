@@ -70,13 +70,13 @@ class EpochKeys {
     return framing_[direction == MessageType::kUplink ? 0 : 1];
   }
   // Writes the RFC 8613 5.2 nonce of the direction's sender for seq
-  // (seq <= kMaxSequence) into out_, which holds nonce_size() bytes.
-  void nonce(MessageType direction, std::uint64_t seq, MutableByteSpan out_) const {
-    const auto& base = nonce_base_[direction == MessageType::kUplink ? 0 : 1];
+  // (seq <= kMaxSequence) into the first nonce_size() bytes of out_.
+  void nonce(MessageType direction, std::uint64_t seq, std::array<std::uint8_t, oscore::kMaxNonce>& out_) const {
+    // Whole-array copy (a constant size is two moves); bytes past
+    // nonce_size() are not part of the nonce.
+    out_ = nonce_base_[direction == MessageType::kUplink ? 0 : 1];
     const std::size_t n = common_iv_size_;
-    std::uint8_t* out = out_.data();
-    for (std::size_t i = 0; i < n; ++i) out[i] = base[i];
-    for (std::size_t i = 0; i < 5; ++i) out[n - 1 - i] ^= static_cast<std::uint8_t>(seq >> (8 * i));
+    for (std::size_t i = 0; i < 5; ++i) out_[n - 1 - i] ^= static_cast<std::uint8_t>(seq >> (8 * i));
   }
 
  private:

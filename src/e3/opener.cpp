@@ -97,8 +97,13 @@ E3Result<AcceptedEpoch> Opener::accept_impl(ByteSpan message) {
 }
 
 E3Result<OpenedReading> Opener::open(ByteSpan envelope, MutableByteSpan out_) {
-  auto r = count(open_impl(envelope, out_));
-  if (r) ++counters_.opened;
+  // Counted in place (not through count()) so the result is returned without a copy.
+  auto r = open_impl(envelope, out_);
+  if (r) {
+    ++counters_.opened;
+  } else {
+    ++counters_.rejected[static_cast<std::size_t>(r.error().code)];
+  }
   return r;
 }
 
