@@ -175,10 +175,10 @@ CryptoResult<std::size_t> AeadContext::open(ByteSpan nonce, ByteSpan aad, ByteSp
   auto* tag = const_cast<std::uint8_t*>(sealed.data() + pt_len);
   int len = 0;
   bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1;
-  // CCM needs the tag before the ciphertext; GCM and ChaCha20-Poly1305 take
-  // it any time before the final check, so one place serves all three.
-  // (Passing it as an EVP_DecryptInit_ex2 parameter measured slower.)
-  if (ok) ok = set_tag(ctx, tag, spec_.tag_len);
+  // CCM needs the tag before the ciphertext; GCM and ChaCha20-Poly1305 get it
+  // just before the final check. (Passing it as an EVP_DecryptInit_ex2
+  // parameter measured slower.)
+  if (ok && ccm) ok = set_tag(ctx, tag, spec_.tag_len);
   // CCM must know the message length before it sees the AAD (RFC 3610 B_0).
   if (ok && ccm) ok = EVP_DecryptUpdate(ctx, nullptr, &len, nullptr, len_int(pt_len)) == 1;
   if (ok && !aad.empty()) ok = EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), len_int(aad.size())) == 1;
@@ -190,7 +190,9 @@ CryptoResult<std::size_t> AeadContext::open(ByteSpan nonce, ByteSpan aad, ByteSp
     // For CCM this call also checks the tag.
     ok = EVP_DecryptUpdate(ctx, out, &len, in, len_int(pt_len)) == 1;
   }
-  if (ok && !ccm) ok = EVP_DecryptFinal_ex(ctx, out + (pt_len == 0 ? 0 : pt_len), &len) == 1;
+  if (ok && !ccm) {
+    ok = set_tag(ctx, tag, spec_.tag_len) && EVP_DecryptFinal_ex(ctx, out + (pt_len == 0 ? 0 : pt_len), &len) == 1;
+  }
   if (!ok) {
     detail::drain_errors();
     secure_zero(out_.first(pt_len));
