@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -193,10 +194,16 @@ void raw_args(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_E3Seal)->Apply(args);
-BENCHMARK(BM_RawEvpEncrypt)->Apply(raw_args);
-BENCHMARK(BM_E3Open)->Apply(args);
-BENCHMARK(BM_RawEvpDecrypt)->Apply(raw_args);
+// With --benchmark_repetitions, a "max" aggregate next to the median: on a
+// shared machine load only ever slows a repetition down, so the best rate of
+// each benchmark is the steadier estimate of its own cost. Applied to E3 and
+// raw alike.
+double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
+BENCHMARK(BM_E3Seal)->Apply(args)->ComputeStatistics("max", max_of);
+BENCHMARK(BM_RawEvpEncrypt)->Apply(raw_args)->ComputeStatistics("max", max_of);
+BENCHMARK(BM_E3Open)->Apply(args)->ComputeStatistics("max", max_of);
+BENCHMARK(BM_RawEvpDecrypt)->Apply(raw_args)->ComputeStatistics("max", max_of);
 
 // Collects items/s per benchmark so the ratios can be printed after the run.
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -204,25 +211,33 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
       if (r.error_occurred) continue;
-      // With repetitions, keep the median aggregate; without, the single run.
-      if (!r.aggregate_name.empty() && r.aggregate_name != "median") continue;
+      // With repetitions, keep the median and max aggregates; without, the single run serves as both.
+      if (!r.aggregate_name.empty() && r.aggregate_name != "median" && r.aggregate_name != "max") continue;
       auto it = r.counters.find("items_per_second");
       if (it == r.counters.end()) continue;
       std::string name = r.run_name.function_name + "/" + r.run_name.args;
-      rates_[name] = it->second.value;
+      if (r.aggregate_name != "max") rates_[name] = it->second.value;
+      if (r.aggregate_name != "median") best_[name] = it->second.value;
     }
     ConsoleReporter::ReportRuns(runs);
   }
   void print_ratios() const {
-    std::printf("\nE3 rate as %% of raw EVP on the same 52 bytes (raw: no AAD | raw: same-size AAD)\n");
+    print_table("median", rates_);
+    if (best_ != rates_) print_table("best", best_);
+  }
+
+ private:
+  static void print_table(const char* which, const std::map<std::string, double>& rates) {
+    std::printf("\nE3 rate as %% of raw EVP on the same 52 bytes, %s of repetitions (raw: no AAD | raw: same-size AAD)\n",
+                which);
     std::printf("%-18s %10s %10s %6s %10s %6s | %10s %10s %6s %10s %6s  %s\n", "AEAD", "seal/s", "raw enc/s", "ratio",
                 "enc+aad/s", "ratio", "open/s", "raw dec/s", "ratio", "dec+aad/s", "ratio", "wire");
     for (AeadAlg a : crypto::kAllAeads) {
       const std::string arg = std::to_string(static_cast<int>(a));
       const std::string aad = std::to_string(e3_aad_size(a));
       auto get = [&](const std::string& key) {
-        auto it = rates_.find(key);
-        return it == rates_.end() ? 0.0 : it->second;
+        auto it = rates.find(key);
+        return it == rates.end() ? 0.0 : it->second;
       };
       auto pct = [](double x, double y) { return y > 0 ? 100 * x / y : 0.0; };
       const double s = get("BM_E3Seal/" + arg), e = get("BM_RawEvpEncrypt/" + arg + "/0"),
@@ -234,8 +249,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     }
   }
 
- private:
   std::map<std::string, double> rates_;
+  std::map<std::string, double> best_;
 };
 
 }  // namespace

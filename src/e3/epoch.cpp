@@ -32,9 +32,15 @@ E3Result<EpochSecrets> derive_epoch_secrets(ByteSpan shared_secret, const EpochB
   return s;
 }
 
-EpochKeys::EpochKeys(const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
+EpochKeys::EpochKeys(ByteSpan kid, const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
                      const Bytes& common_iv)
-    : secrets_(s), device_key_(std::move(device)), cloud_key_(std::move(cloud)), common_iv_size_(common_iv.size()) {
+    : secrets_(s),
+      device_key_(std::move(device)),
+      cloud_key_(std::move(cloud)),
+      common_iv_size_(common_iv.size()),
+      tag_size_(crypto::spec_of(s.alg).tag_len),
+      framing_{DataFraming(s.alg, kid, s.epoch, MessageType::kUplink),
+               DataFraming(s.alg, kid, s.epoch, MessageType::kDownlink)} {
   const std::uint8_t device_id[1] = {kDeviceSenderId};
   const std::uint8_t cloud_id[1] = {kCloudSenderId};
   oscore::make_nonce(common_iv, device_id, 0, nonce_base_[0]);
@@ -42,6 +48,7 @@ EpochKeys::EpochKeys(const EpochSecrets& s, crypto::AeadContext device, crypto::
 }
 
 E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets) {
+  if (kid.size() < kMinKidSize || kid.size() > kMaxKidSize) return e3_fail(E3Errc::kBadConfig, "kid must be 1..8 bytes");
   const std::uint8_t device_id[1] = {kDeviceSenderId};
   const std::uint8_t cloud_id[1] = {kCloudSenderId};
   auto ctx = oscore::derive(secrets.master_secret, secrets.master_salt, Bytes(kid.begin(), kid.end()), device_id,
@@ -52,14 +59,7 @@ E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets)
   crypto::secure_zero(ctx->sender_key);
   crypto::secure_zero(ctx->recipient_key);
   if (!device || !cloud) return e3_fail(E3Errc::kInternal, "AEAD keying failed");
-  return EpochKeys(secrets, std::move(*device), std::move(*cloud), ctx->common_iv);
-}
-
-void EpochKeys::nonce(MessageType direction, std::uint64_t seq, MutableByteSpan out_) const {
-  const auto& base = nonce_base_[direction == MessageType::kUplink ? 0 : 1];
-  const std::size_t n = common_iv_size_;
-  std::copy(base.begin(), base.begin() + n, out_.begin());
-  for (std::size_t i = 0; i < 5; ++i) out_[n - 1 - i] ^= static_cast<std::uint8_t>(seq >> (8 * i));
+  return EpochKeys(kid, secrets, std::move(*device), std::move(*cloud), ctx->common_iv);
 }
 
 }  // namespace armored::e3

@@ -10,6 +10,7 @@
 #include "crypto/aead.h"
 #include "crypto/ec.h"
 #include "e3/error.h"
+#include "e3/framing.h"
 #include "e3/oscore.h"
 #include "e3/wire.h"
 
@@ -58,23 +59,36 @@ class EpochKeys {
   crypto::AeadAlg alg() const { return secrets_.alg; }
   const EpochSecrets& secrets() const { return secrets_; }
   std::size_t nonce_size() const { return common_iv_size_; }
-  std::size_t tag_size() const { return crypto::spec_of(secrets_.alg).tag_len; }
+  std::size_t tag_size() const { return tag_size_; }
 
   // The AEAD of the sender for this direction (uplink: device key).
   const crypto::AeadContext& aead(MessageType direction) const {
     return direction == MessageType::kUplink ? device_key_ : cloud_key_;
   }
-  // Writes the RFC 8613 5.2 nonce of the direction's sender for seq.
-  void nonce(MessageType direction, std::uint64_t seq, MutableByteSpan out_) const;
+  // Header and AAD template of this epoch's data envelopes in a direction.
+  const DataFraming& framing(MessageType direction) const {
+    return framing_[direction == MessageType::kUplink ? 0 : 1];
+  }
+  // Writes the RFC 8613 5.2 nonce of the direction's sender for seq
+  // (seq <= kMaxSequence) into the first nonce_size() bytes of out_.
+  void nonce(MessageType direction, std::uint64_t seq, std::array<std::uint8_t, oscore::kMaxNonce>& out_) const {
+    // Whole-array copy (a constant size is two moves); bytes past
+    // nonce_size() are not part of the nonce.
+    out_ = nonce_base_[direction == MessageType::kUplink ? 0 : 1];
+    const std::size_t n = common_iv_size_;
+    for (std::size_t i = 0; i < 5; ++i) out_[n - 1 - i] ^= static_cast<std::uint8_t>(seq >> (8 * i));
+  }
 
  private:
-  EpochKeys(const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
+  EpochKeys(ByteSpan kid, const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
             const Bytes& common_iv);
 
   EpochSecrets secrets_;
   crypto::AeadContext device_key_;
   crypto::AeadContext cloud_key_;
   std::size_t common_iv_size_ = 0;
+  std::size_t tag_size_ = 0;
+  DataFraming framing_[2];  // uplink, downlink
   // Per direction: the nonce for partial IV 0; a message's nonce XORs its
   // partial IV into the last 5 bytes (RFC 8613 5.2 is linear in the PIV).
   std::array<std::uint8_t, oscore::kMaxNonce> nonce_base_[2]{};

@@ -97,8 +97,13 @@ E3Result<AcceptedEpoch> Opener::accept_impl(ByteSpan message) {
 }
 
 E3Result<OpenedReading> Opener::open(ByteSpan envelope, MutableByteSpan out_) {
-  auto r = count(open_impl(envelope, out_));
-  if (r) ++counters_.opened;
+  // Counted in place (not through count()) so the result is returned without a copy.
+  auto r = open_impl(envelope, out_);
+  if (r) {
+    ++counters_.opened;
+  } else {
+    ++counters_.rejected[static_cast<std::size_t>(r.error().code)];
+  }
   return r;
 }
 
@@ -131,9 +136,12 @@ E3Result<OpenedReading> Opener::open_impl(ByteSpan envelope, MutableByteSpan out
   if (out_.size() < pt_len) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
   if (auto w = slot->window.check(h->sequence); !w) return unexpected(w.error());
 
-  std::array<std::uint8_t, kMaxAadSize> aad{};
-  const std::size_t aad_len = write_aad(keys.alg(), h->kid, h->partial_iv, keys.epoch(), MessageType::kUplink, aad);
-  std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
+  // The AAD template of the slot's epoch holds the kid, epoch and algorithm;
+  // the kid matched the device and the epoch id the slot, so only the
+  // partial IV (fixed by the sequence number) varies.
+  std::array<std::uint8_t, kMaxAadSize> aad;
+  const std::size_t aad_len = keys.framing(MessageType::kUplink).write_aad(h->sequence, aad.data());
+  std::array<std::uint8_t, oscore::kMaxNonce> nonce;
   keys.nonce(MessageType::kUplink, h->sequence, nonce);
   auto opened = keys.aead(MessageType::kUplink).open({nonce.data(), keys.nonce_size()}, {aad.data(), aad_len},
                                                      h->body, out_);
@@ -163,10 +171,10 @@ E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, Mut
       return e3_fail(E3Errc::kPersistFailed, "could not persist the command reservation");
     }
   }
-  const std::size_t hdr = write_data_header(MessageType::kDownlink, static_cast<std::uint8_t>(keys.epoch()), kid, seq, out_);
-  const ByteSpan piv = ByteSpan(out_).subspan(2 + kid.size(), hdr - 2 - kid.size());
-  std::array<std::uint8_t, kMaxAadSize> aad{};
-  const std::size_t aad_len = write_aad(keys.alg(), kid, piv, keys.epoch(), MessageType::kDownlink, aad);
+  const DataFraming& framing = keys.framing(MessageType::kDownlink);
+  const std::size_t hdr = framing.write_header(seq, out_.data());
+  std::array<std::uint8_t, kMaxAadSize> aad;
+  const std::size_t aad_len = framing.write_aad(seq, aad.data());
   std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
   keys.nonce(MessageType::kDownlink, seq, nonce);
   auto sealed = keys.aead(MessageType::kDownlink)

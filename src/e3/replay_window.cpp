@@ -4,8 +4,7 @@
 
 namespace armored::e3 {
 
-Result<void, E3Error> ReplayWindow::check(std::uint64_t seq) const {
-  if (!any_ || seq > highest_) return {};
+Result<void, E3Error> ReplayWindow::check_within(std::uint64_t seq) const {
   const std::uint64_t offset = highest_ - seq;
   if (offset >= size_) return e3_fail(E3Errc::kTooOld, "sequence number left of the replay window");
   if (test(offset)) return e3_fail(E3Errc::kReplayed, "sequence number already received");
@@ -31,7 +30,7 @@ void ReplayWindow::shift(std::uint64_t by) {
   }
 }
 
-void ReplayWindow::mark(std::uint64_t seq) {
+void ReplayWindow::mark_slow(std::uint64_t seq) {
   if (!any_) {
     any_ = true;
     highest_ = seq;

@@ -19,9 +19,22 @@ class ReplayWindow {
 
   std::size_t size() const { return size_; }
   // kReplayed if already seen, kTooOld if left of the window, else ok.
-  Result<void, E3Error> check(std::uint64_t seq) const;
+  // The in-order case (a number above the highest) is decided inline.
+  Result<void, E3Error> check(std::uint64_t seq) const {
+    if (!any_ || seq > highest_) return {};
+    return check_within(seq);
+  }
   // Records seq as seen (call only after check() and authentication).
-  void mark(std::uint64_t seq);
+  void mark(std::uint64_t seq) {
+    // In-order arrival with one live word (the default 64) is the common case.
+    if (any_ && seq > highest_ && size_ <= 64) {
+      const std::uint64_t by = seq - highest_;
+      bits_[0] = (by >= 64 ? 0 : bits_[0] << by) | 1u;
+      highest_ = seq;
+      return;
+    }
+    mark_slow(seq);
+  }
 
   bool empty() const { return !any_; }
   std::uint64_t highest() const { return highest_; }
@@ -30,6 +43,8 @@ class ReplayWindow {
   bool restore(bool any, std::uint64_t highest, const std::array<std::uint64_t, kMaxSize / 64>& bits);
 
  private:
+  Result<void, E3Error> check_within(std::uint64_t seq) const;
+  void mark_slow(std::uint64_t seq);
   bool test(std::uint64_t offset) const { return (bits_[offset / 64] >> (offset % 64)) & 1u; }
   void shift(std::uint64_t by);
 

@@ -115,8 +115,11 @@ E3Result<std::size_t> Sealer::seal(ByteSpan plaintext, MutableByteSpan out_) {
   if (plaintext.size() > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "plaintext over max_plaintext");
   if (rotation_due()) return e3_fail(E3Errc::kRotationRequired, "epoch expired; start a new epoch");
   const std::uint64_t seq = next_seq_;
-  const std::size_t total = e3::sealed_size(keys_->alg(), plaintext.size(), config_.kid.size(), seq);
-  if (out_.size() < total) return e3_fail(E3Errc::kBufferTooSmall, "output buffer smaller than sealed_size()");
+  const DataFraming& framing = keys_->framing(MessageType::kUplink);
+  const std::size_t hdr_size = framing.header_size(seq);
+  if (out_.size() < hdr_size + plaintext.size() + keys_->tag_size()) {
+    return e3_fail(E3Errc::kBufferTooSmall, "output buffer smaller than sealed_size()");
+  }
   if (seq >= reserved_until_) {
     // RFC 8613 B.1.1: store the new upper bound before using any number under it.
     const std::uint64_t reserved = std::min(seq + config_.reserve_ahead, config_.rotation_messages);
@@ -126,12 +129,12 @@ E3Result<std::size_t> Sealer::seal(ByteSpan plaintext, MutableByteSpan out_) {
     if (!saved) return e3_fail(E3Errc::kPersistFailed, "could not persist the sequence reservation");
     reserved_until_ = reserved;
   }
-  const std::size_t hdr = write_data_header(MessageType::kUplink, static_cast<std::uint8_t>(keys_->epoch()),
-                                            config_.kid, seq, out_);
-  std::array<std::uint8_t, kMaxAadSize> aad{};
-  const ByteSpan piv = ByteSpan(out_).subspan(2 + config_.kid.size(), hdr - 2 - config_.kid.size());
-  const std::size_t aad_len = write_aad(keys_->alg(), config_.kid, piv, keys_->epoch(), MessageType::kUplink, aad);
-  std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
+  // Header, AAD and nonce come from the epoch's precomputed templates; only
+  // the partial IV and two lengths are written per message.
+  const std::size_t hdr = framing.write_header(seq, out_.data());
+  std::array<std::uint8_t, kMaxAadSize> aad;
+  const std::size_t aad_len = framing.write_aad(seq, aad.data());
+  std::array<std::uint8_t, oscore::kMaxNonce> nonce;
   keys_->nonce(MessageType::kUplink, seq, nonce);
   auto sealed = keys_->aead(MessageType::kUplink)
                     .seal({nonce.data(), keys_->nonce_size()}, {aad.data(), aad_len}, plaintext, out_.subspan(hdr));
@@ -153,9 +156,8 @@ E3Result<OpenedCommand> Sealer::open_command(ByteSpan envelope, MutableByteSpan 
   if (pt_len > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "command over max_plaintext");
   if (out_.size() < pt_len) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
   if (auto w = window_.check(h->sequence); !w) return unexpected(w.error());
-  std::array<std::uint8_t, kMaxAadSize> aad{};
-  const std::size_t aad_len =
-      write_aad(keys_->alg(), h->kid, h->partial_iv, keys_->epoch(), MessageType::kDownlink, aad);
+  std::array<std::uint8_t, kMaxAadSize> aad;
+  const std::size_t aad_len = keys_->framing(MessageType::kDownlink).write_aad(h->sequence, aad.data());
   std::array<std::uint8_t, oscore::kMaxNonce> nonce{};
   keys_->nonce(MessageType::kDownlink, h->sequence, nonce);
   auto opened = keys_->aead(MessageType::kDownlink)

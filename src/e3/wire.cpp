@@ -9,28 +9,39 @@
 namespace armored::e3 {
 
 E3Result<Header> parse_header(ByteSpan message) {
-  ByteReader r(message);
-  std::uint8_t flags = 0;
-  Header h;
-  if (!r.read_u8(flags) || !r.read_u8(h.epoch_id)) return e3_fail(E3Errc::kMalformed, "truncated header");
+  // Every reading passes through here, so the fields are read with one
+  // bounds check each on the raw bytes instead of through a ByteReader.
+  const std::size_t size = message.size();
+  const std::uint8_t* p = message.data();
+  if (size < 2) return e3_fail(E3Errc::kMalformed, "truncated header");
+  const std::uint8_t flags = p[0];
   const unsigned type = flags >> 6;
   const std::size_t kid_len = ((flags >> 3) & 0x7u) + 1;
   const std::size_t piv_len = flags & 0x7u;
   if (type > 2) return e3_fail(E3Errc::kMalformed, "reserved message type");
+  Header h;
   h.type = static_cast<MessageType>(type);
-  if (!r.read_bytes(kid_len, h.kid)) return e3_fail(E3Errc::kMalformed, "truncated key ID");
+  h.epoch_id = p[1];
+  std::size_t pos = 2;
+  if (size - pos < kid_len) return e3_fail(E3Errc::kMalformed, "truncated key ID");
+  h.kid = ByteSpan(p + pos, kid_len);
+  pos += kid_len;
   if (h.type == MessageType::kAnnouncement) {
     if (piv_len != 0) return e3_fail(E3Errc::kMalformed, "announcement with partial IV bits set");
   } else {
     if (piv_len == 0 || piv_len > kMaxPartialIvSize) return e3_fail(E3Errc::kMalformed, "partial IV length not 1..5");
-    if (!r.read_bytes(piv_len, h.partial_iv)) return e3_fail(E3Errc::kMalformed, "truncated partial IV");
+    if (size - pos < piv_len) return e3_fail(E3Errc::kMalformed, "truncated partial IV");
+    h.partial_iv = ByteSpan(p + pos, piv_len);
     // One encoding per number, so the header bytes are fixed by the AAD fields.
-    if (piv_len > 1 && h.partial_iv[0] == 0) return e3_fail(E3Errc::kMalformed, "non-minimal partial IV");
-    for (std::uint8_t b : h.partial_iv) h.sequence = (h.sequence << 8) | b;
+    if (piv_len > 1 && p[pos] == 0) return e3_fail(E3Errc::kMalformed, "non-minimal partial IV");
+    std::uint64_t seq = 0;
+    for (std::size_t i = 0; i < piv_len; ++i) seq = (seq << 8) | p[pos + i];
+    h.sequence = seq;
+    pos += piv_len;
   }
-  h.header_size = r.position();
-  h.body = r.rest();
-  if (h.body.empty()) return e3_fail(E3Errc::kMalformed, "no body after header");
+  h.header_size = pos;
+  if (pos == size) return e3_fail(E3Errc::kMalformed, "no body after header");
+  h.body = ByteSpan(p + pos, size - pos);
   return h;
 }
 
