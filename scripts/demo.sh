@@ -103,7 +103,7 @@ say "5. $devices wearables, one reading every 30 s sped up ${speedup}x, for ${se
 fleet_pid=$!
 start=$(date +%s.%N)
 sleep $((seconds / 2))
-kill -9 "$gateway_pid"
+{ kill -9 "$gateway_pid" && wait "$gateway_pid"; } 2>/dev/null || true
 echo "gateway killed with SIGKILL; restarting it from its spool and saved session ticket"
 sleep 2
 : >gateway.out
@@ -131,7 +131,7 @@ stored, distinct, rejected, replays = map(int, sys.argv[1:5])
 secs = float(sys.argv[6]) - float(sys.argv[5])
 f = json.load(open("fleet.json"))
 line = open("cloud.out").read().strip().splitlines()[-1]
-hs = dict(re.findall(r"(\d+) (full|resumed|0-RTT|failed)", line))
+hs = {kind: n for n, kind in re.findall(r"(\d+) (full|resumed|0-RTT|failed)", line)}
 dups = re.search(r"(\d+) duplicates dropped", line)
 print()
 print("== Summary")
