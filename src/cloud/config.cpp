@@ -6,15 +6,6 @@
 namespace armored::cloud {
 namespace fs = std::filesystem;
 
-namespace {
-
-fs::path resolve(const fs::path& base, const std::string& p) {
-  if (p.empty()) return {};
-  fs::path x(p);
-  return x.is_absolute() ? x : base / x;
-}
-
-}  // namespace
 
 Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& path) {
   auto doc = config::TomlDocument::parse(text, path.string());
@@ -57,11 +48,11 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(t.get_optional_choice("resumption", resumption, {"psk_dhe_ke", "psk_ke"}));
   ARMORED_TRY(t.reject_unknown_keys());
   c.tls.role = tls::Role::kServer;
-  c.tls.ca_file = resolve(base, ca);
-  c.tls.cert_chain = resolve(base, cert);
-  c.tls.key_file = resolve(base, key);
-  c.tls.crl_file = resolve(base, crl);
-  c.tls.intermediates = resolve(base, chain);
+  c.tls.ca_file = config::resolve_path(base, ca);
+  c.tls.cert_chain = config::resolve_path(base, cert);
+  c.tls.key_file = config::resolve_path(base, key);
+  c.tls.crl_file = config::resolve_path(base, crl);
+  c.tls.intermediates = config::resolve_path(base, chain);
   c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
   c.tls.tls13_ciphersuites = suites;
   c.tls.max_early_data = static_cast<std::uint32_t>(early);
@@ -78,9 +69,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(e3.get_optional("replay_window", window, 1, 1024));
   ARMORED_TRY(e3.get_optional("epoch_grace_s", grace, 0, 7 * 24 * 3600));
   ARMORED_TRY(e3.reject_unknown_keys());
-  c.e3_dir = resolve(base, e3dir);
-  c.pki_dir = resolve(base, pkidir);
-  c.state_file = resolve(base, state);
+  c.e3_dir = config::resolve_path(base, e3dir);
+  c.pki_dir = config::resolve_path(base, pkidir);
+  c.state_file = config::resolve_path(base, state);
   c.replay_window = static_cast<std::size_t>(window);
   c.epoch_grace = std::chrono::seconds(grace);
 
@@ -93,7 +84,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(st.get_optional("postgresql_schema", c.postgresql_schema));
   ARMORED_TRY(st.get_optional("max_batch_rows", batch, 1, 1'000'000));
   ARMORED_TRY(st.reject_unknown_keys());
-  c.sqlite_path = resolve(base, sqlite);
+  c.sqlite_path = config::resolve_path(base, sqlite);
   c.max_batch_rows = static_cast<std::size_t>(batch);
 
   auto mq = doc->section("mqtt");

@@ -19,6 +19,12 @@ std::string describe(double v) {
 
 }  // namespace
 
+std::filesystem::path resolve_path(const std::filesystem::path& base, const std::string& p) {
+  if (p.empty()) return {};
+  std::filesystem::path x(p);
+  return x.is_absolute() ? x : base / x;
+}
+
 std::string TomlSection::where(std::string_view key) const {
   std::string w = doc_->source_;
   if (table_) {

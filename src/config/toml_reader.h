@@ -5,6 +5,7 @@
 // not silently fall back to a default).
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,10 @@ class table;
 namespace armored::config {
 
 class TomlDocument;
+
+// A path from a config file: absolute as written, relative ones taken
+// relative to the config file's directory `base`; "" stays "".
+std::filesystem::path resolve_path(const std::filesystem::path& base, const std::string& p);
 
 // A view of one table ("" for the root) of a parsed document.
 class TomlSection {

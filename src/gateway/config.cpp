@@ -7,13 +7,6 @@
 namespace armored::gateway {
 namespace fs = std::filesystem;
 
-namespace {
-fs::path resolve(const fs::path& base, const std::string& p) {
-  if (p.empty()) return {};
-  fs::path x(p);
-  return x.is_absolute() ? x : base / x;
-}
-}  // namespace
 
 Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::path& path) {
   auto doc = config::TomlDocument::parse(text, path.string());
@@ -55,13 +48,13 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   c.cloud_port = static_cast<std::uint16_t>(port);
   c.keep_alive_s = static_cast<std::uint16_t>(keep);
   c.ticket_max_age = std::chrono::seconds(max_age);
-  c.ticket_dir = resolve(base, tickets);
+  c.ticket_dir = config::resolve_path(base, tickets);
   c.tls.role = tls::Role::kClient;
-  c.tls.ca_file = resolve(base, ca);
-  c.tls.cert_chain = resolve(base, cert);
-  c.tls.key_file = resolve(base, key);
-  c.tls.crl_file = resolve(base, crl);
-  c.tls.intermediates = resolve(base, chain);
+  c.tls.ca_file = config::resolve_path(base, ca);
+  c.tls.cert_chain = config::resolve_path(base, cert);
+  c.tls.key_file = config::resolve_path(base, key);
+  c.tls.crl_file = config::resolve_path(base, crl);
+  c.tls.intermediates = config::resolve_path(base, chain);
   c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
   c.tls.tls13_ciphersuites = suites;
 
@@ -71,7 +64,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   ARMORED_TRY(sp.get_optional("dir", sdir));
   ARMORED_TRY(sp.get_optional("max_bytes", smax, 1 << 20, std::int64_t{1} << 40));
   ARMORED_TRY(sp.reject_unknown_keys());
-  c.spool_dir = resolve(base, sdir);
+  c.spool_dir = config::resolve_path(base, sdir);
   c.spool_max_bytes = static_cast<std::size_t>(smax);
 
   auto fw = doc->section("forward");

@@ -4,8 +4,8 @@
 // until some fdatasync covers its last id. If no sync in flight covers it,
 // it starts one itself (without the mutex) that covers everything written
 // so far, and wakes the others when done. Up to max_concurrent_syncs may
-// overlap: the file system (ext4's journal) merges concurrent syncs into one
-// commit, so letting a few overlap is faster than strictly one at a time.
+// overlap: ext4 merges concurrent syncs into one journal commit, so
+// letting a few overlap is faster than strictly one at a time.
 
 #include <fcntl.h>
 
