@@ -13,13 +13,8 @@ using namespace armored;
 
 void add_cloud(CLI::App& app, cli::Context& ctx) {
   auto config_path = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(
-      "cloud",
-      "Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\n"
-      "Gateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\n"
-      "validated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\n"
-      "envelopes, failed handshakes and ACL denials go to the audit trail.\n"
-      "Stops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.");
+  auto* cmd = app.add_subcommand("cloud", "Run the cloud endpoint: mutual TLS 1.3 + MQTT (default port 8883)");
+  cmd->footer("Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\nGateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\nvalidated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\nenvelopes, failed handshakes and ACL denials go to the audit trail.\nStops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.");
   cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
   cmd->callback([config_path, &ctx] {
     auto config = cloud::load_cloud_config(*config_path);

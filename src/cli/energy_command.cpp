@@ -101,11 +101,8 @@ void run(const Options& o, cli::Context& ctx) {
 
 void add_energy(CLI::App& app, cli::Context& ctx) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand(
-      "energy",
-      "Model what security costs a battery: energy per reading, per day and battery life for\n"
-      "keeping the connection open, a full handshake, a resumed one or 0-RTT per reading,\n"
-      "using the bytes and round trips Armored's E3 envelope and TLS handshakes put on the wire.");
+  auto* cmd = app.add_subcommand("energy", "Model what security costs a battery, from Armored's measured bytes and round trips");
+  cmd->footer("Model what security costs a battery: energy per reading, per day and battery life for\nkeeping the connection open, a full handshake, a resumed one or 0-RTT per reading,\nusing the bytes and round trips Armored's E3 envelope and TLS handshakes put on the wire.");
   cmd->add_option("--profile", opts->profile,
                   "Device profile: esp32-wifi, nrf52840-ble, or a path to a .toml file")
       ->required();

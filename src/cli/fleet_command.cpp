@@ -36,11 +36,8 @@ void add_enroll(CLI::App& app, cli::Context& ctx) {
     std::size_t kid_bytes = 3;
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand(
-      "enroll",
-      "Give every device of a PKI a random pseudonymous E3 key ID (the only identity a gateway\n"
-      "ever sees) and create the cloud's E3 key pair on first use. Idempotent: enrolled devices\n"
-      "keep their key ID. Writes DIR/registry.json, DIR/cloud-e3.key (0600) and DIR/cloud-e3.pub.");
+  auto* cmd = app.add_subcommand("enroll", "Give each device of a PKI a pseudonymous E3 key ID; create the cloud's E3 key");
+  cmd->footer("Give every device of a PKI a random pseudonymous E3 key ID (the only identity a gateway\never sees) and create the cloud's E3 key pair on first use. Idempotent: enrolled devices\nkeep their key ID. Writes DIR/registry.json, DIR/cloud-e3.key (0600) and DIR/cloud-e3.pub.");
   cmd->add_option("--pki", o->pki, "PKI directory (from `armored pki init`)")->required();
   cmd->add_option("--e3", o->e3, "E3 directory to create or update")->required();
   cmd->add_option("--kid-bytes", o->kid_bytes, "Key ID length in bytes")->check(CLI::Range(1, 8))->capture_default_str();
@@ -69,11 +66,8 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state;
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand(
-      "fleet",
-      "Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\n"
-      "a 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\n"
-      "and sends it to the gateway by UDP, re-sending until the gateway has spooled it.");
+  auto* cmd = app.add_subcommand("fleet", "Simulate a fleet of wearables sending sealed readings to a gateway");
+  cmd->footer("Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\na 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\nand sends it to the gateway by UDP, re-sending until the gateway has spooled it.");
   cmd->add_option("--devices", o->f.devices, "Number of devices (the first N enrolled)")->required()->check(CLI::Range(1, 1000000));
   cmd->add_option("--interval", o->interval, "Time between readings of one device")->capture_default_str();
   cmd->add_option("--speedup", o->f.speedup, "Run time faster by this factor")->capture_default_str()->check(CLI::Range(0.001, 1e6));

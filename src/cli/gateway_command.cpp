@@ -13,13 +13,8 @@ using namespace armored;
 
 void add_gateway(CLI::App& app, cli::Context& ctx) {
   auto config_path = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(
-      "gateway",
-      "Run a gateway: devices send sealed E3 messages by UDP (default port 5683); the gateway\n"
-      "spools them durably, answers each device once its message is safe, and forwards them\n"
-      "in batches over mutual TLS 1.3 + MQTT QoS 1. A message leaves the spool only when the\n"
-      "cloud acknowledged it. The gateway cannot read, forge or replay what it forwards.\n"
-      "Stops on SIGTERM or SIGINT. See config/gateway.toml for every option.");
+  auto* cmd = app.add_subcommand("gateway", "Run a gateway: UDP device ingress, durable spool, forwarding over mutual TLS 1.3");
+  cmd->footer("Run a gateway: devices send sealed E3 messages by UDP (default port 5683); the gateway\nspools them durably, answers each device once its message is safe, and forwards them\nin batches over mutual TLS 1.3 + MQTT QoS 1. A message leaves the spool only when the\ncloud acknowledged it. The gateway cannot read, forge or replay what it forwards.\nStops on SIGTERM or SIGINT. See config/gateway.toml for every option.");
   cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
   cmd->callback([config_path, &ctx] {
     auto config = gateway::load_gateway_config(*config_path);
