@@ -43,25 +43,7 @@ Expected<crypto::EcPublicKey> ensure_cloud_key(const fs::path& e3_dir, bool& cre
   if (!pub) return fail("cannot derive the cloud public key");
   std::string priv_pem = key->to_pem();
   ARMORED_TRY(write_file_exclusive(cloud_key_path(e3_dir), as_bytes(priv_pem), 0600));
-  std::string spki_pem = "-----BEGIN PUBLIC KEY-----\n";
-  {
-    // PEM body: base64 of the DER in 64-character lines.
-    static constexpr char kB64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    Bytes der = pub->spki_der();
-    std::string b64;
-    for (std::size_t i = 0; i < der.size(); i += 3) {
-      std::uint32_t v = static_cast<std::uint32_t>(der[i]) << 16;
-      if (i + 1 < der.size()) v |= static_cast<std::uint32_t>(der[i + 1]) << 8;
-      if (i + 2 < der.size()) v |= der[i + 2];
-      b64 += kB64[(v >> 18) & 63];
-      b64 += kB64[(v >> 12) & 63];
-      b64 += i + 1 < der.size() ? kB64[(v >> 6) & 63] : '=';
-      b64 += i + 2 < der.size() ? kB64[v & 63] : '=';
-    }
-    for (std::size_t i = 0; i < b64.size(); i += 64) spki_pem += b64.substr(i, 64) + "\n";
-  }
-  spki_pem += "-----END PUBLIC KEY-----\n";
+  const std::string spki_pem = pub->to_pem();
   ARMORED_TRY(write_file_exclusive(cloud_public_key_path(e3_dir), as_bytes(spki_pem), 0644));
   created_ = true;
   return *pub;
