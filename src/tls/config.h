@@ -58,6 +58,11 @@ struct TlsConfig {
   ResumptionMode resumption = ResumptionMode::kPskDheKe;
   std::chrono::seconds ticket_lifetime{7200};
   std::chrono::seconds ticket_key_rotation{3600};  // new encryption key this often
+  // Servers: where the ticket keys live (mode 0600, rewritten atomically at
+  // each rotation). Empty: memory only, and a restarted server cannot open
+  // the tickets it issued before (each client makes one full handshake).
+  // One file per server instance; it holds secrets, keep it with the key.
+  std::filesystem::path ticket_key_file;
   std::uint32_t tickets_per_handshake = 1;
   std::uint32_t max_early_data = 16 * 1024;  // server accepts up to this; 0 disables 0-RTT
   std::size_t replay_register_capacity = 65536;  // 0-RTT tickets remembered per instance
