@@ -135,7 +135,9 @@ int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX
 // 32-byte session id it generated. A TLS 1.3 ticket never needs it (on
 // resumption OpenSSL resets the id of a decrypted session to empty), yet it
 // would travel inside every ticket, i.e. in every resumed ClientHello.
+// TLS 1.2 (only when configured) keeps OpenSSL's behaviour.
 int generate_ticket_cb(SSL* ssl, void* /*arg*/) {
+  if (SSL_version(ssl) != TLS1_3_VERSION) return 1;
   SSL_SESSION* sess = SSL_get_session(ssl);
   static const unsigned char kNone[1] = {0};
   return sess != nullptr && SSL_SESSION_set1_id(sess, kNone, 0) == 1 ? 1 : 0;
