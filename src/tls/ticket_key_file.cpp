@@ -13,6 +13,9 @@ namespace {
 constexpr std::string_view kMagic = "ARMTKEY1";
 constexpr std::size_t kEntryBytes = 16 + 32 + 32 + 8;
 constexpr std::size_t kDigestBytes = 32;
+// Creation times beyond this (year 2223) cannot be right, and far larger
+// ones would overflow the nanosecond clock.
+constexpr std::uint64_t kMaxCreated = 8'000'000'000;
 
 std::array<std::uint8_t, kDigestBytes> digest(ByteSpan data) {
   std::array<std::uint8_t, kDigestBytes> d{};
@@ -66,6 +69,7 @@ Result<std::deque<TicketKey>, std::string> decode_ticket_keys(ByteSpan file) {
     if (!r.read_bytes(16, name) || !r.read_bytes(32, aes) || !r.read_bytes(32, hmac) || !r.read_uint_be(8, created)) {
       return bad("truncated key " + std::to_string(i));
     }
+    if (created > kMaxCreated) return bad("creation time of key " + std::to_string(i) + " out of range");
     std::copy(name.begin(), name.end(), k.name.begin());
     std::copy(aes.begin(), aes.end(), k.aes_key.begin());
     std::copy(hmac.begin(), hmac.end(), k.hmac_key.begin());

@@ -24,7 +24,8 @@ Bytes encode_ticket_keys(const std::deque<TicketKey>& keys);
 
 // Parses a key file. Fails, naming what is wrong, on a wrong magic, a count
 // of 0 or above kMaxTicketKeys, a length that does not match the count, a
-// checksum mismatch or duplicate key names.
+// checksum mismatch, a creation time after the year 2223 or duplicate key
+// names.
 Result<std::deque<TicketKey>, std::string> decode_ticket_keys(ByteSpan file);
 
 }  // namespace armored::tls

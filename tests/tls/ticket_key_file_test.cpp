@@ -74,6 +74,9 @@ TEST(TicketKeyFile, RejectsMalformedFilesNamingTheFault) {
   Bytes longer = body_of(good);
   longer.push_back(0);
   EXPECT_NE(decode_error(reseal(longer)).find("length"), std::string::npos);
+  Bytes far = body_of(encode_ticket_keys({key(1, 1'700'000'000)}));
+  far[far.size() - 8] = 0x01;  // creation time near 2^56 s: would overflow the clock
+  EXPECT_NE(decode_error(reseal(far)).find("out of range"), std::string::npos);
   Bytes dup = encode_ticket_keys({key(1, 1'700'000'000), key(1, 1'700'000'100)});
   EXPECT_NE(decode_error(dup).find("duplicate"), std::string::npos);
 }
