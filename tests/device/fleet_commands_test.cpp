@@ -8,6 +8,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -71,7 +72,7 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   const int port = gw.local_endpoint().port();
   const auto out = dir / "fleet.out";
   t::Subprocess fleet({t::armored_binary().string(), "--json", "fleet", "--devices", "2", "--interval", "1s",
-                       "--duration", "6s", "--gateway", "127.0.0.1:" + std::to_string(port), "--pki",
+                       "--duration", "8s", "--gateway", "127.0.0.1:" + std::to_string(port), "--pki",
                        (dir / "pki").string(), "--e3", (dir / "e3").string(), "--state", (dir / "state").string()},
                       {out, dir / "fleet.err", {}, {}, {}});
 
@@ -79,6 +80,7 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   std::map<std::string, bool> epoch_known;
   std::map<std::uint64_t, command::Reply> replies;
   std::uint64_t readings = 0;
+  std::map<std::string, int> readings_by_device;
   std::array<std::uint8_t, 2048> rx{}, plain{};
   // Answers and opens everything the fleet sends for `d`, until `done`.
   const auto pump = [&](std::chrono::milliseconds d, const std::function<bool()>& done) {
@@ -107,6 +109,7 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
       const ByteSpan pt(plain.data(), opened->plaintext_size);
       if (command::classify_uplink(pt) == command::UplinkKind::kReading) {
         ++readings;
+        ++readings_by_device[std::string(opened->device_id)];
         continue;
       }
       auto reply = command::decode_reply(pt);
@@ -162,8 +165,16 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   EXPECT_EQ(accepted, 6);
   EXPECT_EQ(limited, 4);
 
-  // Keep answering until the fleet finishes on its own.
+  // Keep answering until the fleet finishes on its own. From now on the
+  // first device reads every 5 s, the second still every second.
+  readings_by_device.clear();
+  const auto since = std::chrono::steady_clock::now();
   pump(30s, [&] { return !fleet.running(); });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  std::cout << "[ figures  ] over the last " << secs << " s: " << readings_by_device[first] << " readings at 5 s, "
+            << readings_by_device[second] << " at 1 s\n";
+  EXPECT_LE(readings_by_device[first], 2);
+  EXPECT_GE(readings_by_device[second], readings_by_device[first] + 2);
   auto status = fleet.wait(5s);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0) << t::slurp(dir / "fleet.err");
