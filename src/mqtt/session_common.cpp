@@ -46,6 +46,34 @@ std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out) {
   return n;
 }
 
+MqttStatus InboundAcks::received(std::uint16_t id) {
+  for (const auto& a : pending_) {
+    if (a.id == id && !a.released) return {};
+  }
+  if (pending_.size() >= capacity_) {
+    return mqtt_error(ErrorCode::kInflightWindowFull, "too many unacknowledged QoS 1 PUBLISH packets");
+  }
+  pending_.push_back({id, false});
+  return {};
+}
+
+MqttStatus InboundAcks::release(std::uint16_t id, OutputQueue& out) {
+  bool found = false;
+  for (auto& a : pending_) {
+    if (a.id == id && !a.released) {
+      a.released = true;
+      found = true;
+      break;
+    }
+  }
+  if (!found) return mqtt_error(ErrorCode::kUnknownPacketId, "no unacknowledged PUBLISH with this id");
+  while (!pending_.empty() && pending_.front().released) {
+    ARMORED_TRY(out.append(Packet{PubAck{pending_.front().id}}));
+    pending_.pop_front();
+  }
+  return {};
+}
+
 std::optional<Time> InflightWindow::next_due() const {
   if (retransmit_after_.count() == 0 || entries_.empty()) return std::nullopt;
   std::optional<Time> t;
