@@ -21,6 +21,10 @@ struct CloudStatus {
   std::uint64_t messages = 0, readings_stored = 0, duplicates = 0, rejected = 0;
   std::uint64_t announcements = 0, acl_denied = 0, early_data_refused = 0;
   std::uint64_t commits = 0, storage_failures = 0;
+  // The broker source ([broker] in the config), when configured.
+  bool broker_enabled = false, broker_connected = false, broker_session_resumed = false;
+  std::uint64_t broker_messages = 0, broker_connect_failures = 0;
+  std::uint64_t redelivered = 0;  // duplicates that came in a DUP=1 PUBLISH (a subset of rejected)
 };
 
 class CloudServer {

@@ -1,0 +1,251 @@
+// Interop through a standard broker: our gateway publishes through a real
+// Mosquitto (TLS 1.3, client certificates required, identity as user name,
+// an ACL that confines each gateway to armored/v1/<id>/up), and the cloud's
+// broker source subscribes to armored/v1/+/up there and stores every
+// reading exactly once. Also: the cloud away while the gateway publishes
+// (the broker queues for the cloud's persistent session), the cloud killed
+// mid-stream (the broker redelivers with DUP, storage drops the copies), and
+// a broker whose certificate comes from another CA (refused, clearly).
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "pipeline_fixture.h"
+
+namespace armored::pipeline_test {
+namespace {
+using namespace std::chrono_literals;
+using armored::testing::have_program;
+using armored::testing::run;
+using armored::testing::slurp;
+using armored::testing::Subprocess;
+namespace fs = std::filesystem;
+
+class BrokerTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    if (!have_program("mosquitto")) GTEST_SKIP() << "mosquitto not installed";
+  }
+
+  // The broker's server certificate (from `pki_dir`'s CA) and the cloud's
+  // client certificate for the broker (clientAuth, CN cloud-ingest).
+  void issue_broker_certificates(const std::string& pki_dir = "pki") {
+    const std::string pki = (dir() / pki_dir).string();
+    auto r = run(armored({"pki", "issue", "cloud", "--id", "broker", "--dns", "localhost", "--ip", "127.0.0.1",
+                          "--dir", pki}),
+                 60s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run(armored({"pki", "issue", "gateway", "--id", "cloud-ingest", "--dir", (dir() / "pki").string()}), 60s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ofstream(dir() / "broker-chain.crt")
+        << slurp(dir() / pki_dir / "cloud" / "broker.crt") << slurp(dir() / pki_dir / "issuing-ca.crt");
+  }
+
+  // Mosquitto on 127.0.0.1: TLS 1.3 only, a client certificate from our CA
+  // required, the certificate's CN as user name, and the ACL below.
+  void start_broker() {
+    broker_port_ = armored::testing::free_tcp_port();
+    std::ofstream(dir() / "mosquitto.acl") << "# The cloud reads every gateway's uplink.\n"
+                                              "user cloud-ingest\n"
+                                              "topic read armored/v1/+/up\n\n"
+                                              "# Each gateway writes its own uplink and reads its own downlink.\n"
+                                              "pattern write armored/v1/%u/up\n"
+                                              "pattern read armored/v1/%u/down\n";
+    std::ofstream(dir() / "mosquitto.conf")
+        // Started as root, mosquitto would drop to user "mosquitto", which
+        // cannot read the 0600 key: stay the user running the test.
+        << "user " << current_user() << "\n"
+        << "per_listener_settings false\n"
+        << "allow_anonymous false\n"
+        << "persistence false\n"
+        << "max_queued_messages 0\n"  // no cap: queued uplinks for an absent cloud are never dropped
+        << "listener " << broker_port_ << " 127.0.0.1\n"
+        << "tls_version tlsv1.3\n"
+        << "cafile " << (dir() / "pki" / "root-ca.crt").string() << "\n"
+        << "certfile " << (dir() / "broker-chain.crt").string() << "\n"
+        << "keyfile " << (dir() / broker_pki_ / "cloud" / "broker.key").string() << "\n"
+        << "require_certificate true\n"
+        << "use_identity_as_username true\n"
+        << "acl_file " << (dir() / "mosquitto.acl").string() << "\n";
+    Subprocess::Options o;
+    o.stdout_path = dir() / "mosquitto.out";
+    o.stderr_path = dir() / "mosquitto.log";
+    broker_ = std::make_unique<Subprocess>(
+        std::vector<std::string>{"mosquitto", "-v", "-c", (dir() / "mosquitto.conf").string()}, o);
+    ASSERT_TRUE(armored::testing::wait_for_tcp_port(broker_port_, 10s)) << slurp(dir() / "mosquitto.log");
+    gateway_upstream_port_ = broker_port_;
+    cloud_extra_config_ = "[broker]\nurl = \"mqtts://localhost:" + std::to_string(broker_port_) +
+                          "\"\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/cloud-ingest.crt\"\n"
+                          "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/cloud-ingest.key\"\n"
+                          "client_id = \"armored-cloud-test\"\nticket_dir = \"broker-tickets\"\n"
+                          "backoff_initial_ms = 200\nbackoff_max_ms = 2000\n";
+  }
+
+  static std::string current_user() {
+    const passwd* pw = getpwuid(geteuid());
+    return pw != nullptr ? pw->pw_name : "root";
+  }
+
+  std::string cloud_log() const { return slurp(dir() / ("cloud" + std::to_string(cloud_starts_) + ".err")); }
+  // The cloud's log and the broker's, for failure messages.
+  std::string logs() const {
+    auto tail = [](std::string s) { return s.size() > 6000 ? s.substr(s.size() - 6000) : s; };
+    return "--- cloud:\n" + tail(cloud_log()) + "--- mosquitto:\n" + tail(slurp(dir() / "mosquitto.log"));
+  }
+
+  // Waits until the cloud's status line shows its broker session is up.
+  bool wait_broker_connected(int start) {
+    return !wait_for_text(dir() / ("cloud" + std::to_string(start) + ".err"), "; broker connected", 20s).empty();
+  }
+
+  int broker_port_ = 0;
+  std::string broker_pki_ = "pki";
+  Process broker_;
+};
+
+TEST_F(BrokerTest, GatewayThroughMosquittoIsStoredExactlyOnce) {
+  make_pki(20, {"gw1", "gw2"});
+  issue_broker_certificates();
+  start_broker();
+  auto cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(1)) << logs();
+  auto gateway = start_gateway("gw1");
+  auto fleet = start_fleet(20, 60, 8, gateway_udp_port_);
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_EQ(f.unacknowledged, 0);
+  ASSERT_GT(f.readings, 20 * 8);
+  EXPECT_TRUE(wait_for_stored(f.readings)) << logs();
+  std::this_thread::sleep_for(1s);
+  expect_exactly_once(f.readings);
+  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events"), "");
+
+  // The ACL: gw2 may not publish under gw1's topic. Mosquitto acknowledges
+  // and drops it, so nothing reaches the cloud.
+  std::ofstream(dir() / "gw2-chain.crt") << slurp(dir() / "pki" / "gateway" / "gw2.crt")
+                                         << slurp(dir() / "pki" / "issuing-ca.crt");
+  std::ofstream(dir() / "junk.bin") << "not an envelope";
+  auto pub = run({"mosquitto_pub", "--cafile", (dir() / "pki" / "root-ca.crt").string(), "--cert",
+                  (dir() / "gw2-chain.crt").string(), "--key", (dir() / "pki" / "gateway" / "gw2.key").string(),
+                  "-h", "localhost", "-p", std::to_string(broker_port_), "--tls-version", "tlsv1.3", "-q", "1",
+                  "-i", "gw2", "-t", "armored/v1/gw1/up", "-f", (dir() / "junk.bin").string()},
+                 30s);
+  EXPECT_EQ(pub.exit_code, 0) << pub.err;
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events"), 0) << "the broker's ACL let gw2 in";
+  EXPECT_NE(slurp(dir() / "mosquitto.log").find("Denied PUBLISH from gw2"), std::string::npos)
+      << slurp(dir() / "mosquitto.log");
+
+  EXPECT_EQ(gateway->stop(), 0);
+  EXPECT_NE(slurp(dir() / "gateway1.out").find(", 0 still spooled"), std::string::npos);
+  auto h = stop_cloud(cloud);
+  EXPECT_EQ(h.full + h.resumed + h.zero_rtt, 0) << "nothing should have used the cloud's own listener";
+  const auto out = slurp(dir() / "cloud1.out");
+  EXPECT_NE(out.find("broker source: "), std::string::npos) << out;
+  EXPECT_NE(cloud_log().find("broker connected"), std::string::npos) << "status line counts the broker";
+}
+
+TEST_F(BrokerTest, BrokerQueuesWhileTheCloudIsDownAndTheCloudDrainsItAll) {
+  make_pki(20);
+  issue_broker_certificates();
+  start_broker();
+  // The first start creates the cloud's persistent session at the broker.
+  auto cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(1)) << logs();
+  stop_cloud(cloud);
+
+  auto gateway = start_gateway("gw1");
+  auto fleet = start_fleet(20, 60, 6, gateway_udp_port_);
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_EQ(f.unacknowledged, 0);
+  ASSERT_GT(f.readings, 0);
+  // Everything left the gateway: the broker holds it for the cloud.
+  EXPECT_FALSE(wait_for_text(dir() / "gateway1.err", ", 0 pending", 20s).empty());
+  EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+
+  cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(2)) << logs();
+  EXPECT_NE(cloud_log().find("broker connected (session resumed)"), std::string::npos) << logs();
+  EXPECT_TRUE(wait_for_stored(f.readings)) << logs();
+  std::this_thread::sleep_for(1s);
+  expect_exactly_once(f.readings);
+  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events"), "");
+  EXPECT_EQ(gateway->stop(), 0);
+  stop_cloud(cloud);
+}
+
+TEST_F(BrokerTest, CloudKilledWhileIngestingFromTheBrokerLosesNothing) {
+  make_pki(30);
+  issue_broker_certificates();
+  start_broker();
+  auto cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(1)) << logs();
+  auto gateway = start_gateway("gw1");
+  auto fleet = start_fleet(30, 60, 12, gateway_udp_port_);
+  std::this_thread::sleep_for(5s);
+  ASSERT_TRUE(wait_for_stored(1, 10s)) << "nothing stored before the crash";
+  cloud->signal(SIGKILL);
+  ASSERT_TRUE(cloud->wait(5s).has_value());
+  std::this_thread::sleep_for(1s);
+  cloud = start_cloud();
+
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_TRUE(wait_for_stored(f.readings)) << logs();
+  std::this_thread::sleep_for(2s);
+  expect_exactly_once(f.readings);
+  // What the broker sent again it marked DUP: such copies are "redelivered".
+  std::cout << "[ figures  ] audit after the crash: "
+            << sql("SELECT reason || ' ' || count(*) FROM security_events GROUP BY reason") << std::endl;
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE reason <> 'redelivered'"), 0)
+      << sql("SELECT kind || ': ' || reason || ' ' || peer FROM security_events");
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE reason = 'redelivered' AND "
+                    "peer NOT LIKE 'gw1 via broker localhost:%'"),
+            0)
+      << "the audit names the broker source";
+  EXPECT_EQ(gateway->stop(), 0);
+  stop_cloud(cloud);
+}
+
+TEST_F(BrokerTest, BrokerWithACertificateFromAnotherCaIsRefused) {
+  make_pki(2);
+  // A second CA, unknown to the cloud, issues the broker's certificate.
+  auto r = run(armored({"pki", "init", "--dir", (dir() / "other-pki").string(), "--name", "Someone Else"}), 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  broker_pki_ = "other-pki";
+  issue_broker_certificates("other-pki");
+  start_broker();
+  auto cloud = start_cloud();
+  auto log = wait_for_text(dir() / "cloud1.err", "unknown_ca", 20s);
+  EXPECT_NE(log.find("broker localhost:" + std::to_string(broker_port_) + " refused: TLS handshake failed: unknown_ca"),
+            std::string::npos)
+      << cloud_log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(cloud_log().find("; broker connected"), std::string::npos);
+  // The cloud keeps serving its own listener meanwhile and stops cleanly.
+  EXPECT_TRUE(cloud->running());
+  stop_cloud(cloud);
+  EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+}
+
+TEST_F(BrokerTest, PlaintextBrokerUrlIsRefusedWithTheReason) {
+  make_pki(1);
+  issue_broker_certificates();
+  cloud_extra_config_ = "[broker]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/cloud-ingest.crt\"\n"
+                        "key = \"pki/gateway/cloud-ingest.key\"\n";
+  write_cloud_config();
+  auto r = run(armored({"cloud", "--config", (dir() / "cloud.toml").string(), "--broker", "mqtt://localhost:1883"}),
+               30s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("plaintext"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+}  // namespace
+}  // namespace armored::pipeline_test
