@@ -71,6 +71,7 @@ MqttStatus ClientSession::connect(Time now) {
   for (const auto& p : pending_subs_) ids_.release(p.id);
   pending_subs_.clear();  // SUBSCRIBE/UNSUBSCRIBE do not survive a connection
   inbound_acks_.clear();  // the server redelivers what we did not acknowledge
+  carried_over_ = inflight_.size();
   state_ = ClientState::kConnecting;
   connect_sent_ = now;
   sent(now);
@@ -112,7 +113,9 @@ MqttStatus ClientSession::on_connack(const Packet& p, Time now) {
     return {};
   }
   emit(ClientEvent::Kind::kConnected).session_present = a.session_present;
-  if (inflight_.resend(now, /*all=*/true, out_) > 0) sent(now);
+  // Only what an earlier connection sent: a PUBLISH queued after connect()
+  // (e.g. in 0-RTT data with the CONNECT) already went out on this one.
+  if (inflight_.resend(now, /*all=*/true, out_, carried_over_) > 0) sent(now);
   return {};
 }
 

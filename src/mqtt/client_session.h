@@ -142,6 +142,8 @@ class ClientSession {
   PacketIdAllocator ids_;
   InflightWindow inflight_;
   InboundAcks inbound_acks_;
+  // In-flight PUBLISH packets of earlier connections, re-sent after CONNACK.
+  std::size_t carried_over_ = 0;
   struct PendingSubscription {
     std::uint16_t id;
     std::size_t topics;  // SUBACK must carry one code per filter [MQTT-3.8.4-5]

@@ -33,9 +33,10 @@ bool InflightWindow::ack(std::uint16_t id) {
   return false;
 }
 
-std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out) {
+std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out, std::size_t limit) {
   std::size_t n = 0;
   for (auto& e : entries_) {
+    if (limit-- == 0) break;
     const bool due = retransmit_after_.count() > 0 && now - e.sent >= retransmit_after_;
     if (!all && !due) continue;
     e.packet[0] |= 0x08;  // DUP: this is a re-delivery [MQTT-3.3.1-1]

@@ -77,8 +77,9 @@ class InflightWindow {
   // Removes the entry; false if no PUBLISH with this id is in flight.
   bool ack(std::uint16_t id);
   // Appends a DUP copy [MQTT-3.3.1-1] of every entry sent at least
-  // retransmit_after ago (all entries if `all`). Returns how many.
-  std::size_t resend(Time now, bool all, OutputQueue& out);
+  // retransmit_after ago (all entries if `all`), among the oldest `limit`
+  // entries. Returns how many.
+  std::size_t resend(Time now, bool all, OutputQueue& out, std::size_t limit = SIZE_MAX);
   // When the oldest entry becomes due, if retransmission is enabled.
   std::optional<Time> next_due() const;
 

@@ -375,5 +375,22 @@ TEST(MqttClientSession, DeferredAcksDoNotSurviveAReconnect) {
   EXPECT_TRUE(drain(c).empty());
 }
 
+TEST(MqttClientSession, PublishQueuedBeforeConnAckIsNotSentTwice_MQTT_4_4_0_1) {
+  ClientSession c(options());
+  ASSERT_TRUE(c.connect(secs(0)).has_value());
+  // Queued with the CONNECT (as in 0-RTT early data): sent once.
+  ASSERT_TRUE(c.publish("t", as_bytes("1"), QoS::kAtLeastOnce, false, secs(0)).has_value());
+  drain(c);
+  c.receive(hex("20 02 00 00"), secs(1));
+  EXPECT_TRUE(drain(c).empty()) << "re-sent on the connection that already carried it";
+  // After a reconnect the same packet is re-sent once, with DUP.
+  c.transport_closed();
+  ASSERT_TRUE(c.connect(secs(2)).has_value());
+  ASSERT_TRUE(c.publish("t", as_bytes("2"), QoS::kAtLeastOnce, false, secs(2)).has_value());
+  drain(c);
+  c.receive(hex("20 02 00 00"), secs(2));
+  EXPECT_EQ(drain(c), hex("3a 06 0001 74 0001 31"));
+}
+
 }  // namespace
 }  // namespace armored::mqtt
