@@ -76,7 +76,7 @@ class DupTest : public PeerTest {
             ++acked;
           }
           (void)s.disconnect(now());
-          co_await (*stream)->write(s.pending_output());
+          (void)co_await (*stream)->write(s.pending_output());
           co_await (*stream)->close();
         },
         asio::detached);
