@@ -52,6 +52,10 @@ struct BrokerSource::Impl {
   // reconnect must not acknowledge the new connection's packet of that id.
   std::uint64_t connection_generation = 0;
   std::size_t storing = 0;  // PUBLISHes handed to storage, not yet completed
+  // The resolve or TCP connect under way, cancelled by stop() so an
+  // unreachable broker cannot hold up shutdown.
+  tcp::resolver* resolving = nullptr;
+  tcp::socket* connecting = nullptr;
   bool stopping = false;
   bool finished = false;
   BrokerSourceStatus counters;
@@ -119,7 +123,9 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
   // The <id> is the broker's claim, not an identity: the E3 key ID decides
   // whose reading it is. The claim and the broker are what the audit shows.
   const std::string peer = fmt::format("{} via broker {}", *owner, where);
-  PreparedUplink prepared = deps.ingest.prepare(peer, p.payload, p.dup);
+  // A retained message is an old copy the broker hands every new
+  // subscription: like DUP, it only labels what turns out to be a duplicate.
+  PreparedUplink prepared = deps.ingest.prepare(peer, p.payload, p.dup || p.retain);
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
   if (prepared.opener_changed) job.e3_state = std::make_shared<const Bytes>(deps.opener.serialize());
@@ -215,16 +221,20 @@ asio::awaitable<void> BrokerSource::Impl::timer_loop(std::shared_ptr<tls::Duplex
 asio::awaitable<void> BrokerSource::Impl::connect_loop() {
   while (!stopping) {
     tcp::resolver resolver(deps.io);
+    resolving = &resolver;
     auto [rec, endpoints] =
         co_await resolver.async_resolve(config.endpoint.host, std::to_string(config.endpoint.port), kNoThrow);
+    resolving = nullptr;
     tcp::socket sock(deps.io);
-    bool ok = !rec;
+    bool ok = !rec && !stopping;
     if (ok) {
+      connecting = &sock;
       auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
+      connecting = nullptr;
       (void)ep;
       ok = !cec;
       if (!ok) spdlog::warn("cloud: cannot reach broker {}: {}", where, cec.message());
-    } else {
+    } else if (rec) {
       spdlog::warn("cloud: cannot resolve broker host {}: {}", config.endpoint.host, rec.message());
     }
     if (ok && !stopping) {
@@ -313,6 +323,11 @@ void BrokerSource::stop() {
   if (i.stopping) return;
   i.stopping = true;
   i.retry.cancel();
+  if (i.resolving) i.resolving->cancel();
+  if (i.connecting) {
+    asio::error_code ec;
+    i.connecting->close(ec);
+  }
   asio::co_spawn(i.deps.io, i.close_when_stored(), asio::detached);
 }
 

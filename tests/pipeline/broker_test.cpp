@@ -13,6 +13,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "pipeline_fixture.h"
@@ -232,6 +233,37 @@ TEST_F(BrokerTest, BrokerWithACertificateFromAnotherCaIsRefused) {
   EXPECT_TRUE(cloud->running());
   stop_cloud(cloud);
   EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+}
+
+// Last "broker ..., N connect failures" of the cloud's status lines.
+std::int64_t broker_connect_failures(const std::string& log) {
+  static const std::regex re("(\\d+) connect failures");
+  std::int64_t last = -1;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it) {
+    last = std::stoll((*it)[1]);
+  }
+  return last;
+}
+
+TEST_F(BrokerTest, UnreachableBrokerIsRetriedWithBackOffAndStopIsPrompt) {
+  make_pki(1);
+  issue_broker_certificates();
+  const int nobody = armored::testing::free_tcp_port();
+  cloud_extra_config_ = "[broker]\nurl = \"mqtts://127.0.0.1:" + std::to_string(nobody) +
+                        "\"\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/cloud-ingest.crt\"\n"
+                        "key = \"pki/gateway/cloud-ingest.key\"\nbackoff_initial_ms = 200\nbackoff_max_ms = 2000\n";
+  auto cloud = start_cloud();
+  std::this_thread::sleep_for(8s);
+  const auto failures = broker_connect_failures(cloud_log());
+  // Full jitter under a ceiling doubling from 200 ms to 2 s: about a dozen
+  // attempts in 8 s where a fixed 200 ms retry would make 40.
+  std::cout << "[ figures  ] broker connect attempts failed in 8 s: " << failures << std::endl;
+  EXPECT_GE(failures, 3) << cloud_log();
+  EXPECT_LE(failures, 30) << cloud_log();
+  EXPECT_NE(cloud_log().find("; broker disconnected"), std::string::npos);
+  const auto t0 = std::chrono::steady_clock::now();
+  stop_cloud(cloud);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "a broker that is away must not hold up SIGTERM";
 }
 
 TEST_F(BrokerTest, PlaintextBrokerUrlIsRefusedWithTheReason) {
