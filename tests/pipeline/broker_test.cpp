@@ -16,7 +16,7 @@
 #include <regex>
 #include <thread>
 
-#include "pipeline_fixture.h"
+#include "peer_fixture.h"
 
 namespace armored::pipeline_test {
 namespace {
@@ -27,7 +27,7 @@ using armored::testing::slurp;
 using armored::testing::Subprocess;
 namespace fs = std::filesystem;
 
-class BrokerTest : public PipelineTest {
+class BrokerTest : public PeerTest {
  protected:
   void SetUp() override {
     if (!have_program("mosquitto")) GTEST_SKIP() << "mosquitto not installed";
@@ -104,6 +104,19 @@ class BrokerTest : public PipelineTest {
     return !wait_for_text(dir() / ("cloud" + std::to_string(start) + ".err"), "; broker connected", 20s).empty();
   }
 
+  // mosquitto_pub holding gateway `id`'s certificate publishes `payload`
+  // QoS 1 to `topic` on the broker.
+  armored::testing::RunResult publish_via_broker(const std::string& id, const std::string& topic, ByteSpan payload,
+                                                 const std::string& name) {
+    auto file = (dir() / (name + ".bin")).string();
+    write_bytes(file, payload);
+    return run({"mosquitto_pub", "--cafile", (dir() / "pki" / "root-ca.crt").string(), "--cert",
+                chain_for("gateway", id), "--key", (dir() / "pki" / "gateway" / (id + ".key")).string(), "-h",
+                "localhost", "-p", std::to_string(broker_port_), "--tls-version", "tlsv1.3", "-q", "1", "-i", name,
+                "-t", topic, "-f", file},
+               30s);
+  }
+
   int broker_port_ = 0;
   std::string broker_pki_ = "pki";
   Process broker_;
@@ -128,14 +141,7 @@ TEST_F(BrokerTest, GatewayThroughMosquittoIsStoredExactlyOnce) {
 
   // The ACL: gw2 may not publish under gw1's topic. Mosquitto acknowledges
   // and drops it, so nothing reaches the cloud.
-  std::ofstream(dir() / "gw2-chain.crt") << slurp(dir() / "pki" / "gateway" / "gw2.crt")
-                                         << slurp(dir() / "pki" / "issuing-ca.crt");
-  std::ofstream(dir() / "junk.bin") << "not an envelope";
-  auto pub = run({"mosquitto_pub", "--cafile", (dir() / "pki" / "root-ca.crt").string(), "--cert",
-                  (dir() / "gw2-chain.crt").string(), "--key", (dir() / "pki" / "gateway" / "gw2.key").string(),
-                  "-h", "localhost", "-p", std::to_string(broker_port_), "--tls-version", "tlsv1.3", "-q", "1",
-                  "-i", "gw2", "-t", "armored/v1/gw1/up", "-f", (dir() / "junk.bin").string()},
-                 30s);
+  auto pub = publish_via_broker("gw2", "armored/v1/gw1/up", as_bytes("not an envelope"), "gw2");
   EXPECT_EQ(pub.exit_code, 0) << pub.err;
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(sql_int("SELECT count(*) FROM security_events"), 0) << "the broker's ACL let gw2 in";
@@ -211,6 +217,35 @@ TEST_F(BrokerTest, CloudKilledWhileIngestingFromTheBrokerLosesNothing) {
             0)
       << "the audit names the broker source";
   EXPECT_EQ(gateway->stop(), 0);
+  stop_cloud(cloud);
+}
+
+// Through a broker the topic's <id> is only a claim: a forged envelope is
+// rejected and audited with the claim and the broker as its source, and a
+// genuine one is stored under the device its E3 key ID is bound to.
+TEST_F(BrokerTest, EnvelopesThroughTheBrokerAreJudgedByTheirKeyNotTheTopic) {
+  make_pki(1, {"gw1"});
+  issue_broker_certificates();
+  auto got = capture(1);
+  ASSERT_EQ(got.size(), 1u);
+  const auto& [kid, c] = *got.begin();
+  start_broker();
+  auto cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(1)) << logs();
+  Bytes altered = c.uplinks[0];
+  altered[altered.size() / 2] ^= 0x01;
+  auto r = publish_via_broker("gw1", "armored/v1/gw1/up", batch_of({c.announcement, altered}), "forged");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(wait_events("kind = 'rejected_envelope' AND reason = 'authentication_failed' AND peer = 'gw1 via broker "
+                        "localhost:" + std::to_string(broker_port_) + "'",
+                        1),
+            1)
+      << sql("SELECT kind, reason, peer, detail FROM security_events") << logs();
+  EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+  r = publish_via_broker("gw1", "armored/v1/gw1/up", batch_of({c.uplinks[1]}), "genuine");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(wait_for_stored(1, 10s)) << logs();
+  EXPECT_EQ(sql("SELECT device FROM readings"), device_id_for_kid(kid));
   stop_cloud(cloud);
 }
 
