@@ -2,11 +2,15 @@
 // cloud's listener is dropped from storage either way; the audit trail calls
 // the copy "redelivered" when its PUBLISH carried DUP=1 and "replayed" when
 // it did not. The client is our own ClientSession over mutual TLS 1.3, the
-// only one here that can set DUP on a first send.
+// only one here that can set DUP on a first send. Also the gateway's rule
+// for what it sends again after a restart.
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+
+#include <regex>
+#include <thread>
 
 #include "mqtt/client_session.h"
 #include "peer_fixture.h"
@@ -107,6 +111,57 @@ TEST_F(DupTest, CopyInADupPublishIsRedeliveredWithoutOneIsReplayedNeitherIsStore
       << sql("SELECT reason, peer, detail FROM security_events");
   stop_cloud(cloud);
   EXPECT_NE(slurp(dir() / "cloud1.out").find("2 redelivered"), std::string::npos) << slurp(dir() / "cloud1.out");
+}
+
+}  // namespace
+}  // namespace armored::pipeline_test
+
+namespace armored::pipeline_test {
+namespace {
+using namespace std::chrono_literals;
+
+// "N forwarded again with DUP" from the gateway's stop line (-1 if absent).
+std::int64_t forwarded_with_dup(const std::string& out) {
+  static const std::regex re("(\\d+) still spooled, (\\d+) forwarded again with DUP");
+  std::smatch m;
+  return std::regex_search(out, m, re) ? std::stoll(m[2]) : -1;
+}
+std::int64_t still_spooled(const std::string& out) {
+  static const std::regex re("(\\d+) still spooled");
+  std::smatch m;
+  return std::regex_search(out, m, re) ? std::stoll(m[1]) : -1;
+}
+
+// The gateway's restart rule: whatever its spool held when it stopped may
+// have been sent already, so all of it goes out again with DUP=1. Here none
+// of it had reached the cloud (the cloud was away), so nothing is a
+// duplicate: DUP on a first delivery costs nothing and is stored.
+TEST_F(PipelineTest, GatewayRestartSendsWhatItsSpoolHeldWithDup) {
+  make_pki(5);
+  auto cloud = start_cloud();
+  stop_cloud(cloud);  // the gateway can only spool
+  auto gateway = start_gateway();
+  auto fleet = start_fleet(5, 60, 3, gateway_udp_port_);
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  ASSERT_GT(f.readings, 0);
+  EXPECT_EQ(gateway->stop(), 0);
+  const auto spooled = still_spooled(slurp(dir() / "gateway1.out"));
+  EXPECT_GE(spooled, f.readings) << slurp(dir() / "gateway1.out");  // readings plus announcements
+
+  cloud = start_cloud();
+  gateway = start_gateway();
+  EXPECT_TRUE(wait_for_stored(f.readings));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(gateway->stop(), 0);
+  const auto out = slurp(dir() / "gateway2.out");
+  std::cout << "[ figures  ] spooled at restart " << spooled << ", forwarded again with DUP "
+            << forwarded_with_dup(out) << std::endl;
+  EXPECT_EQ(forwarded_with_dup(out), spooled) << out;
+  EXPECT_EQ(still_spooled(out), 0) << out;
+  expect_exactly_once(f.readings);
+  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events"), "");
+  stop_cloud(cloud);
 }
 
 }  // namespace
