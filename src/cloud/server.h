@@ -4,6 +4,9 @@
 // envelope is opened, validated, deduplicated and stored durably before the
 // PUBLISH is acknowledged. Rejections of every kind go to the audit trail.
 //
+// With [broker] configured, a second source subscribes to a standard MQTT
+// broker and feeds the same ingest and storage (broker_source.h).
+//
 // Threads: one network thread (TLS, MQTT, E3) and one storage thread.
 
 #include <memory>
