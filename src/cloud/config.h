@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cloud/broker_config.h"
 #include "common/result.h"
 #include "tls/config.h"
 
@@ -36,6 +37,9 @@ struct CloudConfig {
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]
   std::chrono::seconds status_interval{5};
+  // [broker]: the optional second source (broker_config.h)
+  bool broker_enabled = false;
+  BrokerConfig broker;
 };
 
 // Loads and checks a config file. Relative paths are taken relative to the

@@ -16,6 +16,7 @@
 #include <set>
 #include <vector>
 
+#include "cloud/broker_source.h"
 #include "cloud/ingest.h"
 #include "cloud/store_writer.h"
 #include "cloud/topics.h"
@@ -74,6 +75,7 @@ struct CloudServer::Impl {
   std::optional<Ingest> ingest;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreWriter> writer;
+  std::unique_ptr<BrokerSource> broker;  // optional second source
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
   bool storage_failed = false;
@@ -154,6 +156,14 @@ Status CloudServer::Impl::load() {
     return write_file_atomic(state_file, st, 0600);
   });
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
+  if (config.broker_enabled) {
+    auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, [this] {
+                                                    storage_failed = true;
+                                                    begin_stop();
+                                                  }});
+    if (!b) return unexpected(b.error());
+    broker = std::move(*b);
+  }
   return {};
 }
 
@@ -406,6 +416,15 @@ CloudStatus CloudServer::Impl::snapshot() const {
   s.duplicates = ws.duplicates;
   s.commits = ws.commits;
   s.storage_failures = ws.failures;
+  s.redelivered = ic.rejected[static_cast<std::size_t>(Reject::kRedelivered)];
+  if (broker) {
+    auto bs = broker->status();
+    s.broker_enabled = true;
+    s.broker_connected = bs.connected;
+    s.broker_session_resumed = bs.session_resumed;
+    s.broker_messages = bs.messages;
+    s.broker_connect_failures = bs.connect_failures;
+  }
   return s;
 }
 
@@ -433,6 +452,7 @@ void CloudServer::Impl::begin_stop() {
   asio::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  if (broker) broker->stop();
   // Drain before closing: what is being committed now is acknowledged, so
   // gateways need not send it again after the restart.
   asio::co_spawn(io, drain_then_close(), asio::detached);
@@ -454,11 +474,19 @@ asio::awaitable<void> CloudServer::Impl::drain_then_close() {
 
 std::string format_status(const CloudStatus& s, const CloudStatus& b, double secs) {
   double rate = secs > 0 ? static_cast<double>(s.readings_stored - b.readings_stored) / secs : 0;
-  return fmt::format(
-      "{} connections, {:.0f} readings/s stored ({} in all), {} duplicates dropped, {} rejected, "
-      "{} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
-      s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.acl_denied, s.handshakes_full,
-      s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+  std::string line = fmt::format(
+      "{} connections, {:.0f} readings/s stored ({} in all), {} duplicates dropped, {} rejected "
+      "({} redelivered), {} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
+      s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.redelivered, s.acl_denied,
+      s.handshakes_full, s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+  if (s.broker_enabled) {
+    line += fmt::format("; broker {}, {} messages, {} connect failures",
+                        !s.broker_connected            ? "disconnected"
+                        : s.broker_session_resumed ? "connected (session resumed)"
+                                                   : "connected (new session)",
+                        s.broker_messages, s.broker_connect_failures);
+  }
+  return line;
 }
 
 CloudServer::CloudServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -491,6 +519,7 @@ int CloudServer::run() {
   });
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  if (i.broker) i.broker->start();
   i.io.run();
   i.writer->drain();
   // Persist replay windows so a restart does not reopen them.
