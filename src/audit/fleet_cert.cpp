@@ -98,8 +98,8 @@ void key_facts(X509* cert, CertFacts& f) {
     return;
   }
   int id = EVP_PKEY_get_base_id(key);
-  const char* sn = OBJ_nid2sn(id);
-  f.key_type = sn ? sn : "unknown";
+  const char* type = EVP_PKEY_get0_type_name(key);  // "EC", "RSA", "ED25519", ...
+  f.key_type = type ? type : "unknown";
   f.key_bits = EVP_PKEY_get_bits(key);
   char group[64] = {};
   size_t glen = 0;

@@ -50,7 +50,7 @@ class CloudPeer {
         << "[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
         << "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
         << "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"cloud.e3state\"\n"
-        << "[storage]\nsqlite_path = \"cloud.db\"\n[status]\ninterval_s = 60\n";
+        << "[storage]\nsqlite_path = \"cloud.db\"\n[status]\ninterval_s = 1\n";
     Subprocess::Options o;
     o.cwd = dir();
     o.stdout_path = dir() / "cloud.out";
