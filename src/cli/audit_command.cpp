@@ -158,6 +158,8 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
     cmd->add_option("--ca", probe->ca_file, "CA certificates (PEM) the chain must lead to");
     cmd->add_option("--client-cert", probe->client_cert, "Client certificate (PEM)");
     cmd->add_option("--client-key", probe->client_key, "Client private key (PEM)");
+    cmd->add_option("--client-chain", probe->client_chain,
+                    "Intermediate CA certificates (PEM) sent after the client certificate");
     cmd->add_flag("--mqtt", probe->mqtt, "Also try a plaintext MQTT CONNECT on the same host");
     cmd->add_option("--mqtt-port", probe->mqtt_port, "Port for --mqtt")->capture_default_str();
     cmd->add_option("--timeout-ms", probe->timeout_ms, "Timeout of every network step")
@@ -183,7 +185,10 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
       if (probe->client_cert.empty() != probe->client_key.empty()) {
         throw armored::cli::UsageError("--client-cert and --client-key go together");
       }
-      for (const auto* f : {&probe->ca_file, &probe->client_cert, &probe->client_key}) {
+      if (!probe->client_chain.empty() && probe->client_cert.empty()) {
+        throw armored::cli::UsageError("--client-chain needs --client-cert");
+      }
+      for (const auto* f : {&probe->ca_file, &probe->client_cert, &probe->client_key, &probe->client_chain}) {
         std::error_code ec;
         if (!f->empty() && !std::filesystem::is_regular_file(*f, ec)) {
           throw armored::cli::UsageError("no such file: " + *f);
