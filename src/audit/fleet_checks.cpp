@@ -69,8 +69,8 @@ const RuleInfo kRevokedConnected{
     "fleet-revoked-connected", Severity::kCritical, "A revoked identity connected after its revocation",
     "Revocation did not take effect: the cloud accepted a certificate it should refuse, typically because "
     "it still uses a CRL loaded before the revocation.",
-    "Restart or reload the cloud after every armored pki revoke so it loads the new crl.pem; then check "
-    "what the identity did after the revocation time."};
+    "Restart the cloud after every armored pki revoke (armored cloud reads crl.pem when it starts); then "
+    "check what the identity did after the revocation time."};
 const RuleInfo kRevokedNotInCrl{
     "fleet-revoked-not-in-crl", Severity::kHigh, "An identity revoked in the index is missing from crl.pem",
     "Peers check the CRL, not the index: the identity is still accepted everywhere.",
