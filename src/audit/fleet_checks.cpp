@@ -201,8 +201,10 @@ void crl_checks(const FleetInventory& inv, const FleetCheckOptions& o, std::vect
 std::optional<SysSeconds> revocation(const FleetCert& c, const FleetInventory& inv) {
   std::optional<SysSeconds> when = c.revoked_at;
   if (inv.crl) {
-    auto it = inv.crl->revoked.find(c.facts.serial);
-    if (it != inv.crl->revoked.end() && (!when || it->second < *when)) when = it->second;
+    for (const std::string* serial : {&c.facts.serial, &c.index_serial}) {
+      auto it = inv.crl->revoked.find(*serial);
+      if (it != inv.crl->revoked.end() && (!when || it->second < *when)) when = it->second;
+    }
   }
   return when;
 }
@@ -219,7 +221,8 @@ void connection_checks(const FleetInventory& inv, const ConnectionFacts& conns, 
       std::vector<const Connection*> after;
       for (const auto* x : it->second) {
         // An event naming another serial was another certificate of this ID.
-        if (x->at >= *revoked && (x->serial.empty() || x->serial == "UNKNOWN" || x->serial == c.facts.serial)) {
+        if (x->at >= *revoked &&
+            (x->serial.empty() || x->serial == c.facts.serial || x->serial == c.index_serial)) {
           after.push_back(x);
         }
       }

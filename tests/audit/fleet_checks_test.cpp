@@ -146,7 +146,7 @@ TEST(FleetChecks, WeakKeysAndSignatures) {
   inv.leaves[3].facts.curve = "secp384r1";
   inv.leaves[3].facts.key_bits = 384;
   inv.cas[1].facts.weak_signature = true;
-  inv.cas[1].facts.signature = "sha1WithRSAEncryption";
+  inv.cas[1].facts.signature = "sha1WithRSAEncryption";  // armored-audit:allow reviewed: algorithm name
   EXPECT_EQ(rules(check_fleet(inv, nullptr, opts())),
             (std::vector<std::string>{"fleet-key-not-p256 device/dev-2.crt", "fleet-weak-key device/dev-1.crt",
                                       "fleet-weak-key gateway/gw-1.crt", "fleet-weak-signature issuing.crt"}));
@@ -174,6 +174,13 @@ TEST(FleetChecks, RevokedIdentityThatConnectedAfterRevocation) {
   conns.connections[0].at = kNow - hours(1);
   conns.connections[0].serial = "BEEF";
   EXPECT_EQ(rules(check_fleet(inv, &conns, opts())), std::vector<std::string>{});
+  // The event names the serial the index records: it counts even when the
+  // certificate file was replaced since.
+  conns.connections[0].serial = inv.leaves[1].index_serial;
+  inv.leaves[1].facts.serial = "C0FFEE";
+  auto replaced = rules(check_fleet(inv, &conns, opts()));
+  EXPECT_EQ(std::count(replaced.begin(), replaced.end(), "fleet-revoked-connected gateway/gw-1.crt"), 1);
+  inv.leaves[1].facts.serial = inv.leaves[1].index_serial;
   // An event without a serial counts (the identity connected).
   conns.connections[0].serial.clear();
   EXPECT_EQ(rules(check_fleet(inv, &conns, opts())), std::vector<std::string>{"fleet-revoked-connected gateway/gw-1.crt"});
