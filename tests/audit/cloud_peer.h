@@ -43,14 +43,15 @@ class CloudPeer {
     armored({"enroll", "--pki", pki(), "--e3", (dir() / "e3").string()});
   }
 
-  // Starts `armored cloud` with its store in cloud.db; false if it did not come up.
-  bool start() {
+  // Starts `armored cloud` with its store in cloud.db (or the given
+  // [storage] lines); false if it did not come up.
+  bool start(const std::string& storage = "sqlite_path = \"cloud.db\"\n") {
     std::ofstream(dir() / "cloud.toml")
         << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n"
         << "[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
         << "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
         << "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"cloud.e3state\"\n"
-        << "[storage]\nsqlite_path = \"cloud.db\"\n[status]\ninterval_s = 1\n";
+        << "[storage]\n" << storage << "[status]\ninterval_s = 1\n";
     Subprocess::Options o;
     o.cwd = dir();
     o.stdout_path = dir() / "cloud.out";

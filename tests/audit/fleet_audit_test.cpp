@@ -4,6 +4,8 @@
 // revocation.
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -258,6 +260,37 @@ TEST(AuditFleet, DamagedForgedAndOversizedFilesAreNamed) {
   std::string skipped = a.report["details"]["skipped"].dump();
   EXPECT_NE(skipped.find("gateway/gw-cut.crt"), std::string::npos) << skipped;
   EXPECT_NE(skipped.find("gateway/gw-big.crt"), std::string::npos) << skipped;
+}
+
+// The cloud on PostgreSQL: the same audit trail, read with --postgres.
+TEST(AuditFleet, ReadsConnectionsFromAPostgresqlCloud) {
+  const char* env = std::getenv("ARMORED_PG_DSN");
+  const std::string dsn = env && *env ? env : "dbname=armored_test";
+  PGconn* probe = PQconnectdb(dsn.c_str());
+  const bool up = PQstatus(probe) == CONNECTION_OK;
+  PQfinish(probe);
+  const char* ci = std::getenv("CI");
+  if (!up && !(ci && std::string(ci) == "true")) GTEST_SKIP() << "PostgreSQL unreachable with " << dsn;
+  ASSERT_TRUE(up) << "PostgreSQL unreachable with " << dsn << " (scripts/start-services.sh starts it)";
+  const std::string schema = "armored_audit_" + std::to_string(::getpid());
+
+  TempDir dir;
+  CloudPeer cloud(dir);
+  cloud.make_pki({"gw-1", "gw-2"}, {});
+  ASSERT_TRUE(cloud.start("backend = \"postgresql\"\npostgresql_conninfo = \"" + dsn +
+                          "\"\npostgresql_schema = \"" + schema + "\"\n"));
+  EXPECT_TRUE(cloud.connect_as("gateway", "gw-1"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the storage thread commits
+  EXPECT_EQ(cloud.stop(), 0);
+  auto a = audit_fleet({"--pki", cloud.pki(), "--postgres", dsn, "--postgres-schema", schema});
+  EXPECT_EQ(a.exit_code, 0) << a.err;  // never-connected is low, below the default threshold
+  EXPECT_EQ(findings(a.report), std::multiset<std::string>{"fleet-never-connected gateway/gw-2.crt"})
+      << a.report.dump(1);
+  EXPECT_EQ(a.report["details"]["connections"], 1);
+
+  PGconn* c = PQconnectdb(dsn.c_str());
+  PQclear(PQexec(c, ("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE").c_str()));
+  PQfinish(c);
 }
 
 TEST(FleetCertParsing, NegativeInputsAreErrorsNotCrashes) {
