@@ -3,3 +3,5 @@
 # binary reader (strings, DER key shapes, line rules on extracted strings).
 armored_fuzzer(audit_pcap_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/audit_pcap_fuzz.cpp armored_audit)
 armored_fuzzer(audit_strings_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/audit_strings_fuzz.cpp armored_audit)
+# What `audit fleet` reads: certificates, CRLs, pki.json, event details.
+armored_fuzzer(audit_fleet_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/audit_fleet_fuzz.cpp armored_audit)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -80,9 +81,13 @@ constexpr RuleInfo kRules[] = {
     {"tls-client-auth-optional", Severity::kLow, "Client certificate requested but not required",
      "Clients without a certificate are still let in.",
      "Require the client certificate (e.g. SSL_VERIFY_PEER with FAIL_IF_NO_PEER_CERT)."},
-    {"tls-early-data", Severity::kLow, "0-RTT early data accepted",
-     "Early data can be replayed by an attacker; only idempotent requests may use it.",
-     "Disable 0-RTT or make the application reject replays."},
+    // Info, not a flaw by itself: whether 0-RTT is safe depends on what the
+    // application accepts in it (RFC 8446 section 8), which no probe can see.
+    {"tls-early-data", Severity::kInfo, "0-RTT early data accepted",
+     "Early data can be replayed by an attacker; it is safe only when the application accepts "
+     "nothing but replay-safe messages in it.",
+     "Confirm the application refuses non-idempotent early data (or detects replays); otherwise "
+     "disable 0-RTT."},
     {"mqtt-plaintext-anonymous", Severity::kCritical, "Plaintext MQTT broker accepts anonymous clients",
      "Anyone who reaches the port can subscribe to every topic and publish commands, and all "
      "traffic is in clear.",
@@ -174,7 +179,8 @@ class Prober {
   // so old versions and suites are even put on the wire. The verify mode
   // stays at the fresh-context default: the probe reads the chain and
   // verifies it itself afterwards.
-  CtxPtr context(int min, int max, const std::string& ciphers12, const std::string& suites13) const {
+  CtxPtr context(int min, int max, const std::string& ciphers12, const std::string& suites13,
+                 bool with_client_cert = true) const {
     CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
     if (!ctx) return ctx;
     SSL_CTX_set_security_level(ctx.get(), 0);
@@ -190,10 +196,12 @@ class Prober {
       drain_openssl_errors();
       return CtxPtr(nullptr, SSL_CTX_free);
     }
-    if (!o_.client_cert.empty()) {
+    if (with_client_cert && !o_.client_cert.empty()) {
       if (SSL_CTX_use_certificate_chain_file(ctx.get(), o_.client_cert.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(ctx.get(), o_.client_key.c_str(), SSL_FILETYPE_PEM) != 1) {
         client_cert_error_ = drain_openssl_errors();
+      } else if (!o_.client_chain.empty() && !add_chain(ctx.get())) {
+        client_cert_error_ = "cannot load " + o_.client_chain + ": " + drain_openssl_errors();
       }
     }
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
@@ -270,6 +278,23 @@ class Prober {
   const std::string& client_cert_error() const { return client_cert_error_; }
 
  private:
+  // Appends every certificate of --client-chain to the client certificate's
+  // chain: a leaf issued under an intermediate CA is rejected without it.
+  bool add_chain(SSL_CTX* ctx) const {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(o_.client_chain.c_str(), "r"), BIO_free);
+    if (!bio) return false;
+    int added = 0;
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+      if (SSL_CTX_add0_chain_cert(ctx, cert) != 1) {
+        X509_free(cert);
+        return false;
+      }
+      ++added;
+    }
+    ERR_clear_error();  // the loop ends on "no start line"
+    return added > 0;
+  }
+
   const TlsProbeOptions& o_;
   std::string name_;
   mutable std::string client_cert_error_;
@@ -436,19 +461,41 @@ Expected<Report> audit_tls(const TlsProbeOptions& o) {
   }
 
   bool requested = main.seen.cert_request;
-  bool required = requested && (!main.completed || main.rejected_after_handshake);
   bool presented = !o.client_cert.empty() && p.client_cert_error().empty();
+  // With a certificate presented, the main handshake cannot tell whether
+  // one is required: ask again without it.
+  Attempt bare_attempt;
+  const Attempt* bare = &main;
+  if (presented && requested) {
+    auto bare_ctx = p.context(TLS1_VERSION, TLS1_3_VERSION, "", "", /*with_client_cert=*/false);
+    if (bare_ctx) {
+      bare_attempt = p.handshake(bare_ctx.get(), nullptr, true);
+      bare = &bare_attempt;
+    }
+  }
+  bool required = requested && (!bare->completed || bare->rejected_after_handshake);
   report.details["client_certificate"] = {{"requested", requested},
                                           {"required", required},
                                           {"presented", presented}};
   if (!p.client_cert_error().empty()) report.summary.push_back("client certificate not loaded: " + p.client_cert_error());
   if (!requested) {
     add("tls-no-client-auth", "no CertificateRequest in the handshake");
-  } else if (!required && !presented) {
+  } else if (!required && bare->completed) {
     add("tls-client-auth-optional", "handshake completed without a client certificate");
   }
   report.summary.push_back(std::string("client certificate: ") +
-                           (requested ? (required || presented ? "required" : "optional") : "not requested"));
+                           (requested ? (required ? "required" : "optional")
+                                      : "not requested"));
+  // The server refused the certificate we presented: every later step
+  // (resumption, 0-RTT) then sees a failed connection, not the server.
+  const bool own_cert_refused = presented && main.rejected_after_handshake;
+  report.details["client_certificate"]["refused"] = own_cert_refused;
+  if (own_cert_refused) {
+    std::string alert = SSL_alert_desc_string_long(main.seen.alert);
+    report.details["client_certificate"]["alert"] = alert;
+    report.summary.push_back("  the server refused our client certificate (alert: " + alert +
+                             "); resumption not tested. Does it need --client-chain?");
+  }
 
   // 5. Resumption and 0-RTT from the session of that handshake.
   nlohmann::json resumption = {{"ticket", false}, {"resumed", false}, {"max_early_data", 0}};

@@ -21,6 +21,7 @@ struct TlsProbeOptions {
   std::string ca_file;      // chain must verify to these; default: system store
   std::string client_cert;  // PEM, with client_key
   std::string client_key;
+  std::string client_chain; // PEM intermediates sent after client_cert (e.g. issuing-ca.crt)
   bool mqtt = false;        // also try plaintext MQTT CONNECT
   std::uint16_t mqtt_port = 1883;
   int timeout_ms = 5000;    // per network step

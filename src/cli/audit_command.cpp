@@ -9,6 +9,7 @@
 
 #include "audit/allowlist.h"
 #include "audit/code_scan.h"
+#include "audit/fleet_audit.h"
 #include "audit/pcap_audit.h"
 #include "audit/report.h"
 #include "audit/secrets_scan.h"
@@ -115,6 +116,39 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
   }
   {
     auto* cmd = audit->add_subcommand(
+        "fleet", "Shared, expiring, weak and revoked-but-connected certificates of a fleet PKI");
+    auto opt = std::make_shared<CommonOptions>();
+    auto fo = std::make_shared<armored::audit::FleetOptions>();
+    auto pki = std::make_shared<std::string>();
+    auto db = std::make_shared<std::string>();
+    cmd->add_option("--pki", *pki, "PKI directory made by armored pki")->required();
+    cmd->add_option("--db", *db, "The cloud's SQLite store (its audit trail records connections)");
+    cmd->add_option("--postgres", fo->postgres_conninfo, "The cloud's PostgreSQL store (libpq conninfo)");
+    cmd->add_option("--postgres-schema", fo->postgres_schema, "Schema of the PostgreSQL store")
+        ->capture_default_str();
+    cmd->add_option("--expiry-days", fo->checks.expiry_days, "Report certificates expiring within this many days")
+        ->check(CLI::Range(0, 36500))
+        ->capture_default_str();
+    add_common(cmd, *opt, true);
+    cmd->callback([&ctx, opt, fo, pki, db] {
+      if (!db->empty() && !fo->postgres_conninfo.empty()) {
+        throw armored::cli::UsageError("--db and --postgres are alternatives; give one");
+      }
+      std::error_code ec;
+      if (!std::filesystem::is_directory(*pki, ec)) throw armored::cli::UsageError("no such directory: " + *pki);
+      if (!db->empty() && !std::filesystem::is_regular_file(*db, ec)) {
+        throw armored::cli::UsageError("no such database file: " + *db);
+      }
+      fo->pki_dir = *pki;
+      fo->sqlite_path = *db;
+      fo->checks.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+      auto report = armored::audit::audit_fleet(*fo);
+      if (!report) throw armored::cli::UsageError(report.error().message);
+      finish(std::move(*report), *opt, ctx);
+    });
+  }
+  {
+    auto* cmd = audit->add_subcommand(
         "tls", "Probe a TLS endpoint: versions, suites, certificate chain, client auth, resumption");
     auto opt = std::make_shared<CommonOptions>();
     auto probe = std::make_shared<armored::audit::TlsProbeOptions>();
@@ -124,6 +158,8 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
     cmd->add_option("--ca", probe->ca_file, "CA certificates (PEM) the chain must lead to");
     cmd->add_option("--client-cert", probe->client_cert, "Client certificate (PEM)");
     cmd->add_option("--client-key", probe->client_key, "Client private key (PEM)");
+    cmd->add_option("--client-chain", probe->client_chain,
+                    "Intermediate CA certificates (PEM) sent after the client certificate");
     cmd->add_flag("--mqtt", probe->mqtt, "Also try a plaintext MQTT CONNECT on the same host");
     cmd->add_option("--mqtt-port", probe->mqtt_port, "Port for --mqtt")->capture_default_str();
     cmd->add_option("--timeout-ms", probe->timeout_ms, "Timeout of every network step")
@@ -149,7 +185,10 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
       if (probe->client_cert.empty() != probe->client_key.empty()) {
         throw armored::cli::UsageError("--client-cert and --client-key go together");
       }
-      for (const auto* f : {&probe->ca_file, &probe->client_cert, &probe->client_key}) {
+      if (!probe->client_chain.empty() && probe->client_cert.empty()) {
+        throw armored::cli::UsageError("--client-chain needs --client-cert");
+      }
+      for (const auto* f : {&probe->ca_file, &probe->client_cert, &probe->client_key, &probe->client_chain}) {
         std::error_code ec;
         if (!f->empty() && !std::filesystem::is_regular_file(*f, ec)) {
           throw armored::cli::UsageError("no such file: " + *f);

@@ -84,6 +84,10 @@ enum class EventKind : std::uint8_t {
   kEarlyDataRefused,  // 0-RTT carried something other than uplink telemetry
   kProtocolError,     // malformed MQTT or framing
   kOther,
+  // Not a rejection: a peer completed the mutual-TLS handshake. The fleet
+  // audit reads these to find revoked identities that still got in and
+  // identities that never connected. peer = identity, detail names the serial.
+  kConnected,
 };
 
 struct SecurityEvent {

@@ -116,7 +116,8 @@ struct GoodServer {
   CertFiles ca, server, client;
   int port = 0;
   std::unique_ptr<Subprocess> proc;
-  GoodServer() {
+  // `verify_flag` -Verify requires a client certificate, -verify only asks for one.
+  explicit GoodServer(const std::string& verify_flag = "-Verify") {
     CertSpec ca_spec;
     ca_spec.common_name = "Audit Test CA";
     ca_spec.is_ca = true;
@@ -132,7 +133,7 @@ struct GoodServer {
     port = free_tcp_port();
     // TLS 1.3 only, client certificate required.
     proc = start_s_server(dir, port, {"-cert", server.cert.string(), "-key", server.key.string(), "-tls1_3",
-                                      "-Verify", "1", "-CAfile", ca.cert.string()});
+                                      verify_flag, "1", "-CAfile", ca.cert.string()});
   }
 };
 
@@ -166,9 +167,22 @@ TEST(AuditTls, ClientCertificateIsPresentedAndSessionsResume) {
                       "--client-cert", g.client.cert.string(), "--client-key", g.client.key.string()});
   EXPECT_TRUE(j["findings"].empty()) << j["findings"].dump(2);
   EXPECT_EQ(j["details"]["client_certificate"]["presented"], true);
+  // Presenting a certificate proves nothing about the requirement: the probe
+  // asks again without one.
+  EXPECT_EQ(j["details"]["client_certificate"]["required"], true);
+  EXPECT_EQ(j["details"]["client_certificate"]["refused"], false);
   EXPECT_EQ(j["details"]["resumption"]["ticket"], true);
   EXPECT_EQ(j["details"]["resumption"]["resumed"], true);
   EXPECT_EQ(j["details"]["resumption"]["max_early_data"], 0);
+}
+
+TEST(AuditTls, OptionalClientCertificateIsFoundEvenWhenOneIsPresented) {
+  GoodServer g("-verify");
+  ASSERT_TRUE(g.proc);
+  auto j = audit_tls({"127.0.0.1:" + std::to_string(g.port), "--sni", "broker.test", "--ca", g.ca.cert.string(),
+                      "--client-cert", g.client.cert.string(), "--client-key", g.client.key.string()});
+  EXPECT_EQ(rules_of(j), std::set<std::string>{"tls-client-auth-optional"}) << j["findings"].dump(2);
+  EXPECT_EQ(j["details"]["client_certificate"]["required"], false);
 }
 
 TEST(AuditTls, EarlyDataIsReported) {

@@ -28,7 +28,7 @@ TEST_F(InteropTest, MosquittoPubWithDeviceCertificateIsStored) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_for_stored(1, 10s));
   EXPECT_EQ(sql_int("SELECT count(*) FROM readings WHERE device = '" + id + "'"), 1);
-  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events"), "");
+  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events WHERE kind <> 'connected'"), "");
   auto h = stop_cloud(cloud);
   EXPECT_EQ(h.full, 2);
 }
@@ -54,7 +54,7 @@ TEST_F(InteropTest, PahoWithReferenceTlsContextIsStored) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   ASSERT_TRUE(wait_for_stored(2, 10s));
   EXPECT_EQ(sql_int("SELECT count(*) FROM readings WHERE device = '" + id + "'"), 2);
-  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events"), "");
+  EXPECT_EQ(sql("SELECT kind || ': ' || reason FROM security_events WHERE kind <> 'connected'"), "");
   stop_cloud(cloud);
 }
 

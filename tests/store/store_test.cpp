@@ -261,6 +261,19 @@ TYPED_TEST(StoreSuite, SecurityEventsAreAnAuditTrail) {
   EXPECT_EQ(*this->store_->count_events(std::nullopt), 4u);
 }
 
+// The fleet audit finds connections by kind: the text must survive both
+// backends and come back as kConnected, not as kOther.
+TYPED_TEST(StoreSuite, ConnectedEventsRoundTripByKind) {
+  SecurityEvent ev{200, EventKind::kConnected, "full handshake", "gw-1",
+                   "serial=0A1B2C uri=urn:armored:gateway:gw-1 from=127.0.0.1:5000"};
+  ASSERT_TRUE(this->store_->record_events(std::span(&ev, 1)));
+  EXPECT_EQ(this->store_->recent_events(1)->at(0), ev);
+  EXPECT_EQ(*this->store_->count_events(EventKind::kConnected), 1u);
+  EXPECT_EQ(*this->store_->count_events(EventKind::kOther), 0u);
+  EXPECT_STREQ(to_string(EventKind::kConnected), "connected");
+  EXPECT_EQ(event_kind_from("connected"), EventKind::kConnected);
+}
+
 TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
   Command c;
   c.device = "dev-1";

@@ -1,0 +1,40 @@
+// Fuzzes what `audit fleet` parses from a PKI directory and the audit
+// trail: the first byte picks the parser (certificate PEM, CRL PEM, the
+// pki.json index, a connection event's detail), the rest is its input.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "audit/fleet_cert.h"
+#include "audit/fleet_checks.h"
+#include "pki/index.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace armored;
+  if (size < 1) return 0;
+  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] % 4) {
+    case 0: {
+      auto c = audit::read_certificate(input);
+      if (c) (void)audit::normal_serial(c->serial);
+      break;
+    }
+    case 1: {
+      auto crl = audit::read_crl(input);
+      if (crl) {
+        for (const auto& [serial, when] : crl->revoked) (void)audit::normal_serial(serial);
+      }
+      break;
+    }
+    case 2:
+      (void)pki::Index::from_json(input);
+      break;
+    default:
+      (void)audit::event_field(input, "serial");
+      (void)audit::event_field(input, "from");
+      (void)audit::normal_serial(audit::event_field(input, "serial"));
+      break;
+  }
+  return 0;
+}
