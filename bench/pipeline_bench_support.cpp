@@ -45,6 +45,22 @@ std::uint64_t proc_status_kb(pid_t pid, const char* field) {
   return 0;
 }
 
+double proc_cpu_seconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after ") ".
+  auto close = all.rfind(") ");
+  if (close == std::string::npos) return -1;
+  std::istringstream in(all.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 RssSampler::RssSampler(std::vector<Proc> procs, std::chrono::milliseconds period)
     : procs_(std::move(procs)), period_(period), rss_(procs_.size()), hwm_(procs_.size()) {
   thread_ = std::thread([this] { loop(); });

@@ -54,6 +54,9 @@ class RssSampler {
 // VmRSS / VmHWM of a process in kB (0 if gone).
 std::uint64_t proc_status_kb(pid_t pid, const char* field);
 
+// CPU time (user + system) a process has used so far, in seconds (-1 if gone).
+double proc_cpu_seconds(pid_t pid);
+
 // count(*) of readings in the cloud's database; the snapshot is taken when
 // the query starts (WAL), which is what `at` reports. -1 on error.
 struct Count {
