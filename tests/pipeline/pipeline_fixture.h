@@ -65,6 +65,8 @@ class PipelineTest : public ::testing::Test {
   std::vector<std::string> armored(std::vector<std::string> args) const;
 
   armored::testing::TempDir tmp_;
+  // The [storage] section of cloud.toml (a test may choose PostgreSQL).
+  std::string storage_toml_ = "[storage]\nsqlite_path = \"cloud.db\"\n";
   int cloud_port_ = 0;
   int gateway_udp_port_ = 0;
   int cloud_starts_ = 0;
