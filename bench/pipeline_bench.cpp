@@ -244,7 +244,7 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   po.e3_dir = root / "e3";
   po.state_dir = p.dir / "probe-state";
   po.db = db;
-  po.device_index = a.devices.back();  // enrolled beyond the largest fleet
+  po.device_id = "probe-0001";  // sorts after every patient-NNNN: never one of the fleet's
   po.gateway_port = static_cast<std::uint16_t>(p.udp_port);
   LatencyProbe probe(po);
   probe.start();
@@ -258,9 +258,15 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   const Count c1 = count_readings(db);
   const Cpu cpu1 = Cpu::of(pids);
   const auto spooled1 = gateway_spooled(p.dir / "gateway.err");
+  auto figs = rss.finish();
+  // The probe's last readings queue behind whatever backlog there is: wait
+  // for them (up to 30 s, the fleet still running) so the latency says how
+  // long that queue was.
+  probe.stop_sealing();
+  const auto probe_until = Steady::now() + 30s;
+  while (probe.outstanding() > 0 && Steady::now() < probe_until) std::this_thread::sleep_for(50ms);
   std::size_t unseen = 0;
   auto lat = probe.finish(&unseen);
-  auto figs = rss.finish();
   const double secs = std::chrono::duration<double>(c1.at - c0.at).count();
   out.live = static_cast<double>(c1.rows - c0.rows) / secs;
   std::printf("  live : %10.0f readings/s stored durably (%" PRId64 " rows in %.2f s, counted in cloud.db)\n", out.live,
@@ -340,8 +346,8 @@ int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   testing::TempDir tmp;
   const fs::path root = tmp.path();
-  const std::size_t total = a.devices.back() + 1;  // + the latency probe
-  std::printf("pipeline_bench: %u cores, PKI of %zu devices in %s\n", std::thread::hardware_concurrency(), total,
+  const std::size_t total = a.devices.back();
+  std::printf("pipeline_bench: %u cores, PKI of %zu devices (+1 latency probe) in %s\n", std::thread::hardware_concurrency(), total,
               root.c_str());
   std::fflush(stdout);
   const std::string pki = (root / "pki").string();
@@ -349,6 +355,7 @@ int main(int argc, char** argv) {
       !step(root, {"pki", "issue", "cloud", "--id", "cloud", "--dns", "localhost", "--ip", "127.0.0.1", "--dir", pki}) ||
       !step(root, {"pki", "issue", "gateway", "--id", "gw1", "--dir", pki}) ||
       !step(root, {"pki", "fleet", "--count", std::to_string(total), "--prefix", "patient", "--dir", pki}) ||
+      !step(root, {"pki", "fleet", "--count", "1", "--prefix", "probe", "--dir", pki}) ||
       !step(root, {"enroll", "--pki", pki, "--e3", (root / "e3").string()})) {
     return 1;
   }

@@ -146,11 +146,12 @@ std::string LatencyProbe::error() const { return error_; }
 
 void LatencyProbe::loop() {
   auto registry = provision::load_registry(o_.e3_dir);
-  if (!registry || registry->devices.size() <= o_.device_index) {
-    error_ = "probe: no registry entry";
+  const provision::Enrolment* found = registry ? registry->find_device(o_.device_id) : nullptr;
+  if (!found) {
+    error_ = "probe: " + o_.device_id + " is not enrolled";
     return;
   }
-  const auto& enrol = registry->devices[o_.device_index];
+  const auto& enrol = *found;
   auto key_pem = read_text_file(o_.pki_dir / "device" / (enrol.device_id + ".key"), 64 * 1024);
   auto cloud_pem = read_text_file(provision::cloud_public_key_path(o_.e3_dir), 64 * 1024);
   if (!key_pem || !cloud_pem) {
@@ -223,7 +224,8 @@ void LatencyProbe::loop() {
   std::array<std::uint8_t, 256> sealed{};
   while (!stop_) {
     const auto now = Steady::now();
-    if (now >= next_seal && outstanding.size() < 200) {
+    if (sealing_ && now >= next_seal && outstanding.size() < 200) {
+      ++sealed_;
       next_seal += o_.period;
       const auto ts = unix_seconds(clock.now());
       auto reading = telemetry::encode(gen.next(static_cast<std::uint32_t>(ts), 30));
@@ -281,6 +283,7 @@ void LatencyProbe::loop() {
         outstanding.pop_front();
       }
     }
+    outstanding_ = outstanding.size();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   unseen_ = outstanding.size();

@@ -73,22 +73,29 @@ class LatencyProbe {
  public:
   struct Options {
     std::filesystem::path pki_dir, e3_dir, state_dir, db;
-    std::size_t device_index = 0;  // in the E3 registry
+    std::string device_id;  // enrolled in the E3 registry, not one of the fleet's
     std::uint16_t gateway_port = 0;
     std::chrono::milliseconds period{50};
   };
   explicit LatencyProbe(Options o);
   ~LatencyProbe();
   void start();
+  // Seals no more readings (the outstanding ones are still looked for).
+  void stop_sealing() { sealing_ = false; }
   // Stops and returns the latencies of the readings seen stored (ms), and
   // how many were sealed but not (yet) seen.
   std::vector<double> finish(std::size_t* unseen);
   std::string error() const;
+  // Readings sealed, and sealed but not yet seen stored.
+  std::size_t sealed() const { return sealed_; }
+  std::size_t outstanding() const { return outstanding_; }
 
  private:
   void loop();
   Options o_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> sealing_{true};
+  std::atomic<std::size_t> sealed_{0}, outstanding_{0};
   std::thread thread_;
   std::vector<double> latencies_;
   std::size_t unseen_ = 0;
