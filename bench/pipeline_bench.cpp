@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "pipeline_bench_support.h"
+#include "provision/registry.h"
 #include "support/process.h"
 
 using namespace armored;
@@ -44,6 +45,7 @@ struct Args {
   std::vector<std::size_t> devices{5000, 100000};
   double rate = 250000;  // readings/s the fleet offers
   bool keep = false;
+  std::string work;  // reuse this directory's PKI (made there if missing)
 };
 
 std::string armored_bin() { return testing::armored_binary().string(); }
@@ -326,6 +328,7 @@ Args parse(int argc, char** argv) {
     if (s == "--seconds" && i + 1 < argc) a.seconds = std::stod(argv[++i]);
     else if (s == "--rate" && i + 1 < argc) a.rate = std::stod(argv[++i]);
     else if (s == "--keep") a.keep = true;
+    else if (s == "--work" && i + 1 < argc) a.work = argv[++i];
     else if (s == "--devices" && i + 1 < argc) {
       a.devices.clear();
       std::stringstream in(argv[++i]);
@@ -333,7 +336,7 @@ Args parse(int argc, char** argv) {
       while (std::getline(in, item, ',')) a.devices.push_back(std::stoul(item));
       std::sort(a.devices.begin(), a.devices.end());
     } else {
-      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R] [--keep]\n");
+      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R] [--keep] [--work DIR]\n");
       std::exit(2);
     }
   }
@@ -345,13 +348,18 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   testing::TempDir tmp;
-  const fs::path root = tmp.path();
+  const fs::path root = a.work.empty() ? tmp.path() : fs::absolute(a.work);
+  fs::create_directories(root);
   const std::size_t total = a.devices.back();
   std::printf("pipeline_bench: %u cores, PKI of %zu devices (+1 latency probe) in %s\n", std::thread::hardware_concurrency(), total,
               root.c_str());
   std::fflush(stdout);
   const std::string pki = (root / "pki").string();
-  if (!step(root, {"pki", "init", "--dir", pki, "--name", "Bench CA"}) ||
+  auto registry = provision::load_registry(root / "e3");
+  const bool reuse = registry && registry->devices.size() >= total + 1 && registry->find_device("probe-0001");
+  if (reuse) {
+    std::printf("reusing the PKI in %s\n", root.c_str());
+  } else if (!step(root, {"pki", "init", "--dir", pki, "--name", "Bench CA"}) ||
       !step(root, {"pki", "issue", "cloud", "--id", "cloud", "--dns", "localhost", "--ip", "127.0.0.1", "--dir", pki}) ||
       !step(root, {"pki", "issue", "gateway", "--id", "gw1", "--dir", pki}) ||
       !step(root, {"pki", "fleet", "--count", std::to_string(total), "--prefix", "patient", "--dir", pki}) ||
@@ -359,6 +367,7 @@ int main(int argc, char** argv) {
       !step(root, {"enroll", "--pki", pki, "--e3", (root / "e3").string()})) {
     return 1;
   }
+  for (std::size_t n : a.devices) fs::remove_all(root / ("run-" + std::to_string(n)));
 
   // The reference right before each pipeline run, so both see the same
   // machine (it is shared: the ratio matters more than either figure).
