@@ -336,9 +336,9 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   out.drain = dsecs > 0 ? static_cast<double>(d1.rows - d0.rows) / dsecs : 0;
   std::printf("  drain: %10.0f readings/s stored durably (%" PRId64 " spooled rows in %.2f s, fleet stopped)\n",
               out.drain, d1.rows - d0.rows, dsecs);
-  // Includes the 1.5 s of idling at the end (little CPU).
+  // Includes the 5 s of idling at the end (little CPU).
   const auto drained = static_cast<double>(d1.rows - d0.rows);
-  print_cpu({"cloud", "gateway"}, dcpu0, dcpu1, dsecs + 1.5, {drained, drained}, {"stored", "forwarded"});
+  print_cpu({"cloud", "gateway"}, dcpu0, dcpu1, dsecs + 5, {drained, drained}, {"stored", "forwarded"});
   print_rss(figs2);
   p.gateway->stop(10s);
   p.cloud->stop(15s);
