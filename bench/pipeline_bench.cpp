@@ -46,6 +46,7 @@ struct Args {
   double rate = 250000;  // readings/s the fleet offers
   bool keep = false;
   std::string work;  // reuse this directory's PKI (made there if missing)
+  int gateway_inflight = 32;  // the gateway's [forward] max_inflight (its default)
 };
 
 std::string armored_bin() { return testing::armored_binary().string(); }
@@ -114,13 +115,15 @@ struct Pipeline {
     cloud_port = port_after(testing::slurp(out), "listening on");
     return cloud_port > 0;
   }
+  int gateway_inflight = 32;
   bool start_gateway() {
     write_text(dir / "gateway.toml",
                "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = " +
                    std::to_string(cloud_port) +
                    "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.crt\"\n"
                    "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/gw1.key\"\nticket_dir = \"tickets\"\n"
-                   "[spool]\ndir = \"spool\"\n[backoff]\ninitial_ms = 100\nmax_ms = 500\n[status]\ninterval_s = 1\n");
+                   "[spool]\ndir = \"spool\"\n[forward]\nmax_inflight = " + std::to_string(gateway_inflight) +
+                   "\n[backoff]\ninitial_ms = 100\nmax_ms = 500\n[status]\ninterval_s = 1\n");
     Subprocess::Options o;
     o.cwd = dir;
     o.stdout_path = dir / "gateway.out";
@@ -226,6 +229,7 @@ struct RunFigures {
 RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   RunFigures out;
   Pipeline p;
+  p.gateway_inflight = a.gateway_inflight;
   p.dir = root / ("run-" + std::to_string(devices));
   fs::create_directories(p.dir);
   p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices));
@@ -240,8 +244,8 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   } remove_state{p.device_state};
   fs::create_symlink(root / "pki", p.dir / "pki");
   fs::create_symlink(root / "e3", p.dir / "e3");
-  std::printf("\n== %zu devices, fleet offering %.0f readings/s (%.1f per device per second) ==\n", devices, a.rate,
-              a.rate / static_cast<double>(devices));
+  std::printf("\n== %zu devices, fleet offering %.0f readings/s (%.1f per device per second), gateway window %d ==\n",
+              devices, a.rate, a.rate / static_cast<double>(devices), a.gateway_inflight);
   if (!p.start_cloud() || !p.start_gateway()) {
     std::printf("  cloud or gateway did not start: %s %s\n", testing::slurp(p.dir / "cloud1.err").c_str(),
                 testing::slurp(p.dir / "gateway.err").c_str());
@@ -353,6 +357,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--rate" && i + 1 < argc) a.rate = std::stod(argv[++i]);
     else if (s == "--keep") a.keep = true;
     else if (s == "--work" && i + 1 < argc) a.work = argv[++i];
+    else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
     else if (s == "--devices" && i + 1 < argc) {
       a.devices.clear();
       std::stringstream in(argv[++i]);
@@ -360,7 +365,7 @@ Args parse(int argc, char** argv) {
       while (std::getline(in, item, ',')) a.devices.push_back(std::stoul(item));
       std::sort(a.devices.begin(), a.devices.end());
     } else {
-      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R] [--keep] [--work DIR]\n");
+      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R] [--keep] [--work DIR] [--gateway-inflight N]\n");
       std::exit(2);
     }
   }
