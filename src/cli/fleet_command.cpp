@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "common/rng.h"
+#include "device/direct.h"
 #include "device/fleet.h"
 #include "provision/enroll.h"
 
@@ -60,9 +61,76 @@ void add_enroll(CLI::App& app, cli::Context& ctx) {
   });
 }
 
+// HOST:PORT; `what` names the option in the usage error.
+std::pair<std::string, std::uint16_t> parse_host_port(const std::string& s, const char* what) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw cli::UsageError(std::string(what) + " must be HOST:PORT");
+  try {
+    int port = std::stoi(s.substr(colon + 1));
+    if (port < 1 || port > 65535) throw std::out_of_range("port");
+    return {s.substr(0, colon), static_cast<std::uint16_t>(port)};
+  } catch (const std::exception&) {
+    throw cli::UsageError(std::string(what) + " port must be 1..65535");
+  }
+}
+
+void print_summary(const device::FleetSummary& r, cli::Context& ctx, const device::DirectSummary* direct) {
+  const char* peer = direct ? "cloud" : "gateway";
+  if (ctx.json) {
+    nlohmann::json j{{"devices", r.devices},           {"readings", r.readings},
+                     {"announcements", r.announcements}, {"datagrams", r.datagrams_sent},
+                     {"acknowledged", r.acknowledged},   {"refused", r.refused},
+                     {"retransmissions", r.retransmissions},
+                     {"unacknowledged", r.unacknowledged}, {"dropped", r.dropped},
+                     {"seconds", r.seconds}};
+    if (direct) {
+      j["direct"] = true;
+      j["connects"] = direct->connects;
+      j["resumed"] = direct->resumed;
+      j["connect_failures"] = direct->connect_failures;
+    }
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "Fleet of " << r.devices << " devices ran " << static_cast<long>(r.seconds) << " s: "
+              << r.readings << " readings sealed and sent, " << r.acknowledged << " messages acknowledged by the "
+              << peer << " (" << r.announcements << " epoch announcements), " << r.retransmissions << " re-sent, "
+              << r.refused << " refused, " << r.unacknowledged << " unacknowledged, " << r.dropped << " dropped\n";
+    if (direct) {
+      std::cout << "Direct to the cloud: " << direct->connects << " TLS connections (" << direct->resumed
+                << " resumed with a ticket), " << direct->connect_failures << " failed attempts\n";
+    }
+  }
+  ctx.exit_code = (r.unacknowledged == 0 && r.dropped == 0) ? 0 : 1;
+}
+
+
+template <typename Opts>
+void run_direct(Opts& o, cli::Context& ctx) {
+  if (o.cloud.empty()) throw cli::UsageError("--direct needs --cloud HOST:PORT");
+  auto [host, port] = parse_host_port(o.cloud, "--cloud");
+  o.direct.cloud_host = host;
+  o.direct.cloud_port = port;
+  o.f.pki_dir = o.pki;
+  o.f.e3_dir = o.e3;
+  o.f.state_dir = o.state;
+  const bool tty = ::isatty(2);
+  auto r = device::run_direct_fleet(o.f, o.direct, [tty](const device::FleetSummary& s) {
+    std::fprintf(stderr, "%sfleet: %.0fs, %llu readings sealed, %llu acknowledged by the cloud, %llu queued%s",
+                 tty ? "\r" : "", s.seconds, static_cast<unsigned long long>(s.readings),
+                 static_cast<unsigned long long>(s.acknowledged), static_cast<unsigned long long>(s.unacknowledged),
+                 tty ? "   " : "\n");
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  if (!r) throw cli::UsageError(r.error().message);
+  print_summary(r->fleet, ctx, &*r);
+}
+
 void add_fleet(CLI::App& app, cli::Context& ctx) {
   struct Opts {
     device::FleetOptions f;
+    device::DirectOptions direct;
+    bool use_direct = false;
+    std::string cloud;
     std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state, freshness = "60s";
   };
   auto o = std::make_shared<Opts>();
@@ -80,11 +148,21 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   cmd->add_option("--commands", o->f.commands, "Command schema the devices accept (default: the built-in config/commands.toml)");
   cmd->add_option("--device-type", o->f.device_type, "Device type in that schema (default: its default_device_type)");
   cmd->add_option("--command-freshness", o->freshness, "Refuse commands issued longer ago than this (\"stale\")")->capture_default_str();
+  cmd->add_flag("--direct", o->use_direct,
+                "Each device talks MQTT over TLS 1.3 straight to the cloud (--cloud), no gateway");
+  cmd->add_option("--cloud", o->cloud, "Cloud HOST:PORT for --direct (HOST is checked against its certificate)");
+  cmd->add_option("--max-connecting", o->direct.max_connecting, "--direct: TLS handshakes in progress at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   cmd->callback([o, &ctx] {
     auto& f = o->f;
     f.interval_s = parse_duration_s(o->interval, "--interval");
     f.duration_s = parse_duration_s(o->duration, "--duration");
     f.command_freshness_s = parse_duration_s(o->freshness, "--command-freshness");
+    if (o->use_direct) {
+      run_direct(*o, ctx);
+      return;
+    }
     auto colon = o->gateway.rfind(':');
     if (colon == std::string::npos) throw cli::UsageError("--gateway must be HOST:PORT");
     f.gateway_host = o->gateway.substr(0, colon);

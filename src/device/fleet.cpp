@@ -14,6 +14,7 @@
 #include "crypto/cpu.h"
 #include "e3/e3.h"
 #include "gateway/ingress.h"
+#include "gateway/udp_batch.h"
 #include "provision/registry.h"
 #include "telemetry/generator.h"
 
@@ -27,6 +28,7 @@ namespace {
 struct Pending {
   Bytes message;
   Steady::time_point last_sent;
+  std::uint8_t sends = 0;  // each re-send waits twice as long (up to 16x): late answers are not losses
 };
 
 // One simulated wearable.
@@ -193,13 +195,55 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   const auto give_up = produce_until + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.drain_s));
   const auto retry = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.retry_after_s));
   auto last_progress = start;
-  std::vector<std::uint8_t> rx(2048);
+  // Answers from the gateway, kUdpBatch per recvmmsg; drained often enough
+  // (also between devices while sending) that the socket buffer never
+  // overflows, which would turn answers into re-sends and duplicates.
+  gateway::UdpBatchReceiver rx(2048);
+  gateway::UdpBatchSender tx(gateway::kMaxDatagram);
+  const int fd = sock.native_handle();
+  auto drain_answers = [&]() -> void {
+    for (;;) {
+      const std::size_t got = rx.receive(fd);
+      for (std::size_t i = 0; i < got; ++i) {
+        if (rx.truncated(i)) continue;
+        auto ans = gateway::parse_answer(rx.data(i));
+        if (!ans) {  // not an answer: a command relayed by the gateway, or noise
+          handle_downlink(rx.data(i), devices, by_kid, clock, o.speedup, sum);
+          continue;
+        }
+        // The echoed header: flags, epoch id, kid (length in the flags), PIV.
+        std::size_t kid_len = ((ans->header_bytes[0] >> 3) & 0x07) + 1;
+        if (ans->header_bytes.size() < 2 + kid_len) continue;
+        ByteSpan kid = ans->header_bytes.subspan(2, kid_len);
+        auto it = by_kid.find(key_of(kid));
+        if (it == by_kid.end()) continue;
+        Device& d = devices[it->second];
+        for (auto q = d.queue.begin(); q != d.queue.end(); ++q) {
+          if (q->message.size() >= ans->header_bytes.size() &&
+              std::equal(ans->header_bytes.begin(), ans->header_bytes.end(), q->message.begin()) &&
+              q->message.size() > ans->header_bytes.size()) {
+            if (ans->kind == gateway::kAckRefused) {
+              ++sum.refused;
+              break;
+            }
+            const bool is_announcement = (q->message[0] >> 6) == 2;
+            if (is_announcement) d.announcement_acked = true;
+            d.queue.erase(q);
+            ++sum.acknowledged;
+            break;
+          }
+        }
+      }
+      if (got < gateway::kUdpBatch) break;
+    }
+  };
   std::array<std::uint8_t, 256> sealed{};
 
   for (;;) {
     auto now = Steady::now();
     const bool producing = now < produce_until;
     std::uint64_t queued = 0;
+    std::size_t since_drain = 0;
     for (auto& d : devices) {
       if (producing && d.announcement_acked) {
         // Catch up on due readings, bounded so one slow tick cannot explode.
@@ -232,50 +276,25 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
                                                 : std::min<std::size_t>(1, d.queue.size());
       for (std::size_t k = 0; k < budget; ++k) {
         Pending& p = d.queue[k];
-        if (p.last_sent != Steady::time_point{} && now - p.last_sent < retry) continue;
+        if (p.last_sent != Steady::time_point{} &&
+            now - p.last_sent < retry * (1 << std::min<int>(p.sends - 1, 4))) {
+          continue;
+        }
         if (p.last_sent != Steady::time_point{}) ++sum.retransmissions;
-        asio::error_code sec;
-        sock.send_to(asio::buffer(p.message), gateway, 0, sec);
-        if (sec) break;  // socket buffer full: try again next tick
+        tx.add(fd, p.message, gateway.data(), static_cast<socklen_t>(gateway.size()));
         p.last_sent = now;
+        if (p.sends < 255) ++p.sends;
         ++sum.datagrams_sent;
       }
       queued += d.queue.size();
-    }
-    // Answers from the gateway.
-    for (;;) {
-      udp::endpoint from;
-      asio::error_code rec;
-      std::size_t n = sock.receive_from(asio::buffer(rx), from, 0, rec);
-      if (rec) break;
-      auto ans = gateway::parse_answer(ByteSpan(rx.data(), n));
-      if (!ans) {
-        handle_downlink(ByteSpan(rx.data(), n), devices, by_kid, clock, o.speedup, sum);
-        continue;
-      }
-      // The echoed header: flags, epoch id, kid (length in the flags), PIV.
-      std::size_t kid_len = ((ans->header_bytes[0] >> 3) & 0x07) + 1;
-      if (ans->header_bytes.size() < 2 + kid_len) continue;
-      ByteSpan kid = ans->header_bytes.subspan(2, kid_len);
-      auto it = by_kid.find(key_of(kid));
-      if (it == by_kid.end()) continue;
-      Device& d = devices[it->second];
-      for (auto q = d.queue.begin(); q != d.queue.end(); ++q) {
-        if (q->message.size() >= ans->header_bytes.size() &&
-            std::equal(ans->header_bytes.begin(), ans->header_bytes.end(), q->message.begin()) &&
-            q->message.size() > ans->header_bytes.size()) {
-          if (ans->kind == gateway::kAckRefused) {
-            ++sum.refused;
-            break;
-          }
-          const bool is_announcement = (q->message[0] >> 6) == 2;
-          if (is_announcement) d.announcement_acked = true;
-          d.queue.erase(q);
-          ++sum.acknowledged;
-          break;
-        }
+      if (++since_drain == 256) {
+        since_drain = 0;
+        tx.flush(fd);
+        drain_answers();
       }
     }
+    tx.flush(fd);
+    drain_answers();
     sum.unacknowledged = queued;
     sum.seconds = std::chrono::duration<double>(now - start).count();
     if (progress && now - last_progress >= std::chrono::seconds(1)) {

@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <cstring>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -23,6 +24,7 @@
 #include "e3/batch.h"
 #include "common/backoff.h"
 #include "gateway/ingress.h"
+#include "gateway/udp_batch.h"
 #include "mqtt/client_session.h"
 #include "spool/spool.h"
 #include "tls/context.h"
@@ -87,6 +89,7 @@ struct Gateway::Impl {
   static constexpr std::size_t kRecentMax = 1 << 16;
   // Last UDP address each device (by kid) was seen at, for downlink relay.
   std::map<Bytes, udp::endpoint> device_addresses;
+  UdpBatchSender answers{1 + e3::kMaxHeaderSize};
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
   std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
@@ -178,38 +181,45 @@ void Gateway::Impl::handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>
       }
     }
   }
-  // Answer each device only after its message is durable (or refused).
+  // Answer each device only after its message is durable (or refused),
+  // kUdpBatch answers per sendmmsg.
   std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> answer{};
+  const int fd = udp_sock.native_handle();
   for (std::size_t k = 0; k < accepted.size(); ++k) {
     auto h = e3::parse_header(accepted[k]);
     std::size_t n = write_answer(kind, accepted[k].first(h->header_size), answer);
-    asio::error_code ec;
-    udp_sock.send_to(asio::buffer(answer.data(), n), batch[index[k]].second, 0, ec);
+    const auto& to = batch[index[k]].second;
+    answers.add(fd, ByteSpan(answer.data(), n), to.data(), static_cast<socklen_t>(to.size()));
   }
+  answers.flush(fd);
   if (kind == kAckSpooled) pump();
 }
 
 asio::awaitable<void> Gateway::Impl::udp_loop() {
-  std::vector<std::uint8_t> buf(kMaxDatagram + 1);
+  // recvmmsg: one system call per up to kUdpBatch datagrams instead of one each.
+  UdpBatchReceiver rx(kMaxDatagram);
   std::vector<std::pair<Bytes, udp::endpoint>> batch;
   udp_sock.non_blocking(true);
   while (!stopping) {
-    udp::endpoint from;
-    auto [ec, n] = co_await udp_sock.async_receive_from(asio::buffer(buf), from, kNoThrow);
+    auto [ec] = co_await udp_sock.async_wait(udp::socket::wait_read, kNoThrow);
     if (ec) {
       if (stopping) break;
       continue;
     }
     batch.clear();
-    batch.emplace_back(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), from);
-    // Drain what else is queued so one fdatasync covers the whole burst.
-    for (std::size_t i = 0; i < 1024; ++i) {
-      asio::error_code rec;
-      std::size_t m = udp_sock.receive_from(asio::buffer(buf), from, 0, rec);
-      if (rec) break;
-      batch.emplace_back(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(m)), from);
+    // Drain what is queued so one fdatasync covers the whole burst.
+    for (int k = 0; k < 16; ++k) {
+      const std::size_t n = rx.receive(udp_sock.native_handle());
+      for (std::size_t i = 0; i < n; ++i) {
+        udp::endpoint from;
+        std::memcpy(from.data(), &rx.from(i), rx.from_len(i));
+        from.resize(rx.from_len(i));
+        ByteSpan d = rx.data(i);
+        batch.emplace_back(Bytes(d.begin(), d.end()), from);
+      }
+      if (n < kUdpBatch) break;
     }
-    handle_datagrams(batch);
+    if (!batch.empty()) handle_datagrams(batch);
   }
 }
 

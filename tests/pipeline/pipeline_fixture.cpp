@@ -52,7 +52,7 @@ void PipelineTest::write_cloud_config() {
                                        "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
                                        "crl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
-                                       "state_file = \"cloud.e3state\"\n[storage]\nsqlite_path = \"cloud.db\"\n"
+                                       "state_file = \"cloud.e3state\"\n" + storage_toml_ +
                                        "[status]\ninterval_s = 1\n" + cloud_extra_config_);
 }
 

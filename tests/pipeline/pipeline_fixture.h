@@ -72,6 +72,8 @@ class PipelineTest : public ::testing::Test {
   std::string cloud_extra_config_;
   // Where gateways forward to; 0: the cloud's listener.
   int gateway_upstream_port_ = 0;
+  // The [storage] section of cloud.toml (a test may choose PostgreSQL).
+  std::string storage_toml_ = "[storage]\nsqlite_path = \"cloud.db\"\n";
   int cloud_port_ = 0;
   int gateway_udp_port_ = 0;
   int cloud_starts_ = 0;

@@ -1,0 +1,428 @@
+// pipeline_bench: the whole pipeline as real processes on 127.0.0.1 —
+// `armored fleet` -> `armored gateway` (UDP, durable spool) -> `armored
+// cloud` (mutual TLS 1.3 + MQTT QoS 1, E3 open, SQLite WAL group commit) —
+// and, in the same run, a real Mosquitto broker with TLS 1.3 and client
+// certificates receiving QoS 1 PUBLISHes of 96-byte messages as the
+// reference. Every phase is bounded in time.
+//
+// For each fleet size it prints
+//   live:  durable readings/s counted from the cloud's database while the
+//          fleet runs at full speed next to gateway and cloud;
+//   drain: readings/s stored while the cloud works off a backlog that the
+//          gateway spooled while the cloud was down (fleet stopped);
+//   seal-to-stored latency p50/p99 from a probe device in this process;
+//   peak RSS per process (VmHWM) and first-half vs second-half peak RSS.
+//
+//   build/release/bench/pipeline_bench [--seconds S] [--devices 5000,100000]
+//                                      [--rate R] [--keep]
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline_bench_support.h"
+#include "provision/registry.h"
+#include "support/process.h"
+
+using namespace armored;
+using namespace armored::bench;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using testing::Subprocess;
+
+namespace {
+
+struct Args {
+  double seconds = 20;  // live window and backlog window per fleet size
+  std::vector<std::size_t> devices{5000, 100000};
+  double rate = 250000;  // readings/s the fleet offers
+  bool keep = false;
+  std::string work;  // reuse this directory's PKI (made there if missing)
+  int gateway_inflight = 32;  // the gateway's [forward] max_inflight (its default)
+};
+
+std::string armored_bin() { return testing::armored_binary().string(); }
+
+bool step(const fs::path& dir, std::vector<std::string> argv, std::chrono::seconds timeout = 600s) {
+  argv.insert(argv.begin(), armored_bin());
+  Subprocess::Options o;
+  o.cwd = dir;
+  o.stderr_path = dir / "setup.err";
+  Subprocess p(argv, o);
+  auto code = p.wait(timeout);
+  if (!code || *code != 0) {
+    std::fprintf(stderr, "pipeline_bench: %s failed: %s\n", argv[1].c_str(), testing::slurp(dir / "setup.err").c_str());
+    return false;
+  }
+  return true;
+}
+
+void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::trunc) << s; }
+
+bool wait_for(const fs::path& file, const std::string& needle, std::chrono::seconds timeout) {
+  const auto until = Steady::now() + timeout;
+  while (Steady::now() < until) {
+    if (testing::slurp(file).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+int port_after(const std::string& text, const std::string& marker) {
+  auto p = text.find(marker);
+  if (p == std::string::npos) return 0;
+  auto colon = text.find(':', p + marker.size());
+  return colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+}
+
+struct Pipeline {
+  fs::path dir;
+  // The simulated devices' own E3 state (their flash, two fsyncs per write)
+  // lives on tmpfs: 100,000 devices starting an epoch each would otherwise
+  // spend minutes in fsync before the first reading. The spool and the
+  // cloud's database, whose durability is measured, stay on disk.
+  fs::path device_state;
+  int cloud_port = 0;
+  int udp_port = 0;
+  int cloud_starts = 0;
+  std::unique_ptr<Subprocess> cloud, gateway, fleet;
+
+  bool start_cloud() {
+    write_text(dir / "cloud.toml",
+               "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(cloud_port) +
+                   "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
+                   "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
+                   "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"cloud.e3state\"\n"
+                   // Tens of readings per second per device (to reach the rate with 5,000
+                   // devices): a re-sent reading can arrive far behind its successors.
+                   "replay_window = 1024\n"
+                   "[storage]\nsqlite_path = \"cloud.db\"\n[status]\ninterval_s = 1\n");
+    const auto out = dir / ("cloud" + std::to_string(++cloud_starts) + ".out");
+    Subprocess::Options o;
+    o.cwd = dir;
+    o.stdout_path = out;
+    o.stderr_path = dir / ("cloud" + std::to_string(cloud_starts) + ".err");
+    cloud = std::make_unique<Subprocess>(std::vector<std::string>{armored_bin(), "cloud", "--config", "cloud.toml"}, o);
+    if (!wait_for(out, "listening on", 300s)) return false;
+    cloud_port = port_after(testing::slurp(out), "listening on");
+    return cloud_port > 0;
+  }
+  int gateway_inflight = 32;
+  bool start_gateway() {
+    write_text(dir / "gateway.toml",
+               "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = " +
+                   std::to_string(cloud_port) +
+                   "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.crt\"\n"
+                   "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/gw1.key\"\nticket_dir = \"tickets\"\n"
+                   "[spool]\ndir = \"spool\"\n[forward]\nmax_inflight = " + std::to_string(gateway_inflight) +
+                   "\n[backoff]\ninitial_ms = 100\nmax_ms = 500\n[status]\ninterval_s = 1\n");
+    Subprocess::Options o;
+    o.cwd = dir;
+    o.stdout_path = dir / "gateway.out";
+    o.stderr_path = dir / "gateway.err";
+    gateway = std::make_unique<Subprocess>(std::vector<std::string>{armored_bin(), "gateway", "--config", "gateway.toml"}, o);
+    if (!wait_for(dir / "gateway.out", "listening on udp", 30s)) return false;
+    udp_port = port_after(testing::slurp(dir / "gateway.out"), "listening on udp");
+    return udp_port > 0;
+  }
+  void start_fleet(std::size_t devices, double rate, double seconds) {
+    const double speedup = rate * 30.0 / static_cast<double>(devices);
+    Subprocess::Options o;
+    o.cwd = dir;
+    o.stdout_path = dir / "fleet.json";
+    o.stderr_path = dir / "fleet.err";
+    fleet = std::make_unique<Subprocess>(
+        std::vector<std::string>{armored_bin(), "--json", "fleet", "--devices", std::to_string(devices), "--interval",
+                                 "30s", "--speedup", std::to_string(speedup), "--duration",
+                                 std::to_string(static_cast<int>(seconds)) + "s", "--gateway",
+                                 "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
+                                 device_state.string()},
+        o);
+  }
+};
+
+// The gateway's "N spooled" counter from its last status line.
+std::int64_t gateway_spooled(const fs::path& err) {
+  const std::string text = testing::slurp(err);
+  auto p = text.rfind(" spooled, ");
+  if (p == std::string::npos) return -1;
+  auto start = text.rfind(", ", p);
+  return start == std::string::npos ? -1 : std::atoll(text.c_str() + start + 2);
+}
+
+struct Cpu {
+  std::vector<double> at;
+  static Cpu of(const std::vector<pid_t>& pids) {
+    Cpu c;
+    for (pid_t p : pids) c.at.push_back(proc_cpu_seconds(p));
+    return c;
+  }
+};
+
+// CPU each process used between two samples, per reading, and what that
+// cost means for a machine with `cores` cores doing nothing else.
+// readings[i]: what process i's CPU is divided by (the cloud's work is per
+// stored reading, the fleet's and the gateway's ingress per spooled one:
+// under overload the two differ).
+void print_cpu(const std::vector<std::string>& names, const Cpu& a, const Cpu& b, double secs,
+               const std::vector<double>& readings, const std::vector<const char*>& per_what) {
+  double total_us = 0;
+  std::printf("    CPU used:");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const double used = b.at[i] - a.at[i];
+    const double us = readings[i] > 0 ? used * 1e6 / readings[i] : 0;
+    total_us += us;
+    std::printf(" %s %.2f s (%.0f%% of a core, %.2f us/%s)%s", names[i].c_str(), used, 100 * used / secs, us,
+                per_what[i], i + 1 < names.size() ? "," : "\n");
+  }
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::printf("    CPU per reading, all processes: %.2f us -> %.0f readings/s if these %u cores ran nothing else\n",
+              total_us, total_us > 0 ? cores * 1e6 / total_us : 0, cores);
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+// Waits until the stored count has not moved for `still` (or `timeout`).
+Count wait_until_still(const fs::path& db, std::chrono::milliseconds still, std::chrono::seconds timeout) {
+  Count last = count_readings(db);
+  auto moved_at = Steady::now();
+  const auto until = Steady::now() + timeout;
+  while (Steady::now() < until) {
+    std::this_thread::sleep_for(200ms);
+    Count c = count_readings(db);
+    if (c.rows != last.rows) {
+      last = c;
+      moved_at = Steady::now();
+    } else if (Steady::now() - moved_at >= still) {
+      break;
+    }
+  }
+  return last;
+}
+
+void print_rss(const std::vector<RssSampler::Figures>& figs) {
+  for (const auto& f : figs) {
+    std::printf("    %-8s peak RSS (VmHWM) %7.1f MiB; peak RSS first half %7.1f MiB, second half %7.1f MiB (%zu samples)\n",
+                f.name.c_str(), static_cast<double>(f.hwm_kb) / 1024, static_cast<double>(f.first_half_kb) / 1024,
+                static_cast<double>(f.second_half_kb) / 1024, f.samples);
+  }
+}
+
+struct RunFigures {
+  double live = 0, drain = 0, reference = 0;
+};
+
+// One fleet size: live phase, then a backlog spooled with the cloud down and drained.
+RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
+  RunFigures out;
+  Pipeline p;
+  p.gateway_inflight = a.gateway_inflight;
+  p.dir = root / ("run-" + std::to_string(devices));
+  fs::create_directories(p.dir);
+  p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices));
+  if (!fs::is_directory("/dev/shm")) p.device_state = p.dir / "device-state";
+  fs::remove_all(p.device_state);
+  struct RemoveAfter {
+    fs::path path;
+    ~RemoveAfter() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } remove_state{p.device_state};
+  fs::create_symlink(root / "pki", p.dir / "pki");
+  fs::create_symlink(root / "e3", p.dir / "e3");
+  std::printf("\n== %zu devices, fleet offering %.0f readings/s (%.1f per device per second), gateway window %d ==\n",
+              devices, a.rate, a.rate / static_cast<double>(devices), a.gateway_inflight);
+  if (!p.start_cloud() || !p.start_gateway()) {
+    std::printf("  cloud or gateway did not start: %s %s\n", testing::slurp(p.dir / "cloud1.err").c_str(),
+                testing::slurp(p.dir / "gateway.err").c_str());
+    return out;
+  }
+  const double fleet_seconds = 3 * a.seconds + 600;  // stopped by us; bounded anyway
+  p.start_fleet(devices, a.rate, fleet_seconds);
+  // The fleet loads its keys and starts an epoch per device first.
+  const auto load_until = Steady::now() + 600s;
+  const fs::path db = p.dir / "cloud.db";
+  while (Steady::now() < load_until && count_readings(db).rows < static_cast<std::int64_t>(devices) / 2) {
+    if (!p.fleet->running()) {
+      std::printf("  fleet exited: %s\n", testing::slurp(p.dir / "fleet.err").c_str());
+      return out;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  LatencyProbe::Options po;
+  po.pki_dir = root / "pki";
+  po.e3_dir = root / "e3";
+  po.state_dir = p.dir / "probe-state";
+  po.db = db;
+  po.device_id = "probe-0001";  // sorts after every patient-NNNN: never one of the fleet's
+  po.gateway_port = static_cast<std::uint16_t>(p.udp_port);
+  LatencyProbe probe(po);
+  probe.start();
+  std::this_thread::sleep_for(2s);  // warm-up
+  RssSampler rss({{"cloud", p.cloud->pid()}, {"gateway", p.gateway->pid()}, {"fleet", p.fleet->pid()}}, 100ms);
+  const std::vector<pid_t> pids{p.cloud->pid(), p.gateway->pid(), p.fleet->pid()};
+  const Count c0 = count_readings(db);
+  const Cpu cpu0 = Cpu::of(pids);
+  const auto spooled0 = gateway_spooled(p.dir / "gateway.err");
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
+  const Count c1 = count_readings(db);
+  const Cpu cpu1 = Cpu::of(pids);
+  const auto spooled1 = gateway_spooled(p.dir / "gateway.err");
+  auto figs = rss.finish();
+  // The probe's last readings queue behind whatever backlog there is: wait
+  // for them (up to 30 s, the fleet still running) so the latency says how
+  // long that queue was.
+  probe.stop_sealing();
+  const auto probe_until = Steady::now() + 30s;
+  while (probe.outstanding() > 0 && Steady::now() < probe_until) std::this_thread::sleep_for(50ms);
+  std::size_t unseen = 0;
+  auto lat = probe.finish(&unseen);
+  const double secs = std::chrono::duration<double>(c1.at - c0.at).count();
+  out.live = static_cast<double>(c1.rows - c0.rows) / secs;
+  std::printf("  live : %10.0f readings/s stored durably (%" PRId64 " rows in %.2f s, counted in cloud.db)\n", out.live,
+              c1.rows - c0.rows, secs);
+  if (!probe.error().empty()) std::printf("  probe: %s\n", probe.error().c_str());
+  std::printf("  seal-to-stored latency (probe device, %zu readings, %zu not seen): p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+              lat.size(), unseen, percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1.0));
+  std::printf("  ingress: the gateway spooled %.0f readings/s meanwhile\n",
+              static_cast<double>(spooled1 - spooled0) / secs);
+  const auto stored = static_cast<double>(c1.rows - c0.rows);
+  const auto spooled = static_cast<double>(spooled1 - spooled0);
+  print_cpu({"cloud", "gateway", "fleet"}, cpu0, cpu1, secs, {stored, spooled, spooled},
+            {"stored", "spooled", "spooled"});
+  print_rss(figs);
+
+  // Drain: the cloud goes away, the fleet keeps sending for a while (the
+  // gateway spools), the fleet stops, the cloud comes back and works off
+  // the backlog with nothing else running.
+  p.cloud->stop(15s);
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
+  p.fleet->signal(SIGKILL);
+  (void)p.fleet->wait(5s);
+  std::this_thread::sleep_for(1s);  // the gateway answers its last datagrams
+  const Count before = count_readings(db);
+  if (!p.start_cloud()) {
+    std::printf("  cloud did not restart\n");
+    return out;
+  }
+  RssSampler rss2({{"cloud", p.cloud->pid()}, {"gateway", p.gateway->pid()}}, 100ms);
+  // Start of the drain: the first new row.
+  Count d0 = before;
+  const auto first_until = Steady::now() + 60s;
+  while (Steady::now() < first_until) {
+    d0 = count_readings(db);
+    if (d0.rows > before.rows) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::vector<pid_t> dpids{p.cloud->pid(), p.gateway->pid()};
+  const Cpu dcpu0 = Cpu::of(dpids);
+  // A restarted cloud can pause (a gateway reconnecting after back-off):
+  // the drain ends after 5 s without a new row, or after 120 s.
+  const Count d1 = wait_until_still(db, 5000ms, 120s);
+  const Cpu dcpu1 = Cpu::of(dpids);
+  auto figs2 = rss2.finish();
+  // The last 5 s were idle; measure to the last sample that moved.
+  const double dsecs = std::chrono::duration<double>(d1.at - d0.at).count();
+  out.drain = dsecs > 0 ? static_cast<double>(d1.rows - d0.rows) / dsecs : 0;
+  std::printf("  drain: %10.0f readings/s stored durably (%" PRId64 " spooled rows in %.2f s, fleet stopped)\n",
+              out.drain, d1.rows - d0.rows, dsecs);
+  // Includes the 5 s of idling at the end (little CPU).
+  const auto drained = static_cast<double>(d1.rows - d0.rows);
+  print_cpu({"cloud", "gateway"}, dcpu0, dcpu1, dsecs + 5, {drained, drained}, {"stored", "forwarded"});
+  print_rss(figs2);
+  p.gateway->stop(10s);
+  p.cloud->stop(15s);
+  return out;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--seconds" && i + 1 < argc) a.seconds = std::stod(argv[++i]);
+    else if (s == "--rate" && i + 1 < argc) a.rate = std::stod(argv[++i]);
+    else if (s == "--keep") a.keep = true;
+    else if (s == "--work" && i + 1 < argc) a.work = argv[++i];
+    else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
+    else if (s == "--devices" && i + 1 < argc) {
+      a.devices.clear();
+      std::stringstream in(argv[++i]);
+      std::string item;
+      while (std::getline(in, item, ',')) a.devices.push_back(std::stoul(item));
+      std::sort(a.devices.begin(), a.devices.end());
+    } else {
+      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R] [--keep] [--work DIR] [--gateway-inflight N]\n");
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  testing::TempDir tmp;
+  const fs::path root = a.work.empty() ? tmp.path() : fs::absolute(a.work);
+  fs::create_directories(root);
+  const std::size_t total = a.devices.back();
+  std::printf("pipeline_bench: %u cores, PKI of %zu devices (+1 latency probe) in %s\n", std::thread::hardware_concurrency(), total,
+              root.c_str());
+  std::fflush(stdout);
+  const std::string pki = (root / "pki").string();
+  auto registry = provision::load_registry(root / "e3");
+  const bool reuse = registry && registry->devices.size() >= total + 1 && registry->find_device("probe-0001");
+  if (reuse) {
+    std::printf("reusing the PKI in %s\n", root.c_str());
+  } else if (!step(root, {"pki", "init", "--dir", pki, "--name", "Bench CA"}) ||
+      !step(root, {"pki", "issue", "cloud", "--id", "cloud", "--dns", "localhost", "--ip", "127.0.0.1", "--dir", pki}) ||
+      !step(root, {"pki", "issue", "gateway", "--id", "gw1", "--dir", pki}) ||
+      !step(root, {"pki", "fleet", "--count", std::to_string(total), "--prefix", "patient", "--dir", pki}) ||
+      !step(root, {"pki", "fleet", "--count", "1", "--prefix", "probe", "--dir", pki}) ||
+      !step(root, {"enroll", "--pki", pki, "--e3", (root / "e3").string()})) {
+    return 1;
+  }
+  for (std::size_t n : a.devices) fs::remove_all(root / ("run-" + std::to_string(n)));
+
+  // The reference right before each pipeline run, so both see the same
+  // machine (it is shared: the ratio matters more than either figure).
+  std::vector<std::pair<std::size_t, RunFigures>> results;
+  for (std::size_t n : a.devices) {
+    std::string detail;
+    const double ref = mosquitto_reference_rate(root / "pki", root, 5.0, 4096, &detail);
+    std::printf("\nreference: mosquitto QoS 1 PUBLISH, 96-byte payload, TLS 1.3 + client certificate: %.0f msg/s (%s)\n",
+                ref, detail.c_str());
+    std::fflush(stdout);
+    RunFigures f = run_size(root, n, a);
+    f.reference = ref;
+    results.emplace_back(n, f);
+    std::fflush(stdout);
+  }
+  std::printf("\nsummary (ratio = our durable readings/s / mosquitto's acknowledged PUBLISHes/s, same run):\n");
+  for (const auto& [n, f] : results) {
+    const double ref = f.reference;
+    std::printf("  %6zu devices: live %8.0f/s (ratio %.2f), drain %8.0f/s (ratio %.2f), mosquitto %8.0f/s, target 200000/s\n",
+                n, f.live, ref > 0 ? f.live / ref : 0, f.drain, ref > 0 ? f.drain / ref : 0, ref);
+  }
+  if (a.keep) {
+    const fs::path kept = fs::temp_directory_path() / ("pipeline-bench-" + std::to_string(::getpid()));
+    std::error_code ec;
+    fs::rename(root, kept, ec);
+    if (!ec) std::printf("kept %s\n", kept.c_str());
+  }
+  return 0;
+}

@@ -1,0 +1,396 @@
+#include "device/direct.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <deque>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "crypto/cpu.h"
+#include "e3/e3.h"
+#include "gateway/backoff.h"
+#include "mqtt/client_session.h"
+#include "provision/registry.h"
+#include "telemetry/generator.h"
+#include "tls/context.h"
+#include "tls/duplex.h"
+#include "tls/session_store.h"
+
+namespace armored::device {
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct Queued {
+  Bytes message;
+  std::uint16_t packet_id = 0;  // 0: not published on the current connection
+};
+
+// One wearable with its own TLS identity and MQTT session.
+struct DirectDevice {
+  std::string id;
+  std::string topic;
+  std::unique_ptr<e3::FileStateStore> store;
+  std::optional<e3::Sealer> sealer;
+  std::unique_ptr<SeededRng> rng;
+  std::unique_ptr<telemetry::ReadingGenerator> gen;
+  std::unique_ptr<tls::TlsContext> tls;
+  std::unique_ptr<tls::SessionStore> tickets;
+  std::unique_ptr<gateway::Backoff> backoff;
+  std::deque<Queued> queue;  // unacknowledged messages, oldest first
+  std::shared_ptr<tls::Duplex> link;
+  std::optional<mqtt::ClientSession> mqtt;
+  bool connected = false;  // CONNACK received on the current link
+  bool holds_slot = false; // counted in connecting_ (handshake in progress)
+  Steady::time_point next_reading;
+};
+
+crypto::AeadAlg pick_aead(const std::string& name, bool* ok) {
+  *ok = true;
+  if (name.empty()) return crypto::default_aead();
+  if (name == "aes-128-gcm") return crypto::AeadAlg::kAes128Gcm;
+  if (name == "aes-256-gcm") return crypto::AeadAlg::kAes256Gcm;
+  if (name == "chacha20-poly1305") return crypto::AeadAlg::kChaCha20Poly1305;
+  if (name == "aes-ccm-16-64-128") return crypto::AeadAlg::kAesCcm16_64_128;
+  *ok = false;
+  return crypto::default_aead();
+}
+
+class DirectFleet {
+ public:
+  DirectFleet(const FleetOptions& o, const DirectOptions& d) : o_(o), d_(d) {}
+
+  Status load();
+  Expected<DirectSummary> run(const FleetProgress& progress);
+
+ private:
+  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock_.monotonic()); }
+  asio::awaitable<void> device_loop(DirectDevice& d);
+  asio::awaitable<void> ticker(const FleetProgress& progress);
+  void on_event(DirectDevice& d, tls::Event& e);
+  void on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events);
+  void publish_queued(DirectDevice& d);
+  void flush(DirectDevice& d);
+  Status produce(DirectDevice& d, Steady::time_point now);
+  void release_slot(DirectDevice& d) {
+    if (d.holds_slot && connecting_ > 0) --connecting_;
+    d.holds_slot = false;
+  }
+
+  const FleetOptions& o_;
+  const DirectOptions& d_;
+  SystemClock clock_;
+  SystemRng sys_rng_;
+  asio::io_context io_;
+  std::vector<DirectDevice> devices_;
+  DirectSummary sum_;
+  Steady::time_point start_, produce_until_, give_up_;
+  Steady::duration period_{};
+  std::size_t connecting_ = 0;
+  bool stopping_ = false;
+  std::string fatal_;
+};
+
+Status DirectFleet::load() {
+  if (o_.devices == 0) return fail("--devices must be at least 1");
+  if (!(o_.interval_s > 0) || !(o_.speedup > 0)) return fail("--interval and --speedup must be positive");
+  bool aead_ok = false;
+  const crypto::AeadAlg alg = pick_aead(o_.aead, &aead_ok);
+  if (!aead_ok) return fail("unknown AEAD '" + o_.aead + "'");
+  auto registry = provision::load_registry(o_.e3_dir);
+  if (!registry) return unexpected(registry.error());
+  if (registry->devices.size() < o_.devices) {
+    return fail("only " + std::to_string(registry->devices.size()) + " devices are enrolled in " +
+                o_.e3_dir.string() + "; run `armored pki fleet` and `armored enroll` for more");
+  }
+  auto cloud_pem = read_text_file(provision::cloud_public_key_path(o_.e3_dir), 64 * 1024);
+  if (!cloud_pem) return unexpected(cloud_pem.error());
+  auto cloud_pub = crypto::EcPublicKey::from_pem(*cloud_pem);
+  if (!cloud_pub) return fail(provision::cloud_public_key_path(o_.e3_dir).string() + " is not a P-256 public key");
+  std::error_code ec;
+  fs::create_directories(o_.state_dir / "tickets", ec);
+  if (ec) return fail("cannot create " + o_.state_dir.string() + ": " + ec.message());
+
+  period_ = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.interval_s / o_.speedup));
+  start_ = Steady::now();
+  devices_.resize(o_.devices);
+  for (std::size_t i = 0; i < o_.devices; ++i) {
+    const auto& enrol = registry->devices[i];
+    DirectDevice& d = devices_[i];
+    d.id = enrol.device_id;
+    d.topic = "armored/v1/" + d.id + "/up";
+    const fs::path key_path = o_.pki_dir / "device" / (d.id + ".key");
+    auto key_pem = read_text_file(key_path, 64 * 1024);
+    if (!key_pem) return unexpected(key_pem.error());
+    auto key = crypto::EcPrivateKey::from_pem(*key_pem);
+    if (!key) return fail("device " + d.id + ": its key is not a P-256 private key");
+    d.store = std::make_unique<e3::FileStateStore>(o_.state_dir / (d.id + ".e3"));
+    d.rng = std::make_unique<SeededRng>(sys_rng_.next_u64());
+    e3::SealerConfig sc;
+    sc.kid = enrol.kid;
+    sc.alg = alg;
+    sc.cloud_key_id = registry->cloud_key_id;
+    auto s = e3::Sealer::create(sc, *key, *cloud_pub, clock_, sys_rng_, *d.store);
+    if (!s) return fail("device " + d.id + ": " + s.error().message);
+    d.sealer.emplace(std::move(*s));
+    if (fs::exists(d.store->path(), ec)) {
+      auto saved = d.store->load();
+      if (!saved) return unexpected(saved.error());
+      if (auto r = d.sealer->restore(*saved); !r) return fail("device " + d.id + ": " + r.error().message);
+    }
+    if (!d.sealer->has_epoch() || d.sealer->rotation_due()) {
+      auto ann = d.sealer->start_epoch();
+      if (!ann) return fail("device " + d.id + ": " + ann.error().message);
+    }
+    // The current announcement goes first (again, after a restart): the
+    // cloud treats a repeat as a no-op.
+    d.queue.push_back({d.sealer->announcement(), 0});
+    ++sum_.fleet.announcements;
+    d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
+    d.next_reading = start_ + std::chrono::duration_cast<Steady::duration>(
+                                  period_ * (static_cast<double>(i) / static_cast<double>(o_.devices)));
+
+    tls::TlsConfig tc;
+    tc.role = tls::Role::kClient;
+    tc.ca_file = o_.pki_dir / "root-ca.crt";
+    tc.cert_chain = o_.pki_dir / "device" / (d.id + ".crt");
+    tc.key_file = key_path;
+    tc.intermediates = o_.pki_dir / "issuing-ca.crt";
+    auto ctx = tls::TlsContext::create(tc, clock_);
+    if (!ctx) return fail("device " + d.id + ": " + ctx.error().message);
+    d.tls = std::move(*ctx);
+    const fs::path tdir = o_.state_dir / "tickets" / d.id;
+    fs::create_directories(tdir, ec);
+    fs::permissions(tdir, fs::perms::owner_all, ec);
+    d.tickets = std::make_unique<tls::SessionStore>(tdir, clock_, std::chrono::seconds(7200));
+    d.backoff = std::make_unique<gateway::Backoff>(std::chrono::milliseconds(200), std::chrono::milliseconds(10000),
+                                                   *d.rng);
+  }
+  sum_.fleet.devices = o_.devices;
+  return {};
+}
+
+Status DirectFleet::produce(DirectDevice& d, Steady::time_point now) {
+  std::array<std::uint8_t, 256> sealed{};
+  // Catch up on due readings, bounded so one slow tick cannot explode.
+  for (int k = 0; k < 16 && d.next_reading <= now; ++k) {
+    d.next_reading += period_;
+    if (d.sealer->rotation_due()) {
+      auto ann = d.sealer->start_epoch();
+      if (!ann) return fail("device " + d.id + ": " + ann.error().message);
+      d.queue.push_back({*ann, 0});
+      ++sum_.fleet.announcements;
+    }
+    auto reading = telemetry::encode(d.gen->next(static_cast<std::uint32_t>(unix_seconds(clock_.now())), 30));
+    auto n = d.sealer->seal(reading, sealed);
+    if (!n) return fail("device " + d.id + ": " + n.error().message);
+    ++sum_.fleet.readings;
+    if (d.queue.size() >= o_.max_queue) {
+      // Never drop the announcement at the front: the readings depend on it.
+      auto victim = d.queue.size() > 1 ? d.queue.begin() + 1 : d.queue.begin();
+      d.queue.erase(victim);
+      ++sum_.fleet.dropped;
+    }
+    d.queue.push_back({Bytes(sealed.begin(), sealed.begin() + static_cast<std::ptrdiff_t>(*n)), 0});
+  }
+  return {};
+}
+
+void DirectFleet::flush(DirectDevice& d) {
+  if (!d.link || !d.mqtt) return;
+  auto out = d.mqtt->pending_output();
+  if (out.empty()) return;
+  if (d.link->write(out)) d.mqtt->consume_output(out.size());
+}
+
+void DirectFleet::publish_queued(DirectDevice& d) {
+  if (!d.connected || !d.mqtt) return;
+  for (auto& q : d.queue) {
+    if (q.packet_id != 0) continue;
+    auto id = d.mqtt->publish(d.topic, q.message, mqtt::QoS::kAtLeastOnce, false, mnow());
+    if (!id) break;  // window full
+    q.packet_id = *id;
+    ++sum_.fleet.datagrams_sent;
+  }
+  flush(d);
+}
+
+void DirectFleet::on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events) {
+  using K = mqtt::ClientEvent::Kind;
+  for (const auto& ev : events) {
+    if (ev.kind == K::kConnected) {
+      d.connected = true;
+      d.backoff->reset();
+      release_slot(d);
+    } else if (ev.kind == K::kPublishAcked) {
+      for (auto it = d.queue.begin(); it != d.queue.end(); ++it) {
+        if (it->packet_id == ev.packet_id) {
+          d.queue.erase(it);
+          ++sum_.fleet.acknowledged;
+          break;
+        }
+      }
+    } else if (ev.kind == K::kClosed) {
+      if (ev.error) spdlog::debug("fleet: device {}: MQTT session closed: {}", d.id, ev.error->message);
+      d.connected = false;
+      if (d.link) d.link->close();
+    }
+  }
+  publish_queued(d);
+}
+
+void DirectFleet::on_event(DirectDevice& d, tls::Event& e) {
+  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
+    ++sum_.connects;
+    if (hc->resumed) ++sum_.resumed;
+  } else if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
+    if (auto s = d.tickets->save(d_.cloud_host, d_.cloud_port, *t); !s) {
+      spdlog::warn("fleet: device {}: cannot save session ticket: {}", d.id, s.error().message);
+    }
+  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
+    on_mqtt(d, d.mqtt->receive(ad->bytes, mnow()));
+  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
+    spdlog::debug("fleet: device {}: link failed: {}", d.id, f->error.message);
+    if (!d.link || !d.link->connection().handshake_done()) {
+      d.tickets->forget(d_.cloud_host, d_.cloud_port);  // a ticket the cloud refused is not worth another try
+    }
+    d.connected = false;
+  } else if (std::get_if<tls::Closed>(&e)) {
+    d.connected = false;
+  }
+}
+
+asio::awaitable<void> DirectFleet::device_loop(DirectDevice& d) {
+  asio::steady_timer t(io_);
+  while (!stopping_) {
+    if (d.queue.empty() && Steady::now() >= produce_until_) break;  // nothing left to deliver
+    // The connection cap: wait for a free handshake slot.
+    while (connecting_ >= d_.max_connecting && !stopping_) {
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(kNoThrow);
+    }
+    if (stopping_) break;
+    ++connecting_;
+    d.holds_slot = true;
+    tcp::resolver resolver(io_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(d_.cloud_host, std::to_string(d_.cloud_port), kNoThrow);
+    tcp::socket sock(io_);
+    bool ok = !rec;
+    if (ok) {
+      auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
+      (void)ep;
+      ok = !cec;
+    }
+    if (ok) {
+      asio::error_code nec;
+      sock.set_option(tcp::no_delay(true), nec);
+      mqtt::ClientOptions mo;
+      mo.client_id = d.id;
+      mo.keep_alive_s = d_.keep_alive_s;
+      mo.max_inflight = d_.max_inflight;
+      d.mqtt.emplace(std::move(mo));
+      d.connected = false;
+      for (auto& q : d.queue) q.packet_id = 0;  // everything unacknowledged goes again
+      (void)d.mqtt->connect(mnow());
+      tls::ClientOptions co;
+      co.server_name = d_.cloud_host;
+      co.session = d.tickets->load(d_.cloud_host, d_.cloud_port);
+      auto conn = tls::Connection::client(*d.tls, co);
+      if (conn) {
+        d.link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock_);
+        d.link->start([this, &d](tls::Event& e) { on_event(d, e); });
+        flush(d);
+        // Released at CONNACK (on_mqtt); if the link dies first, here.
+        co_await d.link->wait_finished();
+        release_slot(d);
+        d.link.reset();
+        d.connected = false;
+        if (stopping_) break;
+      } else {
+        ok = false;
+      }
+    }
+    release_slot(d);
+    if (!ok) ++sum_.connect_failures;
+    if (stopping_) break;
+    if (d.queue.empty() && Steady::now() >= produce_until_) break;
+    t.expires_after(d.backoff->next());
+    co_await t.async_wait(kNoThrow);
+  }
+}
+
+asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
+  asio::steady_timer t(io_);
+  auto last_progress = start_;
+  for (;;) {
+    const auto now = Steady::now();
+    const bool producing = now < produce_until_;
+    std::uint64_t queued = 0;
+    for (auto& d : devices_) {
+      if (producing) {
+        if (auto s = produce(d, now); !s) {
+          fatal_ = s.error().message;
+          stopping_ = true;
+        }
+      }
+      if (d.connected && d.mqtt) {
+        auto dl = d.mqtt->next_deadline();
+        if (dl && *dl <= mnow()) on_mqtt(d, d.mqtt->on_timer(mnow()));
+        publish_queued(d);
+      }
+      queued += d.queue.size();
+    }
+    sum_.fleet.unacknowledged = queued;
+    sum_.fleet.seconds = std::chrono::duration<double>(now - start_).count();
+    if (progress && now - last_progress >= std::chrono::seconds(1)) {
+      progress(sum_.fleet);
+      last_progress = now;
+    }
+    if (stopping_ || (!producing && (queued == 0 || now >= give_up_))) break;
+    t.expires_after(std::chrono::milliseconds(5));
+    co_await t.async_wait(kNoThrow);
+  }
+  // Done: say goodbye on every open session and let the links close.
+  stopping_ = true;
+  for (auto& d : devices_) {
+    if (d.mqtt && d.connected) {
+      (void)d.mqtt->disconnect(mnow());
+      flush(d);
+    }
+    if (d.link) d.link->close();
+  }
+}
+
+Expected<DirectSummary> DirectFleet::run(const FleetProgress& progress) {
+  produce_until_ = start_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.duration_s));
+  give_up_ = produce_until_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.drain_s));
+  for (auto& d : devices_) asio::co_spawn(io_, device_loop(d), asio::detached);
+  asio::co_spawn(io_, ticker(progress), asio::detached);
+  io_.run();
+  sum_.fleet.seconds = std::chrono::duration<double>(Steady::now() - start_).count();
+  if (!fatal_.empty()) return fail(fatal_);
+  return sum_;
+}
+
+}  // namespace
+
+Expected<DirectSummary> run_direct_fleet(const FleetOptions& options, const DirectOptions& direct,
+                                         const FleetProgress& progress) {
+  if (direct.max_connecting == 0 || direct.max_inflight == 0) return fail("connection cap and window must be positive");
+  DirectFleet fleet(options, direct);
+  ARMORED_TRY(fleet.load());
+  return fleet.run(progress);
+}
+
+}  // namespace armored::device
