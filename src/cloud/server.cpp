@@ -16,11 +16,8 @@
 #include <set>
 #include <vector>
 
-<<<<<<< HEAD
 #include "cloud/broker_source.h"
-=======
 #include "cloud/connection_event.h"
->>>>>>> wip/auditfleet
 #include "cloud/ingest.h"
 #include "cloud/store_writer.h"
 #include "cloud/topics.h"
@@ -79,11 +76,7 @@ struct CloudServer::Impl {
   std::optional<Ingest> ingest;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreWriter> writer;
-<<<<<<< HEAD
   std::unique_ptr<BrokerSource> broker;  // optional second source
-=======
-  std::optional<ConnectionEvents> connection_events;  // audit-trail rows for handshakes
->>>>>>> wip/auditfleet
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
   bool storage_failed = false;
@@ -146,7 +139,6 @@ Status CloudServer::Impl::load() {
     }
   }
   ingest.emplace(*opener, clock);
-  connection_events.emplace(ConnectionEvents::load(config.pki_dir, clock.now()));
 
   if (config.backend == "sqlite") {
     auto s = store::open_sqlite(config.sqlite_path);
@@ -333,7 +325,7 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
           close(c);
           break;
         }
-        auto ev = connection_events->make(unix_ms(clock.now()), *hc, c->peer_address);
+        auto ev = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
         security_event(ev.kind, std::move(ev.reason), std::move(ev.peer), std::move(ev.detail));
         auto early = std::move(c->early);
         for (const auto& ad : early) {

@@ -2,7 +2,9 @@
 // required, fleet identity, SPKI pins), ticket-key rotation, the 0-RTT
 // replay register, and handing new client sessions to the application.
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/tls1.h>
@@ -195,6 +197,21 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
 
 }  // namespace
 
+// Audit rows name the exact certificate a peer presented, so a revoked serial
+// that still got in can be told from the identity's current certificate.
+static std::string serial_hex(const ASN1_INTEGER* serial) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
+  if (bn == nullptr) {
+    ERR_clear_error();
+    return {};
+  }
+  char* hex = BN_bn2hex(bn);
+  std::string out = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return out;
+}
+
 PeerIdentity identity_from_certificate(X509* cert) {
   PeerIdentity out;
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
@@ -209,12 +226,13 @@ PeerIdentity identity_from_certificate(X509* cert) {
                                 std::pair{kDevicePrefix, PeerIdentity::Kind::kDevice}}) {
       if (uri.size() > prefix.size() && uri.compare(0, prefix.size(), prefix) == 0 &&
           valid_id(std::string_view(uri).substr(prefix.size()))) {
-        out = PeerIdentity{kind, uri.substr(prefix.size()), uri};
+        out = PeerIdentity{kind, uri.substr(prefix.size()), uri, {}};
       }
     }
     if (out.kind != PeerIdentity::Kind::kNone) break;
   }
   GENERAL_NAMES_free(names);
+  if (out.kind != PeerIdentity::Kind::kNone) out.serial = serial_hex(X509_get0_serialNumber(cert));
   return out;
 }
 

@@ -27,7 +27,8 @@ struct PeerIdentity {
   enum class Kind : std::uint8_t { kNone, kGateway, kDevice };
   Kind kind = Kind::kNone;
   std::string id;   // <id>
-  std::string uri;  // the whole URI
+  std::string uri;     // the whole URI
+  std::string serial;  // the presented certificate's serial in upper-case hex
 };
 
 struct HandshakeComplete {
