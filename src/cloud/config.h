@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cloud/admin_config.h"
 #include "common/result.h"
 #include "tls/config.h"
 
@@ -36,6 +37,8 @@ struct CloudConfig {
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]
   std::chrono::seconds status_interval{5};
+  // [admin], [commands]
+  AdminConfig admin;
 };
 
 // Loads and checks a config file. Relative paths are taken relative to the
