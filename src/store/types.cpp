@@ -6,12 +6,13 @@
 namespace armored::store {
 namespace {
 
-constexpr std::array<std::pair<EventKind, const char*>, 6> kEventNames = {{
+constexpr std::array<std::pair<EventKind, const char*>, 7> kEventNames = {{
     {EventKind::kRejectedEnvelope, "rejected_envelope"},
     {EventKind::kFailedHandshake, "failed_handshake"},
     {EventKind::kAclDenied, "acl_denied"},
     {EventKind::kEarlyDataRefused, "early_data_refused"},
     {EventKind::kProtocolError, "protocol_error"},
+    {EventKind::kCommandRefused, "command_refused"},
     {EventKind::kOther, "other"},
 }};
 
