@@ -1,6 +1,8 @@
 #include "cbor/decoder.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 
 namespace armored::cbor {
 
@@ -147,6 +149,15 @@ class Parser {
       out.uint_value = ai == 21 ? 1 : 0;
     } else if (ai == 22) {
       out.type = Type::kNull;
+    } else if (ai == 27 && limits_.allow_float64) {
+      std::uint64_t bits = 0;
+      if (!r_.read_uint_be(8, bits)) return unexpected(DecodeError::kTruncated);
+      const double v = std::bit_cast<double>(bits);
+      if (!std::isfinite(v)) return unexpected(DecodeError::kUnsupported);
+      out.type = Type::kFloat64;
+      out.float_value = v;
+      out.encoded = data_.subspan(start, 9);
+      return out;
     } else if (ai == 31) {
       return unexpected(DecodeError::kIndefinite);
     } else {

@@ -3,8 +3,8 @@
 // announcements, persisted state, COSE test messages). It accepts exactly one
 // well-formed data item and rejects: non-minimal heads, indefinite lengths,
 // trailing bytes, invalid UTF-8 in text strings, duplicate map keys, floats
-// and simple values other than false/true/null, nesting deeper than
-// max_depth and items or containers larger than the limits.
+// (unless allow_float64) and simple values other than false/true/null,
+// nesting deeper than max_depth and items or containers larger than the limits.
 
 #include <cstdint>
 #include <string>
@@ -34,13 +34,18 @@ struct Limits {
   std::size_t max_depth = 16;
   std::size_t max_items = 1024;        // total data items in the message
   std::size_t max_string = 64 * 1024;  // bytes in one bstr/tstr
+  // Accept finite binary64 floats (0xfb); half and single precision, NaN
+  // and infinities stay kUnsupported. For profiles that always write
+  // floats as binary64 (device commands, docs/commands.md).
+  bool allow_float64 = false;
 };
 
-enum class Type : std::uint8_t { kUint, kNint, kBstr, kTstr, kArray, kMap, kTag, kBool, kNull };
+enum class Type : std::uint8_t { kUint, kNint, kBstr, kTstr, kArray, kMap, kTag, kBool, kNull, kFloat64 };
 
 struct Item {
   Type type = Type::kNull;
   std::uint64_t uint_value = 0;  // kUint: value; kNint: -1 - value; kTag: tag number; kBool: 0/1
+  double float_value = 0;        // kFloat64 (finite)
   Bytes bytes;                   // kBstr contents, kTstr UTF-8 text
   std::vector<Item> children;    // kArray elements, kMap key,value,key,value..., kTag content
   ByteSpan encoded;              // the item's own encoding inside the decoded buffer

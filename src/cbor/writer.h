@@ -6,6 +6,7 @@
 // Writes either into a fixed caller buffer (no allocation: the E3 hot path
 // builds its AAD this way) or appends to a growable Bytes.
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -30,6 +31,7 @@ class Writer {
   Writer& tag(std::uint64_t t);
   Writer& null();
   Writer& boolean(bool b);
+  Writer& float64(double v);  // always binary64 (0xfb), whatever the value
   Writer& raw(ByteSpan b);  // already-encoded CBOR or bstr contents
 
   // False once a fixed buffer overflowed; the content is then unusable.
@@ -110,6 +112,13 @@ inline Writer& Writer::map(std::size_t n) { head(5, n); return *this; }
 inline Writer& Writer::tag(std::uint64_t t) { head(6, t); return *this; }
 inline Writer& Writer::null() { std::uint8_t b = 0xf6; put(&b, 1); return *this; }
 inline Writer& Writer::boolean(bool v) { std::uint8_t b = v ? 0xf5 : 0xf4; put(&b, 1); return *this; }
+inline Writer& Writer::float64(double v) {
+  const auto bits = std::bit_cast<std::uint64_t>(v);
+  std::uint8_t buf[9] = {0xfb};
+  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+  put(buf, 9);
+  return *this;
+}
 inline Writer& Writer::raw(ByteSpan b) { put(b.data(), b.size()); return *this; }
 
 }  // namespace armored::cbor

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 
 #include "command/codec.h"
@@ -71,9 +72,11 @@ class CommandProcessor {
   const std::string& device_type() const { return device_type_; }
 
  private:
+  // Token bucket in exact integer units: one token = 60000 units, refilled
+  // at rate_per_minute units per millisecond, capacity rate_per_minute tokens.
   struct Bucket {
-    double tokens = 0;
-    Clock::TimePoint updated{};
+    std::uint64_t units = 0;
+    std::int64_t updated_ms = 0;
   };
   Reply refuse(std::uint64_t id, Reason r);
   bool remembered(std::uint64_t id) const;
@@ -85,7 +88,8 @@ class CommandProcessor {
   Actuator* actuator_;
   ProcessorConfig config_;
   Validator validator_;
-  std::deque<std::uint64_t> ids_;  // oldest first
+  std::deque<std::uint64_t> ids_;  // oldest first, at most remembered_ids
+  std::set<std::uint64_t> id_set_;  // the same ids, for lookup
   std::map<std::string, Bucket, std::less<>> buckets_;
   ProcessorCounters counters_;
 };

@@ -44,8 +44,10 @@ struct PendingRequests {
 // Anything else is kUnsupported. Changing setters report the new value as result.
 class SimulatedDevice final : public Actuator {
  public:
-  SimulatedDevice(DeviceSettings initial, Clock::TimePoint started)
-      : settings_(initial), started_(started) {}
+  // device_type "thermostat" reports setpoint_c and fan_on in get_status;
+  // any other type reports the wearable's settings.
+  SimulatedDevice(DeviceSettings initial, Clock::TimePoint started, std::string device_type = "wearable")
+      : settings_(std::move(initial)), started_(started), type_(std::move(device_type)) {}
 
   Result<std::vector<Param>, Reason> apply(const Command& command, Clock::TimePoint now) override;
 
@@ -58,6 +60,7 @@ class SimulatedDevice final : public Actuator {
   DeviceSettings settings_;
   PendingRequests pending_;
   Clock::TimePoint started_;
+  std::string type_;
 };
 
 }  // namespace armored::command

@@ -20,7 +20,7 @@
 // Order of checks, so each input has exactly one reason: argument count and
 // size (too_large); device type; command; then each argument in order
 // (malformed_argument, unknown_parameter, duplicate_parameter, value); then
-// missing required parameters in declaration order.
+// missing required parameters in canonical order (shorter names first).
 
 #include <span>
 #include <string>

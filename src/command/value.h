@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "command/error.h"
@@ -67,6 +68,8 @@ struct Reply {
   bool operator==(const Reply& o) const;
 };
 
+// Canonical order of names: shorter first, then bytewise (unsigned).
+bool canonical_less(std::string_view a, std::string_view b);
 // Sorts params into canonical order (shorter names first, then bytewise).
 void canonical_sort(std::vector<Param>& params);
 

@@ -92,3 +92,34 @@ TEST(CborDecoder, EnforcesLimits) {
 
 }  // namespace
 }  // namespace armored::cbor
+
+namespace armored::cbor {
+namespace {
+
+// RFC 8949 Appendix A: 1.1 as binary64 is fb3ff199999999999a.
+TEST(CborFloat64, OnlyWhenAllowedAndOnlyFiniteBinary64) {
+  Limits on;
+  on.allow_float64 = true;
+  EXPECT_EQ(err("fb3ff199999999999a"), DecodeError::kUnsupported);  // off by default
+  auto r = dec("fb3ff199999999999a", on);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->type, Type::kFloat64);
+  EXPECT_EQ(r->float_value, 1.1);
+  EXPECT_EQ(r->encoded.size(), 9u);
+  EXPECT_EQ(err("f93e00", on), DecodeError::kUnsupported);              // half precision
+  EXPECT_EQ(err("fa47c35000", on), DecodeError::kUnsupported);          // single precision
+  EXPECT_EQ(err("fb7ff8000000000000", on), DecodeError::kUnsupported);  // NaN
+  EXPECT_EQ(err("fb7ff0000000000000", on), DecodeError::kUnsupported);  // +infinity
+  EXPECT_EQ(err("fbfff0000000000000", on), DecodeError::kUnsupported);  // -infinity
+  EXPECT_EQ(err("fb3ff19999999999", on), DecodeError::kTruncated);
+}
+
+TEST(CborFloat64, WriterAlwaysWritesBinary64) {
+  Bytes b;
+  Writer w(b);
+  w.float64(1.1).float64(0.0).float64(-4.1);
+  EXPECT_EQ(to_hex(b), "fb3ff199999999999a" "fb0000000000000000" "fbc010666666666666");
+}
+
+}  // namespace
+}  // namespace armored::cbor
