@@ -23,7 +23,7 @@ Status parse_admin_config(const config::TomlDocument& doc, const std::filesystem
   out_.idle_timeout = std::chrono::seconds(idle);
 
   auto c = doc.section("commands");
-  std::string schema = "commands.toml";
+  std::string schema;
   std::int64_t ack = out_.ack_timeout.count();
   std::int64_t outstanding = static_cast<std::int64_t>(out_.max_outstanding);
   ARMORED_TRY(c.get_optional("schema", schema));

@@ -21,7 +21,7 @@ struct AdminConfig {
   AdminLimits limits;
   std::chrono::milliseconds idle_timeout{10000};
   // [commands]
-  std::filesystem::path schema;  // default: commands.toml next to cloud.toml
+  std::filesystem::path schema;  // empty: the schema compiled into the binary (config/commands.toml)
   std::chrono::seconds ack_timeout{120};  // sent, unanswered this long -> expired
   std::size_t max_outstanding = 1024;     // commands awaiting an answer, all devices
 };
