@@ -218,16 +218,18 @@ Status CloudServer::Impl::open_admin() {
 }
 
 bool CloudServer::Impl::publish_down(std::string_view gateway, ByteSpan payload) {
-  // The newest subscribed connection of that gateway (an old one may linger).
-  std::shared_ptr<Conn> target;
+  // Every subscribed connection of that gateway: after a reconnect the old
+  // one may linger until its keep-alive runs out. A second copy costs the
+  // device nothing (its E3 replay window drops it).
+  bool sent = false;
   for (const auto& c : conns) {
-    if (!c->closed && c->subscribed_down && c->identity == gateway) target = c;
+    if (c->closed || !c->subscribed_down || c->identity != gateway) continue;
+    if (c->mqtt->publish(downlink_topic(gateway), payload, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+      flush(c);
+      sent = true;
+    }
   }
-  if (!target) return false;
-  auto id = target->mqtt->publish(downlink_topic(gateway), payload, mqtt::QoS::kAtLeastOnce, false, mnow());
-  if (!id) return false;
-  flush(target);
-  return true;
+  return sent;
 }
 
 void CloudServer::Impl::on_uplink_routes(const PreparedUplink& prepared, const std::string& peer) {

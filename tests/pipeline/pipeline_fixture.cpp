@@ -53,7 +53,7 @@ void PipelineTest::write_cloud_config() {
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
                                        "crl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
                                        "state_file = \"cloud.e3state\"\n[storage]\nsqlite_path = \"cloud.db\"\n"
-                                       "[status]\ninterval_s = 1\n");
+                                       "[status]\ninterval_s = 1\n" + extra_cloud_config_);
 }
 
 Process PipelineTest::start_cloud() {
@@ -100,12 +100,12 @@ Process PipelineTest::start_fleet(int devices, double speedup, double seconds, i
   o.cwd = dir();
   o.stdout_path = dir() / (tag + ".json");
   o.stderr_path = dir() / (tag + ".err");
-  return std::make_unique<Subprocess>(
-      armored({"--json", "fleet", "--devices", std::to_string(devices), "--interval", "30s", "--speedup",
-               std::to_string(speedup), "--duration", std::to_string(seconds) + "s", "--gateway",
-               "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
-               "device-state"}),
-      o);
+  std::vector<std::string> args = {"--json", "fleet", "--devices", std::to_string(devices), "--interval", "30s",
+                                   "--speedup", std::to_string(speedup), "--duration", std::to_string(seconds) + "s",
+                                   "--gateway", "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3",
+                                   "e3", "--state", "device-state"};
+  args.insert(args.end(), extra_fleet_args_.begin(), extra_fleet_args_.end());
+  return std::make_unique<Subprocess>(armored(std::move(args)), o);
 }
 
 FleetRun PipelineTest::finish_fleet(Subprocess& fleet, const std::string& tag, std::chrono::seconds timeout) {

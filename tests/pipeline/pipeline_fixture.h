@@ -66,6 +66,8 @@ class PipelineTest : public ::testing::Test {
 
   armored::testing::TempDir tmp_;
   int cloud_port_ = 0;
+  std::string extra_cloud_config_;              // appended to cloud.toml
+  std::vector<std::string> extra_fleet_args_;   // appended to `armored fleet`
   int gateway_udp_port_ = 0;
   int cloud_starts_ = 0;
   int gateway_starts_ = 0;
