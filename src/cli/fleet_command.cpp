@@ -63,11 +63,11 @@ void add_enroll(CLI::App& app, cli::Context& ctx) {
 void add_fleet(CLI::App& app, cli::Context& ctx) {
   struct Opts {
     device::FleetOptions f;
-    std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state;
+    std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state, freshness = "60s";
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("fleet", "Simulate a fleet of wearables sending sealed readings to a gateway");
-  cmd->footer("Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\na 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\nand sends it to the gateway by UDP, re-sending until the gateway has spooled it.");
+  cmd->footer("Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\na 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\nand sends it to the gateway by UDP, re-sending until the gateway has spooled it.\nDevices also take commands relayed by the gateway: each checks freshness, replay, its\ncopy of the command schema and the rate limit, acts, and replies sealed.");
   cmd->add_option("--devices", o->f.devices, "Number of devices (the first N enrolled)")->required()->check(CLI::Range(1, 1000000));
   cmd->add_option("--interval", o->interval, "Time between readings of one device")->capture_default_str();
   cmd->add_option("--speedup", o->f.speedup, "Run time faster by this factor")->capture_default_str()->check(CLI::Range(0.001, 1e6));
@@ -77,10 +77,14 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   cmd->add_option("--e3", o->e3, "E3 directory (registry, cloud public key)")->required();
   cmd->add_option("--state", o->state, "Directory for each device's persisted E3 state")->required();
   cmd->add_option("--aead", o->f.aead, "aes-128-gcm, aes-256-gcm, chacha20-poly1305 or aes-ccm-16-64-128 (default: by CPU)");
+  cmd->add_option("--commands", o->f.commands, "Command schema the devices accept (default: the built-in config/commands.toml)");
+  cmd->add_option("--device-type", o->f.device_type, "Device type in that schema (default: its default_device_type)");
+  cmd->add_option("--command-freshness", o->freshness, "Refuse commands issued longer ago than this (\"stale\")")->capture_default_str();
   cmd->callback([o, &ctx] {
     auto& f = o->f;
     f.interval_s = parse_duration_s(o->interval, "--interval");
     f.duration_s = parse_duration_s(o->duration, "--duration");
+    f.command_freshness_s = parse_duration_s(o->freshness, "--command-freshness");
     auto colon = o->gateway.rfind(':');
     if (colon == std::string::npos) throw cli::UsageError("--gateway must be HOST:PORT");
     f.gateway_host = o->gateway.substr(0, colon);
@@ -109,6 +113,12 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                                   {"acknowledged", r->acknowledged},   {"refused", r->refused},
                                   {"retransmissions", r->retransmissions},
                                   {"unacknowledged", r->unacknowledged}, {"dropped", r->dropped},
+                                  {"alerts", r->alerts},
+                                  {"commands", {{"received", r->commands_received},
+                                                {"accepted", r->commands_accepted},
+                                                {"refused", r->commands_refused},
+                                                {"unopened", r->commands_unopened},
+                                                {"refusal_reasons", r->refusal_reasons}}},
                                   {"seconds", r->seconds}}
                        .dump()
                 << "\n";
@@ -118,6 +128,10 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                 << " messages acknowledged by the gateway (" << r->announcements << " epoch announcements), "
                 << r->retransmissions << " re-sent, " << r->refused << " refused, " << r->unacknowledged
                 << " unacknowledged, " << r->dropped << " dropped\n";
+      std::cout << "Commands: " << r->commands_received << " received, " << r->commands_accepted << " accepted, "
+                << r->commands_refused << " refused";
+      for (const auto& [reason, n] : r->refusal_reasons) std::cout << " (" << reason << ": " << n << ")";
+      std::cout << ", " << r->commands_unopened << " not opened (E3 refused)\n";
     }
     ctx.exit_code = (r->unacknowledged == 0 && r->dropped == 0) ? 0 : 1;
   });

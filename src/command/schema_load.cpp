@@ -172,8 +172,9 @@ class Loader {
     bool have_min = false, have_max = false, have_values = false, have_len = false;
     for (const auto& [k, v] : *t) {
       const std::string key(k.str());
+      const toml::node& value = v;  // clang 14 cannot capture a structured binding
       const auto wrong_type_key = [&] {
-        return fail(at(v) + path + "." + key + " does not apply to a parameter of type " + ts);
+        return fail(at(value) + path + "." + key + " does not apply to a parameter of type " + ts);
       };
       if (key == "type") continue;
       if (key == "required") {

@@ -10,6 +10,7 @@
 #include "common/file_io.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "device/command_endpoint.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
 #include "gateway/ingress.h"
@@ -38,9 +39,54 @@ struct Device {
   std::deque<Pending> queue;        // unanswered messages, oldest first
   bool announcement_acked = false;  // readings wait until the epoch is known to be spooled
   Steady::time_point next_reading;
+  Steady::duration period{};        // interval / speedup; set_interval changes it
+  std::unique_ptr<CommandEndpoint> commands;
 };
 
+Steady::duration period_of(double interval_s, double speedup) {
+  return std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(interval_s / speedup));
+}
+
 std::string key_of(ByteSpan header) { return std::string(reinterpret_cast<const char*>(header.data()), header.size()); }
+
+// A datagram that is not an answer: a command for one of the devices (by
+// the kid in its E3 header), or noise, which is ignored.
+void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
+                     const std::unordered_map<std::string, std::size_t>& by_kid, const Clock& clock, double speedup,
+                     FleetSummary& sum) {
+  auto h = e3::parse_header(datagram);
+  if (!h || h->type != e3::MessageType::kDownlink) return;
+  auto it = by_kid.find(key_of(h->kid));
+  if (it == by_kid.end()) return;
+  Device& d = devices[it->second];
+  auto handled = d.commands->handle(*d.sealer, datagram, clock.now());
+  if (!handled) {
+    ++sum.commands_unopened;
+    spdlog::info("fleet: device {}: downlink envelope refused: {}", d.id, handled.error().message);
+    return;
+  }
+  ++sum.commands_received;
+  const command::Reply& reply = handled->reply;
+  if (reply.outcome == command::Outcome::kAccepted) {
+    ++sum.commands_accepted;
+  } else {
+    ++sum.commands_refused;
+    ++sum.refusal_reasons[command::to_string(reply.reason)];
+  }
+  spdlog::info("fleet: device {}: command {} {}{}", d.id, reply.command_id, command::to_string(reply.outcome),
+               reply.outcome == command::Outcome::kRefused ? std::string(" ") + command::to_string(reply.reason) : "");
+  for (auto& m : handled->uplink) {
+    if ((m[0] >> 6) == 2) ++sum.announcements;
+    d.queue.push_back({std::move(m), Steady::time_point{}});
+  }
+  if (handled->started_epoch) d.announcement_acked = false;
+  const auto settings = d.commands->device().settings();
+  const auto period = period_of(static_cast<double>(settings.interval_s), speedup);
+  if (period != d.period || handled->rebooted) {
+    d.period = period;
+    d.next_reading = Steady::now() + period;
+  }
+}
 
 }  // namespace
 
@@ -68,12 +114,27 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   else if (o.aead == "aes-ccm-16-64-128") alg = crypto::AeadAlg::kAesCcm16_64_128;
   else if (!o.aead.empty()) return fail("unknown AEAD '" + o.aead + "'");
 
+  const command::Schema* schema = &command::Schema::builtin();
+  std::optional<command::Schema> loaded;
+  if (!o.commands.empty()) {
+    auto sc = command::Schema::load(o.commands);
+    if (!sc) return unexpected(sc.error());
+    loaded.emplace(std::move(*sc));
+    schema = &*loaded;
+  }
+  const std::string device_type = o.device_type.empty() ? schema->default_device_type() : o.device_type;
+  if (!schema->device_type(device_type)) return fail("device type '" + device_type + "' is not in the command schema");
+  if (!(o.command_freshness_s > 0)) return fail("the command freshness window must be positive");
+  command::ProcessorConfig pc;
+  pc.freshness = std::chrono::milliseconds(static_cast<std::int64_t>(o.command_freshness_s * 1000));
+  command::DeviceSettings initial;
+  initial.interval_s = std::max<std::int64_t>(1, std::llround(o.interval_s));
+
   SystemClock clock;
   SystemRng sys_rng;
   FleetSummary sum;
   sum.devices = o.devices;
-  const auto period = std::chrono::duration_cast<Steady::duration>(
-      std::chrono::duration<double>(o.interval_s / o.speedup));
+  const auto period = period_of(o.interval_s, o.speedup);
   const auto start = Steady::now();
 
   std::vector<Device> devices(o.devices);
@@ -109,6 +170,8 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     d.queue.push_back({d.sealer->announcement(), Steady::time_point{}});
     ++sum.announcements;
     d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
+    d.period = period;
+    d.commands = std::make_unique<CommandEndpoint>(*schema, device_type, initial, clock.now(), pc);
     // Spread first readings over one period so the fleet does not fire at once.
     d.next_reading = start + std::chrono::duration_cast<Steady::duration>(period * (static_cast<double>(i) / static_cast<double>(o.devices)));
     by_kid[key_of(enrol.kid)] = i;
@@ -141,7 +204,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
       if (producing && d.announcement_acked) {
         // Catch up on due readings, bounded so one slow tick cannot explode.
         for (int k = 0; k < 16 && d.next_reading <= now; ++k) {
-          d.next_reading += period;
+          d.next_reading += d.period;
           if (d.sealer->rotation_due()) {
             auto ann = d.sealer->start_epoch();
             if (!ann) return fail("device " + d.id + ": " + ann.error().message);
@@ -150,7 +213,9 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
             ++sum.announcements;
             break;
           }
-          auto reading = telemetry::encode(d.gen->next(static_cast<std::uint32_t>(unix_seconds(clock.now())), 30));
+          const auto r = d.gen->next(static_cast<std::uint32_t>(unix_seconds(clock.now())), 30);
+          if (r.heart_rate_dbpm > d.commands->device().settings().alert_threshold_bpm * 10) ++sum.alerts;
+          auto reading = telemetry::encode(r);
           auto n = d.sealer->seal(reading, sealed);
           if (!n) return fail("device " + d.id + ": " + n.error().message);
           ++sum.readings;
@@ -184,7 +249,10 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
       std::size_t n = sock.receive_from(asio::buffer(rx), from, 0, rec);
       if (rec) break;
       auto ans = gateway::parse_answer(ByteSpan(rx.data(), n));
-      if (!ans) continue;  // a command or noise: not handled by the simulator yet
+      if (!ans) {
+        handle_downlink(ByteSpan(rx.data(), n), devices, by_kid, clock, o.speedup, sum);
+        continue;
+      }
       // The echoed header: flags, epoch id, kid (length in the flags), PIV.
       std::size_t kid_len = ((ans->header_bytes[0] >> 3) & 0x07) + 1;
       if (ans->header_bytes.size() < 2 + kid_len) continue;

@@ -5,10 +5,17 @@
 // persisted E3 state, sending the 52-byte reading every `interval /
 // speedup` to a gateway over UDP. A message stays queued on the device and
 // is re-sent until the gateway answers that it is spooled.
+//
+// Each device also takes commands (docs/commands.md): the gateway relays
+// downlink envelopes to the address the fleet sends from; the device named
+// by the envelope's kid opens it, checks it against its own copy of the
+// command schema, acts (its reading interval, alert threshold, ...) and sends
+// the sealed reply uplink like a reading.
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "common/result.h"
@@ -29,6 +36,9 @@ struct FleetOptions {
   double retry_after_s = 0.5;     // re-send an unanswered message after this
   std::size_t max_queue = 10000;  // per device; beyond it the oldest reading is dropped (counted)
   std::string aead;               // empty: ChaCha20 without AES hardware, AES-128-GCM with
+  std::filesystem::path commands;  // command schema; empty: the built-in config/commands.toml
+  std::string device_type;         // in that schema; empty: its default_device_type
+  double command_freshness_s = 60; // commands issued longer ago are refused "stale"
 };
 
 struct FleetSummary {
@@ -41,6 +51,12 @@ struct FleetSummary {
   std::uint64_t retransmissions = 0;
   std::uint64_t unacknowledged = 0;  // still queued at the end
   std::uint64_t dropped = 0;         // queue overflow
+  std::uint64_t alerts = 0;          // readings with heart rate above the device's alert threshold
+  std::uint64_t commands_received = 0;   // downlink envelopes opened by their device
+  std::uint64_t commands_accepted = 0;
+  std::uint64_t commands_refused = 0;    // by the device, with a reason (below)
+  std::uint64_t commands_unopened = 0;   // downlink envelopes E3 refused (forged, replayed, ...)
+  std::map<std::string, std::uint64_t> refusal_reasons;  // reason name -> count
   double seconds = 0;
 };
 

@@ -1,0 +1,1 @@
+armored_fuzzer(command_decode ${CMAKE_CURRENT_SOURCE_DIR}/command_decode_fuzz.cpp armored_command)
