@@ -191,10 +191,27 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
             << std::endl;
   std::cout << "[ figures  ] downlink datagrams through the hostile hop: " << tamper.downlinks() << std::endl;
 
+  // Every command the gateway relayed passed the hostile hop once.
+  EXPECT_EQ(tamper.downlinks(), 15u);
   auto run_result = finish_fleet(*fleet);
   EXPECT_EQ(run_result.exit_code, 0);
   auto summary = json::parse(slurp(dir() / "fleet.json"), nullptr, false);
-  std::cout << "[ figures  ] fleet: " << summary.dump() << std::endl;
+  ASSERT_TRUE(summary.is_object()) << slurp(dir() / "fleet.json");
+  const json& dev = summary["commands"];
+  std::cout << "[ figures  ] device commands: " << dev.dump() << std::endl;
+  // Opened: 1 + 10 flood + get_status + replayed original + late = 14;
+  // accepted 1 + 6 + 1 + 1 = 9; refused 4 rate_limited + 1 stale; not
+  // opened by E3: the replayed copy and the altered one.
+  EXPECT_EQ(dev.value("received", -1), 14);
+  EXPECT_EQ(dev.value("accepted", -1), 9);
+  EXPECT_EQ(dev.value("refused", -1), 5);
+  EXPECT_EQ(dev["refusal_reasons"], json({{"rate_limited", 4}, {"stale", 1}}));
+  EXPECT_EQ(dev.value("unopened", -1), 2);
+  EXPECT_EQ(sql_int("SELECT count(*) FROM commands WHERE status = 'acknowledged'"), 9);
+  gw->stop();
+  EXPECT_NE(slurp(dir() / "gateway1.out").find("15 commands relayed to devices, 0 for unknown devices"),
+            std::string::npos)
+      << slurp(dir() / "gateway1.out");
   stop_cloud(cloud);
 }
 

@@ -69,6 +69,8 @@ void DownlinkTamper::loop() {
         if (auto h = e3::parse_header(d)) {
           std::lock_guard lk(mu_);
           devices_[Bytes(h->kid.begin(), h->kid.end())] = from;
+          if (headers_.size() > 100000) headers_.clear();
+          headers_[Bytes(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(h->header_size))] = from;
         }
         ::sendto(back_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&gateway_), sizeof gateway_);
       }
@@ -77,20 +79,22 @@ void DownlinkTamper::loop() {
       auto n = ::recv(back_, buf.data(), buf.size(), 0);
       if (n <= 0) continue;
       Bytes d(buf.begin(), buf.begin() + n);
-      // An answer echoes the header after its first byte; a command is an E3 envelope.
-      const bool answer = gateway::parse_answer(d).has_value();
-      auto h = e3::parse_header(answer ? ByteSpan(d).subspan(1) : ByteSpan(d));
-      if (!h) continue;
       std::lock_guard lk(mu_);
+      // An answer echoes the header of the message it answers.
+      if (auto a = gateway::parse_answer(d)) {
+        auto to = headers_.find(Bytes(a->header_bytes.begin(), a->header_bytes.end()));
+        if (to != headers_.end()) {
+          ::sendto(front_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
+        }
+        continue;
+      }
+      auto h = e3::parse_header(d);
+      if (!h) continue;
       auto to = devices_.find(Bytes(h->kid.begin(), h->kid.end()));
       if (to == devices_.end()) continue;
       auto send = [&](const Bytes& b) {
         ::sendto(front_, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
       };
-      if (answer) {
-        send(d);
-        continue;
-      }
       ++downlinks_;
       switch (mode_.load()) {
         case Mode::kPass: send(d); break;

@@ -43,6 +43,7 @@ class DownlinkTamper {
   std::atomic<std::size_t> downlinks_{0};
   std::mutex mu_;
   std::map<Bytes, sockaddr_in> devices_;  // kid -> fleet address
+  std::map<Bytes, sockaddr_in> headers_;  // E3 header of an uplink -> its sender (for the answer)
   std::vector<std::pair<Bytes, sockaddr_in>> held_;
   std::thread thread_;
 };
