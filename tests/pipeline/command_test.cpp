@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -212,6 +214,41 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   EXPECT_NE(slurp(dir() / "gateway1.out").find("15 commands relayed to devices, 0 for unknown devices"),
             std::string::npos)
       << slurp(dir() / "gateway1.out");
+  stop_cloud(cloud);
+}
+
+// The downlink sequence numbers survive a crash: the reservation is on disk
+// before a number is used, so after SIGKILL and restart the cloud never seals
+// two commands under one number (the device would drop the second as a
+// replay). The stale admin socket the crash left is replaced.
+TEST_F(CommandTest, CommandsAfterCloudCrashAreStillAccepted) {
+  make_pki(1);
+  auto cloud = start_cloud();
+  auto gw = start_gateway();
+  auto fleet = start_fleet(1, 30, 40, gateway_udp_port_);
+  ASSERT_TRUE(wait_for_stored(2, 30s)) << slurp(dir() / "fleet.err");
+  device_ = sql("SELECT DISTINCT device FROM readings LIMIT 1");
+  auto r = send({"--wait", "20", "set_interval", "seconds=30"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  cloud->signal(SIGKILL);
+  cloud->wait(5s);
+  EXPECT_TRUE(std::filesystem::exists(dir() / "cloud.sock"));  // left behind
+  const auto before = sql_int("SELECT count(*) FROM readings");
+  cloud = start_cloud();
+  // The route is learned again from the device's next reading.
+  ASSERT_TRUE(wait_for_stored(before + 3, 30s));
+  r = send({"--wait", "20", "set_alert_threshold", "bpm=150"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("acknowledged"), std::string::npos) << r.out;
+
+  auto run_result = finish_fleet(*fleet);
+  EXPECT_EQ(run_result.exit_code, 0);
+  auto summary = json::parse(slurp(dir() / "fleet.json"), nullptr, false);
+  ASSERT_TRUE(summary.is_object());
+  std::cout << "[ figures  ] device commands: " << summary["commands"].dump() << std::endl;
+  EXPECT_EQ(summary["commands"].value("accepted", -1), 2);
+  EXPECT_EQ(summary["commands"].value("unopened", -1), 0);
   stop_cloud(cloud);
 }
 
