@@ -156,8 +156,8 @@ print(f"duplicates dropped (re-sends after the crash): {int(dups.group(1)) if du
 print(f"rejected (forged, malformed, other)          : {rejected}")
 print(f"TLS handshakes full / resumed / 0-RTT        : {hs.get('full','0')} / {hs.get('resumed','0')} / {hs.get('0-RTT','0')}")
 print(f"throughput                                   : {stored / secs:,.0f} readings/s stored over {secs:.0f} s")
-print(f"command accepted                             : {open('command-accepted.txt').read().strip()}")
-print(f"command refused                              : {open('command-refused.txt').read().strip()}")
+print(f"command accepted                             : {' '.join(open('command-accepted.txt').read().split())}")
+print(f"command refused                              : {' '.join(open('command-refused.txt').read().split())}")
 PY
 echo "database                                     : $work/cloud.db"
 echo "logs                                         : $work/{cloud,gateway,fleet}.err"
