@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +102,14 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   EXPECT_NE(first[0]["reason"].get<std::string>().find("60"), std::string::npos) << first[0].dump();
   EXPECT_EQ(audit("1"), 0);
 
+  // 1b. Shell metacharacters and format specifiers are inert data: accepted
+  //     by every check, stored and shown verbatim, never interpreted.
+  const std::string hostile = "$(reboot);`id`|%s%n{}";
+  r = send({"--wait", "20", "set_label", "label=" + hostile});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(status()[0]["params"], json({{"label", hostile}}));
+  EXPECT_NE(status()[0]["reason"].get<std::string>().find(hostile), std::string::npos) << status()[0].dump();
+
   // 2. Refused by the CLI's schema: exit 2, nothing reaches the cloud.
   const auto stored_before = sql_int("SELECT count(*) FROM commands");
   r = send({"set_interval", "seconds=4"});
@@ -194,24 +204,24 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   std::cout << "[ figures  ] downlink datagrams through the hostile hop: " << tamper.downlinks() << std::endl;
 
   // Every command the gateway relayed passed the hostile hop once.
-  EXPECT_EQ(tamper.downlinks(), 15u);
+  EXPECT_EQ(tamper.downlinks(), 16u);
   auto run_result = finish_fleet(*fleet);
   EXPECT_EQ(run_result.exit_code, 0);
   auto summary = json::parse(slurp(dir() / "fleet.json"), nullptr, false);
   ASSERT_TRUE(summary.is_object()) << slurp(dir() / "fleet.json");
   const json& dev = summary["commands"];
   std::cout << "[ figures  ] device commands: " << dev.dump() << std::endl;
-  // Opened: 1 + 10 flood + get_status + replayed original + late = 14;
-  // accepted 1 + 6 + 1 + 1 = 9; refused 4 rate_limited + 1 stale; not
+  // Opened: 2 + 10 flood + get_status + replayed original + late = 15;
+  // accepted 2 + 6 + 1 + 1 = 10; refused 4 rate_limited + 1 stale; not
   // opened by E3: the replayed copy and the altered one.
-  EXPECT_EQ(dev.value("received", -1), 14);
-  EXPECT_EQ(dev.value("accepted", -1), 9);
+  EXPECT_EQ(dev.value("received", -1), 15);
+  EXPECT_EQ(dev.value("accepted", -1), 10);
   EXPECT_EQ(dev.value("refused", -1), 5);
   EXPECT_EQ(dev["refusal_reasons"], json({{"rate_limited", 4}, {"stale", 1}}));
   EXPECT_EQ(dev.value("unopened", -1), 2);
-  EXPECT_EQ(sql_int("SELECT count(*) FROM commands WHERE status = 'acknowledged'"), 9);
+  EXPECT_EQ(sql_int("SELECT count(*) FROM commands WHERE status = 'acknowledged'"), 10);
   gw->stop();
-  EXPECT_NE(slurp(dir() / "gateway1.out").find("15 commands relayed to devices, 0 for unknown devices"),
+  EXPECT_NE(slurp(dir() / "gateway1.out").find("16 commands relayed to devices, 0 for unknown devices"),
             std::string::npos)
       << slurp(dir() / "gateway1.out");
   stop_cloud(cloud);
@@ -228,6 +238,10 @@ TEST_F(CommandTest, CommandsAfterCloudCrashAreStillAccepted) {
   auto fleet = start_fleet(1, 30, 40, gateway_udp_port_);
   ASSERT_TRUE(wait_for_stored(2, 30s)) << slurp(dir() / "fleet.err");
   device_ = sql("SELECT DISTINCT device FROM readings LIMIT 1");
+  struct stat st{};
+  ASSERT_EQ(::stat((dir() / "cloud.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto r = send({"--wait", "20", "set_interval", "seconds=30"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 
@@ -250,6 +264,19 @@ TEST_F(CommandTest, CommandsAfterCloudCrashAreStillAccepted) {
   EXPECT_EQ(summary["commands"].value("accepted", -1), 2);
   EXPECT_EQ(summary["commands"].value("unopened", -1), 0);
   stop_cloud(cloud);
+}
+
+// The admin socket's path is never taken over: a regular file there stops
+// the cloud at start-up (exit 1 like a busy port, one line naming the
+// path), and the file is left untouched.
+TEST_F(CommandTest, CloudRefusesToReplaceAFileAtTheSocketPath) {
+  make_pki(1);
+  write_cloud_config();
+  std::ofstream(dir() / "cloud.sock") << "not a socket";
+  auto r = run(armored({"cloud", "--config", (dir() / "cloud.toml").string()}), 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("cloud.sock exists and is not a socket"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir() / "cloud.sock"), "not a socket");
 }
 
 }  // namespace
