@@ -62,7 +62,10 @@ bool CommandProcessor::take_token(const CommandSpec& spec, Clock::TimePoint now)
 Reply CommandProcessor::handle(ByteSpan plaintext, Clock::TimePoint now) {
   ++counters_.received;
   auto c = decode_command(plaintext);
-  if (!c) return refuse(0, Reason::kMalformed);
+  if (!c) {
+    counters_.decode_errors.count(c.error().code);
+    return refuse(0, Reason::kMalformed);
+  }
   const std::int64_t now_ms = unix_ms(now);
   if (c->issued_at_ms < now_ms - config_.freshness.count()) return refuse(c->id, Reason::kStale);
   if (c->issued_at_ms > now_ms + config_.max_future_skew.count()) return refuse(c->id, Reason::kFuture);

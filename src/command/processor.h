@@ -53,6 +53,7 @@ struct ProcessorCounters {
   std::uint64_t received = 0;
   std::uint64_t accepted = 0;
   ReasonCounters refused;  // by reason
+  CodecCounters decode_errors;  // why the kMalformed ones did not decode
 };
 
 class CommandProcessor {

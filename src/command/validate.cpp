@@ -1,6 +1,7 @@
 #include "command/validate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>

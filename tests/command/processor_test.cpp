@@ -215,6 +215,9 @@ TEST(Processor, MalformedPlaintextGetsAReplyWithIdZero) {
   }
   EXPECT_EQ(d.proc.counters().received, 4u);
   EXPECT_EQ(d.proc.counters().refused[Reason::kMalformed], 4u);
+  const auto& by = d.proc.counters().decode_errors.by_code;
+  EXPECT_EQ(by[static_cast<std::size_t>(CodecErrc::kNotCbor)], 3u);   // empty, bare tag, reading
+  EXPECT_EQ(by[static_cast<std::size_t>(CodecErrc::kTooLarge)], 1u);  // 2000 bytes
 }
 
 // A declared command the device has no action for.
