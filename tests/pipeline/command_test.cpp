@@ -91,7 +91,15 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   ASSERT_FALSE(device_.empty());
 
   // 1. Accepted: the device changes its interval and acknowledges.
+  auto t0 = std::chrono::steady_clock::now();
+  (void)status();  // reference: one CLI run with one admin request
+  const auto cli_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  t0 = std::chrono::steady_clock::now();
   auto r = send({"--wait", "20", "set_interval", "seconds=60"});
+  const auto round_trip_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  std::cout << "[ figures  ] send --wait until acknowledged: " << round_trip_ms.count()
+            << " ms; reference, one `command status` run: " << cli_ms.count() << " ms" << std::endl;
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("set_interval to " + device_ + ": acknowledged"), std::string::npos) << r.out;
   auto first = status();
