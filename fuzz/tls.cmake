@@ -10,3 +10,8 @@ target_include_directories(tls_server_fuzzer PRIVATE ${PROJECT_SOURCE_DIR}/tests
 # Seeds: one valid entry (format in src/tls/session_store.h), with and without
 # its checksum trailer.
 armored_fuzzer(tls_ticket_file_fuzzer ${CMAKE_CURRENT_SOURCE_DIR}/tls_ticket_file_fuzzer.cpp armored_tls)
+
+# tls_ticket_key_file_fuzzer: arbitrary bytes as a server ticket-key file.
+# Seeds: a valid two-key file (format in src/tls/ticket_key_file.h), and its
+# body without the checksum.
+armored_fuzzer(tls_ticket_key_file_fuzzer ${CMAKE_CURRENT_SOURCE_DIR}/tls_ticket_key_file_fuzzer.cpp armored_tls)

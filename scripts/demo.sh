@@ -137,8 +137,10 @@ pids=()
 
 stored=$(sqlite3 cloud.db "SELECT count(*) FROM readings")
 distinct=$(sqlite3 cloud.db "SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings)")
-rejected=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind <> 'rejected_envelope' OR reason NOT LIKE 'replayed%'")
-replays=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind = 'rejected_envelope' AND reason LIKE 'replayed%'")
+# Duplicates the replay window dropped: "redelivered" (the gateway marked the
+# re-send DUP) or "replayed" (e.g. a device re-sent to the restarted gateway).
+rejected=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind <> 'rejected_envelope' OR (reason NOT LIKE 'replayed%' AND reason <> 'redelivered')")
+replays=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind = 'rejected_envelope' AND (reason LIKE 'replayed%' OR reason = 'redelivered')")
 python3 - "$stored" "$distinct" "$rejected" "$replays" "$start" "$end" <<'PY'
 import json, re, sys
 stored, distinct, rejected, replays = map(int, sys.argv[1:5])

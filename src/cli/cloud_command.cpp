@@ -13,12 +13,23 @@ using namespace armored;
 
 void add_cloud(CLI::App& app, cli::Context& ctx) {
   auto config_path = std::make_shared<std::string>();
+  auto broker_url = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("cloud", "Run the cloud endpoint: mutual TLS 1.3 + MQTT (default port 8883)");
-  cmd->footer("Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\nGateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\nvalidated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\nenvelopes, failed handshakes and ACL denials go to the audit trail.\nStops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.");
+  cmd->footer("Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\nGateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\nvalidated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\nenvelopes, failed handshakes and ACL denials go to the audit trail.\nWith a [broker] section (or --broker mqtts://host:port) it also subscribes to\narmored/v1/+/up on a standard MQTT broker (Mosquitto, AWS IoT Core) and ingests\nfrom there the same way.\nStops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.");
   cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
-  cmd->callback([config_path, &ctx] {
+  cmd->add_option("--broker", *broker_url,
+                  "Also ingest from this MQTT broker: mqtts://host:port (overrides [broker] url; "
+                  "credentials come from [broker])");
+  cmd->callback([config_path, broker_url, &ctx] {
     auto config = cloud::load_cloud_config(*config_path);
     if (!config) throw cli::UsageError(config.error().message);
+    if (!broker_url->empty()) {
+      if (!config->broker_enabled) {
+        throw cli::UsageError("--broker needs a [broker] section in " + *config_path +
+                              " with the CA, client certificate and key to connect with");
+      }
+      if (auto b = cloud::set_broker_url(config->broker, *broker_url); !b) throw cli::UsageError(b.error().message);
+    }
     SystemClock clock;
     auto server = cloud::CloudServer::create(*config, clock);
     if (!server) throw cli::UsageError(server.error().message);
@@ -31,7 +42,9 @@ void add_cloud(CLI::App& app, cli::Context& ctx) {
     std::cout << "armored cloud stopped: " << s.readings_stored << " readings stored, " << s.duplicates
               << " duplicates dropped, " << s.rejected << " rejected; handshakes " << s.handshakes_full
               << " full, " << s.handshakes_resumed << " resumed, " << s.handshakes_zero_rtt << " 0-RTT, "
-              << s.handshakes_failed << " failed" << std::endl;
+              << s.handshakes_failed << " failed";
+    if (s.broker_enabled) std::cout << "; broker source: " << s.broker_messages << " messages";
+    std::cout << "; " << s.redelivered << " redelivered" << std::endl;
   });
 }
 

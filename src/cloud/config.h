@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cloud/admin_config.h"
+#include "cloud/broker_config.h"
 #include "common/result.h"
 #include "tls/config.h"
 
@@ -37,6 +38,9 @@ struct CloudConfig {
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]
   std::chrono::seconds status_interval{5};
+  // [broker]: the optional second source (broker_config.h)
+  bool broker_enabled = false;
+  BrokerConfig broker;
   // [admin], [commands]
   AdminConfig admin;
 };

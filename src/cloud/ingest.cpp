@@ -15,6 +15,7 @@ const char* to_string(Reject r) {
     case Reject::kBadEpoch: return "unknown or expired epoch";
     case Reject::kForged: return "authentication failed";
     case Reject::kReplayed: return "replayed";
+    case Reject::kRedelivered: return "redelivered";
     case Reject::kBadReading: return "invalid reading";
     case Reject::kBadAnnouncement: return "bad announcement";
     case Reject::kBadReply: return "bad command reply";
@@ -124,8 +125,15 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
   if (!opened) {
     Reject why = classify(opened.error().code);
     std::string reason = e3::to_string(opened.error().code);
-    if (why == Reject::kReplayed && redelivery) reason += " (redelivered publish)";
-    reject(out_, why, peer, std::move(reason), fmt::format("{}: {}", where, opened.error().message));
+    std::string detail = fmt::format("{}: {}", where, opened.error().message);
+    if (why == Reject::kReplayed && redelivery) {
+      // Dropped all the same; only the label differs (the DUP flag is the
+      // sender's claim and decides nothing else).
+      why = Reject::kRedelivered;
+      detail = fmt::format("{} in a DUP publish; {}", reason, detail);
+      reason = to_string(why);
+    }
+    reject(out_, why, peer, std::move(reason), std::move(detail));
     return;
   }
   ByteSpan pt(plain.data(), opened->plaintext_size);

@@ -35,6 +35,7 @@ enum class Reject : std::uint8_t {
   kBadEpoch,       // unknown or expired epoch
   kForged,         // AEAD tag or announcement signature failed
   kReplayed,       // sequence already seen, or left of the window
+  kRedelivered,    // the same, in a PUBLISH marked DUP: most likely a lost PUBACK
   kBadReading,     // plaintext is not a valid reading (ranges, length)
   kBadAnnouncement,  // stale or otherwise unacceptable announcement
   kBadReply,       // plaintext marked as a command reply does not decode
@@ -75,8 +76,10 @@ class Ingest {
   Ingest(e3::Opener& opener, Clock& clock, IngestPolicy policy = {});
 
   // Opens every message of `payload`, published by the gateway `peer`.
-  // `redelivery` is the PUBLISH's DUP flag: replays in a redelivered PUBLISH
-  // are recorded as such (most likely a PUBACK that was lost, not an attack).
+  // `redelivery` is the PUBLISH's DUP flag. It changes only how a replayed
+  // envelope is counted and recorded ("redelivered": most likely a PUBACK
+  // that was lost, not an attack); every check runs and the envelope is
+  // dropped exactly as without it.
   PreparedUplink prepare(std::string_view peer, ByteSpan payload, bool redelivery);
 
   const IngestCounters& counters() const { return counters_; }

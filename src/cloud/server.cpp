@@ -19,6 +19,7 @@
 #include "cloud/admin_socket.h"
 #include "cloud/command_service.h"
 #include "cloud/e3_state_file.h"
+#include "cloud/broker_source.h"
 #include "cloud/ingest.h"
 #include "cloud/store_writer.h"
 #include "cloud/topics.h"
@@ -84,6 +85,7 @@ struct CloudServer::Impl {
   std::unique_ptr<store::Store> command_store;
   std::optional<CommandService> commands;
   std::unique_ptr<AdminServer> admin;
+  std::unique_ptr<BrokerSource> broker;  // optional second source
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
   bool storage_failed = false;
@@ -172,6 +174,15 @@ Status CloudServer::Impl::load() {
                                          });
   ARMORED_TRY(load_commands(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
+  if (config.broker_enabled) {
+    auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, [this] {
+                                                    storage_failed = true;
+                                                    begin_stop();
+                                                  },
+                                                  state_file.get()});
+    if (!b) return unexpected(b.error());
+    broker = std::move(*b);
+  }
   return {};
 }
 
@@ -510,6 +521,15 @@ CloudStatus CloudServer::Impl::snapshot() const {
   s.duplicates = ws.duplicates;
   s.commits = ws.commits;
   s.storage_failures = ws.failures;
+  s.redelivered = ic.rejected[static_cast<std::size_t>(Reject::kRedelivered)];
+  if (broker) {
+    auto bs = broker->status();
+    s.broker_enabled = true;
+    s.broker_connected = bs.connected;
+    s.broker_session_resumed = bs.session_resumed;
+    s.broker_messages = bs.messages;
+    s.broker_connect_failures = bs.connect_failures;
+  }
   return s;
 }
 
@@ -538,6 +558,7 @@ void CloudServer::Impl::begin_stop() {
   acceptor.close(ec);
   signals.cancel(ec);
   if (admin) admin->close();
+  if (broker) broker->stop();
   // Drain before closing: what is being committed now is acknowledged, so
   // gateways need not send it again after the restart.
   asio::co_spawn(io, drain_then_close(), asio::detached);
@@ -559,11 +580,19 @@ asio::awaitable<void> CloudServer::Impl::drain_then_close() {
 
 std::string format_status(const CloudStatus& s, const CloudStatus& b, double secs) {
   double rate = secs > 0 ? static_cast<double>(s.readings_stored - b.readings_stored) / secs : 0;
-  return fmt::format(
-      "{} connections, {:.0f} readings/s stored ({} in all), {} duplicates dropped, {} rejected, "
-      "{} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
-      s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.acl_denied, s.handshakes_full,
-      s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+  std::string line = fmt::format(
+      "{} connections, {:.0f} readings/s stored ({} in all), {} duplicates dropped, {} rejected "
+      "({} redelivered), {} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
+      s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.redelivered, s.acl_denied,
+      s.handshakes_full, s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+  if (s.broker_enabled) {
+    line += fmt::format("; broker {}, {} messages, {} connect failures",
+                        !s.broker_connected            ? "disconnected"
+                        : s.broker_session_resumed ? "connected (session resumed)"
+                                                   : "connected (new session)",
+                        s.broker_messages, s.broker_connect_failures);
+  }
+  return line;
 }
 
 CloudServer::CloudServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -599,6 +628,7 @@ int CloudServer::run() {
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
   if (i.admin) i.admin->start();
   asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
+  if (i.broker) i.broker->start();
   i.io.run();
   i.writer->drain();
   // Persist replay windows so a restart does not reopen them.

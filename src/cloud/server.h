@@ -4,6 +4,9 @@
 // envelope is opened, validated, deduplicated and stored durably before the
 // PUBLISH is acknowledged. Rejections of every kind go to the audit trail.
 //
+// With [broker] configured, a second source subscribes to a standard MQTT
+// broker and feeds the same ingest and storage (broker_source.h).
+//
 // Threads: one network thread (TLS, MQTT, E3) and one storage thread.
 
 #include <memory>
@@ -21,6 +24,10 @@ struct CloudStatus {
   std::uint64_t messages = 0, readings_stored = 0, duplicates = 0, rejected = 0;
   std::uint64_t announcements = 0, acl_denied = 0, early_data_refused = 0;
   std::uint64_t commits = 0, storage_failures = 0;
+  // The broker source ([broker] in the config), when configured.
+  bool broker_enabled = false, broker_connected = false, broker_session_resumed = false;
+  std::uint64_t broker_messages = 0, broker_connect_failures = 0;
+  std::uint64_t redelivered = 0;  // duplicates that came in a DUP=1 PUBLISH (a subset of rejected)
 };
 
 class CloudServer {

@@ -21,7 +21,7 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "e3/batch.h"
-#include "gateway/backoff.h"
+#include "common/backoff.h"
 #include "gateway/ingress.h"
 #include "mqtt/client_session.h"
 #include "spool/spool.h"
@@ -70,6 +70,14 @@ struct Gateway::Impl {
   };
   std::deque<InFlight> inflight;
   std::uint64_t sent_through = 0;  // spool id of the last record sent on this connection
+  // Highest spool id that any connection, or the process before a restart,
+  // may have put in a PUBLISH. A batch starting at or below it is a
+  // redelivery and goes out with DUP=1 (docs/mqtt.md, "DUP").
+  std::uint64_t may_have_sent_through = 0;
+  struct OutBatch {
+    Bytes framed;
+    bool dup = false;
+  };
   // Recently spooled datagrams (hashes of their full bytes): a device that
   // re-sends because our answer was late gets the answer again instead of
   // a second copy in the spool. Whole-message hashes, not headers, so a
@@ -93,7 +101,9 @@ struct Gateway::Impl {
   void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void pump();
-  Result<std::optional<Bytes>, spool::SpoolError> next_batch(std::size_t max_bytes);
+  Result<std::optional<OutBatch>, spool::SpoolError> next_batch(std::size_t max_bytes);
+  // Publishes a batch from next_batch(); false (records given back) if the session refused it.
+  bool publish_batch(OutBatch& b);
   void flush_mqtt();
   void begin_stop();
 };
@@ -114,6 +124,9 @@ Status Gateway::Impl::load() {
   if (!sp) return fail(sp.error().message);
   spool = std::move(*sp);
   auto st = spool->stats();
+  // What the spool held at a crash or stop may have been sent (the PUBACK
+  // may just have been lost): all of it counts as sent before.
+  may_have_sent_through = st.next_id > 0 ? st.next_id - 1 : 0;
   if (st.pending_records > 0) {
     spdlog::info("gateway: {} spooled messages from before the restart will be forwarded", st.pending_records);
   }
@@ -200,10 +213,11 @@ asio::awaitable<void> Gateway::Impl::udp_loop() {
   }
 }
 
-Result<std::optional<Bytes>, spool::SpoolError> Gateway::Impl::next_batch(std::size_t max_bytes) {
+Result<std::optional<Gateway::Impl::OutBatch>, spool::SpoolError> Gateway::Impl::next_batch(
+    std::size_t max_bytes) {
   auto recs = spool->peek(config.batch_max_messages, max_bytes, sent_through);
   if (!recs) return unexpected(recs.error());
-  if (recs->empty()) return std::optional<Bytes>{};
+  if (recs->empty()) return std::optional<OutBatch>{};
   std::vector<ByteSpan> msgs;
   for (const auto& r : *recs) msgs.push_back(r.payload);
   auto framed = e3::encode_batch(msgs, {255, 4096});
@@ -212,7 +226,18 @@ Result<std::optional<Bytes>, spool::SpoolError> Gateway::Impl::next_batch(std::s
   }
   inflight.push_back({0, recs->back().id, recs->size(), false});
   sent_through = recs->back().id;
-  return std::optional<Bytes>{std::move(*framed)};
+  const bool dup = recs->front().id <= may_have_sent_through;
+  may_have_sent_through = std::max(may_have_sent_through, recs->back().id);
+  return std::optional<OutBatch>{OutBatch{std::move(*framed), dup}};
+}
+
+bool Gateway::Impl::publish_batch(OutBatch& b) {
+  auto id = mqtt->publish(up_topic(), b.framed, mqtt::QoS::kAtLeastOnce, false, mnow(), b.dup);
+  if (!id) return false;
+  inflight.back().packet_id = *id;
+  counters.forwarded += inflight.back().messages;
+  if (b.dup) counters.redelivered += inflight.back().messages;
+  return true;
 }
 
 void Gateway::Impl::pump() {
@@ -224,15 +249,12 @@ void Gateway::Impl::pump() {
       return;
     }
     if (!*b) break;
-    auto id = mqtt->publish(up_topic(), **b, mqtt::QoS::kAtLeastOnce, false, mnow());
-    if (!id) {
+    if (!publish_batch(**b)) {
       // Window full or session gone: give the records back for the next try.
       sent_through = inflight.size() > 1 ? inflight[inflight.size() - 2].last_spool_id : spool->stats().acked_id;
       inflight.pop_back();
       break;
     }
-    inflight.back().packet_id = *id;
-    counters.forwarded += inflight.back().messages;
   }
   flush_mqtt();
 }
@@ -372,11 +394,7 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
         // drops any replay of it, so early data is safe for telemetry.
         auto b = next_batch(config.early_data_max_bytes - std::min<std::size_t>(config.early_data_max_bytes, 512));
         if (b && *b) {
-          auto id = mqtt->publish(up_topic(), **b, mqtt::QoS::kAtLeastOnce, false, mnow());
-          if (id) {
-            inflight.back().packet_id = *id;
-            counters.forwarded += inflight.back().messages;
-          } else {
+          if (!publish_batch(**b)) {
             inflight.clear();
             sent_through = spool->stats().acked_id;
           }

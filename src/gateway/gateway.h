@@ -20,6 +20,7 @@ namespace armored::gateway {
 struct GatewayStatus {
   std::uint64_t datagrams = 0, malformed = 0, refused_full = 0, spooled = 0, duplicates = 0;
   std::uint64_t forwarded = 0, acknowledged = 0, pending = 0;
+  std::uint64_t redelivered = 0;  // messages forwarded again in a DUP=1 PUBLISH
   std::uint64_t connects = 0, resumed = 0, zero_rtt = 0, connect_failures = 0;
   std::uint64_t downlink_relayed = 0, downlink_unknown = 0;
   bool connected = false;

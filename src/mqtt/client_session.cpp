@@ -22,7 +22,8 @@ const Transition<ClientState, ClientSession::Handler> ClientSession::kTable[] = 
 ClientSession::ClientSession(ClientOptions options)
     : options_(std::move(options)),
       decoder_(options_.limits),
-      inflight_(options_.max_inflight, options_.retransmit_timeout) {}
+      inflight_(options_.max_inflight, options_.retransmit_timeout),
+      inbound_acks_(options_.max_pending_acks) {}
 
 // Application actions allowed per state (the other half of the table).
 MqttStatus ClientSession::allow(Action a) const {
@@ -69,6 +70,8 @@ MqttStatus ClientSession::connect(Time now) {
   decoder_ = Decoder(options_.limits);  // a new connection starts a new byte stream
   for (const auto& p : pending_subs_) ids_.release(p.id);
   pending_subs_.clear();  // SUBSCRIBE/UNSUBSCRIBE do not survive a connection
+  inbound_acks_.clear();  // the server redelivers what we did not acknowledge
+  carried_over_ = inflight_.size();
   state_ = ClientState::kConnecting;
   connect_sent_ = now;
   sent(now);
@@ -110,12 +113,19 @@ MqttStatus ClientSession::on_connack(const Packet& p, Time now) {
     return {};
   }
   emit(ClientEvent::Kind::kConnected).session_present = a.session_present;
-  if (inflight_.resend(now, /*all=*/true, out_) > 0) sent(now);
+  // Only what an earlier connection sent: a PUBLISH queued after connect()
+  // (e.g. in 0-RTT data with the CONNECT) already went out on this one.
+  if (inflight_.resend(now, /*all=*/true, out_, carried_over_) > 0) sent(now);
   return {};
 }
 
 MqttStatus ClientSession::on_publish(const Packet& p, Time now) {
   const auto& m = std::get<Publish>(p);
+  if (m.qos == QoS::kAtLeastOnce && options_.deferred_acks) {
+    ARMORED_TRY(inbound_acks_.received(m.packet_id));
+    emit(ClientEvent::Kind::kMessage).message = m;
+    return {};
+  }
   emit(ClientEvent::Kind::kMessage).message = m;
   if (m.qos == QoS::kAtLeastOnce) {  // the client acknowledges on receipt [MQTT-4.3.2-2]
     ARMORED_TRY(out_.append(Packet{PubAck{m.packet_id}}));
@@ -173,9 +183,11 @@ MqttStatus ClientSession::on_pingresp(const Packet&, Time) {
 }
 
 MqttResult<std::uint16_t> ClientSession::publish(std::string_view topic, ByteSpan payload, QoS qos,
-                                                 bool retain, Time now) {
+                                                 bool retain, Time now, bool dup) {
   ARMORED_TRY(allow(Action::kPublish));
-  Publish m{topic, payload, qos, retain, false, 0};
+  if (dup && qos == QoS::kAtMostOnce)
+    return mqtt_error(ErrorCode::kDupWithQos0, "DUP must be 0 for QoS 0 [MQTT-3.3.1-2]");
+  Publish m{topic, payload, qos, retain, dup, 0};
   if (qos == QoS::kAtMostOnce) {
     ARMORED_TRY(out_.append(Packet{m}));
     sent(now);
@@ -198,6 +210,12 @@ MqttResult<std::uint16_t> ClientSession::publish(std::string_view topic, ByteSpa
   inflight_.add(*id, std::move(encoded), now);
   sent(now);
   return *id;
+}
+
+MqttStatus ClientSession::acknowledge(std::uint16_t packet_id) {
+  if (state_ != ClientState::kConnected)
+    return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
+  return inbound_acks_.release(packet_id, out_);
 }
 
 MqttResult<std::uint16_t> ClientSession::subscribe(std::span<const TopicRequest> topics, Time now) {

@@ -37,6 +37,11 @@ struct ClientOptions {
   std::optional<Bytes> password;
   std::optional<ClientWill> will;
   std::size_t max_inflight = 64;                           // outstanding QoS 1 PUBLISH
+  // false: received QoS 1 PUBLISH packets are acknowledged on receipt.
+  // true: the application calls acknowledge() when it is done with each
+  // (e.g. once stored durably), so a crash before then means redelivery.
+  bool deferred_acks = false;
+  std::size_t max_pending_acks = 1024;  // received QoS 1 awaiting acknowledge()
   Duration retransmit_timeout = std::chrono::seconds(20);  // 0: re-send only on reconnect
   Duration connect_timeout = std::chrono::seconds(10);     // wait for CONNACK
   Duration ping_timeout = std::chrono::seconds(10);        // wait for PINGRESP
@@ -46,7 +51,7 @@ struct ClientOptions {
 struct ClientEvent {
   enum class Kind : std::uint8_t {
     kConnected,     // CONNACK accepted; session_present set
-    kMessage,       // PUBLISH from the server (QoS 1 already acknowledged)
+    kMessage,       // PUBLISH from the server (QoS 1 acknowledged, unless deferred_acks)
     kPublishAcked,  // PUBACK for our QoS 1 PUBLISH packet_id
     kSubscribed,    // SUBACK for packet_id with codes
     kUnsubscribed,  // UNSUBACK for packet_id
@@ -80,10 +85,19 @@ class ClientSession {
   std::optional<Time> next_deadline() const;
 
   // Queues a PUBLISH (allowed once CONNECT is sent, section 3.1.4). Returns
-  // the packet id (0 for QoS 0). Fails with kNotConnected,
-  // kInflightWindowFull, kQos2Unsupported or an encoding error.
+  // the packet id (0 for QoS 0). `dup` marks an application-level re-send of
+  // something an earlier connection may have delivered (e.g. a gateway's
+  // spooled batch after a reconnect) [MQTT-3.3.1-1]; the session sets DUP
+  // itself on its own retransmissions. Fails with kNotConnected,
+  // kInflightWindowFull, kQos2Unsupported, kDupWithQos0 [MQTT-3.3.1-2] or an
+  // encoding error.
   MqttResult<std::uint16_t> publish(std::string_view topic, ByteSpan payload, QoS qos, bool retain,
-                                    Time now);
+                                    Time now, bool dup = false);
+  // With deferred_acks: releases the PUBACK for a received QoS 1 PUBLISH.
+  // PUBACKs leave in arrival order [MQTT-4.6.0-2]. Fails with kNotConnected
+  // or kUnknownPacketId (also for ids from an earlier connection: the
+  // server redelivers those itself).
+  MqttStatus acknowledge(std::uint16_t packet_id);
   // Queues SUBSCRIBE/UNSUBSCRIBE; returns the packet id awaiting SUBACK/UNSUBACK.
   // Fails with kNotConnected, kEmptySubscription, kInvalidTopicFilter or
   // kInvalidUtf8.
@@ -127,6 +141,9 @@ class ClientSession {
   OutputQueue out_;
   PacketIdAllocator ids_;
   InflightWindow inflight_;
+  InboundAcks inbound_acks_;
+  // In-flight PUBLISH packets of earlier connections, re-sent after CONNACK.
+  std::size_t carried_over_ = 0;
   struct PendingSubscription {
     std::uint16_t id;
     std::size_t topics;  // SUBACK must carry one code per filter [MQTT-3.8.4-5]

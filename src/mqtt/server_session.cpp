@@ -26,6 +26,7 @@ ServerSession::ServerSession(ServerOptions options, Time now)
     : options_(std::move(options)),
       decoder_(options_.limits),
       inflight_(options_.max_inflight, options_.retransmit_timeout),
+      pending_acks_(options_.max_pending_acks),
       accepted_at_(now),
       last_rx_(now) {}
 
@@ -127,17 +128,7 @@ MqttStatus ServerSession::on_connect(const Packet& p, Time) {
 
 MqttStatus ServerSession::on_publish(const Packet& p, Time) {
   const auto& m = std::get<Publish>(p);
-  if (m.qos == QoS::kAtLeastOnce) {
-    bool known = false;
-    for (const auto& a : pending_acks_) known = known || (a.id == m.packet_id && !a.released);
-    if (!known) {
-      if (pending_acks_.size() >= options_.max_pending_acks) {
-        return mqtt_error(ErrorCode::kInflightWindowFull,
-                          "too many unacknowledged QoS 1 PUBLISH packets");
-      }
-      pending_acks_.push_back({m.packet_id, false});
-    }
-  }
+  if (m.qos == QoS::kAtLeastOnce) ARMORED_TRY(pending_acks_.received(m.packet_id));
   emit(ServerEvent::Kind::kMessage).message = m;
   return {};
 }
@@ -145,21 +136,7 @@ MqttStatus ServerSession::on_publish(const Packet& p, Time) {
 MqttStatus ServerSession::acknowledge(std::uint16_t packet_id) {
   if (state_ != ServerState::kConnected)
     return mqtt_error(ErrorCode::kNotConnected, "session is not connected");
-  bool found = false;
-  for (auto& a : pending_acks_) {
-    if (a.id == packet_id && !a.released) {
-      a.released = true;
-      found = true;
-      break;
-    }
-  }
-  if (!found)
-    return mqtt_error(ErrorCode::kUnknownPacketId, "no unacknowledged PUBLISH with this id");
-  while (!pending_acks_.empty() && pending_acks_.front().released) {
-    ARMORED_TRY(out_.append(Packet{PubAck{pending_acks_.front().id}}));
-    pending_acks_.pop_front();
-  }
-  return {};
+  return pending_acks_.release(packet_id, out_);
 }
 
 MqttStatus ServerSession::on_puback(const Packet& p, Time) {

@@ -119,11 +119,7 @@ class ServerSession {
   OutputQueue out_;
   PacketIdAllocator ids_;
   InflightWindow inflight_;
-  struct PendingAck {
-    std::uint16_t id;
-    bool released;
-  };
-  std::deque<PendingAck> pending_acks_;
+  InboundAcks pending_acks_;
   std::vector<ServerEvent> events_;
   ErrorCounters counters_;
   std::string client_id_;

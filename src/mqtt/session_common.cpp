@@ -33,9 +33,10 @@ bool InflightWindow::ack(std::uint16_t id) {
   return false;
 }
 
-std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out) {
+std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out, std::size_t limit) {
   std::size_t n = 0;
   for (auto& e : entries_) {
+    if (limit-- == 0) break;
     const bool due = retransmit_after_.count() > 0 && now - e.sent >= retransmit_after_;
     if (!all && !due) continue;
     e.packet[0] |= 0x08;  // DUP: this is a re-delivery [MQTT-3.3.1-1]
@@ -44,6 +45,34 @@ std::size_t InflightWindow::resend(Time now, bool all, OutputQueue& out) {
     ++n;
   }
   return n;
+}
+
+MqttStatus InboundAcks::received(std::uint16_t id) {
+  for (const auto& a : pending_) {
+    if (a.id == id && !a.released) return {};
+  }
+  if (pending_.size() >= capacity_) {
+    return mqtt_error(ErrorCode::kInflightWindowFull, "too many unacknowledged QoS 1 PUBLISH packets");
+  }
+  pending_.push_back({id, false});
+  return {};
+}
+
+MqttStatus InboundAcks::release(std::uint16_t id, OutputQueue& out) {
+  bool found = false;
+  for (auto& a : pending_) {
+    if (a.id == id && !a.released) {
+      a.released = true;
+      found = true;
+      break;
+    }
+  }
+  if (!found) return mqtt_error(ErrorCode::kUnknownPacketId, "no unacknowledged PUBLISH with this id");
+  while (!pending_.empty() && pending_.front().released) {
+    ARMORED_TRY(out.append(Packet{PubAck{pending_.front().id}}));
+    pending_.pop_front();
+  }
+  return {};
 }
 
 std::optional<Time> InflightWindow::next_due() const {

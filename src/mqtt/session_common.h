@@ -77,8 +77,9 @@ class InflightWindow {
   // Removes the entry; false if no PUBLISH with this id is in flight.
   bool ack(std::uint16_t id);
   // Appends a DUP copy [MQTT-3.3.1-1] of every entry sent at least
-  // retransmit_after ago (all entries if `all`). Returns how many.
-  std::size_t resend(Time now, bool all, OutputQueue& out);
+  // retransmit_after ago (all entries if `all`), among the oldest `limit`
+  // entries. Returns how many.
+  std::size_t resend(Time now, bool all, OutputQueue& out, std::size_t limit = SIZE_MAX);
   // When the oldest entry becomes due, if retransmission is enabled.
   std::optional<Time> next_due() const;
 
@@ -91,6 +92,31 @@ class InflightWindow {
   std::size_t capacity_;
   Duration retransmit_after_;  // zero: only on reconnect
   std::deque<Entry> entries_;
+};
+
+// Received QoS 1 PUBLISH packets whose PUBACK the application releases when
+// it is done with them (e.g. once stored durably). PUBACKs leave in the order
+// the PUBLISH packets arrived [MQTT-4.6.0-2], so one may wait for an earlier one.
+class InboundAcks {
+ public:
+  explicit InboundAcks(std::size_t capacity) : capacity_(capacity) {}
+  // Records a received PUBLISH. A re-sent one still awaiting its release is
+  // not added twice. Fails with kInflightWindowFull above capacity.
+  MqttStatus received(std::uint16_t id);
+  // Releases `id` and queues every PUBACK now in order. Fails with
+  // kUnknownPacketId if no unreleased PUBLISH has this id.
+  MqttStatus release(std::uint16_t id, OutputQueue& out);
+  // A new connection: nothing received on the old one can be acknowledged.
+  void clear() { pending_.clear(); }
+  std::size_t size() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    std::uint16_t id;
+    bool released;
+  };
+  std::size_t capacity_;
+  std::deque<Pending> pending_;
 };
 
 // Earlier of two optional deadlines.

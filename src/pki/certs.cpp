@@ -9,14 +9,11 @@ namespace armored::pki {
 
 namespace {
 
-Expected<ossl::NamePtr> common_name(const std::string& cn, const char* ou = nullptr) {
+Expected<ossl::NamePtr> common_name(const std::string& cn) {
   ossl::NamePtr name(X509_NAME_new());
-  auto add = [&](const char* field, const std::string& value) {
-    return X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
-  };
-  if (!name || (ou && !add("OU", ou)) || !add("CN", cn))
+  if (!name || X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,
+                                          reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
+                                          -1, 0) != 1)
     return fail(ossl::error_text("cannot build name " + cn));
   return name;
 }
@@ -136,7 +133,10 @@ std::string identity_uri(Role role, std::string_view id) {
 
 Expected<ossl::X509Ptr> make_leaf(EVP_PKEY* key, const IssueRequest& request, X509* issuer,
                                   EVP_PKEY* issuer_key) {
-  auto subject = common_name(request.id, std::string(role_name(request.role)).c_str());
+  // Subject CN=<id> only: the role is already in the EKU and the SAN, IDs
+  // are unique across roles, and every byte here is sent in each full
+  // handshake and kept in every TLS session ticket the cloud issues.
+  auto subject = common_name(request.id);
   if (!subject) return unexpected(subject.error());
   auto cert = start_cert(key, subject->get(), X509_get_subject_name(issuer), request.validity);
   if (!cert) return cert;
@@ -156,7 +156,10 @@ Expected<ossl::X509Ptr> make_leaf(EVP_PKEY* key, const IssueRequest& request, X5
       !add_ext(cert->get(), &ctx, NID_key_usage, "critical,digitalSignature,keyAgreement") ||
       !add_ext(cert->get(), &ctx, NID_ext_key_usage, eku) ||
       !add_ext(cert->get(), &ctx, NID_subject_alt_name, san) ||
-      !add_ext(cert->get(), &ctx, NID_subject_key_identifier, "hash") ||
+      // No subjectKeyIdentifier on leaves (31 bytes): RFC 5280 4.2.1.2 needs
+      // it only on CA certificates (SHOULD for end entities) and nothing
+      // builds paths through a leaf; the CA/Browser Forum baseline now
+      // advises against it in subscriber certificates. AKI stays (MUST).
       !add_ext(cert->get(), &ctx, NID_authority_key_identifier, "keyid:always"))
     return fail(ossl::error_text("cannot add extensions for " + request.id));
   return finish(std::move(*cert), issuer_key);

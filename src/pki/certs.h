@@ -33,8 +33,9 @@ Expected<ossl::X509Ptr> make_root(EVP_PKEY* key, const std::string& name, const 
 Expected<ossl::X509Ptr> make_issuing(EVP_PKEY* key, const std::string& name, const Validity& v,
                                      X509* root, EVP_PKEY* root_key);
 
-// End-entity certificate for `request` (role, ID, SANs, validity): CA:FALSE,
-// digitalSignature + keyAgreement, the role's EKU and SAN, SKI, AKI.
+// End-entity certificate for `request` (role, ID, SANs, validity): subject
+// CN=<id>, CA:FALSE, digitalSignature + keyAgreement, the role's EKU and
+// SAN, AKI (no SKI: see docs/pki.md).
 Expected<ossl::X509Ptr> make_leaf(EVP_PKEY* key, const IssueRequest& request, X509* issuer,
                                   EVP_PKEY* issuer_key);
 

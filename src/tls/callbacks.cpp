@@ -92,9 +92,12 @@ int verify_cb(int preverify_ok, X509_STORE_CTX* x) {
   return 1;
 }
 
-// RFC 5077-style ticket protection with rotating keys: AES-256-CBC +
-// HMAC-SHA256 as OpenSSL frames it. Return 2 on decrypt with an old key asks
-// OpenSSL to issue a fresh ticket under the current key.
+// RFC 5077-style ticket protection with rotating keys, framed by OpenSSL as
+// key name (16) | IV (16) | AES-256-CBC(session) | HMAC-SHA256 (32) over all
+// before it. (A stream mode would save the 1-16 padding bytes, but OpenSSL
+// 3.0's ticket writer fails when the cipher's final call emits nothing.)
+// Return 2 on decrypt with an old key asks OpenSSL to issue a fresh ticket
+// under the current key.
 int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                   EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx, int enc) {
   auto* impl = static_cast<TlsContext::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
@@ -126,6 +129,18 @@ int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(hctx, params) != 1) return -1;
   return ret;
+}
+
+// Server, just before OpenSSL seals the session into a ticket: drop the
+// 32-byte session id it generated. A TLS 1.3 ticket never needs it (on
+// resumption OpenSSL resets the id of a decrypted session to empty), yet it
+// would travel inside every ticket, i.e. in every resumed ClientHello.
+// TLS 1.2 (only when configured) keeps OpenSSL's behaviour.
+int generate_ticket_cb(SSL* ssl, void* /*arg*/) {
+  if (SSL_version(ssl) != TLS1_3_VERSION) return 1;
+  SSL_SESSION* sess = SSL_get_session(ssl);
+  static const unsigned char kNone[1] = {0};
+  return sess != nullptr && SSL_SESSION_set1_id(sess, kNone, 0) == 1 ? 1 : 0;
 }
 
 // Records a hash of the pre_shared_key extension (RFC 8446 4.2.11:
@@ -210,6 +225,7 @@ void install_callbacks(TlsContext::Impl& impl) {
   if (impl.config.role == Role::kServer) {
     mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
+    SSL_CTX_set_session_ticket_cb(ctx, generate_ticket_cb, nullptr, nullptr);
     SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, nullptr);
     SSL_CTX_set_allow_early_data_cb(ctx, allow_early_data_cb, nullptr);
   } else {

@@ -7,6 +7,8 @@
 #include <sys/auxv.h>
 #endif
 
+#include "tls/ticket_key_file.h"
+
 namespace armored::tls {
 
 bool cpu_has_aes_acceleration() {
@@ -61,6 +63,20 @@ Status validate(const TlsConfig& c) {
   }
   if (c.ticket_key_rotation.count() <= 0) return fail("ticket key rotation must be positive");
   if (c.tickets_per_handshake > 8) return fail("at most 8 tickets per handshake");
+  if (!c.ticket_key_file.empty()) {
+    if (c.role != Role::kServer) return fail("a ticket key file applies to servers only");
+    std::error_code ec;
+    auto dir = c.ticket_key_file.parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      return fail("directory of ticket key file " + c.ticket_key_file.string() + " does not exist");
+    }
+    // Keys alive at once: one per rotation over rotation + lifetime.
+    auto alive = (c.ticket_lifetime + c.ticket_key_rotation) / c.ticket_key_rotation + 1;
+    if (alive > static_cast<long>(kMaxTicketKeys)) {
+      return fail("ticket key rotation too frequent for the key file (at most " +
+                  std::to_string(kMaxTicketKeys) + " keys alive at once)");
+    }
+  }
   return {};
 }
 

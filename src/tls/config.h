@@ -43,9 +43,11 @@ struct TlsConfig {
   std::string tls13_ciphersuites;
   // Used only when min_version is kTls12: ECDHE with AEAD only.
   std::string tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
-  // Our certificates are ECDSA P-256; offering only what they use keeps the
-  // ClientHello small.
-  std::string signature_algorithms = "ECDSA+SHA256:ECDSA+SHA384";
+  // Our certificates are ECDSA P-256 signed with SHA-256, and in TLS 1.3
+  // ecdsa_secp384r1_sha384 means a P-384 key, which the fleet never has:
+  // offering only ecdsa_secp256r1_sha256 keeps the ClientHello and the
+  // CertificateRequest small. openssl s_client/s_server offer it too.
+  std::string signature_algorithms = "ECDSA+SHA256";
   // TLS 1.3 middlebox compatibility (RFC 8446 D.4) costs a 32-byte session id
   // each way and ChangeCipherSpec records; off, since E4 runs to our cloud.
   bool middlebox_compat = false;
@@ -56,6 +58,11 @@ struct TlsConfig {
   ResumptionMode resumption = ResumptionMode::kPskDheKe;
   std::chrono::seconds ticket_lifetime{7200};
   std::chrono::seconds ticket_key_rotation{3600};  // new encryption key this often
+  // Servers: where the ticket keys live (mode 0600, rewritten atomically at
+  // each rotation). Empty: memory only, and a restarted server cannot open
+  // the tickets it issued before (each client makes one full handshake).
+  // One file per server instance; it holds secrets, keep it with the key.
+  std::filesystem::path ticket_key_file;
   std::uint32_t tickets_per_handshake = 1;
   std::uint32_t max_early_data = 16 * 1024;  // server accepts up to this; 0 disables 0-RTT
   std::size_t replay_register_capacity = 65536;  // 0-RTT tickets remembered per instance

@@ -5,7 +5,9 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "tls/connection_state.h"
 #include "tls/context_impl.h"
@@ -24,25 +26,83 @@ namespace {
 //   any state -error-> kFailed
 enum class State : std::uint8_t { kStart, kEarlyData, kHandshake, kEstablished, kClosed, kFailed };
 
-// A memory BIO keeps its largest buffer; we swap in a fresh one when a
-// drained BIO holds more than this, so idle connections stay small.
-constexpr std::size_t kIdleBioKeep = 512;
-
 bool is_ip_literal(const std::string& s) {
   std::array<unsigned char, 16> buf{};
   return inet_pton(AF_INET, s.c_str(), buf.data()) == 1 || inet_pton(AF_INET6, s.c_str(), buf.data()) == 1;
 }
 
-std::size_t bio_capacity(BIO* b) {
-  BUF_MEM* m = nullptr;
-  BIO_get_mem_ptr(b, &m);
-  return m ? m->max : 0;
+// The bytes between OpenSSL and the caller. OpenSSL reads and writes them
+// through one BIO of our own instead of two memory BIOs: a memory BIO keeps
+// its largest buffer (the certificate flight) for the connection's life,
+// while these vectors are released as soon as they are drained, so an idle
+// connection holds no transport buffer at all.
+struct Pipe {
+  Bytes in;              // received, not yet read by OpenSSL
+  std::size_t in_off = 0;
+  Bytes out;             // written by OpenSSL, not yet taken by the caller
+
+  // Frees the input buffer once OpenSSL has read all of it.
+  void compact() {
+    if (in_off == in.size()) {
+      Bytes().swap(in);
+      in_off = 0;
+    } else if (in_off > 0) {
+      in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(in_off));
+      in_off = 0;
+    }
+  }
+};
+
+int pipe_write(BIO* b, const char* data, int len) {
+  BIO_clear_retry_flags(b);
+  auto* p = static_cast<Pipe*>(BIO_get_data(b));
+  if (len <= 0) return 0;
+  p->out.insert(p->out.end(), data, data + len);
+  return len;
 }
 
-BIO* new_mem_bio() {
-  BIO* b = BIO_new(BIO_s_mem());
-  if (b) BIO_set_mem_eof_return(b, -1);  // empty means "want more", not EOF
-  return b;
+int pipe_read(BIO* b, char* buf, int len) {
+  BIO_clear_retry_flags(b);
+  auto* p = static_cast<Pipe*>(BIO_get_data(b));
+  std::size_t avail = p->in.size() - p->in_off;
+  if (avail == 0) {
+    BIO_set_retry_read(b);  // empty means "want more", never EOF
+    return -1;
+  }
+  std::size_t n = std::min(avail, static_cast<std::size_t>(len > 0 ? len : 0));
+  std::memcpy(buf, p->in.data() + p->in_off, n);
+  p->in_off += n;
+  return static_cast<int>(n);
+}
+
+long pipe_ctrl(BIO* b, int cmd, long /*num*/, void* /*ptr*/) {
+  auto* p = static_cast<Pipe*>(BIO_get_data(b));
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return static_cast<long>(p->in.size() - p->in_off);
+    case BIO_CTRL_WPENDING: return static_cast<long>(p->out.size());
+    default: return 0;
+  }
+}
+
+int pipe_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+// Created once, lives for the process (BIO methods are never freed while a
+// BIO may use them).
+const BIO_METHOD* pipe_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "armored-tls-pipe");
+    if (m != nullptr && (BIO_meth_set_write(m, pipe_write) != 1 || BIO_meth_set_read(m, pipe_read) != 1 ||
+                         BIO_meth_set_ctrl(m, pipe_ctrl) != 1 || BIO_meth_set_create(m, pipe_create) != 1)) {
+      BIO_meth_free(m);
+      m = nullptr;
+    }
+    return m;
+  }();
+  return method;
 }
 
 }  // namespace
@@ -50,6 +110,7 @@ BIO* new_mem_bio() {
 struct Connection::Impl {
   TlsContext::Impl* ctx = nullptr;
   detail::ConnectionState st;
+  Pipe pipe;  // before ssl: the SSL's BIO points here and is freed first
   SslPtr ssl;
   State state = State::kStart;
   Bytes pending_write;      // app data waiting for the handshake
@@ -61,8 +122,6 @@ struct Connection::Impl {
     X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl.get()), static_cast<time_t>(unix_seconds(now)));
   }
 
-  BIO* rbio() const { return SSL_get_rbio(ssl.get()); }
-  BIO* wbio() const { return SSL_get_wbio(ssl.get()); }
   TlsCounters& counters() { return ctx->counters; }
 
   void fail(std::vector<Event>& out, TlsError e) {
@@ -91,8 +150,9 @@ struct Connection::Impl {
   }
 
   void move_events(std::vector<Event>& out) {
+    if (st.events.empty()) return;
     for (auto& e : st.events) out.push_back(std::move(e));
-    st.events.clear();
+    std::vector<Event>().swap(st.events);
   }
 
   // A resumed session skips chain verification; the client certificate it
@@ -146,7 +206,7 @@ struct Connection::Impl {
       // The server did not take the 0-RTT bytes: they go again as 1-RTT data.
       pending_write.insert(pending_write.begin(), early_data.begin(), early_data.end());
     }
-    early_data.clear();
+    Bytes().swap(early_data);
     out.emplace_back(std::move(hc));
   }
 
@@ -228,14 +288,6 @@ struct Connection::Impl {
     detail::clear_error_queue();
   }
 
-  void shrink_idle_bios() {
-    if (BIO_pending(rbio()) == 0 && bio_capacity(rbio()) > kIdleBioKeep) {
-      if (BIO* b = new_mem_bio()) SSL_set0_rbio(ssl.get(), b);
-    }
-    if (BIO_pending(wbio()) == 0 && bio_capacity(wbio()) > kIdleBioKeep) {
-      if (BIO* b = new_mem_bio()) SSL_set0_wbio(ssl.get(), b);
-    }
-  }
 };
 
 namespace {
@@ -248,14 +300,11 @@ Expected<std::unique_ptr<Connection::Impl>> make_impl(TlsContext& ctx, bool serv
   ERR_clear_error();
   impl->ssl.reset(SSL_new(impl->ctx->ctx.get()));
   if (!impl->ssl) return fail("SSL_new: " + detail::drain_error_queue(Reason::kInternal).message);
-  BIO* r = new_mem_bio();
-  BIO* w = new_mem_bio();
-  if (!r || !w) {
-    BIO_free(r);
-    BIO_free(w);
-    return fail("cannot allocate memory BIOs");
-  }
-  SSL_set_bio(impl->ssl.get(), r, w);
+  const BIO_METHOD* method = pipe_method();
+  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  if (bio == nullptr) return fail("cannot allocate the connection's BIO");
+  BIO_set_data(bio, &impl->pipe);
+  SSL_set_bio(impl->ssl.get(), bio, bio);  // one BIO both ways: one reference
   SSL_set_app_data(impl->ssl.get(), &impl->st);
   // set0: the connection's SSL owns the reference acquired here.
   SSL_set0_verify_cert_store(impl->ssl.get(), impl->ctx->acquire_verify_store());
@@ -347,13 +396,12 @@ std::vector<Event> Connection::feed(ByteSpan in, Clock::TimePoint now) {
     c.fail(out, TlsError{Reason::kProtocolError, "more than 1 MiB fed at once"});
     return out;
   }
-  if (!in.empty() && BIO_write(c.rbio(), in.data(), static_cast<int>(in.size())) != static_cast<int>(in.size())) {
-    c.fail(out, TlsError{Reason::kInternal, "cannot buffer input"});
-    return out;
-  }
+  c.pipe.in.insert(c.pipe.in.end(), in.begin(), in.end());
   if (c.state == State::kStart && !c.st.server) c.state = State::kHandshake;
   c.drive(out);
-  if (c.state == State::kEstablished) c.shrink_idle_bios();
+  // Input left after a failure or close is never read again.
+  if (c.state == State::kClosed || c.state == State::kFailed) c.pipe.in_off = c.pipe.in.size();
+  c.pipe.compact();
   return out;
 }
 
@@ -396,17 +444,12 @@ void Connection::abort(TlsError error) {
 }
 
 Bytes Connection::take_output() {
-  Impl& c = *impl_;
-  Bytes out(static_cast<std::size_t>(BIO_pending(c.wbio())));
-  if (!out.empty()) {
-    int n = BIO_read(c.wbio(), out.data(), static_cast<int>(out.size()));
-    out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  }
-  if (c.state == State::kEstablished) c.shrink_idle_bios();
+  Bytes out;
+  out.swap(impl_->pipe.out);  // leaves nothing allocated behind
   return out;
 }
 
-bool Connection::has_output() const { return BIO_pending(impl_->wbio()) > 0; }
+bool Connection::has_output() const { return !impl_->pipe.out.empty(); }
 bool Connection::handshake_done() const {
   return impl_->state == State::kEstablished || (impl_->state == State::kClosed && SSL_is_init_finished(impl_->ssl.get()));
 }

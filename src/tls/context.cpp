@@ -93,6 +93,16 @@ Status apply_policy(SSL_CTX* ctx, const TlsConfig& c) {
   }
   if (!c.middlebox_compat) SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
   std::uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+  if (c.min_version == MinVersion::kTls13) {
+    // TLS 1.2-only ClientHello extensions are dead weight when 1.2 is off:
+    // encrypt_then_mac and extended_master_secret (4 bytes each; TLS 1.3
+    // has neither), and the client's empty session_ticket extension (RFC
+    // 5077; TLS 1.3 tickets arrive in NewSessionTicket regardless).
+    // ec_point_formats stays: OpenSSL 3.0 offers no switch for it.
+    opts |= SSL_OP_NO_ENCRYPT_THEN_MAC | SSL_OP_NO_EXTENDED_MASTER_SECRET;
+    // Never on servers: there it would turn tickets into stateful cache entries.
+    if (c.role == Role::kClient) opts |= SSL_OP_NO_TICKET;
+  }
   if (c.resumption == ResumptionMode::kPskKe) opts |= SSL_OP_ALLOW_NO_DHE_KEX;
   if (c.role == Role::kServer) {
     opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
@@ -117,9 +127,11 @@ Status apply_resumption(TlsContext::Impl& impl) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     return {};
   }
-  // Stateless tickets: no server-side session cache at all. The session id
-  // context binds tickets to this service (required with client certs).
-  static const unsigned char kSidCtx[] = "armored-e4";
+  // Stateless tickets: no server-side session cache at all. OpenSSL insists
+  // on a session id context when client certificates are verified and
+  // copies it into every ticket. The ticket keys already bind a ticket to
+  // this service (no other service holds them), so one byte is enough.
+  static const unsigned char kSidCtx[] = "4";
   if (SSL_CTX_set_session_id_context(ctx, kSidCtx, sizeof kSidCtx - 1) != 1) {
     return openssl_fail("cannot set session id context");
   }
@@ -130,7 +142,10 @@ Status apply_resumption(TlsContext::Impl& impl) {
       SSL_CTX_set_recv_max_early_data(ctx, c.max_early_data) != 1) {
     return openssl_fail("cannot configure tickets or early data");
   }
-  impl.ticket_keys = std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime);
+  impl.ticket_keys = c.ticket_key_file.empty()
+                         ? std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime)
+                         : std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime,
+                                                           c.ticket_key_file, impl.clock->now());
   if (c.max_early_data > 0) {
     impl.replay = std::make_unique<ReplayRegister>(c.replay_register_capacity, c.ticket_lifetime);
   }

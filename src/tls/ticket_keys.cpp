@@ -4,8 +4,56 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <system_error>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "tls/ticket_key_file.h"
 
 namespace armored::tls {
+
+namespace {
+// Keys dated this far after our clock are accepted (clock steps, NTP).
+constexpr auto kFutureSkew = std::chrono::minutes(5);
+constexpr std::size_t kMaxKeyFileBytes = 16 * 1024;
+}  // namespace
+
+TicketKeyRing::TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds ticket_lifetime,
+                             std::filesystem::path key_file, Clock::TimePoint now)
+    : rotation_(rotation), lifetime_(ticket_lifetime), file_(std::move(key_file)) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file_, ec)) return;
+  auto data = read_file(file_, kMaxKeyFileBytes);
+  if (!data) {
+    spdlog::warn("tls: ignoring ticket key file {}: {}", file_.string(), data.error().message);
+    return;
+  }
+  auto keys = decode_ticket_keys(*data);
+  if (!keys) {
+    spdlog::warn("tls: ignoring ticket key file {}: {}", file_.string(), keys.error());
+    return;
+  }
+  std::size_t future = 0;
+  for (const TicketKey& k : *keys) {
+    if (k.created > now + kFutureSkew) {
+      ++future;
+      continue;
+    }
+    keys_.push_back(k);
+  }
+  if (future > 0) spdlog::warn("tls: ignoring {} ticket key(s) in {} dated in the future", future, file_.string());
+  std::sort(keys_.begin(), keys_.end(), [](const TicketKey& a, const TicketKey& b) { return a.created > b.created; });
+  std::lock_guard lock(mu_);
+  expire_locked(now);
+}
+
+void TicketKeyRing::save_locked() {
+  if (file_.empty()) return;
+  // A failed save costs only resumption across the next restart.
+  if (auto st = write_file_atomic(file_, encode_ticket_keys(keys_), 0600); !st) {
+    spdlog::warn("tls: cannot save ticket keys to {}: {}", file_.string(), st.error().message);
+  }
+}
 
 void TicketKeyRing::rotate_locked(Clock::TimePoint now) {
   TicketKey k;
@@ -18,6 +66,7 @@ void TicketKeyRing::rotate_locked(Clock::TimePoint now) {
   }
   k.created = now;
   keys_.push_front(k);
+  save_locked();
 }
 
 void TicketKeyRing::expire_locked(Clock::TimePoint now) {

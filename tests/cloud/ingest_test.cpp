@@ -121,8 +121,28 @@ TEST(Ingest, ReplayedBatchStoresNothingAndIsRecorded) {
   EXPECT_EQ(again.events[0].reason, "replayed");
   auto redelivered = r.ingest.prepare("gw1", b, true);
   ASSERT_EQ(redelivered.events.size(), 2u);
-  EXPECT_EQ(redelivered.events[0].reason, "replayed (redelivered publish)");
-  EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kReplayed)], 4u);
+  // DUP changes the label and the counter, never the outcome.
+  EXPECT_TRUE(redelivered.rows.empty());
+  EXPECT_EQ(redelivered.rejected, 2u);
+  EXPECT_EQ(redelivered.events[0].reason, "redelivered");
+  EXPECT_NE(redelivered.events[0].detail.find("replayed in a DUP publish"), std::string::npos)
+      << redelivered.events[0].detail;
+  EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kReplayed)], 2u);
+  EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kRedelivered)], 2u);
+}
+
+TEST(Ingest, DupFlagSkipsNoCheck) {
+  Rig r;
+  r.ingest.prepare("gw1", r.sealer.start_epoch().value(), false);
+  Bytes fresh = r.seal_reading();
+  Bytes forged = r.seal_reading();
+  forged[forged.size() - 20] ^= 0x01;
+  // A first delivery marked DUP is stored; a forged one marked DUP is still forged.
+  auto out = r.ingest.prepare("gw1", r.batch({fresh, forged}), true);
+  ASSERT_EQ(out.rows.size(), 1u);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].reason, "authentication_failed");
+  EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kRedelivered)], 0u);
 }
 
 TEST(Ingest, ReplayedAnnouncementChangesNothing) {

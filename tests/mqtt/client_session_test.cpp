@@ -296,5 +296,101 @@ TEST(MqttClientSession, InvalidPublishesAreRefusedWithoutSideEffects) {
   EXPECT_EQ(c.inflight(), 1u);
 }
 
+TEST(MqttClientSession, ApplicationResendCarriesDup_MQTT_3_3_1_1) {
+  ClientSession c = connected();
+  auto id = c.publish("t", as_bytes("1"), QoS::kAtLeastOnce, false, secs(1), /*dup=*/true);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(drain(c), hex("3a 06 0001 74 0001 31"));
+  // A first delivery has DUP 0.
+  ASSERT_TRUE(c.publish("t", as_bytes("2"), QoS::kAtLeastOnce, false, secs(1)).has_value());
+  EXPECT_EQ(drain(c), hex("32 06 0001 74 0002 32"));
+}
+
+TEST(MqttClientSession, DupOnQos0IsRefused_MQTT_3_3_1_2) {
+  ClientSession c = connected();
+  EXPECT_EQ(c.publish("t", as_bytes("1"), QoS::kAtMostOnce, false, secs(1), true).error().code,
+            ErrorCode::kDupWithQos0);
+  EXPECT_TRUE(drain(c).empty());
+}
+
+TEST(MqttClientSession, DupPublishDecodesWithTheFlagSet) {
+  ClientSession c = connected();
+  ASSERT_TRUE(c.publish("a/b", as_bytes("x"), QoS::kAtLeastOnce, false, secs(1), true).has_value());
+  Bytes wire = drain(c);
+  auto p = test::decode_one(wire);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_TRUE(std::get<Publish>(*p).dup);
+}
+
+ClientOptions deferred() {
+  ClientOptions o = options();
+  o.deferred_acks = true;
+  o.max_pending_acks = 2;
+  return o;
+}
+
+TEST(MqttClientSession, DeferredAcksWaitForTheApplication) {
+  ClientSession c = connected(deferred());
+  auto ev = c.receive(hex("32 08 0003 612f62 0007 7a"), secs(1));
+  ASSERT_EQ(kinds(ev), std::vector<Kind>{Kind::kMessage});
+  EXPECT_TRUE(drain(c).empty()) << "no PUBACK before acknowledge()";
+  ASSERT_TRUE(c.acknowledge(7).has_value());
+  EXPECT_EQ(drain(c), hex("40 02 0007"));
+  EXPECT_EQ(c.acknowledge(7).error().code, ErrorCode::kUnknownPacketId);
+}
+
+TEST(MqttClientSession, DeferredAcksLeaveInArrivalOrder_MQTT_4_6_0_2) {
+  ClientSession c = connected(deferred());
+  c.receive(hex("32 08 0003 612f62 0007 7a 32 08 0003 612f62 0008 79"), secs(1));
+  ASSERT_TRUE(c.acknowledge(8).has_value());
+  EXPECT_TRUE(drain(c).empty()) << "8 waits for 7";
+  ASSERT_TRUE(c.acknowledge(7).has_value());
+  EXPECT_EQ(drain(c), hex("40 02 0007 40 02 0008"));
+}
+
+TEST(MqttClientSession, DeferredAcksAreBoundedAndDupRedeliveryIsNotCountedTwice) {
+  ClientSession c = connected(deferred());
+  c.receive(hex("32 08 0003 612f62 0007 7a"), secs(1));
+  // The broker re-sends 7 with DUP: still one pending acknowledgement.
+  auto ev = c.receive(hex("3a 08 0003 612f62 0007 7a"), secs(1));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(ev[0].message.dup);
+  c.receive(hex("32 08 0003 612f62 0008 7a"), secs(1));
+  EXPECT_EQ(c.state(), ClientState::kConnected);
+  auto over = c.receive(hex("32 08 0003 612f62 0009 7a"), secs(1));
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0].kind, Kind::kClosed);
+  EXPECT_EQ(over[0].error->code, ErrorCode::kInflightWindowFull);
+}
+
+TEST(MqttClientSession, DeferredAcksDoNotSurviveAReconnect) {
+  ClientSession c = connected(deferred());
+  c.receive(hex("32 08 0003 612f62 0007 7a"), secs(1));
+  c.transport_closed();
+  EXPECT_EQ(c.acknowledge(7).error().code, ErrorCode::kNotConnected);
+  ASSERT_TRUE(c.connect(secs(2)).has_value());
+  c.receive(hex("20 02 01 00"), secs(2));
+  drain(c);
+  EXPECT_EQ(c.acknowledge(7).error().code, ErrorCode::kUnknownPacketId);
+  EXPECT_TRUE(drain(c).empty());
+}
+
+TEST(MqttClientSession, PublishQueuedBeforeConnAckIsNotSentTwice_MQTT_4_4_0_1) {
+  ClientSession c(options());
+  ASSERT_TRUE(c.connect(secs(0)).has_value());
+  // Queued with the CONNECT (as in 0-RTT early data): sent once.
+  ASSERT_TRUE(c.publish("t", as_bytes("1"), QoS::kAtLeastOnce, false, secs(0)).has_value());
+  drain(c);
+  c.receive(hex("20 02 00 00"), secs(1));
+  EXPECT_TRUE(drain(c).empty()) << "re-sent on the connection that already carried it";
+  // After a reconnect the same packet is re-sent once, with DUP.
+  c.transport_closed();
+  ASSERT_TRUE(c.connect(secs(2)).has_value());
+  ASSERT_TRUE(c.publish("t", as_bytes("2"), QoS::kAtLeastOnce, false, secs(2)).has_value());
+  drain(c);
+  c.receive(hex("20 02 00 00"), secs(2));
+  EXPECT_EQ(drain(c), hex("3a 06 0001 74 0001 31"));
+}
+
 }  // namespace
 }  // namespace armored::mqtt

@@ -74,6 +74,20 @@ std::vector<std::pair<std::string, Bytes>> session_seeds() {
   };
 }
 
+// What a broker sends the cloud's broker source: CONNACK (session present),
+// SUBACK, queued QoS 1 uplinks (one a DUP redelivery), PUBACK, PINGRESP.
+std::vector<std::pair<std::string, Bytes>> client_session_seeds() {
+  const Publish up{"armored/v1/gw-1/up", as_bytes(payload96()), QoS::kAtLeastOnce, false, false, 7};
+  const Publish again{"armored/v1/gw-1/up", as_bytes(payload96()), QoS::kAtLeastOnce, false, true, 7};
+  return {
+      {"connack_suback_uplinks",
+       seed(0, {ConnAck{true, ConnectReturnCode::kAccepted}, SubAck{1, {SubAckCode::kGrantedQos1}}, up, again,
+                PubAck{2}, PingResp{}})},
+      {"refused", seed(0, {ConnAck{false, ConnectReturnCode::kNotAuthorized}})},
+      {"split_every_3", seed(3, {ConnAck{false, ConnectReturnCode::kAccepted}, up, SubAck{1, {SubAckCode::kFailure}}})},
+  };
+}
+
 void check_corpus(const std::string& target,
                   const std::vector<std::pair<std::string, Bytes>>& seeds) {
   const fs::path dir = fs::path(ARMORED_SOURCE_DIR) / "fuzz" / "corpus" / target;
@@ -98,6 +112,10 @@ TEST(MqttFuzzCorpus, DecoderSeedsAreCapturedFromTheEncoders) {
 
 TEST(MqttFuzzCorpus, ServerSessionSeedsAreCapturedFromTheEncoders) {
   check_corpus("mqtt_server_session_fuzzer", session_seeds());
+}
+
+TEST(MqttFuzzCorpus, ClientSessionSeedsAreCapturedFromTheEncoders) {
+  check_corpus("mqtt_client_session_fuzzer", client_session_seeds());
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ class CommandTest : public PipelineTest {
 
 TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   make_pki(1);
-  extra_cloud_config_ = "[commands]\nack_timeout_s = 8\n";
+  cloud_extra_config_ = "[commands]\nack_timeout_s = 8\n";
   auto cloud = start_cloud();
   auto gw = start_gateway();
   DownlinkTamper tamper(gateway_udp_port_);

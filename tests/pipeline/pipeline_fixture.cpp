@@ -53,7 +53,7 @@ void PipelineTest::write_cloud_config() {
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
                                        "crl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
                                        "state_file = \"cloud.e3state\"\n[storage]\nsqlite_path = \"cloud.db\"\n"
-                                       "[status]\ninterval_s = 1\n" + extra_cloud_config_);
+                                       "[status]\ninterval_s = 1\n" + cloud_extra_config_);
 }
 
 Process PipelineTest::start_cloud() {
@@ -76,7 +76,8 @@ Process PipelineTest::start_gateway(const std::string& id) {
   const std::string cfg = "gateway-" + id + ".toml";
   write_text(dir() / cfg,
              "id = \"" + id + "\"\n[udp]\naddress = \"127.0.0.1\"\nport = " + std::to_string(gateway_udp_port_) +
-                 "\n[cloud]\nhost = \"localhost\"\nport = " + std::to_string(cloud_port_) +
+                 "\n[cloud]\nhost = \"localhost\"\nport = " +
+                 std::to_string(gateway_upstream_port_ != 0 ? gateway_upstream_port_ : cloud_port_) +
                  "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/" + id +
                  ".crt\"\nintermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/" + id +
                  ".key\"\nticket_dir = \"tickets-" + id + "\"\n[spool]\ndir = \"spool-" + id +
@@ -156,6 +157,15 @@ void PipelineTest::expect_exactly_once(std::int64_t sealed) {
                 "max(seq) FROM readings GROUP BY device, epoch HAVING count(DISTINCT seq) <> max(seq) - min(seq) + 1"),
             "")
       << "gaps in the stored sequence numbers";
+}
+
+void PipelineTest::expect_only_duplicates_audited() {
+  std::cout << "[ figures  ] audit: " << sql("SELECT reason || ' ' || count(*) FROM security_events GROUP BY reason")
+            << std::endl;
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE kind <> 'rejected_envelope' OR "
+                    "(reason NOT LIKE 'replayed%' AND reason <> 'redelivered')"),
+            0)
+      << sql("SELECT kind || ': ' || reason FROM security_events");
 }
 
 Handshakes PipelineTest::stop_cloud(Process& cloud) {

@@ -52,6 +52,9 @@ class PipelineTest : public ::testing::Test {
   // Every reading stored once: count == sealed, no duplicate (device, epoch,
   // seq), and per (device, epoch) the sequence numbers have no gap.
   void expect_exactly_once(std::int64_t sealed);
+  // The audit trail holds nothing but dropped duplicates: "redelivered" (in
+  // a DUP=1 PUBLISH) or "replayed" (e.g. a device re-sent to a restarted gateway).
+  void expect_only_duplicates_audited();
   // SIGTERM, wait, parse the "armored cloud stopped" line.
   Handshakes stop_cloud(Process& cloud);
 
@@ -65,8 +68,11 @@ class PipelineTest : public ::testing::Test {
   std::vector<std::string> armored(std::vector<std::string> args) const;
 
   armored::testing::TempDir tmp_;
+  // Appended to cloud.toml (e.g. a [broker] section).
+  std::string cloud_extra_config_;
+  // Where gateways forward to; 0: the cloud's listener.
+  int gateway_upstream_port_ = 0;
   int cloud_port_ = 0;
-  std::string extra_cloud_config_;              // appended to cloud.toml
   std::vector<std::string> extra_fleet_args_;   // appended to `armored fleet`
   int gateway_udp_port_ = 0;
   int cloud_starts_ = 0;

@@ -155,8 +155,12 @@ TEST(PkiIssue, DeviceCertificateCarriesClientAuthAndUriSan) {
   EXPECT_FALSE(f.eku & XKU_SSL_SERVER);
   EXPECT_EQ(f.uris, std::vector<std::string>{"urn:armored:device:dev-42"});
   EXPECT_TRUE(f.dns.empty());
-  EXPECT_FALSE(f.ski.empty());
+  // Leaves carry no SKI (RFC 5280 4.2.1.2 makes it a CA matter) and a
+  // CN-only subject: both bytes every TLS handshake and ticket carry.
+  EXPECT_TRUE(f.ski.empty());
+  EXPECT_EQ(X509_NAME_entry_count(X509_get_subject_name(cert.get())), 1);
   auto issuing = read_cert(Authority::issuing_cert_path(td / "p"));
+  EXPECT_FALSE(hex(X509_get0_subject_key_id(issuing.get())).empty());  // CAs keep their SKI
   EXPECT_EQ(f.aki, hex(X509_get0_subject_key_id(issuing.get())));
   EXPECT_FALSE(f.serial_negative);
   EXPECT_GT(f.serial_bits, 100);

@@ -1,8 +1,8 @@
-#include "gateway/backoff.h"
+#include "common/backoff.h"
 
 #include <algorithm>
 
-namespace armored::gateway {
+namespace armored {
 
 std::chrono::milliseconds Backoff::next() {
   const unsigned shift = std::min(attempt_, 30u);
@@ -12,4 +12,4 @@ std::chrono::milliseconds Backoff::next() {
   return std::chrono::milliseconds(static_cast<std::int64_t>(rng_.next_u64() % static_cast<std::uint64_t>(ceiling + 1)));
 }
 
-}  // namespace armored::gateway
+}  // namespace armored

@@ -1,13 +1,13 @@
 #pragma once
 // Reconnect back-off: exponential with full jitter (the delay is drawn
 // uniformly from [0, min(cap, base * 2^attempt)]), so a fleet of gateways
-// that lost the cloud at the same moment does not come back in lockstep.
+// (or clouds) that lost their peer at the same moment does not come back in lockstep.
 
 #include <chrono>
 
 #include "common/rng.h"
 
-namespace armored::gateway {
+namespace armored {
 
 class Backoff {
  public:
@@ -25,4 +25,4 @@ class Backoff {
   unsigned attempt_ = 0;
 };
 
-}  // namespace armored::gateway
+}  // namespace armored
