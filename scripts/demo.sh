@@ -108,6 +108,20 @@ echo "gateway killed with SIGKILL; restarting it from its spool and saved sessio
 sleep 2
 : >gateway.out
 start_gateway
+
+say "6. Device commands through the cloud's admin socket (cloud.sock, owner-only): one accepted, one refused"
+sleep 2
+dev=$(sqlite3 cloud.db "SELECT device FROM readings ORDER BY received_at DESC LIMIT 1")
+# Accepted: the cloud seals it for the device, the gateway relays it, the
+# device changes its interval and answers with a sealed acknowledgement.
+"$armored" command send --config cloud.toml --device "$dev" --wait 20 set_interval seconds=60 \
+  >command-accepted.txt 2>&1 || true
+cat command-accepted.txt
+# Refused: out of range; the schema stops it before it leaves this machine.
+"$armored" command send --config cloud.toml --device "$dev" set_interval seconds=99999 \
+  >command-refused.txt 2>&1 || echo "(exit $?)" >>command-refused.txt
+cat command-refused.txt
+"$armored" command status --config cloud.toml --device "$dev" --limit 3 || true
 wait "$fleet_pid" || true
 # Let the gateway drain its spool to the cloud.
 for _ in $(seq 100); do
@@ -144,6 +158,8 @@ print(f"duplicates dropped (re-sends after the crash): {int(dups.group(1)) if du
 print(f"rejected (forged, malformed, other)          : {rejected}")
 print(f"TLS handshakes full / resumed / 0-RTT        : {hs.get('full','0')} / {hs.get('resumed','0')} / {hs.get('0-RTT','0')}")
 print(f"throughput                                   : {stored / secs:,.0f} readings/s stored over {secs:.0f} s")
+print(f"command accepted                             : {' '.join(open('command-accepted.txt').read().split())}")
+print(f"command refused                              : {' '.join(open('command-refused.txt').read().split())}")
 PY
 echo "database                                     : $work/cloud.db"
 echo "logs                                         : $work/{cloud,gateway,fleet}.err"

@@ -29,7 +29,9 @@ void add_gateway(CLI::App& app, cli::Context& ctx) {
     ctx.exit_code = (*gw)->run();
     auto s = (*gw)->status();
     std::cout << "armored gateway stopped: " << s.acknowledged << " messages acknowledged by the cloud, "
-              << s.pending << " still spooled, " << s.redelivered << " forwarded again with DUP" << std::endl;
+              << s.pending << " still spooled, " << s.redelivered << " forwarded again with DUP; "
+              << s.downlink_relayed << " commands relayed to devices, " << s.downlink_unknown << " for unknown devices"
+              << std::endl;
   });
 }
 

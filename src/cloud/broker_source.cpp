@@ -128,7 +128,10 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
   PreparedUplink prepared = deps.ingest.prepare(peer, p.payload, p.dup || p.retain);
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
-  if (prepared.opener_changed) job.e3_state = std::make_shared<const Bytes>(deps.opener.serialize());
+  if (prepared.opener_changed) {
+    job.e3_state = std::make_shared<const Bytes>(deps.opener.serialize());
+    if (deps.state_file) job.e3_state_generation = deps.state_file->next_generation();
+  }
   submit(std::move(job), p.packet_id, qos1);
 }
 

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "cloud/broker_config.h"
+#include "cloud/e3_state_file.h"
 #include "cloud/ingest.h"
 #include "cloud/store_writer.h"
 #include "common/clock.h"
@@ -49,6 +50,9 @@ class BrokerSource {
     StoreWriter& writer;
     // Called on the network thread when a commit failed: the cloud stops.
     std::function<void()> on_storage_failure;
+    // Numbers E3 state snapshots so the two writers of the file never roll
+    // it back (e3_state_file.h).
+    E3StateFile* state_file = nullptr;
   };
 
   // Loads the TLS client context and the ticket directory; connects nothing yet.

@@ -10,7 +10,8 @@ namespace fs = std::filesystem;
 Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& path) {
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
-  ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker"}));
+  ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker", "admin",
+                                            "commands"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -100,6 +101,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   c.status_interval = std::chrono::seconds(interval);
 
   ARMORED_TRY(parse_broker_section(*doc, base, c.broker, c.broker_enabled));
+  const fs::path db_dir = c.backend == "sqlite" && c.sqlite_path.has_parent_path() ? c.sqlite_path.parent_path() : base;
+  ARMORED_TRY(parse_admin_config(*doc, base, db_dir, c.admin));
+
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cloud/admin_config.h"
 #include "cloud/broker_config.h"
 #include "common/result.h"
 #include "tls/config.h"
@@ -40,6 +41,8 @@ struct CloudConfig {
   // [broker]: the optional second source (broker_config.h)
   bool broker_enabled = false;
   BrokerConfig broker;
+  // [admin], [commands]
+  AdminConfig admin;
 };
 
 // Loads and checks a config file. Relative paths are taken relative to the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "command/codec.h"
 #include "common/hex.h"
 
 namespace armored::cloud {
@@ -17,6 +18,7 @@ const char* to_string(Reject r) {
     case Reject::kRedelivered: return "redelivered";
     case Reject::kBadReading: return "invalid reading";
     case Reject::kBadAnnouncement: return "bad announcement";
+    case Reject::kBadReply: return "bad command reply";
     case Reject::kOther: return "other";
   }
   return "other";
@@ -135,6 +137,18 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     return;
   }
   ByteSpan pt(plain.data(), opened->plaintext_size);
+  if (command::classify_uplink(pt) == command::UplinkKind::kReply) {
+    auto reply = command::decode_reply(pt);
+    if (!reply) {
+      reject(out_, Reject::kBadReply, peer, to_string(Reject::kBadReply),
+             fmt::format("device {} epoch {} seq {}: {} ({})", opened->device_id, opened->epoch, opened->sequence,
+                         command::to_string(reply.error().code), reply.error().message));
+      return;
+    }
+    ++counters_.replies;
+    out_.replies.push_back({std::string(opened->device_id), opened->epoch, opened->sequence, std::move(*reply)});
+    return;
+  }
   auto reading = telemetry::parse_reading(pt, clock_.now(), policy_.reading);
   if (!reading) {
     reject(out_, Reject::kBadReading, peer, to_string(Reject::kBadReading),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "command/value.h"
 #include "common/clock.h"
 #include "e3/e3.h"
 #include "store/types.h"
@@ -37,13 +38,23 @@ enum class Reject : std::uint8_t {
   kRedelivered,    // the same, in a PUBLISH marked DUP: most likely a lost PUBACK
   kBadReading,     // plaintext is not a valid reading (ranges, length)
   kBadAnnouncement,  // stale or otherwise unacceptable announcement
+  kBadReply,       // plaintext marked as a command reply does not decode
   kOther,
 };
 inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kOther) + 1;
 const char* to_string(Reject r);
 
+// A device's answer to a command, opened and decoded (command/codec.h).
+struct OpenedReply {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t seq = 0;
+  command::Reply reply;
+};
+
 struct PreparedUplink {
   std::vector<store::ReadingRow> rows;
+  std::vector<OpenedReply> replies;  // matched to sent commands by the caller
   std::vector<store::SecurityEvent> events;
   std::size_t messages = 0;
   std::size_t announcements = 0;  // accepted, new epochs
@@ -55,6 +66,7 @@ struct IngestCounters {
   std::uint64_t messages = 0;
   std::uint64_t readings = 0;       // opened and valid (before storage dedup)
   std::uint64_t announcements = 0;
+  std::uint64_t replies = 0;        // command replies opened and decoded
   std::array<std::uint64_t, kRejectCount> rejected{};
   std::uint64_t rejected_total() const;
 };

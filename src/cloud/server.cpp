@@ -16,6 +16,9 @@
 #include <set>
 #include <vector>
 
+#include "cloud/admin_socket.h"
+#include "cloud/command_service.h"
+#include "cloud/e3_state_file.h"
 #include "cloud/broker_source.h"
 #include "cloud/connection_event.h"
 #include "cloud/ingest.h"
@@ -59,6 +62,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   // peer's identity (and its revocation) is checked: held until then.
   std::vector<tls::ApplicationData> early;
   bool handshake_done = false;
+  bool subscribed_down = false;  // to its own downlink topic: commands may be published to it
   bool closed = false;
   bool writer_done = false;
 };
@@ -76,6 +80,12 @@ struct CloudServer::Impl {
   std::optional<Ingest> ingest;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreWriter> writer;
+  // Device commands (command_service.h): own store connection, admin socket.
+  std::unique_ptr<E3StateFile> state_file;
+  std::optional<command::Schema> command_schema;
+  std::unique_ptr<store::Store> command_store;
+  std::optional<CommandService> commands;
+  std::unique_ptr<AdminServer> admin;
   std::unique_ptr<BrokerSource> broker;  // optional second source
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
@@ -100,6 +110,12 @@ struct CloudServer::Impl {
   void begin_stop();
   asio::awaitable<void> drain_then_close();
   CloudStatus snapshot() const;
+  // Device commands (the block after load()).
+  Status load_commands(const provision::Registry& registry);
+  Status open_admin();
+  bool publish_down(std::string_view gateway, ByteSpan payload);
+  asio::awaitable<void> command_timer_loop();
+  void on_uplink_routes(const PreparedUplink& prepared, const std::string& peer);
 };
 
 Status CloudServer::Impl::load() {
@@ -117,7 +133,8 @@ Status CloudServer::Impl::load() {
   oc.cloud_key_id = registry->cloud_key_id;
   oc.replay_window = config.replay_window;
   oc.grace_period = config.epoch_grace;
-  auto op = e3::Opener::create(oc, *key, clock, nullptr);
+  state_file = std::make_unique<E3StateFile>(config.state_file);
+  auto op = e3::Opener::create(oc, *key, clock, state_file.get());
   if (!op) return fail(std::string("E3 opener: ") + op.error().message);
   opener.emplace(std::move(*op));
   for (const auto& d : registry->devices) {
@@ -152,20 +169,99 @@ Status CloudServer::Impl::load() {
     if (!s) return fail(s.error().message);
     store = std::move(*s);
   }
-  fs::path state_file = config.state_file;
-  writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows, [state_file](ByteSpan st) {
-    return write_file_atomic(state_file, st, 0600);
-  });
+  writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows,
+                                         [sf = state_file.get()](ByteSpan st, std::uint64_t generation) {
+                                           return sf->write(generation, st);
+                                         });
+  ARMORED_TRY(load_commands(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
   if (config.broker_enabled) {
     auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, [this] {
                                                     storage_failed = true;
                                                     begin_stop();
-                                                  }});
+                                                  },
+                                                  state_file.get()});
     if (!b) return unexpected(b.error());
     broker = std::move(*b);
   }
   return {};
+}
+
+// ---- Device commands: the hooks between the server and CommandService ----
+
+Status CloudServer::Impl::load_commands(const provision::Registry& registry) {
+  if (config.admin.schema.empty()) {
+    command_schema.emplace(command::Schema::builtin());
+  } else {
+    auto sc = command::Schema::load(config.admin.schema);
+    if (!sc) return unexpected(sc.error());
+    command_schema.emplace(std::move(*sc));
+  }
+  // A second connection: the storage thread owns the first.
+  if (config.backend == "sqlite") {
+    auto s = store::open_sqlite(config.sqlite_path);
+    if (!s) return fail(s.error().message);
+    command_store = std::move(*s);
+  } else {
+    store::PostgresOptions po;
+    po.conninfo = config.postgresql_conninfo;
+    po.schema = config.postgresql_schema;
+    auto s = store::open_postgres(po);
+    if (!s) return fail(s.error().message);
+    command_store = std::move(*s);
+  }
+  std::map<std::string, Bytes, std::less<>> kids;
+  for (const auto& d : registry.devices) kids.emplace(d.device_id, d.kid);
+  commands.emplace(*command_schema, *opener, *command_store, clock, config.admin, std::move(kids),
+                   [this](std::string_view gw, ByteSpan payload) { return publish_down(gw, payload); });
+  return commands->load();
+}
+
+Status CloudServer::Impl::open_admin() {
+  if (!config.admin.enabled) return {};
+  AdminSocketOptions o;
+  o.path = config.admin.socket;
+  o.limits = config.admin.limits;
+  o.idle_timeout = config.admin.idle_timeout;
+  auto a = AdminServer::open(io, o, [this](const AdminRequest& r) { return commands->handle(r); });
+  if (!a) return unexpected(a.error());
+  admin = std::move(*a);
+  return {};
+}
+
+bool CloudServer::Impl::publish_down(std::string_view gateway, ByteSpan payload) {
+  // Every subscribed connection of that gateway: after a reconnect the old
+  // one may linger until its keep-alive runs out. A second copy costs the
+  // device nothing (its E3 replay window drops it).
+  bool sent = false;
+  for (const auto& c : conns) {
+    if (c->closed || !c->subscribed_down || c->identity != gateway) continue;
+    if (c->mqtt->publish(downlink_topic(gateway), payload, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+      flush(c);
+      sent = true;
+    }
+  }
+  return sent;
+}
+
+void CloudServer::Impl::on_uplink_routes(const PreparedUplink& prepared, const std::string& peer) {
+  const std::string* last = nullptr;
+  for (const auto& row : prepared.rows) {
+    if (last && *last == row.device) continue;  // a batch is mostly runs of one device
+    commands->saw_device(row.device, peer);
+    last = &row.device;
+  }
+  for (const auto& r : prepared.replies) commands->on_reply(r, peer);
+}
+
+asio::awaitable<void> CloudServer::Impl::command_timer_loop() {
+  asio::steady_timer t(io);
+  while (!stopping) {
+    t.expires_after(std::chrono::seconds(1));
+    co_await t.async_wait(kNoThrow);
+    if (stopping) break;
+    commands->expire_due();
+  }
 }
 
 void CloudServer::Impl::security_event(store::EventKind kind, std::string reason, std::string peer,
@@ -206,10 +302,14 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     return;
   }
   PreparedUplink prepared = ingest->prepare(peer, p.payload, p.dup);
+  on_uplink_routes(prepared, peer);
   WriteJob job;
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
-  if (prepared.opener_changed) job.e3_state = std::make_shared<const Bytes>(opener->serialize());
+  if (prepared.opener_changed) {
+    job.e3_state = std::make_shared<const Bytes>(opener->serialize());
+    job.e3_state_generation = state_file->next_generation();
+  }
   const std::uint16_t id = p.packet_id;
   const bool qos1 = p.qos == mqtt::QoS::kAtLeastOnce;
   (void)early;
@@ -250,6 +350,11 @@ void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::A
     switch (ev.kind) {
       case K::kMessage:
         on_publish(c, ev.message, d.arrived_as_early_data);
+        break;
+      case K::kSubscribed:
+        for (const auto& g : ev.granted) {
+          if (g.filter == downlink_topic(c->identity)) c->subscribed_down = true;
+        }
         break;
       case K::kClosed:
         if (ev.error) {
@@ -455,6 +560,7 @@ void CloudServer::Impl::begin_stop() {
   asio::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  if (admin) admin->close();
   if (broker) broker->stop();
   // Drain before closing: what is being committed now is acknowledged, so
   // gateways need not send it again after the restart.
@@ -512,6 +618,7 @@ Expected<std::uint16_t> CloudServer::listen() {
   if (!ec) i.acceptor.bind(ep, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(fmt::format("cannot listen on {}:{}: {}", i.config.address, i.config.port, ec.message()));
+  ARMORED_TRY(i.open_admin());
   return i.acceptor.local_endpoint().port();
 }
 
@@ -522,11 +629,13 @@ int CloudServer::run() {
   });
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  if (i.admin) i.admin->start();
+  asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
   if (i.broker) i.broker->start();
   i.io.run();
   i.writer->drain();
   // Persist replay windows so a restart does not reopen them.
-  if (auto st = write_file_atomic(i.config.state_file, i.opener->serialize(), 0600); !st) {
+  if (auto st = i.state_file->write(i.state_file->next_generation(), i.opener->serialize()); !st) {
     spdlog::error("cloud: cannot persist E3 state: {}", st.error().message);
     return 1;
   }

@@ -4,8 +4,7 @@
 
 namespace armored::cloud {
 
-StoreWriter::StoreWriter(store::Store& store, std::size_t max_batch_rows,
-                         std::function<Status(ByteSpan)> persist_state)
+StoreWriter::StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state)
     : store_(store), max_batch_rows_(max_batch_rows), persist_state_(std::move(persist_state)) {
   thread_ = std::thread([this] { run(); });
 }
@@ -68,14 +67,18 @@ void StoreWriter::run() {
     rows.clear();
     events.clear();
     std::shared_ptr<const Bytes> state;
+    std::uint64_t generation = 0;
     for (auto& j : jobs) {
-      if (j.e3_state) state = j.e3_state;
+      if (j.e3_state) {
+        state = j.e3_state;
+        generation = j.e3_state_generation;
+      }
       std::move(j.rows.begin(), j.rows.end(), std::back_inserter(rows));
       std::move(j.events.begin(), j.events.end(), std::back_inserter(events));
     }
     bool ok = true;
     if (state && persist_state_) {
-      if (auto st = persist_state_(*state); !st) {
+      if (auto st = persist_state_(*state, generation); !st) {
         spdlog::error("cannot persist E3 state before commit: {}", st.error().message);
         ok = false;
       }

@@ -24,6 +24,7 @@ struct WriteJob {
   // E3 receiver state to persist before the rows are committed (set when
   // this PUBLISH installed new epochs); the newest one queued wins.
   std::shared_ptr<const Bytes> e3_state;
+  std::uint64_t e3_state_generation = 0;  // when it was taken (E3StateFile)
   // Runs on the writer thread after the commit: true if durable. The
   // callback must hand its work back to the network thread itself.
   std::function<void(bool durable)> done;
@@ -39,10 +40,10 @@ struct WriterStats {
 
 class StoreWriter {
  public:
-  // `persist_state` writes a job's e3_state durably before the commit it
-  // belongs to; a failure fails the commit.
-  StoreWriter(store::Store& store, std::size_t max_batch_rows,
-              std::function<Status(ByteSpan)> persist_state = {});
+  // `persist_state` writes a job's e3_state (with its generation) durably
+  // before the commit it belongs to; a failure fails the commit.
+  using PersistState = std::function<Status(ByteSpan state, std::uint64_t generation)>;
+  StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state = {});
   ~StoreWriter();  // drains the queue, then stops
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -60,7 +61,7 @@ class StoreWriter {
 
   store::Store& store_;
   std::size_t max_batch_rows_;
-  std::function<Status(ByteSpan)> persist_state_;
+  PersistState persist_state_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;

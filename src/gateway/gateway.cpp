@@ -308,8 +308,10 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
       }
       case K::kMessage: {
         // Downlink: an E3 command for one device; relay it unchanged.
+        // Only E3 downlink envelopes: nothing else may reach a device this way.
         auto h = e3::parse_header(ev.message.payload);
-        auto it = h ? device_addresses.find(Bytes(h->kid.begin(), h->kid.end())) : device_addresses.end();
+        const bool downlink = h && h->type == e3::MessageType::kDownlink;
+        auto it = downlink ? device_addresses.find(Bytes(h->kid.begin(), h->kid.end())) : device_addresses.end();
         if (it == device_addresses.end()) {
           ++counters.downlink_unknown;
           break;

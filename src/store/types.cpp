@@ -12,6 +12,7 @@ constexpr std::array<std::pair<EventKind, const char*>, 7> kEventNames = {{
     {EventKind::kAclDenied, "acl_denied"},
     {EventKind::kEarlyDataRefused, "early_data_refused"},
     {EventKind::kProtocolError, "protocol_error"},
+    {EventKind::kCommandRefused, "command_refused"},
     {EventKind::kOther, "other"},
     {EventKind::kConnected, "connected"},
 }};

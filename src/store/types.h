@@ -83,6 +83,7 @@ enum class EventKind : std::uint8_t {
   kAclDenied,         // MQTT publish/subscribe outside the peer's topics
   kEarlyDataRefused,  // 0-RTT carried something other than uplink telemetry
   kProtocolError,     // malformed MQTT or framing
+  kCommandRefused,    // a device command refused by the cloud's schema or by the device
   kOther,
   // Not a rejection: a peer completed the mutual-TLS handshake. The fleet
   // audit reads these to find revoked identities that still got in and

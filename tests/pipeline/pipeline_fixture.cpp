@@ -101,12 +101,12 @@ Process PipelineTest::start_fleet(int devices, double speedup, double seconds, i
   o.cwd = dir();
   o.stdout_path = dir() / (tag + ".json");
   o.stderr_path = dir() / (tag + ".err");
-  return std::make_unique<Subprocess>(
-      armored({"--json", "fleet", "--devices", std::to_string(devices), "--interval", "30s", "--speedup",
-               std::to_string(speedup), "--duration", std::to_string(seconds) + "s", "--gateway",
-               "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
-               "device-state"}),
-      o);
+  std::vector<std::string> args = {"--json", "fleet", "--devices", std::to_string(devices), "--interval", "30s",
+                                   "--speedup", std::to_string(speedup), "--duration", std::to_string(seconds) + "s",
+                                   "--gateway", "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3",
+                                   "e3", "--state", "device-state"};
+  args.insert(args.end(), extra_fleet_args_.begin(), extra_fleet_args_.end());
+  return std::make_unique<Subprocess>(armored(std::move(args)), o);
 }
 
 FleetRun PipelineTest::finish_fleet(Subprocess& fleet, const std::string& tag, std::chrono::seconds timeout) {

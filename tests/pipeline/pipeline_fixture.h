@@ -75,6 +75,7 @@ class PipelineTest : public ::testing::Test {
   // The [storage] section of cloud.toml (a test may choose PostgreSQL).
   std::string storage_toml_ = "[storage]\nsqlite_path = \"cloud.db\"\n";
   int cloud_port_ = 0;
+  std::vector<std::string> extra_fleet_args_;   // appended to `armored fleet`
   int gateway_udp_port_ = 0;
   int cloud_starts_ = 0;
   int gateway_starts_ = 0;

@@ -1,0 +1,109 @@
+#include "downlink_tamper.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "e3/wire.h"
+#include "gateway/ingress.h"
+
+namespace armored::pipeline_test {
+namespace {
+int bind_loopback(int port, int& out_port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  out_port = ntohs(a.sin_port);
+  return fd;
+}
+}  // namespace
+
+DownlinkTamper::DownlinkTamper(int gateway_port) {
+  int unused = 0;
+  front_ = bind_loopback(0, port_);
+  back_ = bind_loopback(0, unused);
+  gateway_.sin_family = AF_INET;
+  gateway_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  gateway_.sin_port = htons(static_cast<std::uint16_t>(gateway_port));
+  thread_ = std::thread([this] { loop(); });
+}
+
+DownlinkTamper::~DownlinkTamper() {
+  stop_ = true;
+  thread_.join();
+  ::close(front_);
+  ::close(back_);
+}
+
+std::size_t DownlinkTamper::release_held() {
+  std::lock_guard lk(mu_);
+  for (const auto& [d, to] : held_) {
+    ::sendto(front_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  }
+  const std::size_t n = held_.size();
+  held_.clear();
+  return n;
+}
+
+void DownlinkTamper::loop() {
+  std::array<std::uint8_t, 2048> buf{};
+  while (!stop_) {
+    pollfd fds[2] = {{front_, POLLIN, 0}, {back_, POLLIN, 0}};
+    if (::poll(fds, 2, 100) <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      auto n = ::recvfrom(front_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n > 0) {
+        ByteSpan d(buf.data(), static_cast<std::size_t>(n));
+        if (auto h = e3::parse_header(d)) {
+          std::lock_guard lk(mu_);
+          devices_[Bytes(h->kid.begin(), h->kid.end())] = from;
+          if (headers_.size() > 100000) headers_.clear();
+          headers_[Bytes(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(h->header_size))] = from;
+        }
+        ::sendto(back_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&gateway_), sizeof gateway_);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      auto n = ::recv(back_, buf.data(), buf.size(), 0);
+      if (n <= 0) continue;
+      Bytes d(buf.begin(), buf.begin() + n);
+      std::lock_guard lk(mu_);
+      // An answer echoes the header of the message it answers.
+      if (auto a = gateway::parse_answer(d)) {
+        auto to = headers_.find(Bytes(a->header_bytes.begin(), a->header_bytes.end()));
+        if (to != headers_.end()) {
+          ::sendto(front_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
+        }
+        continue;
+      }
+      auto h = e3::parse_header(d);
+      if (!h) continue;
+      auto to = devices_.find(Bytes(h->kid.begin(), h->kid.end()));
+      if (to == devices_.end()) continue;
+      auto send = [&](const Bytes& b) {
+        ::sendto(front_, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
+      };
+      ++downlinks_;
+      switch (mode_.load()) {
+        case Mode::kPass: send(d); break;
+        case Mode::kReplay: send(d); send(d); break;
+        case Mode::kFlipByte: d[d.size() - 5] ^= 0x01; send(d); break;  // inside the ciphertext/tag
+        case Mode::kHold: held_.emplace_back(d, to->second); break;
+      }
+    }
+  }
+}
+
+}  // namespace armored::pipeline_test
