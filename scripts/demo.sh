@@ -139,7 +139,7 @@ stored=$(sqlite3 cloud.db "SELECT count(*) FROM readings")
 distinct=$(sqlite3 cloud.db "SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings)")
 # Duplicates the replay window dropped: "redelivered" (the gateway marked the
 # re-send DUP) or "replayed" (e.g. a device re-sent to the restarted gateway).
-rejected=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind <> 'rejected_envelope' OR (reason NOT LIKE 'replayed%' AND reason <> 'redelivered')")
+rejected=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind NOT IN ('connected', 'command_refused') AND (kind <> 'rejected_envelope' OR (reason NOT LIKE 'replayed%' AND reason <> 'redelivered'))")
 replays=$(sqlite3 cloud.db "SELECT count(*) FROM security_events WHERE kind = 'rejected_envelope' AND (reason LIKE 'replayed%' OR reason = 'redelivered')")
 python3 - "$stored" "$distinct" "$rejected" "$replays" "$start" "$end" <<'PY'
 import json, re, sys

@@ -209,7 +209,9 @@ static std::string serial_hex(const ASN1_INTEGER* serial) {
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
   BN_free(bn);
-  return out;
+  // One spelling per serial (BN_bn2hex pads to whole bytes): "3EB", not "03EB".
+  std::size_t first = out.find_first_not_of('0');
+  return first == std::string::npos ? (out.empty() ? out : "0") : out.substr(first);
 }
 
 PeerIdentity identity_from_certificate(X509* cert) {

@@ -28,7 +28,7 @@ struct PeerIdentity {
   Kind kind = Kind::kNone;
   std::string id;   // <id>
   std::string uri;     // the whole URI
-  std::string serial;  // the presented certificate's serial in upper-case hex
+  std::string serial;  // the presented certificate's serial: upper-case hex, no leading zeros
 };
 
 struct HandshakeComplete {

@@ -64,7 +64,7 @@ TEST_F(ConnectionTest, FullMutualHandshakeDeliversIdentityAndData) {
   EXPECT_EQ(shc->peer.kind, PeerIdentity::Kind::kGateway);
   EXPECT_EQ(shc->peer.id, "gw-1");
   EXPECT_EQ(shc->peer.uri, "urn:armored:gateway:gw-1");
-  EXPECT_EQ(shc->peer.serial, fmt::format("{:02X}", fleet.gateway.serial)) << "the presented certificate's serial";
+  EXPECT_EQ(shc->peer.serial, fmt::format("{:X}", fleet.gateway.serial)) << "the presented certificate's serial";
   std::string expected = cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
   EXPECT_EQ(shc->cipher, expected);
   EXPECT_EQ(chc->cipher, expected);
@@ -103,7 +103,7 @@ TEST_F(ConnectionTest, ResumesWithTicketPskDheKe) {
   EXPECT_TRUE(hc->resumed);
   EXPECT_FALSE(hc->early_data_accepted);
   EXPECT_EQ(hc->peer.id, "gw-1") << "identity survives resumption";
-  EXPECT_EQ(hc->peer.serial, fmt::format("{:02X}", fleet.gateway.serial)) << "so does the certificate's serial";
+  EXPECT_EQ(hc->peer.serial, fmt::format("{:X}", fleet.gateway.serial)) << "so does the certificate's serial";
   EXPECT_EQ(server_ctx->counters().resumed_handshakes.load(), 1u);
   EXPECT_EQ(client_ctx->counters().resumed_handshakes.load(), 1u);
 }
