@@ -79,7 +79,7 @@ void BrokerSource::Impl::flush() {
   if (!link || !mqtt || link->closed()) return;
   auto out = mqtt->pending_output();
   if (out.empty()) return;
-  if (link->write(out)) mqtt->consume_output(out.size());
+  if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
 }
 
 void BrokerSource::Impl::submit(WriteJob job, std::uint16_t packet_id, bool qos1) {

@@ -275,7 +275,9 @@ void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
   if (c->closed) return;
   auto out = c->mqtt->pending_output();
   if (!out.empty()) {
-    if (auto w = c->tls->write(out); !w) {
+    // In pieces: one write() takes at most kMaxPendingWrite (a gateway's
+    // whole backlog of PUBACKs and commands can be more).
+    if (tls::write_in_pieces(*c->tls, out) != out.size()) {
       close(c);
       return;
     }
