@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <optional>
 
 #include "cloud/e3_state_file.h"
@@ -135,6 +136,8 @@ TEST(E3StateJournal, CostPerAnnouncementDoesNotGrowWithTheFleet) {
   };
   auto [small, small_whole] = bytes_per_announcement(10);
   auto [large, large_whole] = bytes_per_announcement(400);
+  std::printf("journal bytes per announcement: %zu (10 devices), %zu (400 devices); whole state %zu / %zu\n",
+              static_cast<std::size_t>(small), static_cast<std::size_t>(large), small_whole, large_whole);
   EXPECT_EQ(small, large);
   EXPECT_GT(large_whole, 30 * large) << "the whole state is what each announcement used to write";
   EXPECT_GT(large_whole, 20 * small_whole / 2);
