@@ -79,7 +79,7 @@ void BrokerSource::Impl::flush() {
   if (!link || !mqtt || link->closed()) return;
   auto out = mqtt->pending_output();
   if (out.empty()) return;
-  if (link->write(out)) mqtt->consume_output(out.size());
+  if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
 }
 
 void BrokerSource::Impl::submit(WriteJob job, std::uint16_t packet_id, bool qos1) {
@@ -129,8 +129,11 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
   if (prepared.opener_changed) {
-    job.e3_state = std::make_shared<const Bytes>(deps.opener.serialize());
-    if (deps.state_file) job.e3_state_generation = deps.state_file->next_generation();
+    if (deps.state_file) {
+      job.e3_state = deps.state_file->capture(deps.opener, prepared.changed_kids);
+    } else {
+      job.e3_state.push_back({std::make_shared<const Bytes>(deps.opener.serialize()), 0, true});
+    }
   }
   submit(std::move(job), p.packet_id, qos1);
 }

@@ -113,6 +113,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
       ++out_.announcements;
       ++counters_.announcements;
       out_.opener_changed = true;
+      out_.changed_kids.emplace_back(acc->kid.begin(), acc->kid.end());
     }
     return;
   }

@@ -60,6 +60,7 @@ struct PreparedUplink {
   std::size_t announcements = 0;  // accepted, new epochs
   std::size_t rejected = 0;
   bool opener_changed = false;    // new epochs: persist the opener before acknowledging
+  std::vector<Bytes> changed_kids;  // whose epochs changed (E3StateFile::capture)
 };
 
 struct IngestCounters {

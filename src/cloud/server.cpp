@@ -147,14 +147,7 @@ Status CloudServer::Impl::load() {
       return fail("device " + d.device_id + ": " + a.error().message);
     }
   }
-  std::error_code ec;
-  if (fs::exists(config.state_file, ec)) {
-    auto state = read_file(config.state_file, 256u << 20);
-    if (!state) return unexpected(state.error());
-    if (auto r = opener->restore(*state); !r) {
-      return fail(config.state_file.string() + ": " + r.error().message);
-    }
-  }
+  ARMORED_TRY(state_file->load(*opener));
   ingest.emplace(*opener, clock);
 
   if (config.backend == "sqlite") {
@@ -170,8 +163,8 @@ Status CloudServer::Impl::load() {
     store = std::move(*s);
   }
   writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows,
-                                         [sf = state_file.get()](ByteSpan st, std::uint64_t generation) {
-                                           return sf->write(generation, st);
+                                         [sf = state_file.get()](std::span<const E3StateUpdate> updates) {
+                                           return sf->persist(updates);
                                          });
   ARMORED_TRY(load_commands(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
@@ -275,7 +268,9 @@ void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
   if (c->closed) return;
   auto out = c->mqtt->pending_output();
   if (!out.empty()) {
-    if (auto w = c->tls->write(out); !w) {
+    // In pieces: one write() takes at most kMaxPendingWrite (a gateway's
+    // whole backlog of PUBACKs and commands can be more).
+    if (tls::write_in_pieces(*c->tls, out) != out.size()) {
       close(c);
       return;
     }
@@ -307,8 +302,7 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
   if (prepared.opener_changed) {
-    job.e3_state = std::make_shared<const Bytes>(opener->serialize());
-    job.e3_state_generation = state_file->next_generation();
+    job.e3_state = state_file->capture(*opener, prepared.changed_kids);
   }
   const std::uint16_t id = p.packet_id;
   const bool qos1 = p.qos == mqtt::QoS::kAtLeastOnce;

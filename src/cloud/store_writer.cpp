@@ -66,19 +66,15 @@ void StoreWriter::run() {
     }
     rows.clear();
     events.clear();
-    std::shared_ptr<const Bytes> state;
-    std::uint64_t generation = 0;
+    std::vector<E3StateUpdate> state;
     for (auto& j : jobs) {
-      if (j.e3_state) {
-        state = j.e3_state;
-        generation = j.e3_state_generation;
-      }
+      std::move(j.e3_state.begin(), j.e3_state.end(), std::back_inserter(state));
       std::move(j.rows.begin(), j.rows.end(), std::back_inserter(rows));
       std::move(j.events.begin(), j.events.end(), std::back_inserter(events));
     }
     bool ok = true;
-    if (state && persist_state_) {
-      if (auto st = persist_state_(*state, generation); !st) {
+    if (!state.empty() && persist_state_) {
+      if (auto st = persist_state_(state); !st) {
         spdlog::error("cannot persist E3 state before commit: {}", st.error().message);
         ok = false;
       }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "cloud/e3_state_file.h"
 #include "store/store.h"
 
 namespace armored::cloud {
@@ -22,9 +23,8 @@ struct WriteJob {
   std::vector<store::ReadingRow> rows;
   std::vector<store::SecurityEvent> events;
   // E3 receiver state to persist before the rows are committed (set when
-  // this PUBLISH installed new epochs); the newest one queued wins.
-  std::shared_ptr<const Bytes> e3_state;
-  std::uint64_t e3_state_generation = 0;  // when it was taken (E3StateFile)
+  // this PUBLISH installed new epochs): E3StateFile::capture().
+  std::vector<E3StateUpdate> e3_state;
   // Runs on the writer thread after the commit: true if durable. The
   // callback must hand its work back to the network thread itself.
   std::function<void(bool durable)> done;
@@ -40,9 +40,9 @@ struct WriterStats {
 
 class StoreWriter {
  public:
-  // `persist_state` writes a job's e3_state (with its generation) durably
-  // before the commit it belongs to; a failure fails the commit.
-  using PersistState = std::function<Status(ByteSpan state, std::uint64_t generation)>;
+  // `persist_state` writes the e3_state of the jobs in a commit durably
+  // before that commit; a failure fails the commit.
+  using PersistState = std::function<Status(std::span<const E3StateUpdate> updates)>;
   StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state = {});
   ~StoreWriter();  // drains the queue, then stops
   StoreWriter(const StoreWriter&) = delete;

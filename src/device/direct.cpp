@@ -211,7 +211,7 @@ void DirectFleet::flush(DirectDevice& d) {
   if (!d.link || !d.mqtt) return;
   auto out = d.mqtt->pending_output();
   if (out.empty()) return;
-  if (d.link->write(out)) d.mqtt->consume_output(out.size());
+  if (std::size_t n = d.link->write_some(out); n > 0) d.mqtt->consume_output(n);
 }
 
 void DirectFleet::publish_queued(DirectDevice& d) {

@@ -66,7 +66,7 @@ E3Result<AcceptedEpoch> Opener::accept_impl(ByteSpan message) {
   }
   if (dev.current && f.epoch == dev.current->keys.epoch()) {
     if (f.ephemeral_public == dev.current->ephemeral_public) {
-      return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, true};
+      return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, true, dev.record.kid};
     }
     return e3_fail(E3Errc::kStaleAnnouncement, "conflicting announcement for the current epoch");
   }
@@ -93,7 +93,7 @@ E3Result<AcceptedEpoch> Opener::accept_impl(ByteSpan message) {
   dev.current->ephemeral_public = f.ephemeral_public;
   dev.current->expires_at = now + config_.epoch_lifetime.count();
   dev.highest_epoch = f.epoch;
-  return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, false};
+  return AcceptedEpoch{dev.record.device_id, f.epoch, f.alg, false, dev.record.kid};
 }
 
 E3Result<OpenedReading> Opener::open(ByteSpan envelope, MutableByteSpan out_) {
@@ -166,7 +166,7 @@ E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, Mut
   if (store_ == nullptr) return e3_fail(E3Errc::kBadConfig, "commands need a state store for sequence reservations");
   if (seq >= slot.command_reserved) {
     slot.command_reserved = seq + config_.reserve_ahead;
-    if (!store_->save(serialize())) {
+    if (!persist_reservation(dev)) {
       slot.command_reserved = seq;
       return e3_fail(E3Errc::kPersistFailed, "could not persist the command reservation");
     }
@@ -192,10 +192,7 @@ std::optional<std::uint32_t> Opener::current_epoch(ByteSpan kid) const {
 
 // State: [version, [device...]]; device: [kid, highest_epoch, slot / null, slot / null];
 // slot: [secrets, ephemeral_public, expires_at, window, command_reserved].
-Bytes Opener::serialize() const {
-  Bytes out;
-  cbor::Writer w(out);
-  w.array(2).uint(codec::kStateVersion).array(devices_.size());
+void Opener::write_device(cbor::Writer& w, const Device& dev) const {
   auto write_slot = [&](const std::optional<Slot>& s) {
     if (!s) {
       w.null();
@@ -207,12 +204,31 @@ Bytes Opener::serialize() const {
     codec::write_window(w, s->window);
     w.uint(s->command_reserved);
   };
-  for (const auto& [key, dev] : devices_) {
-    w.array(4).bstr(dev.record.kid).uint(dev.highest_epoch);
-    write_slot(dev.current);
-    write_slot(dev.previous);
-  }
+  w.array(4).bstr(dev.record.kid).uint(dev.highest_epoch);
+  write_slot(dev.current);
+  write_slot(dev.previous);
+}
+
+Bytes Opener::serialize() const {
+  Bytes out;
+  cbor::Writer w(out);
+  w.array(2).uint(codec::kStateVersion).array(devices_.size());
+  for (const auto& [key, dev] : devices_) write_device(w, dev);
   return out;
+}
+
+Bytes Opener::serialize_device(ByteSpan kid) const {
+  Bytes out;
+  auto it = devices_.find(key_of(kid));
+  if (it == devices_.end()) return out;
+  cbor::Writer w(out);
+  write_device(w, it->second);
+  return out;
+}
+
+Status Opener::persist_reservation(const Device& dev) {
+  if (store_->keeps_device_records()) return store_->save_device_record(serialize_device(dev.record.kid));
+  return store_->save(serialize());
 }
 
 E3Result<void> Opener::restore(ByteSpan state) {
@@ -223,6 +239,18 @@ E3Result<void> Opener::restore(ByteSpan state) {
       item->children[0].uint_value != codec::kStateVersion || item->children[1].type != Type::kArray) {
     return e3_fail(E3Errc::kBadConfig, "opener state has the wrong shape");
   }
+  for (const auto& d : item->children[1].children) ARMORED_TRY(restore_entry(d));
+  return {};
+}
+
+E3Result<void> Opener::restore_device(ByteSpan entry) {
+  auto item = cbor::decode(entry, codec::state_limits());
+  if (!item) return e3_fail(E3Errc::kBadConfig, "opener device entry is not valid CBOR");
+  return restore_entry(*item);
+}
+
+E3Result<void> Opener::restore_entry(const cbor::Item& d) {
+  using cbor::Type;
   auto read_slot = [&](const cbor::Item& it, ByteSpan kid, std::optional<Slot>& out_) -> bool {
     if (it.type == Type::kNull) return true;
     if (it.type != Type::kArray || it.children.size() != 5) return false;
@@ -242,22 +270,20 @@ E3Result<void> Opener::restore(ByteSpan state) {
     out_->command_next = out_->command_reserved = c[4].uint_value;
     return true;
   };
-  for (const auto& d : item->children[1].children) {
-    if (d.type != Type::kArray || d.children.size() != 4 || d.children[0].type != Type::kBstr ||
-        d.children[1].type != Type::kUint || d.children[1].uint_value > 0xffffffffu) {
-      return e3_fail(E3Errc::kBadConfig, "opener state device entry");
-    }
-    auto it = devices_.find(key_of(d.children[0].bytes));
-    if (it == devices_.end()) continue;  // device no longer registered
-    Device& dev = it->second;
-    std::optional<Slot> current, previous;
-    if (!read_slot(d.children[2], dev.record.kid, current) || !read_slot(d.children[3], dev.record.kid, previous)) {
-      return e3_fail(E3Errc::kBadConfig, "opener state epoch entry");
-    }
-    dev.highest_epoch = static_cast<std::uint32_t>(d.children[1].uint_value);
-    dev.current = std::move(current);
-    dev.previous = std::move(previous);
+  if (d.type != Type::kArray || d.children.size() != 4 || d.children[0].type != Type::kBstr ||
+      d.children[1].type != Type::kUint || d.children[1].uint_value > 0xffffffffu) {
+    return e3_fail(E3Errc::kBadConfig, "opener state device entry");
   }
+  auto it = devices_.find(key_of(d.children[0].bytes));
+  if (it == devices_.end()) return {};  // device no longer registered
+  Device& dev = it->second;
+  std::optional<Slot> current, previous;
+  if (!read_slot(d.children[2], dev.record.kid, current) || !read_slot(d.children[3], dev.record.kid, previous)) {
+    return e3_fail(E3Errc::kBadConfig, "opener state epoch entry");
+  }
+  dev.highest_epoch = static_cast<std::uint32_t>(d.children[1].uint_value);
+  dev.current = std::move(current);
+  dev.previous = std::move(previous);
   return {};
 }
 

@@ -23,6 +23,11 @@
 #include "e3/state_store.h"
 #include "e3/wire.h"
 
+namespace armored::cbor {
+struct Item;
+class Writer;
+}  // namespace armored::cbor
+
 namespace armored::e3 {
 
 struct OpenerConfig {
@@ -54,6 +59,7 @@ struct AcceptedEpoch {
   std::uint32_t epoch;
   crypto::AeadAlg alg;
   bool duplicate;  // the same announcement again: nothing changed
+  ByteSpan kid;    // valid while the device stays registered
 };
 
 struct OpenerCounters {
@@ -86,6 +92,13 @@ class Opener {
   Bytes serialize() const;
   // Restores epochs, windows and reservations of registered devices (add them first).
   E3Result<void> restore(ByteSpan state);
+  // One device's entry of serialize() (empty if the kid is unknown): what an
+  // announcement or a command reservation changed, so persistence can cost
+  // one device rather than the whole fleet.
+  Bytes serialize_device(ByteSpan kid) const;
+  // Replaces one registered device's state with an entry from serialize_device()
+  // (an unregistered kid is ignored, as in restore()).
+  E3Result<void> restore_device(ByteSpan entry);
 
   const OpenerCounters& counters() const { return counters_; }
   // Current epoch number of a device, if any.
@@ -113,6 +126,9 @@ class Opener {
   E3Result<AcceptedEpoch> accept_impl(ByteSpan message);
   template <typename T>
   E3Result<T> count(E3Result<T> r);
+  void write_device(cbor::Writer& w, const Device& dev) const;
+  E3Result<void> restore_entry(const cbor::Item& entry);
+  Status persist_reservation(const Device& dev);
 
   OpenerConfig config_;
   crypto::EcPrivateKey cloud_key_;

@@ -16,6 +16,14 @@ class StateStore {
   virtual ~StateStore() = default;
   // Durably replaces the stored state; returns only once it is on disk.
   virtual Status save(ByteSpan state) = 0;
+  // Stores that can persist one device's entry (Opener::serialize_device)
+  // instead of the whole state say so; the opener then saves only what changed.
+  virtual bool keeps_device_records() const { return false; }
+  // Durably records one device's entry; returns only once it is on disk.
+  virtual Status save_device_record(ByteSpan entry) {
+    (void)entry;
+    return fail("this state store keeps only whole states");
+  }
 };
 
 // Atomic replace (temp file, fsync, rename, fsync dir) with mode 0600.

@@ -273,7 +273,9 @@ void Gateway::Impl::flush_mqtt() {
   if (!link || !mqtt) return;
   auto out = mqtt->pending_output();
   if (out.empty()) return;
-  if (link->write(out)) mqtt->consume_output(out.size());
+  // One write() takes at most tls::Connection::kMaxPendingWrite; a wide
+  // PUBLISH window after a reconnect can queue several times that.
+  if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
 }
 
 void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {

@@ -425,6 +425,16 @@ Result<void, TlsError> Connection::write(ByteSpan app) {
   return {};
 }
 
+std::size_t write_in_pieces(Connection& conn, ByteSpan bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const std::size_t n = std::min(bytes.size() - done, Connection::kMaxPendingWrite);
+    if (!conn.write(bytes.subspan(done, n))) break;
+    done += n;
+  }
+  return done;
+}
+
 void Connection::close() {
   Impl& c = *impl_;
   if (c.state == State::kEstablished) {

@@ -112,4 +112,10 @@ class Connection {
   std::unique_ptr<Impl> impl_;
 };
 
+// Hands `bytes` to conn.write() in pieces of at most kMaxPendingWrite, since
+// one write() refuses more. Returns how many bytes were queued: all of them,
+// unless the connection refused a piece (closed, failed, or pre-handshake
+// buffer full); the caller keeps the rest.
+std::size_t write_in_pieces(Connection& conn, ByteSpan bytes);
+
 }  // namespace armored::tls

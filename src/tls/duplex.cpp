@@ -43,6 +43,13 @@ Result<void, TlsError> Duplex::write(ByteSpan bytes) {
   return w;
 }
 
+std::size_t Duplex::write_some(ByteSpan bytes) {
+  if (closed_) return 0;
+  const std::size_t n = write_in_pieces(*conn_, bytes);
+  if (n > 0) wake();
+  return n;
+}
+
 void Duplex::close() {
   if (closed_) return;
   closed_ = true;

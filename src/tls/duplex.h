@@ -29,6 +29,9 @@ class Duplex : public std::enable_shared_from_this<Duplex> {
   void start(EventHandler on_event);
   // Queues application data (held until the handshake if needed).
   Result<void, TlsError> write(ByteSpan bytes);
+  // Queues `bytes` in pieces within the connection's per-write limit
+  // (tls::write_in_pieces); returns how many were queued.
+  std::size_t write_some(ByteSpan bytes);
   // Sends close_notify and what is queued, then closes the socket.
   void close();
   bool closed() const { return closed_; }

@@ -380,3 +380,41 @@ TEST_F(ConnectionTest, WritesAfterFailedInputAreRefused) {
 
 }  // namespace
 }  // namespace armored::tls
+
+namespace armored::tls {
+namespace {
+
+// A gateway with a wide PUBLISH window can have ~5 MB of MQTT output after a
+// reconnect: one write() refuses it, write_in_pieces() delivers all of it.
+TEST_F(ConnectionTest, BacklogLargerThanOneWriteArrivesInPieces) {
+  auto c = client();
+  auto s = server();
+  pump(*c, *s, clock.now(), true);
+  ASSERT_TRUE(c->handshake_done());
+  Bytes backlog(5 * Connection::kMaxPendingWrite + 123);
+  for (std::size_t i = 0; i < backlog.size(); ++i) backlog[i] = static_cast<std::uint8_t>(i * 31 + i / 977);
+  EXPECT_FALSE(c->write(backlog)) << "one write() is limited to kMaxPendingWrite";
+  ASSERT_TRUE(c->is_open());
+  EXPECT_EQ(write_in_pieces(*c, backlog), backlog.size());
+  Bytes wire = c->take_output();
+  Bytes got;
+  for (std::size_t off = 0; off < wire.size(); off += Connection::kMaxFeed) {
+    const std::size_t n = std::min(Connection::kMaxFeed, wire.size() - off);
+    for (auto& e : s->feed(ByteSpan(wire).subspan(off, n), clock.now())) {
+      ASSERT_EQ(std::get_if<Failed>(&e), nullptr);
+      if (auto* a = std::get_if<ApplicationData>(&e)) got.insert(got.end(), a->bytes.begin(), a->bytes.end());
+    }
+  }
+  EXPECT_EQ(got, backlog);
+}
+
+TEST_F(ConnectionTest, WriteInPiecesStopsWhereTheConnectionRefuses) {
+  auto c = client();  // no handshake yet: at most kMaxPendingWrite is held
+  Bytes backlog(2 * Connection::kMaxPendingWrite + 5, 'z');
+  EXPECT_EQ(write_in_pieces(*c, backlog), Connection::kMaxPendingWrite);
+  c->close();
+  EXPECT_EQ(write_in_pieces(*c, backlog), 0u);
+}
+
+}  // namespace
+}  // namespace armored::tls
