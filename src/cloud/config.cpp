@@ -35,12 +35,13 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   }
   std::string ca, cert, key, crl, chain, minv = "1.3", suites, resumption = "psk_dhe_ke";
   std::int64_t early = c.tls.max_early_data, lifetime = c.tls.ticket_lifetime.count(),
-               rotation = c.tls.ticket_key_rotation.count();
+               rotation = c.tls.ticket_key_rotation.count(), crl_check = c.crl_check_interval.count();
   ARMORED_TRY(t.get("ca", ca));
   ARMORED_TRY(t.get("certificate", cert));
   ARMORED_TRY(t.get("key", key));
   ARMORED_TRY(t.get("crl", crl));
   ARMORED_TRY(t.get_optional("intermediates", chain));
+  ARMORED_TRY(t.get_optional("crl_check_interval_s", crl_check, 0, 3600));
   ARMORED_TRY(t.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
   ARMORED_TRY(t.get_optional("ciphersuites", suites));
   ARMORED_TRY(t.get_optional("early_data_max_bytes", early, 0, 1 << 20));
@@ -54,6 +55,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   c.tls.key_file = config::resolve_path(base, key);
   c.tls.crl_file = config::resolve_path(base, crl);
   c.tls.intermediates = config::resolve_path(base, chain);
+  c.crl_check_interval = std::chrono::seconds(crl_check);
   c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
   c.tls.tls13_ciphersuites = suites;
   c.tls.max_early_data = static_cast<std::uint32_t>(early);

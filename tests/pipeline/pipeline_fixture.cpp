@@ -51,7 +51,7 @@ void PipelineTest::write_cloud_config() {
   write_text(dir() / "cloud.toml", "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(cloud_port_) +
                                        "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
-                                       "crl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
+                                       "crl = \"pki/crl.pem\"\n" + cloud_tls_extra_ + "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
                                        "state_file = \"cloud.e3state\"\n" + storage_toml_ +
                                        "[status]\ninterval_s = 1\n" + cloud_extra_config_);
 }

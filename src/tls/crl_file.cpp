@@ -1,0 +1,85 @@
+#include "tls/crl_file.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+namespace armored::tls::detail {
+namespace {
+
+constexpr int kMaxCrls = 64;  // a fleet has one issuing CA or a few; more is a broken file
+
+// Every certificate in a PEM file (empty path: none).
+Expected<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path) {
+  std::vector<X509Ptr> out;
+  if (path.empty()) return out;
+  BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    clear_error_queue();
+    return fail("cannot open " + path.string());
+  }
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  clear_error_queue();  // the loop ends on "no start line" at end of file
+  return out;
+}
+
+}  // namespace
+
+std::string serial_hex(const ASN1_INTEGER* serial) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
+  if (bn == nullptr) {
+    ERR_clear_error();
+    return {};
+  }
+  char* hex = BN_bn2hex(bn);
+  std::string out = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return out;
+}
+
+Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
+  const std::string name = c.crl_file.string();
+  if (c.crl_file.empty()) return fail("no CRL file configured");
+  std::vector<X509Ptr> issuers;
+  for (const auto& f : {c.ca_file, c.intermediates}) {
+    auto certs = read_certificates(f);
+    if (!certs) return unexpected(certs.error());
+    for (auto& x : *certs) issuers.push_back(std::move(x));
+  }
+  BioPtr bio(BIO_new_file(c.crl_file.c_str(), "r"));
+  if (!bio) {
+    clear_error_queue();
+    return fail("cannot open CRL file " + name);
+  }
+  VerifiedCrls out;
+  while (X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    X509CrlPtr crl(raw);
+    if (out.crls.size() >= kMaxCrls) return fail(name + ": more than 64 CRLs");
+    const X509* issuer = nullptr;
+    for (const auto& x : issuers) {
+      if (X509_NAME_cmp(X509_get_subject_name(x.get()), X509_CRL_get_issuer(crl.get())) == 0) issuer = x.get();
+    }
+    if (issuer == nullptr) {
+      clear_error_queue();
+      return fail(name + ": CRL issuer is not among the configured CA and intermediate certificates");
+    }
+    if (X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
+      clear_error_queue();
+      return fail(name + ": CRL signature does not verify with its issuer's key");
+    }
+    const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+      out.revoked_serials.push_back(serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+    }
+    out.crls.push_back(std::move(crl));
+  }
+  // The loop ends at end of file ("no start line") or on a damaged PEM block.
+  const unsigned long err = ERR_peek_last_error();
+  const bool clean_end = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+  clear_error_queue();
+  if (!clean_end && err != 0) return fail(name + ": damaged PEM data");
+  if (out.crls.empty()) return fail(name + ": no CRL in the file");
+  return out;
+}
+
+}  // namespace armored::tls::detail
