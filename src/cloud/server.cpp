@@ -90,6 +90,9 @@ struct CloudServer::Impl {
   std::unique_ptr<AdminServer> admin;
   std::unique_ptr<BrokerSource> broker;  // optional second source
   std::unique_ptr<tls::CrlWatcher> crl_watch;
+  // A member so begin_stop() can cancel it: otherwise run() waits out the
+  // rest of a status interval (up to status.interval_s) before returning.
+  asio::steady_timer status_timer{io};
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
   bool storage_failed = false;
@@ -543,12 +546,11 @@ CloudStatus CloudServer::Impl::snapshot() const {
 
 asio::awaitable<void> CloudServer::Impl::status_loop() {
   if (config.status_interval.count() == 0) co_return;
-  asio::steady_timer t(io);
   last_status = snapshot();
   last_status_at = std::chrono::steady_clock::now();
   while (!stopping) {
-    t.expires_after(config.status_interval);
-    co_await t.async_wait(kNoThrow);
+    status_timer.expires_after(config.status_interval);
+    co_await status_timer.async_wait(kNoThrow);
     if (stopping) break;
     auto now = std::chrono::steady_clock::now();
     auto s = snapshot();
@@ -568,6 +570,7 @@ void CloudServer::Impl::begin_stop() {
   if (admin) admin->close();
   if (broker) broker->stop();
   if (crl_watch) crl_watch->stop();
+  status_timer.cancel();
   // Drain before closing: what is being committed now is acknowledged, so
   // gateways need not send it again after the restart.
   asio::co_spawn(io, drain_then_close(), asio::detached);
