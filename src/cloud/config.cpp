@@ -34,6 +34,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
                 "listener without TLS");
   }
   std::string ca, cert, key, crl, chain, minv = "1.3", suites, resumption = "psk_dhe_ke";
+  std::string tickets = "armored-cloud.tickets";  // "": ticket keys in memory only
   std::int64_t early = c.tls.max_early_data, lifetime = c.tls.ticket_lifetime.count(),
                rotation = c.tls.ticket_key_rotation.count(), crl_check = c.crl_check_interval.count();
   ARMORED_TRY(t.get("ca", ca));
@@ -48,6 +49,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(t.get_optional("ticket_lifetime_s", lifetime, 60, 7 * 24 * 3600));
   ARMORED_TRY(t.get_optional("ticket_key_rotation_s", rotation, 60, 7 * 24 * 3600));
   ARMORED_TRY(t.get_optional_choice("resumption", resumption, {"psk_dhe_ke", "psk_ke"}));
+  ARMORED_TRY(t.get_optional("ticket_key_file", tickets));
   ARMORED_TRY(t.reject_unknown_keys());
   c.tls.role = tls::Role::kServer;
   c.tls.ca_file = config::resolve_path(base, ca);
@@ -61,6 +63,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   c.tls.max_early_data = static_cast<std::uint32_t>(early);
   c.tls.ticket_lifetime = std::chrono::seconds(lifetime);
   c.tls.ticket_key_rotation = std::chrono::seconds(rotation);
+  if (!tickets.empty()) c.tls.ticket_key_file = config::resolve_path(base, tickets);
   c.tls.resumption = resumption == "psk_ke" ? tls::ResumptionMode::kPskKe : tls::ResumptionMode::kPskDheKe;
 
   auto e3 = doc->section("e3");
