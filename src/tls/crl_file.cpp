@@ -41,7 +41,7 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
   const std::string name = c.crl_file.string();
   if (c.crl_file.empty()) return fail("no CRL file configured");
   std::vector<X509Ptr> issuers;
-  for (const auto& f : {c.ca_file, c.intermediates}) {
+  for (const auto& f : {c.ca_file, c.intermediates, c.cert_chain}) {
     auto certs = read_certificates(f);
     if (!certs) return unexpected(certs.error());
     for (auto& x : *certs) issuers.push_back(std::move(x));
@@ -61,7 +61,7 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
     }
     if (issuer == nullptr) {
       clear_error_queue();
-      return fail(name + ": CRL issuer is not among the configured CA and intermediate certificates");
+      return fail(name + ": CRL issuer is not among the configured CA, intermediate and own chain certificates");
     }
     if (X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
       clear_error_queue();

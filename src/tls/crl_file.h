@@ -20,8 +20,8 @@ struct VerifiedCrls {
   std::vector<std::string> revoked_serials;  // upper-case hex, as PeerIdentity::serial
 };
 
-// Every CRL in config.crl_file, each signed by a certificate in ca_file or
-// intermediates. Fails naming the file and what was wrong: unreadable, no
+// Every CRL in config.crl_file, each signed by a certificate in ca_file,
+// intermediates or cert_chain (our own chain carries the issuing CA). Fails naming the file and what was wrong: unreadable, no
 // CRL in it, issuer unknown, bad signature.
 Expected<VerifiedCrls> load_verified_crls(const TlsConfig& config);
 
