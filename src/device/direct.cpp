@@ -16,7 +16,7 @@
 #include "common/rng.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
-#include "gateway/backoff.h"
+#include "common/backoff.h"
 #include "mqtt/client_session.h"
 #include "provision/registry.h"
 #include "telemetry/generator.h"
@@ -47,7 +47,7 @@ struct DirectDevice {
   std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<tls::TlsContext> tls;
   std::unique_ptr<tls::SessionStore> tickets;
-  std::unique_ptr<gateway::Backoff> backoff;
+  std::unique_ptr<Backoff> backoff;
   std::deque<Queued> queue;  // unacknowledged messages, oldest first
   std::shared_ptr<tls::Duplex> link;
   std::optional<mqtt::ClientSession> mqtt;
@@ -174,7 +174,7 @@ Status DirectFleet::load() {
     fs::create_directories(tdir, ec);
     fs::permissions(tdir, fs::perms::owner_all, ec);
     d.tickets = std::make_unique<tls::SessionStore>(tdir, clock_, std::chrono::seconds(7200));
-    d.backoff = std::make_unique<gateway::Backoff>(std::chrono::milliseconds(200), std::chrono::milliseconds(10000),
+    d.backoff = std::make_unique<Backoff>(std::chrono::milliseconds(200), std::chrono::milliseconds(10000),
                                                    *d.rng);
   }
   sum_.fleet.devices = o_.devices;
