@@ -6,7 +6,7 @@
 namespace armored::store {
 namespace {
 
-constexpr std::array<std::pair<EventKind, const char*>, 7> kEventNames = {{
+constexpr std::array<std::pair<EventKind, const char*>, 8> kEventNames = {{
     {EventKind::kRejectedEnvelope, "rejected_envelope"},
     {EventKind::kFailedHandshake, "failed_handshake"},
     {EventKind::kAclDenied, "acl_denied"},
