@@ -654,6 +654,9 @@ int CloudServer::run() {
   });
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  i.crl_watch = std::make_unique<tls::CrlWatcher>(i.io, *i.tls_ctx, i.config.crl_check_interval, "cloud",
+                                                  [&i](const auto& serials) { i.close_revoked(serials); });
+  i.crl_watch->start();
   if (i.admin) i.admin->start();
   asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
   if (i.broker) i.broker->start();

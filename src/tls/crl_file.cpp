@@ -3,10 +3,16 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <string_view>
+
+#include "common/file_io.h"
+
 namespace armored::tls::detail {
 namespace {
 
-constexpr int kMaxCrls = 64;  // a fleet has one issuing CA or a few; more is a broken file
+constexpr std::size_t kMaxCrls = 64;  // a fleet has one issuing CA or a few; more is a broken file
+constexpr std::size_t kMaxCrlFileBytes = 64u << 20;
+constexpr std::string_view kCrlBegin = "-----BEGIN X509 CRL-----";
 
 // Every certificate in a PEM file (empty path: none).
 Expected<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path) {
@@ -46,11 +52,10 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
     if (!certs) return unexpected(certs.error());
     for (auto& x : *certs) issuers.push_back(std::move(x));
   }
-  BioPtr bio(BIO_new_file(c.crl_file.c_str(), "r"));
-  if (!bio) {
-    clear_error_queue();
-    return fail("cannot open CRL file " + name);
-  }
+  auto text = read_text_file(c.crl_file, kMaxCrlFileBytes);
+  if (!text) return fail("cannot read CRL file " + name + ": " + text.error().message);
+  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  if (!bio) return fail("cannot allocate a buffer for " + name);
   VerifiedCrls out;
   while (X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
     X509CrlPtr crl(raw);
@@ -73,11 +78,15 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
     }
     out.crls.push_back(std::move(crl));
   }
-  // The loop ends at end of file ("no start line") or on a damaged PEM block.
-  const unsigned long err = ERR_peek_last_error();
-  const bool clean_end = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
-  clear_error_queue();
-  if (!clean_end && err != 0) return fail(name + ": damaged PEM data");
+  clear_error_queue();  // the loop ends at end of data or on a damaged block
+  // A truncated or damaged block ends the loop early without telling why:
+  // every CRL the file announces must have been read.
+  std::size_t announced = 0;
+  for (auto at = text->find(kCrlBegin); at != std::string::npos; at = text->find(kCrlBegin, at + 1)) ++announced;
+  if (announced != out.crls.size()) {
+    return fail(name + ": damaged PEM data (" + std::to_string(out.crls.size()) + " of " + std::to_string(announced) +
+                " CRLs readable)");
+  }
   if (out.crls.empty()) return fail(name + ": no CRL in the file");
   return out;
 }

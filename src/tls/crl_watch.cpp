@@ -49,7 +49,8 @@ bool CrlWatcher::reload(const char* why) {
                   ctx_.config().crl_file.string(), why, revoked.error().message);
     return false;
   }
-  spdlog::info("{}: CRL {} reloaded ({}): {} revoked serials", who_, ctx_.config().crl_file.string(), why,
+  // warn: shown at the default log level; a changed CRL is a security event.
+  spdlog::warn("{}: CRL {} reloaded ({}): {} revoked serials", who_, ctx_.config().crl_file.string(), why,
                revoked->size());
   if (on_reload_) on_reload_(*revoked);
   return true;
