@@ -1,6 +1,7 @@
 #include "cloud/config.h"
 
 #include "common/file_io.h"
+#include "config/tls_section.h"
 #include "config/toml_reader.h"
 
 namespace armored::cloud {
@@ -33,32 +34,24 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
     return fail(path.string() + ": [tls] certificate, key, ca and crl are required: Armored has no "
                 "listener without TLS");
   }
-  std::string ca, cert, key, crl, chain, minv = "1.3", suites, resumption = "psk_dhe_ke";
+  std::string resumption = "psk_dhe_ke";
+  std::string tickets = "armored-cloud.tickets";  // "": ticket keys in memory only
   std::int64_t early = c.tls.max_early_data, lifetime = c.tls.ticket_lifetime.count(),
-               rotation = c.tls.ticket_key_rotation.count();
-  ARMORED_TRY(t.get("ca", ca));
-  ARMORED_TRY(t.get("certificate", cert));
-  ARMORED_TRY(t.get("key", key));
-  ARMORED_TRY(t.get("crl", crl));
-  ARMORED_TRY(t.get_optional("intermediates", chain));
-  ARMORED_TRY(t.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
-  ARMORED_TRY(t.get_optional("ciphersuites", suites));
+               rotation = c.tls.ticket_key_rotation.count(), crl_check = c.crl_check_interval.count();
+  ARMORED_TRY(config::read_tls_files(t, base, /*crl_required=*/true, c.tls));
+  ARMORED_TRY(t.get_optional("crl_check_interval_s", crl_check, 0, 3600));
   ARMORED_TRY(t.get_optional("early_data_max_bytes", early, 0, 1 << 20));
   ARMORED_TRY(t.get_optional("ticket_lifetime_s", lifetime, 60, 7 * 24 * 3600));
   ARMORED_TRY(t.get_optional("ticket_key_rotation_s", rotation, 60, 7 * 24 * 3600));
   ARMORED_TRY(t.get_optional_choice("resumption", resumption, {"psk_dhe_ke", "psk_ke"}));
+  ARMORED_TRY(t.get_optional("ticket_key_file", tickets));
   ARMORED_TRY(t.reject_unknown_keys());
   c.tls.role = tls::Role::kServer;
-  c.tls.ca_file = config::resolve_path(base, ca);
-  c.tls.cert_chain = config::resolve_path(base, cert);
-  c.tls.key_file = config::resolve_path(base, key);
-  c.tls.crl_file = config::resolve_path(base, crl);
-  c.tls.intermediates = config::resolve_path(base, chain);
-  c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
-  c.tls.tls13_ciphersuites = suites;
+  c.crl_check_interval = std::chrono::seconds(crl_check);
   c.tls.max_early_data = static_cast<std::uint32_t>(early);
   c.tls.ticket_lifetime = std::chrono::seconds(lifetime);
   c.tls.ticket_key_rotation = std::chrono::seconds(rotation);
+  if (!tickets.empty()) c.tls.ticket_key_file = config::resolve_path(base, tickets);
   c.tls.resumption = resumption == "psk_ke" ? tls::ResumptionMode::kPskKe : tls::ResumptionMode::kPskDheKe;
 
   auto e3 = doc->section("e3");
@@ -94,11 +87,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(mq.reject_unknown_keys());
   c.max_packet_bytes = static_cast<std::size_t>(maxpkt);
 
-  auto status = doc->section("status");
-  std::int64_t interval = c.status_interval.count();
-  ARMORED_TRY(status.get_optional("interval_s", interval, 0, 3600));
-  ARMORED_TRY(status.reject_unknown_keys());
-  c.status_interval = std::chrono::seconds(interval);
+  ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
 
   ARMORED_TRY(parse_broker_section(*doc, base, c.broker, c.broker_enabled));
   const fs::path db_dir = c.backend == "sqlite" && c.sqlite_path.has_parent_path() ? c.sqlite_path.parent_path() : base;

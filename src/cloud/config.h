@@ -20,8 +20,10 @@ struct CloudConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8883;
   std::size_t max_connections = 10000;
-  // [tls]
+  // [tls]; tls.ticket_key_file defaults to armored-cloud.tickets next to the config
   tls::TlsConfig tls;
+  // How often the CRL file is checked for a change (0: only on SIGHUP).
+  std::chrono::seconds crl_check_interval{5};
   // [e3]
   std::filesystem::path e3_dir;   // registry.json, cloud-e3.key
   std::filesystem::path pki_dir;  // device/<id>.crt: identity keys of enrolled devices

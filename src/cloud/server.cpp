@@ -32,6 +32,7 @@
 #include "store/store.h"
 #include "tls/connection.h"
 #include "tls/context.h"
+#include "tls/crl_watch.h"
 
 namespace armored::cloud {
 namespace fs = std::filesystem;
@@ -58,6 +59,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   asio::steady_timer wake;  // cancelled to wake the writer
   std::string peer_address;
   std::string identity;     // verified gateway (or direct device) id
+  std::string serial;       // serial of the certificate it presented (closed when revoked)
   // 0-RTT data arrives before the handshake completes, that is before the
   // peer's identity (and its revocation) is checked: held until then.
   std::vector<tls::ApplicationData> early;
@@ -87,6 +89,10 @@ struct CloudServer::Impl {
   std::optional<CommandService> commands;
   std::unique_ptr<AdminServer> admin;
   std::unique_ptr<BrokerSource> broker;  // optional second source
+  std::unique_ptr<tls::CrlWatcher> crl_watch;
+  // A member so begin_stop() can cancel it: otherwise run() waits out the
+  // rest of a status interval (up to status.interval_s) before returning.
+  asio::steady_timer status_timer{io};
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
   bool storage_failed = false;
@@ -108,6 +114,7 @@ struct CloudServer::Impl {
   void flush(const std::shared_ptr<Conn>& c);
   void close(const std::shared_ptr<Conn>& c);
   void begin_stop();
+  void close_revoked(const std::vector<std::string>& serials);
   asio::awaitable<void> drain_then_close();
   CloudStatus snapshot() const;
   // Device commands (the block after load()).
@@ -419,6 +426,7 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
       if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
         c->handshake_done = true;
         c->identity = hc->peer.id;
+        c->serial = hc->peer.serial;
         if (c->identity.empty()) {
           security_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address);
           close(c);
@@ -532,12 +540,11 @@ CloudStatus CloudServer::Impl::snapshot() const {
 
 asio::awaitable<void> CloudServer::Impl::status_loop() {
   if (config.status_interval.count() == 0) co_return;
-  asio::steady_timer t(io);
   last_status = snapshot();
   last_status_at = std::chrono::steady_clock::now();
   while (!stopping) {
-    t.expires_after(config.status_interval);
-    co_await t.async_wait(kNoThrow);
+    status_timer.expires_after(config.status_interval);
+    co_await status_timer.async_wait(kNoThrow);
     if (stopping) break;
     auto now = std::chrono::steady_clock::now();
     auto s = snapshot();
@@ -556,9 +563,27 @@ void CloudServer::Impl::begin_stop() {
   signals.cancel(ec);
   if (admin) admin->close();
   if (broker) broker->stop();
+  if (crl_watch) crl_watch->stop();
+  status_timer.cancel();
   // Drain before closing: what is being committed now is acknowledged, so
   // gateways need not send it again after the restart.
   asio::co_spawn(io, drain_then_close(), asio::detached);
+}
+
+// A new CRL applies to new handshakes; peers already connected with a
+// certificate it revokes are closed here and the closing is audited.
+void CloudServer::Impl::close_revoked(const std::vector<std::string>& serials) {
+  const std::set<std::string> revoked(serials.begin(), serials.end());
+  std::vector<std::shared_ptr<Conn>> hit;
+  for (const auto& c : conns) {
+    if (c->handshake_done && !c->closed && revoked.count(c->serial) != 0) hit.push_back(c);
+  }
+  for (const auto& c : hit) {
+    spdlog::warn("cloud: closing {} ({}): certificate {} revoked", c->identity, c->peer_address, c->serial);
+    security_event(store::EventKind::kOther, "certificate revoked while connected", c->identity,
+                   fmt::format("serial {} from {}", c->serial, c->peer_address));
+    close(c);
+  }
 }
 
 asio::awaitable<void> CloudServer::Impl::drain_then_close() {
@@ -623,6 +648,9 @@ int CloudServer::run() {
   });
   asio::co_spawn(i.io, i.accept_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  i.crl_watch = std::make_unique<tls::CrlWatcher>(i.io, *i.tls_ctx, i.config.crl_check_interval, "cloud",
+                                                  [&i](const auto& serials) { i.close_revoked(serials); });
+  i.crl_watch->start();
   if (i.admin) i.admin->start();
   asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
   if (i.broker) i.broker->start();

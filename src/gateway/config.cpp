@@ -1,6 +1,7 @@
 #include "gateway/config.h"
 
 #include "common/file_io.h"
+#include "config/tls_section.h"
 #include "config/toml_reader.h"
 #include "pki/pki.h"
 
@@ -27,20 +28,14 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   c.udp_port = static_cast<std::uint16_t>(uport);
 
   auto cl = doc->section("cloud");
-  std::string ca, cert, key, crl, chain, tickets = c.ticket_dir.string(), minv = "1.3", suites;
+  std::string tickets = c.ticket_dir.string();
   std::int64_t port = c.cloud_port, keep = c.keep_alive_s, max_age = c.ticket_max_age.count();
   ARMORED_TRY(cl.get("host", c.cloud_host));
   ARMORED_TRY(cl.get_optional("port", port, 1, 65535));
-  ARMORED_TRY(cl.get("ca", ca));
-  ARMORED_TRY(cl.get("certificate", cert));
-  ARMORED_TRY(cl.get("key", key));
-  ARMORED_TRY(cl.get_optional("crl", crl));
-  ARMORED_TRY(cl.get_optional("intermediates", chain));
+  ARMORED_TRY(config::read_tls_files(cl, base, /*crl_required=*/false, c.tls));
   ARMORED_TRY(cl.get_optional("ticket_dir", tickets));
   ARMORED_TRY(cl.get_optional("ticket_max_age_s", max_age, 0, 7 * 24 * 3600));
   ARMORED_TRY(cl.get_optional("keep_alive_s", keep, 0, 3600));
-  ARMORED_TRY(cl.get_optional_choice("min_version", minv, {"1.3", "1.2"}));
-  ARMORED_TRY(cl.get_optional("ciphersuites", suites));
   ARMORED_TRY(cl.reject_unknown_keys());
   if (port == 1883) {
     return fail(path.string() + ": cloud.port 1883 is plaintext MQTT; the gateway forwards only over TLS (8883)");
@@ -50,13 +45,6 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   c.ticket_max_age = std::chrono::seconds(max_age);
   c.ticket_dir = config::resolve_path(base, tickets);
   c.tls.role = tls::Role::kClient;
-  c.tls.ca_file = config::resolve_path(base, ca);
-  c.tls.cert_chain = config::resolve_path(base, cert);
-  c.tls.key_file = config::resolve_path(base, key);
-  c.tls.crl_file = config::resolve_path(base, crl);
-  c.tls.intermediates = config::resolve_path(base, chain);
-  c.tls.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
-  c.tls.tls13_ciphersuites = suites;
 
   auto sp = doc->section("spool");
   std::string sdir = c.spool_dir.string();
@@ -86,11 +74,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   c.backoff_initial = std::chrono::milliseconds(bi);
   c.backoff_max = std::chrono::milliseconds(bmx);
 
-  auto st = doc->section("status");
-  std::int64_t si = c.status_interval.count();
-  ARMORED_TRY(st.get_optional("interval_s", si, 0, 3600));
-  ARMORED_TRY(st.reject_unknown_keys());
-  c.status_interval = std::chrono::seconds(si);
+  ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
   return c;
 }
 

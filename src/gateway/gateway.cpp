@@ -28,6 +28,7 @@
 #include "mqtt/client_session.h"
 #include "spool/spool.h"
 #include "tls/context.h"
+#include "tls/crl_watch.h"
 #include "tls/duplex.h"
 #include "tls/session_store.h"
 
@@ -505,6 +506,10 @@ int Gateway::run() {
   asio::co_spawn(i.io, i.udp_loop(), asio::detached);
   asio::co_spawn(i.io, i.uplink_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
+  // With [cloud] crl set, the CRL is reloaded on SIGHUP and when the file
+  // changes, like the cloud's: new connections are checked against it.
+  tls::CrlWatcher crl_watch(i.io, *i.tls_ctx, std::chrono::seconds(5), "gateway", nullptr);
+  crl_watch.start();
   i.io.run();
   return 0;
 }

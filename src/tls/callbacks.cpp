@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "common/bytes.h"
+#include "tls/crl_file.h"
 #include "tls/connection_state.h"
 #include "tls/context_impl.h"
 
@@ -197,23 +198,9 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
 
 }  // namespace
 
-// Audit rows name the exact certificate a peer presented, so a revoked serial
-// that still got in can be told from the identity's current certificate.
-static std::string serial_hex(const ASN1_INTEGER* serial) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) {
-    ERR_clear_error();
-    return {};
-  }
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  // One spelling per serial (BN_bn2hex pads to whole bytes): "3EB", not "03EB".
-  std::size_t first = out.find_first_not_of('0');
-  return first == std::string::npos ? (out.empty() ? out : "0") : out.substr(first);
-}
-
+// Audit rows name the exact certificate a peer presented (serial_hex in
+// crl_file.h), so a revoked serial that still got in can be told from the
+// identity's current certificate.
 PeerIdentity identity_from_certificate(X509* cert) {
   PeerIdentity out;
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
@@ -234,7 +221,7 @@ PeerIdentity identity_from_certificate(X509* cert) {
     if (out.kind != PeerIdentity::Kind::kNone) break;
   }
   GENERAL_NAMES_free(names);
-  if (out.kind != PeerIdentity::Kind::kNone) out.serial = serial_hex(X509_get0_serialNumber(cert));
+  if (out.kind != PeerIdentity::Kind::kNone) out.serial = detail::serial_hex(X509_get0_serialNumber(cert));
   return out;
 }
 

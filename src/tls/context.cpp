@@ -5,6 +5,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "tls/connection_state.h"
+#include "tls/crl_file.h"
 #include "tls/context_impl.h"
 
 namespace armored::tls {
@@ -169,14 +170,25 @@ Expected<std::unique_ptr<TlsContext>> TlsContext::create(const TlsConfig& config
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
 }
 
-Status TlsContext::reload_crl() {
-  if (impl_->config.crl_file.empty()) return fail("no CRL file configured");
+Expected<std::vector<std::string>> TlsContext::reload_crl() {
+  const TlsConfig& c = impl_->config;
   ERR_clear_error();
-  auto store = build_verify_store(impl_->config);
-  if (!store) return unexpected(store.error());
+  // Read and verify once, then build the store from what was verified: the
+  // file may be replaced again between two reads.
+  auto crls = detail::load_verified_crls(c);
+  if (!crls) return unexpected(crls.error());
+  detail::X509StorePtr store(X509_STORE_new());
+  if (!store) return openssl_fail("cannot allocate certificate store");
+  if (X509_STORE_load_file(store.get(), c.ca_file.c_str()) != 1) {
+    return openssl_fail("cannot load CA file " + c.ca_file.string());
+  }
+  for (const auto& crl : crls->crls) {
+    if (X509_STORE_add_crl(store.get(), crl.get()) != 1) return openssl_fail("cannot add CRL from " + c.crl_file.string());
+  }
+  X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
   std::lock_guard lock(impl_->store_mu);
-  impl_->verify_store = std::move(*store);
-  return {};
+  impl_->verify_store = std::move(store);
+  return std::move(crls->revoked_serials);
 }
 
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -5,6 +5,8 @@
 // behind the opaque Impl so callers never include OpenSSL headers.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -24,8 +26,11 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   // Loads the CRL file again (e.g. after `armored pki` revoked a gateway).
-  // New handshakes and resumptions are checked against it.
-  Status reload_crl();
+  // Each CRL's signature is checked against the CA and intermediate
+  // certificates first; on any failure the previous CRL stays in force.
+  // New handshakes and resumptions are checked against it. Returns the
+  // revoked serials (upper-case hex, as PeerIdentity::serial).
+  Expected<std::vector<std::string>> reload_crl();
 
   const TlsConfig& config() const;
   Clock& clock() const;

@@ -50,6 +50,9 @@ class CloudPeer {
         << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n"
         << "[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
         << "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
+        // Reload on SIGHUP only: the fleet audit needs a cloud that still
+        // holds the CRL it started with after `armored pki revoke`.
+        << "crl_check_interval_s = 0\n"
         << "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"cloud.e3state\"\n"
         << "[storage]\n" << storage << "[status]\ninterval_s = 1\n";
     Subprocess::Options o;

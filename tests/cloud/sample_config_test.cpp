@@ -17,6 +17,25 @@ TEST(SampleConfig, CloudTomlLoadsWithEveryOption) {
   EXPECT_EQ(c->port, 8883);
   EXPECT_EQ(c->tls.ca_file, "/etc/armored/pki/root-ca.crt");
   EXPECT_EQ(c->tls.max_early_data, 16384u);
+  EXPECT_EQ(c->tls.ticket_key_file, "/etc/armored/armored-cloud.tickets");
+  EXPECT_EQ(c->crl_check_interval, std::chrono::seconds(5));
+}
+
+TEST(SampleConfig, TicketKeyFileDefaultsNextToTheConfigAndEmptyMeansMemoryOnly) {
+  auto text = testing::slurp(testing::source_path("config/cloud.toml"));
+  auto without = text;
+  without.replace(without.find("ticket_key_file = \"armored-cloud.tickets\""), 41, "");
+  auto c = cloud::parse_cloud_config(without, "/srv/cloud/cloud.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->tls.ticket_key_file, "/srv/cloud/armored-cloud.tickets");
+  auto off = text;
+  off.replace(off.find("ticket_key_file = \"armored-cloud.tickets\""), 41, "ticket_key_file = \"\"");
+  c = cloud::parse_cloud_config(off, "/srv/cloud/cloud.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->tls.ticket_key_file.empty());
+  auto bad = text;
+  bad.replace(bad.find("crl_check_interval_s = 5"), 24, "crl_check_interval_s = -1");
+  EXPECT_FALSE(cloud::parse_cloud_config(bad, "c.toml"));
 }
 
 TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {

@@ -51,9 +51,9 @@ void PipelineTest::write_cloud_config() {
   write_text(dir() / "cloud.toml", "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(cloud_port_) +
                                        "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
-                                       "crl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
+                                       "crl = \"pki/crl.pem\"\n" + cloud_tls_extra_ + "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
                                        "state_file = \"cloud.e3state\"\n" + storage_toml_ +
-                                       "[status]\ninterval_s = 1\n" + cloud_extra_config_);
+                                       "[status]\ninterval_s = " + std::to_string(status_interval_s_) + "\n" + cloud_extra_config_);
 }
 
 Process PipelineTest::start_cloud() {
@@ -81,7 +81,7 @@ Process PipelineTest::start_gateway(const std::string& id) {
                  "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/" + id +
                  ".crt\"\nintermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/" + id +
                  ".key\"\nticket_dir = \"tickets-" + id + "\"\n[spool]\ndir = \"spool-" + id +
-                 "\"\n[backoff]\ninitial_ms = 200\nmax_ms = 4000\n[status]\ninterval_s = 1\n");
+                 "\"\n[backoff]\ninitial_ms = 200\nmax_ms = 4000\n[status]\ninterval_s = " + std::to_string(status_interval_s_) + "\n");
   const auto n = std::to_string(++gateway_starts_);
   Subprocess::Options o;
   o.cwd = dir();

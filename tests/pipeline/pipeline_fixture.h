@@ -68,6 +68,10 @@ class PipelineTest : public ::testing::Test {
   std::vector<std::string> armored(std::vector<std::string> args) const;
 
   armored::testing::TempDir tmp_;
+  // [status] interval_s of the cloud and gateway configs.
+  int status_interval_s_ = 1;
+  // Lines added to cloud.toml's [tls] section (e.g. crl_check_interval_s).
+  std::string cloud_tls_extra_;
   // Appended to cloud.toml (e.g. a [broker] section).
   std::string cloud_extra_config_;
   // Where gateways forward to; 0: the cloud's listener.

@@ -3,6 +3,10 @@
 #include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
 #include "tls/client_runner.h"
 #include "tls/openssl_peers.h"
 #include "tls/server_thread.h"
@@ -203,6 +207,43 @@ TEST_F(ServerRejects, RevokedClientCertificate) {
   fleet.issuing->revoke(leaf.serial);
   fleet.rewrite_crl();
   ASSERT_TRUE(ctx_->reload_crl());
+  expect_refused(&leaf, Reason::kRevoked);
+}
+
+// reload_crl() trusts a CRL only when its signature verifies with a known
+// issuer; otherwise the previous CRL stays in force (a revoked client stays out).
+TEST_F(ServerRejects, ReloadRefusesForeignOrForgedCrlAndKeepsThePreviousOne) {
+  auto leaf = fleet.issuing->issue(client_leaf());
+  fleet.issuing->revoke(leaf.serial);
+  fleet.rewrite_crl();
+  auto revoked = ctx_->reload_crl();
+  ASSERT_TRUE(revoked) << revoked.error().message;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%lX", leaf.serial);
+  std::string serial = hex;
+  if (serial.size() % 2 != 0) serial.insert(0, "0");  // whole bytes, as BN_bn2hex prints them
+  EXPECT_EQ(std::count(revoked->begin(), revoked->end(), serial), 1) << serial;
+
+  auto write = [&](const std::string& pem) { std::ofstream(fleet.crl_file, std::ios::trunc) << pem; };
+  const std::string good = fleet.root->crl_pem() + fleet.issuing->crl_pem();
+  auto other = testing::TestAuthority::root("Other Root");
+  write(other->crl_pem());
+  auto r = ctx_->reload_crl();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("CRL issuer is not among"), std::string::npos) << r.error().message;
+  std::string forged = good;
+  const auto end = forged.rfind("-----END");
+  forged[end - 6] = forged[end - 6] == 'A' ? 'B' : 'A';  // inside the last CRL's signature
+  write(forged);
+  r = ctx_->reload_crl();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("signature does not verify"), std::string::npos) << r.error().message;
+  write(good.substr(0, good.find("-----END") - 10));  // cut inside the first CRL
+  EXPECT_FALSE(ctx_->reload_crl());
+  write("");
+  r = ctx_->reload_crl();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("no CRL"), std::string::npos) << r.error().message;
   expect_refused(&leaf, Reason::kRevoked);
 }
 

@@ -1,0 +1,32 @@
+#pragma once
+// Internal to src/tls: reads a CRL file (PEM, one or more CRLs) and checks
+// each CRL's signature against the configured CA and intermediate
+// certificates before it is trusted. Used by TlsContext::reload_crl() so a
+// truncated, forged or foreign CRL never replaces a good one.
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "tls/config.h"
+#include "tls/openssl_util.h"
+
+namespace armored::tls::detail {
+
+using X509CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
+
+struct VerifiedCrls {
+  std::vector<X509CrlPtr> crls;
+  std::vector<std::string> revoked_serials;  // upper-case hex, as PeerIdentity::serial
+};
+
+// Every CRL in config.crl_file, each signed by a certificate in ca_file,
+// intermediates or cert_chain (our own chain carries the issuing CA). Fails naming the file and what was wrong: unreadable, no
+// CRL in it, issuer unknown, bad signature.
+Expected<VerifiedCrls> load_verified_crls(const TlsConfig& config);
+
+// A certificate serial number in upper-case hex without leading zeros
+// (the form PeerIdentity::serial and the audit trail use).
+std::string serial_hex(const ASN1_INTEGER* serial);
+
+}  // namespace armored::tls::detail
