@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "crypto/cpu.h"
+#include "device/device_sealer.h"
 #include "e3/e3.h"
 #include "common/backoff.h"
 #include "mqtt/client_session.h"
@@ -56,17 +57,6 @@ struct DirectDevice {
   Steady::time_point next_reading;
 };
 
-crypto::AeadAlg pick_aead(const std::string& name, bool* ok) {
-  *ok = true;
-  if (name.empty()) return crypto::default_aead();
-  if (name == "aes-128-gcm") return crypto::AeadAlg::kAes128Gcm;
-  if (name == "aes-256-gcm") return crypto::AeadAlg::kAes256Gcm;
-  if (name == "chacha20-poly1305") return crypto::AeadAlg::kChaCha20Poly1305;
-  if (name == "aes-ccm-16-64-128") return crypto::AeadAlg::kAesCcm16_64_128;
-  *ok = false;
-  return crypto::default_aead();
-}
-
 class DirectFleet {
  public:
   DirectFleet(const FleetOptions& o, const DirectOptions& d) : o_(o), d_(d) {}
@@ -105,19 +95,8 @@ class DirectFleet {
 Status DirectFleet::load() {
   if (o_.devices == 0) return fail("--devices must be at least 1");
   if (!(o_.interval_s > 0) || !(o_.speedup > 0)) return fail("--interval and --speedup must be positive");
-  bool aead_ok = false;
-  const crypto::AeadAlg alg = pick_aead(o_.aead, &aead_ok);
-  if (!aead_ok) return fail("unknown AEAD '" + o_.aead + "'");
-  auto registry = provision::load_registry(o_.e3_dir);
-  if (!registry) return unexpected(registry.error());
-  if (registry->devices.size() < o_.devices) {
-    return fail("only " + std::to_string(registry->devices.size()) + " devices are enrolled in " +
-                o_.e3_dir.string() + "; run `armored pki fleet` and `armored enroll` for more");
-  }
-  auto cloud_pem = read_text_file(provision::cloud_public_key_path(o_.e3_dir), 64 * 1024);
-  if (!cloud_pem) return unexpected(cloud_pem.error());
-  auto cloud_pub = crypto::EcPublicKey::from_pem(*cloud_pem);
-  if (!cloud_pub) return fail(provision::cloud_public_key_path(o_.e3_dir).string() + " is not a P-256 public key");
+  auto keys = load_fleet_keys(o_.e3_dir, o_.devices, o_.aead);
+  if (!keys) return unexpected(keys.error());
   std::error_code ec;
   fs::create_directories(o_.state_dir / "tickets", ec);
   if (ec) return fail("cannot create " + o_.state_dir.string() + ": " + ec.message());
@@ -126,33 +105,16 @@ Status DirectFleet::load() {
   start_ = Steady::now();
   devices_.resize(o_.devices);
   for (std::size_t i = 0; i < o_.devices; ++i) {
-    const auto& enrol = registry->devices[i];
+    const auto& enrol = keys->registry.devices[i];
     DirectDevice& d = devices_[i];
     d.id = enrol.device_id;
     d.topic = "armored/v1/" + d.id + "/up";
     const fs::path key_path = o_.pki_dir / "device" / (d.id + ".key");
-    auto key_pem = read_text_file(key_path, 64 * 1024);
-    if (!key_pem) return unexpected(key_pem.error());
-    auto key = crypto::EcPrivateKey::from_pem(*key_pem);
-    if (!key) return fail("device " + d.id + ": its key is not a P-256 private key");
-    d.store = std::make_unique<e3::FileStateStore>(o_.state_dir / (d.id + ".e3"));
-    d.rng = std::make_unique<SeededRng>(sys_rng_.next_u64());
-    e3::SealerConfig sc;
-    sc.kid = enrol.kid;
-    sc.alg = alg;
-    sc.cloud_key_id = registry->cloud_key_id;
-    auto s = e3::Sealer::create(sc, *key, *cloud_pub, clock_, sys_rng_, *d.store);
-    if (!s) return fail("device " + d.id + ": " + s.error().message);
-    d.sealer.emplace(std::move(*s));
-    if (fs::exists(d.store->path(), ec)) {
-      auto saved = d.store->load();
-      if (!saved) return unexpected(saved.error());
-      if (auto r = d.sealer->restore(*saved); !r) return fail("device " + d.id + ": " + r.error().message);
-    }
-    if (!d.sealer->has_epoch() || d.sealer->rotation_due()) {
-      auto ann = d.sealer->start_epoch();
-      if (!ann) return fail("device " + d.id + ": " + ann.error().message);
-    }
+    auto ds = open_device_sealer(*keys, enrol, o_.pki_dir, o_.state_dir, clock_, sys_rng_);
+    if (!ds) return unexpected(ds.error());
+    d.store = std::move(ds->store);
+    d.rng = std::move(ds->rng);
+    d.sealer.emplace(std::move(*ds->sealer));
     // The current announcement goes first (again, after a restart): the
     // cloud treats a repeat as a no-op.
     d.queue.push_back({d.sealer->announcement(), 0});

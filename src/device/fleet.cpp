@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "device/command_endpoint.h"
+#include "device/device_sealer.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
 #include "gateway/ingress.h"
@@ -95,26 +96,11 @@ void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
 Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& progress) {
   if (o.devices == 0) return fail("--devices must be at least 1");
   if (!(o.interval_s > 0) || !(o.speedup > 0)) return fail("--interval and --speedup must be positive");
-  auto registry = provision::load_registry(o.e3_dir);
-  if (!registry) return unexpected(registry.error());
-  if (registry->devices.size() < o.devices) {
-    return fail("only " + std::to_string(registry->devices.size()) + " devices are enrolled in " +
-                o.e3_dir.string() + "; run `armored pki fleet` and `armored enroll` for more");
-  }
-  auto cloud_pem = read_text_file(provision::cloud_public_key_path(o.e3_dir), 64 * 1024);
-  if (!cloud_pem) return unexpected(cloud_pem.error());
-  auto cloud_pub = crypto::EcPublicKey::from_pem(*cloud_pem);
-  if (!cloud_pub) return fail(provision::cloud_public_key_path(o.e3_dir).string() + " is not a P-256 public key");
+  auto keys = load_fleet_keys(o.e3_dir, o.devices, o.aead);
+  if (!keys) return unexpected(keys.error());
   std::error_code ec;
   fs::create_directories(o.state_dir, ec);
   if (ec) return fail("cannot create " + o.state_dir.string() + ": " + ec.message());
-
-  crypto::AeadAlg alg = crypto::default_aead();
-  if (o.aead == "aes-128-gcm") alg = crypto::AeadAlg::kAes128Gcm;
-  else if (o.aead == "aes-256-gcm") alg = crypto::AeadAlg::kAes256Gcm;
-  else if (o.aead == "chacha20-poly1305") alg = crypto::AeadAlg::kChaCha20Poly1305;
-  else if (o.aead == "aes-ccm-16-64-128") alg = crypto::AeadAlg::kAesCcm16_64_128;
-  else if (!o.aead.empty()) return fail("unknown AEAD '" + o.aead + "'");
 
   const command::Schema* schema = &command::Schema::builtin();
   std::optional<command::Schema> loaded;
@@ -142,31 +128,14 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   std::vector<Device> devices(o.devices);
   std::unordered_map<std::string, std::size_t> by_kid;
   for (std::size_t i = 0; i < o.devices; ++i) {
-    const auto& enrol = registry->devices[i];
+    const auto& enrol = keys->registry.devices[i];
     Device& d = devices[i];
     d.id = enrol.device_id;
-    auto key_pem = read_text_file(o.pki_dir / "device" / (d.id + ".key"), 64 * 1024);
-    if (!key_pem) return unexpected(key_pem.error());
-    auto key = crypto::EcPrivateKey::from_pem(*key_pem);
-    if (!key) return fail("device " + d.id + ": its key is not a P-256 private key");
-    d.store = std::make_unique<e3::FileStateStore>(o.state_dir / (d.id + ".e3"));
-    d.rng = std::make_unique<SeededRng>(sys_rng.next_u64());
-    e3::SealerConfig sc;
-    sc.kid = enrol.kid;
-    sc.alg = alg;
-    sc.cloud_key_id = registry->cloud_key_id;
-    auto s = e3::Sealer::create(sc, *key, *cloud_pub, clock, sys_rng, *d.store);
-    if (!s) return fail("device " + d.id + ": " + s.error().message);
-    d.sealer.emplace(std::move(*s));
-    if (fs::exists(d.store->path(), ec)) {
-      auto saved = d.store->load();
-      if (!saved) return unexpected(saved.error());
-      if (auto r = d.sealer->restore(*saved); !r) return fail("device " + d.id + ": " + r.error().message);
-    }
-    if (!d.sealer->has_epoch() || d.sealer->rotation_due()) {
-      auto ann = d.sealer->start_epoch();
-      if (!ann) return fail("device " + d.id + ": " + ann.error().message);
-    }
+    auto ds = open_device_sealer(*keys, enrol, o.pki_dir, o.state_dir, clock, sys_rng);
+    if (!ds) return unexpected(ds.error());
+    d.store = std::move(ds->store);
+    d.rng = std::move(ds->rng);
+    d.sealer.emplace(std::move(*ds->sealer));
     // After a restart the current announcement goes first again: the cloud
     // treats a repeat as a no-op, and a lost one must not strand the readings.
     d.queue.push_back({d.sealer->announcement(), Steady::time_point{}});

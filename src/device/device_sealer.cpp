@@ -1,0 +1,65 @@
+#include "device/device_sealer.h"
+
+#include <system_error>
+
+#include "common/file_io.h"
+#include "crypto/cpu.h"
+
+namespace armored::device {
+
+namespace fs = std::filesystem;
+
+Expected<FleetKeys> load_fleet_keys(const fs::path& e3_dir, std::size_t devices, const std::string& aead) {
+  crypto::AeadAlg alg = crypto::default_aead();
+  if (aead == "aes-128-gcm") alg = crypto::AeadAlg::kAes128Gcm;
+  else if (aead == "aes-256-gcm") alg = crypto::AeadAlg::kAes256Gcm;
+  else if (aead == "chacha20-poly1305") alg = crypto::AeadAlg::kChaCha20Poly1305;
+  else if (aead == "aes-ccm-16-64-128") alg = crypto::AeadAlg::kAesCcm16_64_128;
+  else if (!aead.empty()) return fail("unknown AEAD '" + aead + "'");
+
+  auto registry = provision::load_registry(e3_dir);
+  if (!registry) return unexpected(registry.error());
+  if (registry->devices.size() < devices) {
+    return fail("only " + std::to_string(registry->devices.size()) + " devices are enrolled in " + e3_dir.string() +
+                "; run `armored pki fleet` and `armored enroll` for more");
+  }
+  const fs::path pub_path = provision::cloud_public_key_path(e3_dir);
+  auto cloud_pem = read_text_file(pub_path, 64 * 1024);
+  if (!cloud_pem) return unexpected(cloud_pem.error());
+  auto cloud_pub = crypto::EcPublicKey::from_pem(*cloud_pem);
+  if (!cloud_pub) return fail(pub_path.string() + " is not a P-256 public key");
+  return FleetKeys{std::move(*registry), std::move(*cloud_pub), alg};
+}
+
+Expected<DeviceSealer> open_device_sealer(const FleetKeys& keys, const provision::Enrolment& enrolment,
+                                          const fs::path& pki_dir, const fs::path& state_dir, Clock& clock,
+                                          Rng& sys_rng) {
+  const std::string& id = enrolment.device_id;
+  auto key_pem = read_text_file(pki_dir / "device" / (id + ".key"), 64 * 1024);
+  if (!key_pem) return unexpected(key_pem.error());
+  auto key = crypto::EcPrivateKey::from_pem(*key_pem);
+  if (!key) return fail("device " + id + ": its key is not a P-256 private key");
+  DeviceSealer out;
+  out.store = std::make_unique<e3::FileStateStore>(state_dir / (id + ".e3"));
+  out.rng = std::make_unique<SeededRng>(sys_rng.next_u64());
+  e3::SealerConfig sc;
+  sc.kid = enrolment.kid;
+  sc.alg = keys.alg;
+  sc.cloud_key_id = keys.registry.cloud_key_id;
+  auto s = e3::Sealer::create(sc, *key, keys.cloud_public, clock, sys_rng, *out.store);
+  if (!s) return fail("device " + id + ": " + s.error().message);
+  out.sealer.emplace(std::move(*s));
+  std::error_code ec;
+  if (fs::exists(out.store->path(), ec)) {
+    auto saved = out.store->load();
+    if (!saved) return unexpected(saved.error());
+    if (auto r = out.sealer->restore(*saved); !r) return fail("device " + id + ": " + r.error().message);
+  }
+  if (!out.sealer->has_epoch() || out.sealer->rotation_due()) {
+    auto ann = out.sealer->start_epoch();
+    if (!ann) return fail("device " + id + ": " + ann.error().message);
+  }
+  return out;
+}
+
+}  // namespace armored::device
