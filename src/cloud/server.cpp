@@ -44,6 +44,22 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 std::int64_t unix_ms(Clock::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+
+// One connection to the configured backend. A store is used by one thread at
+// a time, so the storage thread and the command path each open their own.
+Expected<std::unique_ptr<store::Store>> open_store(const CloudConfig& config) {
+  if (config.backend == "sqlite") {
+    auto s = store::open_sqlite(config.sqlite_path);
+    if (!s) return fail(s.error().message);
+    return std::move(*s);
+  }
+  store::PostgresOptions po;
+  po.conninfo = config.postgresql_conninfo;
+  po.schema = config.postgresql_schema;
+  auto s = store::open_postgres(po);
+  if (!s) return fail(s.error().message);
+  return std::move(*s);
+}
 }  // namespace
 
 // One client connection: the socket, its sans-I/O TLS connection and MQTT
@@ -157,18 +173,9 @@ Status CloudServer::Impl::load() {
   ARMORED_TRY(state_file->load(*opener));
   ingest.emplace(*opener, clock);
 
-  if (config.backend == "sqlite") {
-    auto s = store::open_sqlite(config.sqlite_path);
-    if (!s) return fail(s.error().message);
-    store = std::move(*s);
-  } else {
-    store::PostgresOptions po;
-    po.conninfo = config.postgresql_conninfo;
-    po.schema = config.postgresql_schema;
-    auto s = store::open_postgres(po);
-    if (!s) return fail(s.error().message);
-    store = std::move(*s);
-  }
+  auto main_store = open_store(config);
+  if (!main_store) return unexpected(main_store.error());
+  store = std::move(*main_store);
   writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows,
                                          [sf = state_file.get()](std::span<const E3StateUpdate> updates) {
                                            return sf->persist(updates);
@@ -198,18 +205,9 @@ Status CloudServer::Impl::load_commands(const provision::Registry& registry) {
     command_schema.emplace(std::move(*sc));
   }
   // A second connection: the storage thread owns the first.
-  if (config.backend == "sqlite") {
-    auto s = store::open_sqlite(config.sqlite_path);
-    if (!s) return fail(s.error().message);
-    command_store = std::move(*s);
-  } else {
-    store::PostgresOptions po;
-    po.conninfo = config.postgresql_conninfo;
-    po.schema = config.postgresql_schema;
-    auto s = store::open_postgres(po);
-    if (!s) return fail(s.error().message);
-    command_store = std::move(*s);
-  }
+  auto second = open_store(config);
+  if (!second) return unexpected(second.error());
+  command_store = std::move(*second);
   std::map<std::string, Bytes, std::less<>> kids;
   for (const auto& d : registry.devices) kids.emplace(d.device_id, d.kid);
   commands.emplace(*command_schema, *opener, *command_store, clock, config.admin, std::move(kids),
