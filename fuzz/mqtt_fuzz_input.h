@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
+
+#include "mqtt/decoder.h"
 
 namespace armored::mqtt::fuzz {
 
@@ -24,6 +27,20 @@ void for_each_chunk(const FuzzInput& in, F&& f) {
   const std::size_t step = in.chunk == 0 ? in.stream.size() : in.chunk;
   for (std::size_t pos = 0; pos < in.stream.size(); pos += step) {
     f(in.stream.subspan(pos, std::min(step, in.stream.size() - pos)));
+  }
+}
+
+// Moves what a session wrote into `peer` (a decoder standing for the other
+// side) and aborts if any of it is not a well-formed packet: a session must
+// never emit bytes its peer would refuse, whatever it was fed.
+template <typename Session>
+void drain_well_formed(Session& session, Decoder& peer) {
+  peer.feed(session.pending_output());
+  session.consume_output(session.pending_output().size());
+  while (true) {
+    auto p = peer.next();
+    if (!p) std::abort();
+    if (!p->has_value()) break;
   }
 }
 

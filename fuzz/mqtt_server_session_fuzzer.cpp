@@ -35,13 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)session.on_timer(now);
     ++step;
-    output.feed(session.pending_output());
-    session.consume_output(session.pending_output().size());
-    while (true) {
-      auto p = output.next();
-      if (!p) std::abort();  // the session produced a malformed packet
-      if (!p->has_value()) break;
-    }
+    fuzz::drain_well_formed(session, output);
   });
   return 0;
 }
