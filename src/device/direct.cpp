@@ -24,6 +24,7 @@
 #include "tls/context.h"
 #include "tls/duplex.h"
 #include "tls/session_store.h"
+#include "tls/tcp_connect.h"
 
 namespace armored::device {
 namespace fs = std::filesystem;
@@ -245,15 +246,8 @@ asio::awaitable<void> DirectFleet::device_loop(DirectDevice& d) {
     if (stopping_) break;
     ++connecting_;
     d.holds_slot = true;
-    tcp::resolver resolver(io_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(d_.cloud_host, std::to_string(d_.cloud_port), kNoThrow);
     tcp::socket sock(io_);
-    bool ok = !rec;
-    if (ok) {
-      auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
-      (void)ep;
-      ok = !cec;
-    }
+    bool ok = !co_await tls::tcp_connect(sock, d_.cloud_host, d_.cloud_port);
     if (ok) {
       asio::error_code nec;
       sock.set_option(tcp::no_delay(true), nec);

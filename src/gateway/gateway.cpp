@@ -31,6 +31,7 @@
 #include "tls/crl_watch.h"
 #include "tls/duplex.h"
 #include "tls/session_store.h"
+#include "tls/tcp_connect.h"
 
 namespace armored::gateway {
 using asio::ip::tcp;
@@ -378,16 +379,8 @@ asio::awaitable<void> Gateway::Impl::timer_loop(std::shared_ptr<tls::Duplex> d) 
 asio::awaitable<void> Gateway::Impl::uplink_loop() {
   asio::steady_timer t(io);
   while (!stopping) {
-    tcp::resolver resolver(io);
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(config.cloud_host, std::to_string(config.cloud_port), kNoThrow);
     tcp::socket sock(io);
-    bool ok = !rec;
-    if (ok) {
-      auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
-      (void)ep;
-      ok = !cec;
-    }
+    const bool ok = !co_await tls::tcp_connect(sock, config.cloud_host, config.cloud_port);
     if (ok) {
       // New MQTT session; everything not acknowledged is sent again from the spool.
       mqtt::ClientOptions mo;

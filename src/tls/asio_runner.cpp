@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "tls/asio_client.h"
 #include "tls/asio_server.h"
+#include "tls/tcp_connect.h"
 
 namespace armored::tls {
 
@@ -173,14 +174,11 @@ void save_tickets(TlsStream& stream, SessionStore* sessions, const std::string& 
 
 asio::awaitable<Result<std::unique_ptr<TlsStream>, TlsError>> tls_connect(TlsContext& ctx,
                                                                           ConnectOptions opts) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port), kNoThrow);
-  if (rec) co_return unexpected(TlsError{Reason::kUnexpectedEof, "resolve " + opts.host + ": " + rec.message()});
-  asio::ip::tcp::socket sock(ex);
-  auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
-  (void)ep;
-  if (cec) co_return unexpected(TlsError{Reason::kUnexpectedEof, "connect " + opts.host + ": " + cec.message()});
+  asio::ip::tcp::socket sock(co_await asio::this_coro::executor);
+  if (auto e = co_await tcp_connect(sock, opts.host, opts.port)) {
+    co_return unexpected(
+        TlsError{Reason::kUnexpectedEof, (e.resolving ? "resolve " : "connect ") + opts.host + ": " + e.code.message()});
+  }
   ClientOptions co;
   co.server_name = opts.host;
   co.early_data = opts.early_data;
