@@ -3,7 +3,6 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
-#include <deque>
 #include <thread>
 #include <unordered_map>
 
@@ -12,6 +11,7 @@
 #include "common/rng.h"
 #include "device/command_endpoint.h"
 #include "device/device_sealer.h"
+#include "device/pending_queue.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
 #include "gateway/ingress.h"
@@ -27,7 +27,7 @@ using Steady = std::chrono::steady_clock;
 namespace {
 
 struct Pending {
-  Bytes message;
+  MessageBytes message;
   Steady::time_point last_sent;
   std::uint8_t sends = 0;  // each re-send waits twice as long (up to 16x): late answers are not losses
 };
@@ -39,7 +39,7 @@ struct Device {
   std::optional<e3::Sealer> sealer;
   std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<SeededRng> rng;
-  std::deque<Pending> queue;        // unanswered messages, oldest first
+  RingQueue<Pending> queue;         // unanswered messages, oldest first
   bool announcement_acked = false;  // readings wait until the epoch is known to be spooled
   Steady::time_point next_reading;
   Steady::duration period{};        // interval / speedup; set_interval changes it
@@ -80,7 +80,7 @@ void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
                reply.outcome == command::Outcome::kRefused ? std::string(" ") + command::to_string(reply.reason) : "");
   for (auto& m : handled->uplink) {
     if ((m[0] >> 6) == 2) ++sum.announcements;
-    d.queue.push_back({std::move(m), Steady::time_point{}});
+    d.queue.push_back({MessageBytes(m), Steady::time_point{}});
   }
   if (handled->started_epoch) d.announcement_acked = false;
   const auto settings = d.commands->device().settings();
@@ -138,7 +138,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     d.sealer.emplace(std::move(*ds->sealer));
     // After a restart the current announcement goes first again: the cloud
     // treats a repeat as a no-op, and a lost one must not strand the readings.
-    d.queue.push_back({d.sealer->announcement(), Steady::time_point{}});
+    d.queue.push_back({MessageBytes(d.sealer->announcement()), Steady::time_point{}});
     ++sum.announcements;
     d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
     d.period = period;
@@ -187,17 +187,17 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
         auto it = by_kid.find(key_of(kid));
         if (it == by_kid.end()) continue;
         Device& d = devices[it->second];
-        for (auto q = d.queue.begin(); q != d.queue.end(); ++q) {
-          if (q->message.size() >= ans->header_bytes.size() &&
-              std::equal(ans->header_bytes.begin(), ans->header_bytes.end(), q->message.begin()) &&
-              q->message.size() > ans->header_bytes.size()) {
+        for (std::size_t qi = 0; qi < d.queue.size(); ++qi) {
+          const MessageBytes& q = d.queue[qi].message;
+          if (q.size() > ans->header_bytes.size() &&
+              std::equal(ans->header_bytes.begin(), ans->header_bytes.end(), q.begin())) {
             if (ans->kind == gateway::kAckRefused) {
               ++sum.refused;
               break;
             }
-            const bool is_announcement = (q->message[0] >> 6) == 2;
+            const bool is_announcement = (q[0] >> 6) == 2;
             if (is_announcement) d.announcement_acked = true;
-            d.queue.erase(q);
+            d.queue.erase(qi);
             ++sum.acknowledged;
             break;
           }
@@ -211,6 +211,8 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   for (;;) {
     auto now = Steady::now();
     const bool producing = now < produce_until;
+    // Readings carry whole seconds: one clock read per pass over the fleet.
+    const auto wall_s = static_cast<std::uint32_t>(unix_seconds(clock.now()));
     std::uint64_t queued = 0;
     std::size_t since_drain = 0;
     for (auto& d : devices) {
@@ -222,11 +224,11 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
             auto ann = d.sealer->start_epoch();
             if (!ann) return fail("device " + d.id + ": " + ann.error().message);
             d.announcement_acked = false;
-            d.queue.push_back({*ann, Steady::time_point{}});
+            d.queue.push_back({MessageBytes(*ann), Steady::time_point{}});
             ++sum.announcements;
             break;
           }
-          const auto r = d.gen->next(static_cast<std::uint32_t>(unix_seconds(clock.now())), 30);
+          const auto r = d.gen->next(wall_s, 30);
           if (r.heart_rate_dbpm > d.commands->device().settings().alert_threshold_bpm * 10) ++sum.alerts;
           auto reading = telemetry::encode(r);
           auto n = d.sealer->seal(reading, sealed);
@@ -236,7 +238,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
             d.queue.pop_front();
             ++sum.dropped;
           }
-          d.queue.push_back({Bytes(sealed.begin(), sealed.begin() + static_cast<std::ptrdiff_t>(*n)), Steady::time_point{}});
+          d.queue.push_back({MessageBytes(ByteSpan(sealed.data(), *n)), Steady::time_point{}});
         }
       }
       // Send what is new or due again; until the announcement is spooled,
@@ -250,7 +252,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
           continue;
         }
         if (p.last_sent != Steady::time_point{}) ++sum.retransmissions;
-        tx.add(fd, p.message, gateway.data(), static_cast<socklen_t>(gateway.size()));
+        tx.add(fd, p.message.span(), gateway.data(), static_cast<socklen_t>(gateway.size()));
         p.last_sent = now;
         if (p.sends < 255) ++p.sends;
         ++sum.datagrams_sent;

@@ -1,5 +1,7 @@
 #include "telemetry/generator.h"
 
+#include "telemetry/normal_table.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -38,17 +40,7 @@ double ReadingGenerator::uniform(double lo, double hi) {
 }
 
 double ReadingGenerator::normal(double mean, double sd) {
-  // Box-Muller gives two independent values; the second is kept for the next call.
-  if (have_spare_) {
-    have_spare_ = false;
-    return mean + sd * spare_normal_;
-  }
-  double u1 = uniform(1e-12, 1.0);  // away from 0 so log() stays finite
-  double u2 = uniform(0.0, 1.0);
-  double r = std::sqrt(-2.0 * std::log(u1));
-  spare_normal_ = r * std::sin(2.0 * M_PI * u2);
-  have_spare_ = true;
-  return mean + sd * r * std::cos(2.0 * M_PI * u2);
+  return mean + sd * normal_quantile(uniform(0.0, 1.0));
 }
 
 bool ReadingGenerator::chance(double p) { return uniform(0.0, 1.0) < p; }

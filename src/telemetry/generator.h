@@ -31,8 +31,6 @@ class ReadingGenerator {
   // Each reading draws one seed from rng_ and expands it locally (splitmix64):
   // about 40 draws per reading would otherwise each be a virtual call.
   std::uint64_t stream_ = 0;
-  double spare_normal_ = 0;
-  bool have_spare_ = false;
   bool atrial_fibrillation_;
   double hr_base_, hr_;
   double spo2_base_, temp_base_, resp_base_;
