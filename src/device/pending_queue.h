@@ -60,12 +60,14 @@ class MessageBytes {
   std::array<std::uint8_t, kInline> inline_{};
 };
 
-// A FIFO over a power-of-two ring that doubles when full and never shrinks.
+// A FIFO over a power-of-two ring that doubles when full and halves when it
+// is mostly empty again (a backlog after an outage must not pin its memory).
 template <typename T>
 class RingQueue {
  public:
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  std::size_t capacity() const { return buf_.size(); }
   T& operator[](std::size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
   T& front() { return buf_[head_]; }
 
@@ -78,6 +80,7 @@ class RingQueue {
     buf_[head_] = T{};  // releases a heap-held message now, not when overwritten
     head_ = (head_ + 1) & (buf_.size() - 1);
     --size_;
+    if (buf_.size() > kKeep && size_ < buf_.size() / 8) resize(buf_.size() / 2);
   }
   // Removes element i, keeping the order of the rest (answers usually come
   // in order, so this is almost always the front).
@@ -89,10 +92,12 @@ class RingQueue {
   }
 
  private:
-  void grow() {
-    std::vector<T> bigger(std::max<std::size_t>(4, buf_.size() * 2));
-    for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move((*this)[i]);
-    buf_ = std::move(bigger);
+  static constexpr std::size_t kKeep = 16;  // never shrinks below this
+  void grow() { resize(std::max<std::size_t>(4, buf_.size() * 2)); }
+  void resize(std::size_t capacity) {
+    std::vector<T> next(capacity);
+    for (std::size_t i = 0; i < size_; ++i) next[i] = std::move((*this)[i]);
+    buf_ = std::move(next);
     head_ = 0;
   }
 

@@ -51,5 +51,24 @@ TEST(RingQueue, KeepsOrderThroughGrowthWrapAndErase) {
   }
 }
 
+TEST(RingQueue, DrainsAfterABacklogAndKeepsWorking) {
+  RingQueue<MessageBytes> q;
+  for (int i = 0; i < 10000; ++i) q.push_back(MessageBytes(pattern(40, static_cast<std::uint8_t>(i))));
+  for (int i = 0; i < 9990; ++i) {
+    ASSERT_EQ(q.front()[0], static_cast<std::uint8_t>(i));
+    q.pop_front();
+  }
+  ASSERT_EQ(q.size(), 10u);
+  EXPECT_LE(q.capacity(), 128u) << "the backlog's memory is given back";
+  for (int i = 9990; i < 10000; ++i) {
+    ASSERT_EQ(q.front()[0], static_cast<std::uint8_t>(i));
+    q.pop_front();
+  }
+  EXPECT_TRUE(q.empty());
+  q.push_back(MessageBytes(pattern(5, 1)));
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(q.front()[0], 1);
+}
+
 }  // namespace
 }  // namespace armored::device
