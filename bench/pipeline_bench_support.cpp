@@ -176,6 +176,16 @@ void LatencyProbe::loop() {
     error_ = std::string("probe: ") + sealer.error().message;
     return;
   }
+  // A probe of an earlier phase left its state here: continue from it, so
+  // the new epoch gets the next id instead of a second, conflicting epoch 1.
+  std::error_code exists_ec;
+  if (fs::exists(store.path(), exists_ec)) {
+    auto saved = store.load();
+    if (!saved || !sealer->restore(*saved)) {
+      error_ = "probe: cannot restore its saved E3 state";
+      return;
+    }
+  }
   auto ann = sealer->start_epoch();
   if (!ann) {
     error_ = std::string("probe: ") + ann.error().message;

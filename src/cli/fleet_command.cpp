@@ -148,6 +148,8 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   cmd->add_option("--commands", o->f.commands, "Command schema the devices accept (default: the built-in config/commands.toml)");
   cmd->add_option("--device-type", o->f.device_type, "Device type in that schema (default: its default_device_type)");
   cmd->add_option("--command-freshness", o->freshness, "Refuse commands issued longer ago than this (\"stale\")")->capture_default_str();
+  cmd->add_flag("--no-gso", [o](std::int64_t) { o->f.gso = false; },
+                "Send every datagram on its own instead of runs with UDP segmentation offload");
   cmd->add_flag("--direct", o->use_direct,
                 "Each device talks MQTT over TLS 1.3 straight to the cloud (--cloud), no gateway");
   cmd->add_option("--cloud", o->cloud, "Cloud HOST:PORT for --direct (HOST is checked against its certificate)");

@@ -168,7 +168,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   // (also between devices while sending) that the socket buffer never
   // overflows, which would turn answers into re-sends and duplicates.
   gateway::UdpBatchReceiver rx(2048);
-  gateway::UdpBatchSender tx(gateway::kMaxDatagram);
+  gateway::UdpBatchSender tx(gateway::kMaxDatagram, o.gso);
   const int fd = sock.native_handle();
   auto drain_answers = [&]() -> void {
     for (;;) {

@@ -39,6 +39,10 @@ struct FleetOptions {
   std::filesystem::path commands;  // command schema; empty: the built-in config/commands.toml
   std::string device_type;         // in that schema; empty: its default_device_type
   double command_freshness_s = 60; // commands issued longer ago are refused "stale"
+  // Send runs of equal-sized datagrams with UDP segmentation offload (one
+  // system call and one trip through the stack per run; the gateway still
+  // receives one datagram per message). Falls back by itself where refused.
+  bool gso = true;
 };
 
 struct FleetSummary {

@@ -96,6 +96,85 @@ TEST(UdpBatch, OversizedDatagramIsFlaggedTruncatedAndSenderRefusesOversize) {
   EXPECT_TRUE(rx.truncated(0));
 }
 
+// Runs of equal sizes (as a fleet's sealed readings are), a second receiver
+// interleaved, and a lone odd size: what arrives is the same datagrams in the
+// same order, whether the receiver takes coalesced runs (GRO) or not.
+void segmented_round_trip(bool gro) {
+  Socket a, b, c;
+  if (gro) {
+    ASSERT_TRUE(enable_gro(b.fd));
+  }
+  UdpBatchSender tx(256, true);
+  std::vector<Bytes> to_b, to_c;
+  for (std::uint32_t i = 0; i < 700; ++i) {
+    const std::size_t size = i % 97 == 0 ? 33 : 60 + (i / 100);  // runs of 100, an odd one now and then
+    Bytes m(size, static_cast<std::uint8_t>(i));
+    m[0] = static_cast<std::uint8_t>(i >> 8);
+    const bool for_c = i % 50 == 7;
+    const Socket& dst = for_c ? c : b;
+    ASSERT_TRUE(tx.add(a.fd, m, reinterpret_cast<const sockaddr*>(&dst.addr), sizeof dst.addr));
+    (for_c ? to_c : to_b).push_back(m);
+  }
+  tx.flush(a.fd);
+  EXPECT_TRUE(tx.gso()) << "this kernel refused UDP_SEGMENT";
+
+  UdpBatchReceiver rx(256, gro);
+  std::vector<Bytes> got;
+  std::vector<std::uint16_t> ports;
+  std::size_t coalesced = 0;
+  for (int spins = 0; got.size() < to_b.size() && spins < 200; ++spins) {
+    pollfd p{b.fd, POLLIN, 0};
+    ::poll(&p, 1, 10);
+    const std::size_t n = rx.receive(b.fd);
+    coalesced += rx.coalesced();
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_FALSE(rx.truncated(i));
+      auto d = rx.data(i);
+      got.emplace_back(d.begin(), d.end());
+      ports.push_back(ntohs(reinterpret_cast<const sockaddr_in&>(rx.from(i)).sin_port));
+    }
+  }
+  ASSERT_EQ(got, to_b);
+  for (auto port : ports) EXPECT_EQ(port, ntohs(a.addr.sin_port));
+  if (gro) EXPECT_GT(coalesced, 0u) << "no run arrived coalesced";
+  else EXPECT_EQ(coalesced, 0u);
+
+  UdpBatchReceiver rc(256);
+  std::vector<Bytes> got_c;
+  ASSERT_EQ(receive_all(rc, c.fd, to_c.size(), got_c, ports), to_c.size());
+  EXPECT_EQ(got_c, to_c);
+}
+
+TEST(UdpBatch, SegmentedSendsArriveAsSingleDatagramsAtAPlainReceiver) { segmented_round_trip(false); }
+
+TEST(UdpBatch, SegmentedSendsArriveCoalescedAndAreSplitAtAGroReceiver) { segmented_round_trip(true); }
+
+TEST(UdpBatch, GroReceiverStillFlagsOversizedDatagramsAndTakesPlainOnes) {
+  Socket a, b;
+  ASSERT_TRUE(enable_gro(b.fd));
+  UdpBatchSender tx(2000);  // plain sends
+  Bytes big(1200, 0xAB), small(10, 0x01);
+  ASSERT_TRUE(tx.add(a.fd, big, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
+  ASSERT_TRUE(tx.add(a.fd, small, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
+  EXPECT_EQ(tx.flush(a.fd), 2u);
+  UdpBatchReceiver rx(1000, true);
+  std::vector<bool> flags;
+  std::vector<std::size_t> sizes;
+  for (int spins = 0; flags.size() < 2 && spins < 200; ++spins) {
+    pollfd p{b.fd, POLLIN, 0};
+    ::poll(&p, 1, 10);
+    const std::size_t n = rx.receive(b.fd);
+    for (std::size_t i = 0; i < n; ++i) {
+      flags.push_back(rx.truncated(i));
+      sizes.push_back(rx.data(i).size());
+    }
+  }
+  ASSERT_EQ(flags.size(), 2u);
+  EXPECT_TRUE(flags[0]);
+  EXPECT_FALSE(flags[1]);
+  EXPECT_EQ(sizes[1], 10u);
+}
+
 TEST(UdpBatch, NothingWaitingReceivesZero) {
   Socket a;
   UdpBatchReceiver rx(64);
