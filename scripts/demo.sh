@@ -111,7 +111,15 @@ start_gateway
 
 say "6. Device commands through the cloud's admin socket (cloud.sock, owner-only): one accepted, one refused"
 sleep 2
-dev=$(sqlite3 cloud.db "SELECT device FROM readings ORDER BY received_at DESC LIMIT 1")
+# A device the cloud has heard from (the route to it is learned from its
+# traffic). The database may be busy with a commit: wait for it, briefly.
+dev=""
+for _ in $(seq 1 20); do
+  dev=$(sqlite3 -cmd ".timeout 2000" cloud.db "SELECT device FROM readings LIMIT 1" 2>/dev/null || true)
+  [ -n "$dev" ] && break
+  sleep 1
+done
+dev=${dev:-patient-0001}
 # Accepted: the cloud seals it for the device, the gateway relays it, the
 # device changes its interval and answers with a sealed acknowledgement.
 "$armored" command send --config cloud.toml --device "$dev" --wait 20 set_interval seconds=60 \
