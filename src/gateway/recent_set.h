@@ -30,7 +30,9 @@ class RecentSet {
  private:
   std::size_t find_slot(std::uint64_t key) const;  // slot of key, or of the empty slot ending its probe
   void erase(std::uint64_t key);
-  static std::uint64_t key_of(std::uint64_t hash) { return hash == 0 ? 1 : hash; }  // 0 marks an empty slot
+  // 0 marks an empty slot, so hashes 0 and 1 share an entry: one more
+  // 64-bit collision, as unlikely as any other.
+  static std::uint64_t key_of(std::uint64_t hash) { return hash == 0 ? 1 : hash; }
 
   std::vector<std::uint64_t> table_;  // twice the capacity: load factor at most 1/2
   std::size_t mask_;
