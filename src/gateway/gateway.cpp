@@ -63,6 +63,7 @@ struct Datagram {
   std::size_t offset = 0, size = 0;
   std::size_t header_size = 0;  // set once classified; 0 = malformed, no answer
   bool duplicate = false;       // spooled before: answer again, do not spool
+  std::uint64_t hash = 0;       // datagram_hash of its bytes
   udp::endpoint from;
 };
 }  // namespace
@@ -180,6 +181,11 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
   accepted.clear();
   accepted_hash.clear();
   std::size_t duplicates = 0;
+  // Hash first and prefetch: the lookups below then rarely wait on memory.
+  for (auto& dg : batch) {
+    dg.hash = datagram_hash(ByteSpan(arena).subspan(dg.offset, dg.size));
+    recent.prefetch(dg.hash);
+  }
   for (auto& dg : batch) {
     ++counters.datagrams;
     const ByteSpan d = ByteSpan(arena).subspan(dg.offset, dg.size);
@@ -190,7 +196,7 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
     }
     dg.header_size = m->header.header_size;
     remember_address(m->header.kid, dg.from);
-    const std::uint64_t h = datagram_hash(d);
+    const std::uint64_t h = dg.hash;
     if (recent.contains(h)) {
       ++counters.duplicates;
       ++duplicates;
@@ -211,7 +217,7 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
       kind = kAckRefused;
     } else {
       counters.spooled += accepted.size();
-      for (std::uint64_t h : accepted_hash) recent.insert(h);
+      recent.insert_all(accepted_hash);
     }
   }
   if (accepted.empty() && duplicates == 0) return;

@@ -39,6 +39,19 @@ bool RecentSet::insert(std::uint64_t hash) {
   return true;
 }
 
+void RecentSet::insert_all(std::span<const std::uint64_t> hashes) {
+  constexpr std::size_t kAhead = 8;
+  const std::size_t ring_mask = ring_.size() - 1;
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    if (i + kAhead < hashes.size()) {
+      prefetch(hashes[i + kAhead]);
+      // The entry that insert will evict then (when the ring is full).
+      if (count_ == ring_.size()) __builtin_prefetch(&table_[ring_[(head_ + i + kAhead) & ring_mask] & mask_]);
+    }
+    insert(hashes[i]);
+  }
+}
+
 void RecentSet::erase(std::uint64_t key) {
   std::size_t i = find_slot(key);
   if (table_[i] != key) return;

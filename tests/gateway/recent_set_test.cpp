@@ -65,6 +65,19 @@ TEST(RecentSet, MatchesAFifoSetModelUnderChurn) {
   check_against_model(3, 8, 0xF, 5000);
 }
 
+TEST(RecentSet, InsertAllEqualsInsertingOneByOne) {
+  RecentSet a(64), b(64);
+  std::vector<std::uint64_t> hs;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 1000; ++i) hs.push_back((rng() & 0xFF) << 20 | 5);  // with repeats
+  for (std::size_t from = 0; from < hs.size(); from += 100) {
+    a.insert_all(std::span(hs).subspan(from, 100));
+    for (std::size_t i = from; i < from + 100; ++i) b.insert(hs[i]);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::uint64_t h : hs) ASSERT_EQ(a.contains(h), b.contains(h)) << from;
+  }
+}
+
 TEST(RecentSet, DatagramHashCoversEveryByte) {
   Bytes a(76, 0x11);
   Bytes b = a;

@@ -84,8 +84,8 @@ void DownlinkTamper::loop() {
       // sees every device at this proxy's one address, so it packs their
       // answers: each goes back to its own device in the single form.
       std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> answers{};
-      if (auto n = gateway::parse_answers(d, answers)) {
-        for (std::size_t k = 0; k < *n; ++k) {
+      if (auto count = gateway::parse_answers(d, answers)) {
+        for (std::size_t k = 0; k < *count; ++k) {
           auto to = headers_.find(Bytes(answers[k].header_bytes.begin(), answers[k].header_bytes.end()));
           if (to == headers_.end()) continue;
           std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> one{};
