@@ -107,7 +107,6 @@ class AnswerPacker {
   std::array<std::uint8_t, kMaxPackedAnswer> buf_{};
   std::size_t size_ = 1;  // buf_[0] is the 0xC3 tag
   std::size_t entries_ = 0;
-  std::size_t out_from_ = 0;
 };
 
 }  // namespace armored::gateway
