@@ -542,9 +542,10 @@ std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double
   double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
   return fmt::format(
       "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
-      "{} refused (spool full), connects {} ({} resumed, {} 0-RTT, {} failed)",
+      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed)",
       s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
-      s.pending, s.refused_full, s.connects, s.resumed, s.zero_rtt, s.connect_failures);
+      s.pending, s.refused_full, s.answer_datagrams, s.packed_answers, s.connects, s.resumed, s.zero_rtt,
+      s.connect_failures);
 }
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
