@@ -170,38 +170,49 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   gateway::UdpBatchReceiver rx(2048);
   gateway::UdpBatchSender tx(gateway::kMaxDatagram, o.gso);
   const int fd = sock.native_handle();
+  // One answer (single or an entry of a packed answer): forget the message
+  // it echoes the header of, or count the refusal.
+  auto on_answer = [&](const gateway::Answer& ans) -> void {
+    // The echoed header: flags, epoch id, kid (length in the flags), PIV.
+    std::size_t kid_len = ((ans.header_bytes[0] >> 3) & 0x07) + 1;
+    if (ans.header_bytes.size() < 2 + kid_len) return;
+    ByteSpan kid = ans.header_bytes.subspan(2, kid_len);
+    auto it = by_kid.find(key_of(kid));
+    if (it == by_kid.end()) return;
+    Device& d = devices[it->second];
+    for (std::size_t qi = 0; qi < d.queue.size(); ++qi) {
+      const MessageBytes& q = d.queue[qi].message;
+      if (q.size() > ans.header_bytes.size() &&
+          std::equal(ans.header_bytes.begin(), ans.header_bytes.end(), q.begin())) {
+        if (ans.kind == gateway::kAckRefused) {
+          ++sum.refused;
+          break;
+        }
+        const bool is_announcement = (q[0] >> 6) == 2;
+        if (is_announcement) d.announcement_acked = true;
+        d.queue.erase(qi);
+        ++sum.acknowledged;
+        break;
+      }
+    }
+  };
+  // The gateway answers in single or packed form (gateway/ingress.h).
+  std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> answers{};
+  gateway::AnswerStats answer_stats;
   auto drain_answers = [&]() -> void {
     for (;;) {
       const std::size_t got = rx.receive(fd);
       for (std::size_t i = 0; i < got; ++i) {
         if (rx.truncated(i)) continue;
-        auto ans = gateway::parse_answer(rx.data(i));
-        if (!ans) {  // not an answer: a command relayed by the gateway, or noise
-          handle_downlink(rx.data(i), devices, by_kid, clock, o.speedup, sum);
+        auto n = gateway::parse_answers(rx.data(i), answers, &answer_stats);
+        if (!n) {
+          // Not an answer: a command relayed by the gateway, or noise. A
+          // malformed answer is dropped (counted in answer_stats.rejected):
+          // the message it meant to answer is simply sent again.
+          if (n.error() == gateway::AnswerError::kNotAnswer) handle_downlink(rx.data(i), devices, by_kid, clock, o.speedup, sum);
           continue;
         }
-        // The echoed header: flags, epoch id, kid (length in the flags), PIV.
-        std::size_t kid_len = ((ans->header_bytes[0] >> 3) & 0x07) + 1;
-        if (ans->header_bytes.size() < 2 + kid_len) continue;
-        ByteSpan kid = ans->header_bytes.subspan(2, kid_len);
-        auto it = by_kid.find(key_of(kid));
-        if (it == by_kid.end()) continue;
-        Device& d = devices[it->second];
-        for (std::size_t qi = 0; qi < d.queue.size(); ++qi) {
-          const MessageBytes& q = d.queue[qi].message;
-          if (q.size() > ans->header_bytes.size() &&
-              std::equal(ans->header_bytes.begin(), ans->header_bytes.end(), q.begin())) {
-            if (ans->kind == gateway::kAckRefused) {
-              ++sum.refused;
-              break;
-            }
-            const bool is_announcement = (q[0] >> 6) == 2;
-            if (is_announcement) d.announcement_acked = true;
-            d.queue.erase(qi);
-            ++sum.acknowledged;
-            break;
-          }
-        }
+        for (std::size_t k = 0; k < *n; ++k) on_answer(answers[k]);
       }
       if (got < gateway::kUdpBatch) break;
     }

@@ -15,8 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
-#include <map>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "common/hex.h"
 #include "common/log.h"
@@ -24,6 +23,7 @@
 #include "e3/batch.h"
 #include "common/backoff.h"
 #include "gateway/ingress.h"
+#include "gateway/recent_set.h"
 #include "gateway/udp_batch.h"
 #include "mqtt/client_session.h"
 #include "spool/spool.h"
@@ -39,6 +39,33 @@ using asio::ip::udp;
 
 namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// A kid (1..8 bytes) as a fixed-size map key: no heap key, no memcmp.
+struct KidKey {
+  std::uint64_t bytes = 0;
+  std::uint8_t size = 0;
+  bool operator==(const KidKey&) const = default;
+};
+struct KidKeyHash {
+  std::size_t operator()(const KidKey& k) const {
+    return static_cast<std::size_t>((k.bytes ^ k.size) * 0x9E3779B97F4A7C15ull >> 16);
+  }
+};
+KidKey kid_key(ByteSpan kid) {
+  KidKey k;
+  k.size = static_cast<std::uint8_t>(std::min(kid.size(), sizeof k.bytes));
+  std::memcpy(&k.bytes, kid.data(), k.size);
+  return k;
+}
+
+// One received datagram: its bytes are arena[offset, offset + size).
+struct Datagram {
+  std::size_t offset = 0, size = 0;
+  std::size_t header_size = 0;  // set once classified; 0 = malformed, no answer
+  bool duplicate = false;       // spooled before: answer again, do not spool
+  std::uint64_t hash = 0;       // datagram_hash of its bytes
+  udp::endpoint from;
+};
 }  // namespace
 
 struct Gateway::Impl {
@@ -83,16 +110,19 @@ struct Gateway::Impl {
     Bytes framed;
     bool dup = false;
   };
-  // Recently spooled datagrams (hashes of their full bytes): a device that
-  // re-sends because our answer was late gets the answer again instead of
-  // a second copy in the spool. Whole-message hashes, not headers, so a
-  // forged datagram can never shadow a genuine one.
-  std::unordered_set<std::uint64_t> recent;
-  std::deque<std::uint64_t> recent_order;
-  static constexpr std::size_t kRecentMax = 1 << 16;
+  // Recently spooled datagrams, so a re-send is answered, not spooled twice.
+  RecentSet recent{std::size_t{1} << 16};
   // Last UDP address each device (by kid) was seen at, for downlink relay.
-  std::map<Bytes, udp::endpoint> device_addresses;
-  UdpBatchSender answers{1 + e3::kMaxHeaderSize};
+  // Written only when a device's address changes.
+  std::unordered_map<KidKey, udp::endpoint, KidKeyHash> device_addresses;
+  UdpBatchSender answers{kMaxPackedAnswer};
+  // Answers being packed, one per source address of the current burst.
+  static constexpr std::size_t kOpenPackers = 8;
+  std::vector<std::pair<udp::endpoint, AnswerPacker>> packers;
+  std::size_t packers_used = 0;
+  // Reused per burst, so the ingress path allocates nothing per datagram.
+  std::vector<ByteSpan> accepted;
+  std::vector<std::uint64_t> accepted_hash;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
   std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
@@ -103,7 +133,11 @@ struct Gateway::Impl {
   asio::awaitable<void> uplink_loop();
   asio::awaitable<void> status_loop();
   asio::awaitable<void> timer_loop(std::shared_ptr<tls::Duplex> d);
-  void handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>>& batch);
+  void handle_datagrams(const Bytes& arena, std::span<Datagram> batch);
+  void remember_address(ByteSpan kid, const udp::endpoint& from);
+  void queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header);
+  void send_answer(const udp::endpoint& to, AnswerPacker& p);
+  void flush_answers();
   void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void pump();
@@ -139,69 +173,109 @@ Status Gateway::Impl::load() {
   return {};
 }
 
-void Gateway::Impl::handle_datagrams(std::vector<std::pair<Bytes, udp::endpoint>>& batch) {
-  std::vector<ByteSpan> accepted;
-  std::vector<std::size_t> index;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+void Gateway::Impl::remember_address(ByteSpan kid, const udp::endpoint& from) {
+  auto [it, inserted] = device_addresses.try_emplace(kid_key(kid), from);
+  if (!inserted && it->second != from) it->second = from;
+}
+
+void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> batch) {
+  accepted.clear();
+  accepted_hash.clear();
+  std::size_t duplicates = 0;
+  // Hash first and prefetch: the lookups below then rarely wait on memory.
+  for (auto& dg : batch) {
+    dg.hash = datagram_hash(ByteSpan(arena).subspan(dg.offset, dg.size));
+    recent.prefetch(dg.hash);
+  }
+  for (auto& dg : batch) {
     ++counters.datagrams;
-    auto m = classify_datagram(batch[i].first);
+    const ByteSpan d = ByteSpan(arena).subspan(dg.offset, dg.size);
+    auto m = classify_datagram(d);
     if (!m) {
       ++counters.malformed;
       continue;  // no answer: the sender is not speaking E3
     }
-    device_addresses[Bytes(m->header.kid.begin(), m->header.kid.end())] = batch[i].second;
-    const std::uint64_t h = std::hash<std::string_view>{}(
-        std::string_view(reinterpret_cast<const char*>(batch[i].first.data()), batch[i].first.size()));
+    dg.header_size = m->header.header_size;
+    remember_address(m->header.kid, dg.from);
+    const std::uint64_t h = dg.hash;
     if (recent.contains(h)) {
       ++counters.duplicates;
-      std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> again{};
-      std::size_t n = write_answer(kAckSpooled, m->header_bytes, again);
-      asio::error_code ec;
-      udp_sock.send_to(asio::buffer(again.data(), n), batch[i].second, 0, ec);
+      ++duplicates;
+      dg.duplicate = true;
       continue;
     }
-    accepted.push_back(batch[i].first);
-    index.push_back(i);
+    accepted.push_back(d);
+    accepted_hash.push_back(h);
   }
-  if (accepted.empty()) return;
   std::uint8_t kind = kAckSpooled;
-  auto r = spool->append_batch(accepted);
-  if (!r) {
-    if (r.error().code != spool::SpoolErrorCode::kFull) {
-      spdlog::error("gateway: spool write failed: {}", r.error().message);
-    }
-    counters.refused_full += accepted.size();
-    kind = kAckRefused;
-  } else {
-    counters.spooled += accepted.size();
-    for (ByteSpan a : accepted) {
-      const std::uint64_t h =
-          std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(a.data()), a.size()));
-      if (recent.insert(h).second) recent_order.push_back(h);
-      if (recent_order.size() > kRecentMax) {
-        recent.erase(recent_order.front());
-        recent_order.pop_front();
+  if (!accepted.empty()) {
+    auto r = spool->append_batch(accepted);
+    if (!r) {
+      if (r.error().code != spool::SpoolErrorCode::kFull) {
+        spdlog::error("gateway: spool write failed: {}", r.error().message);
       }
+      counters.refused_full += accepted.size();
+      kind = kAckRefused;
+    } else {
+      counters.spooled += accepted.size();
+      recent.insert_all(accepted_hash);
     }
   }
-  // Answer each device only after its message is durable (or refused),
-  // kUdpBatch answers per sendmmsg.
-  std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> answer{};
-  const int fd = udp_sock.native_handle();
-  for (std::size_t k = 0; k < accepted.size(); ++k) {
-    auto h = e3::parse_header(accepted[k]);
-    std::size_t n = write_answer(kind, accepted[k].first(h->header_size), answer);
-    const auto& to = batch[index[k]].second;
-    answers.add(fd, ByteSpan(answer.data(), n), to.data(), static_cast<socklen_t>(to.size()));
+  if (accepted.empty() && duplicates == 0) return;
+  // Answer each device only after its message is durable (or refused);
+  // answers to one source address share a datagram (docs/e3-protocol.md).
+  for (const auto& dg : batch) {
+    if (dg.header_size == 0) continue;
+    queue_answer(dg.from, dg.duplicate ? kAckSpooled : kind, ByteSpan(arena).subspan(dg.offset, dg.header_size));
   }
-  answers.flush(fd);
-  if (kind == kAckSpooled) pump();
+  flush_answers();
+  if (kind == kAckSpooled && !accepted.empty()) pump();
+}
+
+void Gateway::Impl::queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header) {
+  std::size_t k = 0;
+  while (k < packers_used && packers[k].first != to) ++k;
+  if (k == packers_used) {
+    if (packers_used == kOpenPackers) {
+      // More sources than open packers: the oldest one goes out now.
+      send_answer(packers[0].first, packers[0].second);
+      std::rotate(packers.begin(), packers.begin() + 1, packers.begin() + static_cast<std::ptrdiff_t>(packers_used));
+      k = packers_used - 1;
+    } else {
+      k = packers_used++;
+    }
+    packers[k].first = to;
+  }
+  AnswerPacker& p = packers[k].second;
+  if (!p.add(kind, header)) {
+    send_answer(to, p);
+    (void)p.add(kind, header);
+  }
+}
+
+void Gateway::Impl::send_answer(const udp::endpoint& to, AnswerPacker& p) {
+  const std::size_t entries = p.entries();
+  ByteSpan out = p.take();
+  if (out.empty()) return;
+  ++counters.answer_datagrams;
+  if (entries > 1) ++counters.packed_answers;
+  answers.add(udp_sock.native_handle(), out, to.data(), static_cast<socklen_t>(to.size()));
+}
+
+void Gateway::Impl::flush_answers() {
+  for (std::size_t k = 0; k < packers_used; ++k) send_answer(packers[k].first, packers[k].second);
+  packers_used = 0;
+  answers.flush(udp_sock.native_handle());
 }
 
 asio::awaitable<void> Gateway::Impl::udp_loop() {
   // recvmmsg: one system call per up to kUdpBatch datagrams instead of one each.
   UdpBatchReceiver rx(kMaxDatagram, gro);
-  std::vector<std::pair<Bytes, udp::endpoint>> batch;
+  // The burst's datagrams, copied into one reused arena (no allocation per
+  // datagram once it has grown to the burst size).
+  Bytes arena;
+  std::vector<Datagram> batch;
+  packers.resize(kOpenPackers);
   udp_sock.non_blocking(true);
   while (!stopping) {
     auto [ec] = co_await udp_sock.async_wait(udp::socket::wait_read, kNoThrow);
@@ -209,21 +283,25 @@ asio::awaitable<void> Gateway::Impl::udp_loop() {
       if (stopping) break;
       continue;
     }
+    arena.clear();
     batch.clear();
     // Drain what is queued so one fdatasync covers the whole burst.
     for (int k = 0; k < 16; ++k) {
       const std::size_t n = rx.receive(udp_sock.native_handle());
       for (std::size_t i = 0; i < n; ++i) {
-        udp::endpoint from;
-        std::memcpy(from.data(), &rx.from(i), rx.from_len(i));
-        from.resize(rx.from_len(i));
         ByteSpan d = rx.data(i);
-        batch.emplace_back(Bytes(d.begin(), d.end()), from);
+        if (rx.truncated(i)) d = d.first(std::min(d.size(), kMaxDatagram + 1));  // classified as oversized
+        Datagram& dg = batch.emplace_back();
+        dg.offset = arena.size();
+        dg.size = d.size();
+        std::memcpy(dg.from.data(), &rx.from(i), rx.from_len(i));
+        dg.from.resize(rx.from_len(i));
+        arena.insert(arena.end(), d.begin(), d.end());
       }
       // With GRO one receive can hold thousands: bound the burst all the same.
       if (n < kUdpBatch || batch.size() >= 4 * kUdpBatch) break;
     }
-    if (!batch.empty()) handle_datagrams(batch);
+    if (!batch.empty()) handle_datagrams(arena, batch);
   }
 }
 
@@ -317,7 +395,7 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         // Only E3 downlink envelopes: nothing else may reach a device this way.
         auto h = e3::parse_header(ev.message.payload);
         const bool downlink = h && h->type == e3::MessageType::kDownlink;
-        auto it = downlink ? device_addresses.find(Bytes(h->kid.begin(), h->kid.end())) : device_addresses.end();
+        auto it = downlink ? device_addresses.find(kid_key(h->kid)) : device_addresses.end();
         if (it == device_addresses.end()) {
           ++counters.downlink_unknown;
           break;
@@ -466,9 +544,10 @@ std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double
   double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
   return fmt::format(
       "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
-      "{} refused (spool full), connects {} ({} resumed, {} 0-RTT, {} failed)",
+      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed)",
       s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
-      s.pending, s.refused_full, s.connects, s.resumed, s.zero_rtt, s.connect_failures);
+      s.pending, s.refused_full, s.answer_datagrams, s.packed_answers, s.connects, s.resumed, s.zero_rtt,
+      s.connect_failures);
 }
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -23,6 +23,8 @@ struct GatewayStatus {
   std::uint64_t redelivered = 0;  // messages forwarded again in a DUP=1 PUBLISH
   std::uint64_t connects = 0, resumed = 0, zero_rtt = 0, connect_failures = 0;
   std::uint64_t downlink_relayed = 0, downlink_unknown = 0;
+  // Answer datagrams sent, and how many of them were packed (several answers).
+  std::uint64_t answer_datagrams = 0, packed_answers = 0;
   bool connected = false;
 };
 

@@ -55,6 +55,12 @@ struct SpoolOptions {
   // lets the file system merge concurrent syncs into one journal commit,
   // which on ext4 is faster (docs/spool.md has the figures).
   int max_concurrent_syncs = 4;
+  // Memory tail: the most recently appended records (up to this many bytes
+  // of frames) stay in memory, so a reader that keeps up (the gateway
+  // forwarding what it just spooled) peeks them without reading the file.
+  // 0 reads everything from disk. Records are served only once durable,
+  // exactly as from disk; docs/spool.md, "Memory tail".
+  std::size_t memory_tail_bytes = std::size_t{8} << 20;
 };
 
 struct SpoolRecord {
@@ -76,6 +82,9 @@ struct SpoolStats {
   std::uint64_t corrupt_segments = 0;       // quarantined at open
   std::uint64_t corrupt_reads = 0;          // checksum failures found by peek
   std::uint64_t id_gaps = 0;                // ids missing between segments (quarantine)
+  std::uint64_t tail_records_read = 0;      // records peek served from the memory tail
+  std::uint64_t disk_records_read = 0;      // records peek read (and checked) from segment files
+  std::uint64_t tail_bytes = 0;             // frame bytes held in the memory tail now
 };
 
 class Spool {
@@ -97,7 +106,8 @@ class Spool {
 
   // Up to `max_records` durable records with ids after max(after_id, the ack
   // cursor), in order, stopping before `max_bytes` of payload (at least one
-  // record is returned if any is pending).
+  // record is returned if any is pending). Served from the memory tail when
+  // it holds them, else read from the files with every check (length, CRC, id).
   SpoolResult<std::vector<SpoolRecord>> peek(std::size_t max_records, std::size_t max_bytes = 1u << 20,
                                              std::uint64_t after_id = 0);
 

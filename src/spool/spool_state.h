@@ -33,6 +33,14 @@ struct Segment {
   std::uint64_t last_id() const { return first_id + records - 1; }
 };
 
+// One append_batch's frames, kept exactly as written to the segment file.
+struct TailBlock {
+  std::uint64_t first_id = 0;
+  std::uint64_t count = 0;
+  Bytes frames;
+  std::uint64_t last_id() const { return first_id + count - 1; }
+};
+
 struct Spool::State {
   std::filesystem::path dir;
   SpoolOptions opt;
@@ -53,6 +61,11 @@ struct Spool::State {
   std::string failure;
   std::uint64_t disk_bytes = 0;
   SpoolStats counters;
+  // Memory tail: blocks with consecutive ids ending at written_id (or empty),
+  // at most opt.memory_tail_bytes of frames. Readers take shared_ptrs, so
+  // eviction never invalidates a peek in progress.
+  std::deque<std::shared_ptr<const TailBlock>> tail;
+  std::size_t tail_bytes = 0;
 
   // Serialises ack-cursor writes (held without `mu`, so acks do not stall appends).
   std::mutex ack_mu;
@@ -64,6 +77,12 @@ struct Spool::State {
   }
   std::size_t scan_limit() const { return std::max(opt.max_record_bytes, opt.max_segment_bytes); }
 };
+
+// Adds a written block to the memory tail (mutex held), evicting the oldest
+// blocks to stay within the budget.
+void tail_push(Spool::State& s, std::uint64_t first_id, std::uint64_t count, Bytes&& frames);
+// Drops tail blocks that are fully acknowledged (mutex held).
+void tail_drop_acked(Spool::State& s);
 
 std::filesystem::path segment_path(const std::filesystem::path& dir, std::uint64_t first_id);
 inline SpoolError spool_error(SpoolErrorCode c, std::string m) { return SpoolError{c, std::move(m)}; }

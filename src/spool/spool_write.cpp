@@ -91,6 +91,28 @@ bool fits(const Spool::State& s, std::size_t bytes, bool need_roll) {
 
 }  // namespace
 
+void tail_push(Spool::State& s, std::uint64_t first_id, std::uint64_t count, Bytes&& frames) {
+  if (frames.size() > s.opt.memory_tail_bytes) {
+    // Too big to keep: the tail must stay consecutive, so it starts over.
+    s.tail.clear();
+    s.tail_bytes = 0;
+    return;
+  }
+  while (!s.tail.empty() && s.tail_bytes + frames.size() > s.opt.memory_tail_bytes) {
+    s.tail_bytes -= s.tail.front()->frames.size();
+    s.tail.pop_front();
+  }
+  s.tail_bytes += frames.size();
+  s.tail.push_back(std::make_shared<const TailBlock>(TailBlock{first_id, count, std::move(frames)}));
+}
+
+void tail_drop_acked(Spool::State& s) {
+  while (!s.tail.empty() && s.tail.front()->last_id() <= s.acked) {
+    s.tail_bytes -= s.tail.front()->frames.size();
+    s.tail.pop_front();
+  }
+}
+
 SpoolResult<std::uint64_t> Spool::append(ByteSpan payload) { return append_batch(std::span(&payload, 1)); }
 
 SpoolResult<std::uint64_t> Spool::append_batch(std::span<const ByteSpan> payloads) {
@@ -144,6 +166,7 @@ SpoolResult<std::uint64_t> Spool::append_batch(std::span<const ByteSpan> payload
   seg.records += payloads.size();
   seg.index.insert(seg.index.end(), new_index.begin(), new_index.end());
   s.disk_bytes += frames.size();
+  tail_push(s, first, payloads.size(), std::move(frames));
   s.next_id += payloads.size();
   s.written_id = s.next_id - 1;
   const std::uint64_t last = s.written_id;
@@ -199,6 +222,7 @@ Result<void, SpoolError> Spool::ack(std::uint64_t id) {
     Lock lk(s.mu);
     if (id > s.acked) s.acked = id;
     gone = take_acked_segments(s);
+    tail_drop_acked(s);
   }
   unlink_all(gone);
   return {};
@@ -212,6 +236,7 @@ SpoolStats Spool::stats() const {
   out.pending_records = s_->next_id - 1 - std::min(s_->acked, s_->next_id - 1);
   out.disk_bytes = s_->disk_bytes;
   out.segments = s_->segments.size();
+  out.tail_bytes = s_->tail_bytes;
   return out;
 }
 

@@ -80,11 +80,17 @@ void DownlinkTamper::loop() {
       if (n <= 0) continue;
       Bytes d(buf.begin(), buf.begin() + n);
       std::lock_guard lk(mu_);
-      // An answer echoes the header of the message it answers.
-      if (auto a = gateway::parse_answer(d)) {
-        auto to = headers_.find(Bytes(a->header_bytes.begin(), a->header_bytes.end()));
-        if (to != headers_.end()) {
-          ::sendto(front_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
+      // An answer echoes the header of the message it answers. The gateway
+      // sees every device at this proxy's one address, so it packs their
+      // answers: each goes back to its own device in the single form.
+      std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> answers{};
+      if (auto count = gateway::parse_answers(d, answers)) {
+        for (std::size_t k = 0; k < *count; ++k) {
+          auto to = headers_.find(Bytes(answers[k].header_bytes.begin(), answers[k].header_bytes.end()));
+          if (to == headers_.end()) continue;
+          std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> one{};
+          const std::size_t len = gateway::write_answer(answers[k].kind, answers[k].header_bytes, one);
+          ::sendto(front_, one.data(), len, 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
         }
         continue;
       }
