@@ -72,6 +72,8 @@ void Ingest::reject(PreparedUplink& out_, Reject why, std::string_view peer, std
 
 PreparedUplink Ingest::prepare(std::string_view peer, ByteSpan payload, bool redelivery) {
   PreparedUplink out;
+  // One clock read per PUBLISH: every reading of a batch is received at once.
+  const Clock::TimePoint now = clock_.now();
   if (e3::is_batch(payload)) {
     auto batch = e3::decode_batch(payload, policy_.batch);
     if (!batch) {
@@ -82,14 +84,14 @@ PreparedUplink Ingest::prepare(std::string_view peer, ByteSpan payload, bool red
       return out;
     }
     out.rows.reserve(batch->size());
-    for (ByteSpan m : *batch) handle_message(peer, m, redelivery, out);
+    for (ByteSpan m : *batch) handle_message(peer, m, redelivery, now, out);
   } else {
-    handle_message(peer, payload, redelivery, out);
+    handle_message(peer, payload, redelivery, now, out);
   }
   return out;
 }
 
-void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redelivery,
+void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redelivery, Clock::TimePoint now,
                             PreparedUplink& out_) {
   ++out_.messages;
   ++counters_.messages;
@@ -98,15 +100,17 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     reject(out_, Reject::kMalformed, peer, to_string(Reject::kMalformed), header.error().message);
     return;
   }
-  const std::string where = fmt::format("kid {} epoch-id {} seq {}", to_hex(header->kid),
-                                        header->epoch_id, header->sequence);
+  // Formatted only for a rejection: the accepted path must not pay for it.
+  auto where = [&] {
+    return fmt::format("kid {} epoch-id {} seq {}", to_hex(header->kid), header->epoch_id, header->sequence);
+  };
   if (header->type == e3::MessageType::kAnnouncement) {
     auto acc = opener_.accept_announcement(message);
     if (!acc) {
       Reject why = classify(acc.error().code);
       if (why == Reject::kMalformed || why == Reject::kOther) why = Reject::kBadAnnouncement;
       reject(out_, why, peer, std::string("announcement: ") + e3::to_string(acc.error().code),
-             fmt::format("{}: {}", where, acc.error().message));
+             fmt::format("{}: {}", where(), acc.error().message));
       return;
     }
     if (!acc->duplicate) {
@@ -118,15 +122,17 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     return;
   }
   if (header->type != e3::MessageType::kUplink) {
-    reject(out_, Reject::kMalformed, peer, "not an uplink message", where);
+    reject(out_, Reject::kMalformed, peer, "not an uplink message", where());
     return;
   }
-  std::array<std::uint8_t, 1024> plain{};
+  // Not zero-filled: open() writes exactly the plaintext_size bytes read below
+  // and wipes the buffer itself when authentication fails.
+  std::array<std::uint8_t, 1024> plain;
   auto opened = opener_.open(message, plain);
   if (!opened) {
     Reject why = classify(opened.error().code);
     std::string reason = e3::to_string(opened.error().code);
-    std::string detail = fmt::format("{}: {}", where, opened.error().message);
+    std::string detail = fmt::format("{}: {}", where(), opened.error().message);
     if (why == Reject::kReplayed && redelivery) {
       // Dropped all the same; only the label differs (the DUP flag is the
       // sender's claim and decides nothing else).
@@ -150,7 +156,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     out_.replies.push_back({std::string(opened->device_id), opened->epoch, opened->sequence, std::move(*reply)});
     return;
   }
-  auto reading = telemetry::parse_reading(pt, clock_.now(), policy_.reading);
+  auto reading = telemetry::parse_reading(pt, now, policy_.reading);
   if (!reading) {
     reject(out_, Reject::kBadReading, peer, to_string(Reject::kBadReading),
            fmt::format("device {} epoch {} seq {}: {}", opened->device_id, opened->epoch,
@@ -167,7 +173,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
   row.heart_rate_dbpm = reading->heart_rate_dbpm;
   row.spo2_pct = reading->spo2_pct;
   std::copy(pt.begin(), pt.end(), row.payload.begin());
-  row.received_at_ms = ms(clock_.now());
+  row.received_at_ms = ms(now);
   out_.rows.push_back(std::move(row));
 }
 

@@ -86,7 +86,8 @@ class Ingest {
   const IngestCounters& counters() const { return counters_; }
 
  private:
-  void handle_message(std::string_view peer, ByteSpan message, bool redelivery, PreparedUplink& out_);
+  void handle_message(std::string_view peer, ByteSpan message, bool redelivery, Clock::TimePoint now,
+                      PreparedUplink& out_);
   void reject(PreparedUplink& out_, Reject why, std::string_view peer, std::string reason,
               std::string detail);
 

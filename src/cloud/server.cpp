@@ -13,6 +13,7 @@
 
 #include <array>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -126,6 +127,17 @@ struct CloudServer::Impl {
   asio::awaitable<void> status_loop();
   void on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d);
   void on_publish(const std::shared_ptr<Conn>& c, const mqtt::Publish& p, bool early);
+  // PUBLISHes whose rows the storage thread has committed (or failed to),
+  // waiting for the network thread to acknowledge them.
+  struct Committed {
+    std::weak_ptr<Conn> conn;
+    std::uint16_t packet_id = 0;
+    bool qos1 = false;
+    bool durable = false;
+  };
+  std::mutex committed_mu;
+  std::vector<Committed> committed;
+  void acknowledge_committed();
   void security_event(store::EventKind kind, std::string reason, std::string peer, std::string detail);
   void flush(const std::shared_ptr<Conn>& c);
   void close(const std::shared_ptr<Conn>& c);
@@ -315,20 +327,44 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
   std::weak_ptr<Conn> weak = c;
   job.done = [this, weak, id, qos1](bool durable) {
     // Back to the network thread: only there may the session be touched.
-    asio::post(io, [this, weak, id, qos1, durable] {
-      if (!durable) {
-        storage_failed = true;
-        spdlog::critical("cloud: storage failed; stopping without acknowledging");
-        begin_stop();
-        return;
-      }
-      auto conn = weak.lock();
-      if (!conn || conn->closed || !qos1) return;
-      if (auto a = conn->mqtt->acknowledge(id); !a) return;
-      flush(conn);
-    });
+    // One post per commit, not per PUBLISH: the first completion of a
+    // commit posts, the others join its list.
+    bool first = false;
+    {
+      std::lock_guard lk(committed_mu);
+      first = committed.empty();
+      committed.push_back({weak, id, qos1, durable});
+    }
+    if (first) asio::post(io, [this] { acknowledge_committed(); });
   };
   writer->submit(std::move(job));
+}
+
+void CloudServer::Impl::acknowledge_committed() {
+  std::vector<Committed> done;
+  {
+    std::lock_guard lk(committed_mu);
+    done.swap(committed);
+  }
+  bool failed = false;
+  std::vector<std::shared_ptr<Conn>> touched;
+  for (const auto& d : done) {
+    if (!d.durable) {
+      failed = true;  // never acknowledged: the gateway sends it again
+      continue;
+    }
+    auto conn = d.conn.lock();
+    if (!conn || conn->closed || !d.qos1) continue;
+    if (auto a = conn->mqtt->acknowledge(d.packet_id); !a) continue;
+    if (touched.empty() || touched.back() != conn) touched.push_back(conn);
+  }
+  // One TLS write per connection for all its PUBACKs of this commit.
+  for (const auto& conn : touched) flush(conn);
+  if (failed) {
+    storage_failed = true;
+    spdlog::critical("cloud: storage failed; stopping without acknowledging");
+    begin_stop();
+  }
 }
 
 void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d) {

@@ -212,8 +212,12 @@ void Opener::write_device(cbor::Writer& w, const Device& dev) const {
 Bytes Opener::serialize() const {
   Bytes out;
   cbor::Writer w(out);
+  std::vector<const std::pair<const std::string, Device>*> sorted;
+  sorted.reserve(devices_.size());
+  for (const auto& entry : devices_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   w.array(2).uint(codec::kStateVersion).array(devices_.size());
-  for (const auto& [key, dev] : devices_) write_device(w, dev);
+  for (const auto* entry : sorted) write_device(w, entry->second);
   return out;
 }
 

@@ -13,6 +13,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -134,7 +136,13 @@ class Opener {
   crypto::EcPrivateKey cloud_key_;
   Clock* clock_;
   StateStore* store_;
-  std::map<std::string, Device, std::less<>> devices_;  // key: kid bytes
+  // Hashed, not ordered: open() looks a kid up for every envelope, and a
+  // fleet has thousands. serialize() sorts by kid so its output is stable.
+  struct KidHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view kid) const { return std::hash<std::string_view>{}(kid); }
+  };
+  std::unordered_map<std::string, Device, KidHash, std::equal_to<>> devices_;  // key: kid bytes
   OpenerCounters counters_;
 };
 

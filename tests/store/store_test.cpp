@@ -118,6 +118,32 @@ TYPED_TEST(StoreSuite, RepeatsInsideOneBatchAreDuplicates) {
   EXPECT_EQ(r->duplicates, 2u);
 }
 
+// Batches longer than one multi-row INSERT (SQLite stores 64 rows per
+// statement): repeats inside one statement, across two, and against rows
+// stored earlier are all duplicates, and every column of every row lands in
+// its own place (a shifted parameter would mix two readings).
+TYPED_TEST(StoreSuite, RepeatsWithinAndAcrossMultiRowStatementsAreDuplicates) {
+  ASSERT_TRUE(this->store_->store_batch(rows("dev-0", 1, 1, 3)));
+  std::vector<ReadingRow> batch;
+  for (std::uint64_t s = 1; s <= 150; ++s) batch.push_back(row("dev-" + std::to_string(s % 7), 1, s));
+  batch.insert(batch.begin() + 10, row("dev-3", 1, 3));    // within the first statement
+  batch.insert(batch.begin() + 64, row("dev-5", 1, 40));   // first of the second, repeats row 40
+  batch.insert(batch.begin() + 140, row("dev-1", 1, 120)); // among the single-row tail
+  batch.push_back(row("dev-0", 1, 2));                     // stored by the first batch
+  auto r = this->store_->store_batch(batch);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(batch.size(), 154u);
+  EXPECT_EQ(r->inserted, 150u);
+  EXPECT_EQ(r->duplicates, 4u);
+  EXPECT_EQ(*this->store_->count_readings(), 153u);
+  for (std::uint64_t s = 1; s <= 150; ++s) {
+    const std::string device = "dev-" + std::to_string(s % 7);
+    auto found = this->store_->find_reading(device, 1, s);
+    ASSERT_TRUE(found && found->has_value()) << device << " seq " << s;
+    EXPECT_EQ(**found, row(device, 1, s)) << device << " seq " << s;
+  }
+}
+
 TYPED_TEST(StoreSuite, DeviceEpochAndSeqTogetherIdentifyAReading) {
   std::vector<ReadingRow> batch = {row("dev-1", 1, 1), row("dev-1", 2, 1), row("dev-2", 1, 1),
                                    row("dev-10", 1, 1)};
