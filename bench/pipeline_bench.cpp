@@ -51,7 +51,8 @@ struct Args {
   std::vector<double> rates{100000, 150000, 200000, 250000};
   bool keep = false;
   std::string work;  // reuse this directory's PKI (made there if missing)
-  int gateway_inflight = 32;  // the gateway's [forward] max_inflight (its default)
+  int gateway_inflight = 256;  // the gateway's [forward] max_inflight (its default)
+  int cloud_batch_rows = 0;    // the cloud's [storage] max_batch_rows; 0: its default
 };
 
 std::string armored_bin() { return testing::armored_binary().string(); }
@@ -109,7 +110,9 @@ struct Pipeline {
                    // Tens of readings per second per device (to reach the rate with 5,000
                    // devices): a re-sent reading can arrive far behind its successors.
                    "replay_window = 1024\n"
-                   "[storage]\nsqlite_path = \"cloud.db\"\n[status]\ninterval_s = 1\n");
+                   "[storage]\nsqlite_path = \"cloud.db\"\n" +
+                   (cloud_batch_rows > 0 ? "max_batch_rows = " + std::to_string(cloud_batch_rows) + "\n" : "") +
+                   "[status]\ninterval_s = 1\n");
     const auto out = dir / ("cloud" + std::to_string(++cloud_starts) + ".out");
     Subprocess::Options o;
     o.cwd = dir;
@@ -120,7 +123,8 @@ struct Pipeline {
     cloud_port = port_after(testing::slurp(out), "listening on");
     return cloud_port > 0;
   }
-  int gateway_inflight = 32;
+  int gateway_inflight = 256;
+  int cloud_batch_rows = 0;
   bool start_gateway() {
     write_text(dir / "gateway.toml",
                "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = " +
@@ -329,6 +333,7 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   RunFigures out;
   Pipeline p;
   p.gateway_inflight = a.gateway_inflight;
+  p.cloud_batch_rows = a.cloud_batch_rows;
   p.dir = root / ("run-" + std::to_string(devices));
   fs::create_directories(p.dir);
   p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices));
@@ -414,6 +419,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--keep") a.keep = true;
     else if (s == "--work" && i + 1 < argc) a.work = argv[++i];
     else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
+    else if (s == "--cloud-batch-rows" && i + 1 < argc) a.cloud_batch_rows = std::stoi(argv[++i]);
     else if (s == "--devices" && i + 1 < argc) {
       a.devices.clear();
       std::stringstream in(argv[++i]);
@@ -421,7 +427,7 @@ Args parse(int argc, char** argv) {
       while (std::getline(in, item, ',')) a.devices.push_back(std::stoul(item));
       std::sort(a.devices.begin(), a.devices.end());
     } else {
-      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N]\n");
+      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
       std::exit(2);
     }
   }

@@ -35,7 +35,7 @@ struct CloudConfig {
   std::filesystem::path sqlite_path = "armored.db";
   std::string postgresql_conninfo = "dbname=armored";
   std::string postgresql_schema = "armored";
-  std::size_t max_batch_rows = 20000;  // rows per durable commit (group commit)
+  std::size_t max_batch_rows = 65536;  // rows per durable commit (group commit)
   // [mqtt]
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]

@@ -123,7 +123,6 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   FleetSummary sum;
   sum.devices = o.devices;
   const auto period = period_of(o.interval_s, o.speedup);
-  const auto start = Steady::now();
 
   std::vector<Device> devices(o.devices);
   std::unordered_map<std::string, std::size_t> by_kid;
@@ -143,9 +142,16 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
     d.period = period;
     d.commands = std::make_unique<CommandEndpoint>(*schema, device_type, initial, clock.now(), pc);
-    // Spread first readings over one period so the fleet does not fire at once.
-    d.next_reading = start + std::chrono::duration_cast<Steady::duration>(period * (static_cast<double>(i) / static_cast<double>(o.devices)));
     by_kid[key_of(enrol.kid)] = i;
+  }
+  // The clock starts once every device is loaded (seconds for a large
+  // fleet): started before, every device would begin behind schedule and
+  // the first pass would send a burst of catch-up readings.
+  const auto start = Steady::now();
+  for (std::size_t i = 0; i < o.devices; ++i) {
+    // Spread first readings over one period so the fleet does not fire at once.
+    devices[i].next_reading =
+        start + std::chrono::duration_cast<Steady::duration>(period * (static_cast<double>(i) / static_cast<double>(o.devices)));
   }
 
   asio::io_context io;

@@ -29,7 +29,7 @@ struct GatewayConfig {
   std::size_t spool_max_bytes = std::size_t{1} << 30;
   // [forward]
   std::size_t batch_max_messages = 255;
-  std::size_t max_inflight = 32;  // PUBLISH packets awaiting PUBACK
+  std::size_t max_inflight = 256;  // PUBLISH packets awaiting PUBACK (each acknowledged after an fsync)
   std::size_t early_data_max_bytes = 12 * 1024;
   // [backoff]
   std::chrono::milliseconds backoff_initial{200};
