@@ -109,6 +109,7 @@ std::vector<RssSampler::Figures> RssSampler::finish() {
 
 Count count_readings(const fs::path& db) {
   Count c;
+  c.rows = -1;
   sqlite3* h = nullptr;
   if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(h);
@@ -116,9 +117,19 @@ Count count_readings(const fs::path& db) {
   }
   sqlite3_busy_timeout(h, 5000);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(h, "SELECT count(*) FROM readings", -1, &st, nullptr) == SQLITE_OK) {
-    c.at = Steady::now();  // the read transaction (snapshot) starts with the first step
-    if (sqlite3_step(st) == SQLITE_ROW) c.rows = sqlite3_column_int64(st, 0);
+  // A reader can be refused for a moment while the writer restarts the WAL:
+  // try again rather than report an empty table.
+  for (int attempt = 0; attempt < 5 && c.rows < 0; ++attempt) {
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM readings", -1, &st, nullptr) == SQLITE_OK) {
+      c.at = Steady::now();  // the read transaction (snapshot) starts with the first step
+      if (sqlite3_step(st) == SQLITE_ROW) c.rows = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    st = nullptr;
+  }
+  if (c.rows < 0) {
+    std::fprintf(stderr, "pipeline_bench: cannot count %s: %s\n", db.c_str(), sqlite3_errmsg(h));
+    c.rows = 0;
   }
   sqlite3_finalize(st);
   sqlite3_close(h);
