@@ -404,33 +404,36 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   return out;
 }
 
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
+  std::exit(2);
+}
+
+// "1,2,3" -> {1, 2, 3}, ascending.
+template <typename T>
+std::vector<T> sorted_list(const std::string& text) {
+  std::vector<T> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(static_cast<T>(std::stod(item)));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--seconds" && i + 1 < argc) a.seconds = std::stod(argv[++i]);
-    else if (s == "--rate" && i + 1 < argc) {
-      a.rates.clear();
-      std::stringstream in(argv[++i]);
-      std::string item;
-      while (std::getline(in, item, ',')) a.rates.push_back(std::stod(item));
-      std::sort(a.rates.begin(), a.rates.end());
-    }
+    else if (s == "--rate" && i + 1 < argc) a.rates = sorted_list<double>(argv[++i]);
     else if (s == "--keep") a.keep = true;
     else if (s == "--work" && i + 1 < argc) a.work = argv[++i];
     else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
     else if (s == "--cloud-batch-rows" && i + 1 < argc) a.cloud_batch_rows = std::stoi(argv[++i]);
-    else if (s == "--devices" && i + 1 < argc) {
-      a.devices.clear();
-      std::stringstream in(argv[++i]);
-      std::string item;
-      while (std::getline(in, item, ',')) a.devices.push_back(std::stoul(item));
-      std::sort(a.devices.begin(), a.devices.end());
-    } else {
-      std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
-      std::exit(2);
-    }
+    else if (s == "--devices" && i + 1 < argc) a.devices = sorted_list<std::size_t>(argv[++i]);
+    else usage();
   }
+  if (a.devices.empty() || a.rates.empty()) usage();
   return a;
 }
 

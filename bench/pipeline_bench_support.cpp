@@ -108,8 +108,7 @@ std::vector<RssSampler::Figures> RssSampler::finish() {
 }
 
 Count count_readings(const fs::path& db) {
-  Count c;
-  c.rows = -1;
+  Count c;  // rows -1 until a count succeeds
   sqlite3* h = nullptr;
   if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(h);
