@@ -11,6 +11,7 @@
 // PostgreSQL: ARMORED_PG_DSN (default "dbname=armored_test"); skipped if unreachable.
 
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 
 #include "common/rng.h"
 #include "store/store.h"
+#include "store/stored_index.h"
 #include "telemetry/generator.h"
 
 namespace {
@@ -161,7 +163,46 @@ struct Config {
   std::function<Figure(std::size_t batch)> run;
 };
 
+// Memory the writer's stored-ranges cache costs per enrolled device
+// (docs/storage.md): `devices` devices with `epochs` live epochs each, one
+// run per epoch (no losses), measured as heap in use before and after.
+void stored_index_memory(std::size_t devices, std::uint32_t epochs) {
+  const std::size_t before = mallinfo2().uordblks;
+  {
+    store::StoredIndex index;
+    index.set_complete(true);
+    auto none = [](std::string_view, std::uint32_t) -> store::StoreResult<store::SeqRuns> { return store::SeqRuns{}; };
+    std::vector<store::ReadingRow> batch;
+    for (std::size_t d = 0; d < devices; ++d) {
+      for (std::uint32_t e = 1; e <= epochs; ++e) {
+        store::ReadingRow r;
+        char id[32];
+        std::snprintf(id, sizeof id, "patient-%06zu", d);
+        r.device = id;
+        r.epoch = e;
+        for (std::uint64_t s = 0; s < 3; ++s) {
+          r.seq = s;
+          batch.push_back(r);
+        }
+      }
+      if (batch.size() >= 30000 || d + 1 == devices) {
+        auto p = index.plan(batch, none);
+        if (!p) std::exit(1);
+        index.committed(std::move(*p));
+        batch.clear();
+      }
+    }
+    batch.shrink_to_fit();
+    const std::size_t after = mallinfo2().uordblks;
+    std::printf("stored-ranges cache: %zu devices x %u epochs, one run each: %.1f MiB, %.0f bytes per device\n",
+                devices, epochs, static_cast<double>(after - before) / (1 << 20),
+                static_cast<double>(after - before) / static_cast<double>(devices));
+  }
+}
+
 int main(int argc, char** argv) {
+  stored_index_memory(100000, 2);
+  if (argc > 1 && std::string(argv[1]) == "--memory-only") return 0;
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 300000;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
   const auto rows = fleet_stream(n, 5000);

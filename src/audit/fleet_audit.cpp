@@ -147,6 +147,19 @@ Expected<ConnectionFacts> read_connections(store::Store& s, std::vector<std::str
     c.from = event_field(e.detail, "from");
     facts.connections.push_back(std::move(c));
   }
+  store::Store::GapTotals totals;
+  auto gaps = s.sequence_gaps(kMaxFleetGaps, &totals);
+  if (!gaps) return fail("stored ranges: " + gaps.error().message);
+  for (const auto& g : *gaps) {
+    facts.gaps.push_back({g.device, g.epoch, g.first_missing, g.last_missing,
+                          SysSeconds(std::chrono::seconds(g.before_ms / 1000))});
+  }
+  facts.gaps_total = totals.gaps;
+  facts.missing_total = totals.missing;
+  if (totals.gaps > gaps->size()) {
+    notes.push_back("readings missing: only the first " + std::to_string(gaps->size()) + " of " +
+                    std::to_string(totals.gaps) + " gaps listed (armored report gaps lists them all)");
+  }
   auto readings = s.count_readings();
   if (readings && *readings <= kMaxFleetReadingKeys) {
     auto keys = s.reading_keys();
@@ -193,7 +206,9 @@ Expected<Report> audit_fleet(const FleetOptions& o) {
                                     : "CRL unusable: " + inv->crl_problem);
   if (conns) {
     report.summary.push_back(std::to_string(conns->connections.size()) + " connections in " + conns->source + ", " +
-                             std::to_string(conns->seen.size()) + " devices with stored readings");
+                             std::to_string(conns->seen.size()) + " devices with stored readings, " +
+                             std::to_string(conns->missing_total) + " readings missing in " +
+                             std::to_string(conns->gaps_total) + " gaps");
   } else {
     report.summary.push_back("no audit trail given (--db or --postgres): connection checks skipped");
   }

@@ -29,6 +29,8 @@ inline constexpr std::size_t kMaxFleetIndexBytes = 64u << 20;
 inline constexpr std::size_t kMaxFleetCertFiles = 200000;
 inline constexpr std::size_t kMaxFleetEvents = 2'000'000;
 inline constexpr std::size_t kMaxFleetReadingKeys = 5'000'000;
+// Reading gaps listed as findings (the totals count all).
+inline constexpr std::size_t kMaxFleetGaps = 10'000;
 
 // Reads the PKI directory: CAs, every <role>/*.crt, pki.json, crl.pem.
 // Errors only when the directory holds no readable PKI index; unreadable

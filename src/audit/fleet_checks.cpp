@@ -90,6 +90,14 @@ const RuleInfo kNeverConnected{
     "or one whose key was copied elsewhere before it was.",
     "Confirm the device exists and is deployed; otherwise revoke the identity (armored pki revoke)."};
 
+const RuleInfo kReadingsMissing{
+    "fleet-readings-missing", Severity::kHigh, "Readings a device sent never reached the database",
+    "A device numbers its readings; the cloud stored later numbers but not these. They were lost before a "
+    "gateway accepted them, lost with damaged gateway storage, or are still on their way from a gateway "
+    "that has not delivered yet.",
+    "Check the gateways' spool backlog and logs (quarantined damage names the file); a device that keeps "
+    "losing readings may be out of radio range or overflowing its queue. armored report gaps lists them all."};
+
 std::string iso(SysSeconds t) {
   std::time_t secs = static_cast<std::time_t>(t.time_since_epoch().count());
   std::tm tm{};
@@ -242,6 +250,15 @@ void connection_checks(const FleetInventory& inv, const ConnectionFacts& conns, 
                                  c.identity + " (" + c.role + ") never connected"));
     }
   }
+  for (const auto& g : conns.gaps) {
+    const std::uint64_t n = g.last_missing - g.first_missing + 1;
+    Location where{"device/" + g.device + ".crt", 0, 0, std::nullopt, {}};
+    out.push_back(make_finding(
+        kReadingsMissing, where,
+        "epoch " + std::to_string(g.epoch) + " seq " + std::to_string(g.first_missing) +
+            (n > 1 ? ".." + std::to_string(g.last_missing) : "") + ", missing since " + iso(g.since),
+        g.device + ": " + std::to_string(n) + " reading" + (n > 1 ? "s" : "") + " never stored"));
+  }
 }
 
 }  // namespace
@@ -250,7 +267,7 @@ const std::vector<RuleInfo>& fleet_rules() {
   static const std::vector<RuleInfo> kRules = {
       kSharedCert, kSharedKey,   kIdentityMismatch, kIndexMismatch,   kCaExpired,   kCaExpiring,
       kCertExpired, kCertExpiring, kWeakKey,         kNotP256,         kWeakSig,     kRevokedConnected,
-      kRevokedNotInCrl, kCrlExpired, kCrlExpiring,  kCrlUnusable,     kNeverConnected};
+      kRevokedNotInCrl, kCrlExpired, kCrlExpiring,  kCrlUnusable,     kNeverConnected, kReadingsMissing};
   return kRules;
 }
 

@@ -39,10 +39,21 @@ struct Connection {
   std::string from;    // peer address
 };
 
+// Readings the cloud never got although a later one of the same device and
+// epoch arrived (store/store.h, sequence_gaps): the account of every reading.
+struct ReadingGap {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t first_missing = 0, last_missing = 0;
+  SysSeconds since{};  // when the reading after the gap arrived
+};
+
 struct ConnectionFacts {
   std::vector<Connection> connections;
   std::set<std::string> seen;  // identities with stored traffic (devices behind gateways)
   std::string source;          // "sqlite cloud.db", for the report
+  std::vector<ReadingGap> gaps;  // at most kMaxFleetGaps listed
+  std::uint64_t gaps_total = 0, missing_total = 0;
 };
 
 struct FleetCheckOptions {

@@ -7,6 +7,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <csignal>
+
 #include "cli/command.h"
 #include "common/rng.h"
 #include "device/direct.h"
@@ -178,6 +181,15 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     f.pki_dir = o->pki;
     f.e3_dir = o->e3;
     f.state_dir = o->state;
+    // SIGTERM or SIGINT end the run with a summary (what the gateway
+    // answered, what was still queued) instead of killing it silently.
+    static std::atomic<bool> stop{false};
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { stop.store(true); };
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    f.stop_requested = &stop;
     const bool tty = ::isatty(2);
     auto r = device::run_fleet(f, [tty](const device::FleetSummary& s) {
       std::fprintf(stderr, "%sfleet: %.0fs, %llu readings sealed, %llu acknowledged by the gateway, %llu queued%s",
@@ -191,6 +203,8 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
       std::cout << nlohmann::json{{"devices", r->devices},           {"readings", r->readings},
                                   {"announcements", r->announcements}, {"datagrams", r->datagrams_sent},
                                   {"acknowledged", r->acknowledged},   {"refused", r->refused},
+                                  {"readings_acknowledged", r->readings_acknowledged},
+                                  {"stopped_by_signal", r->stopped},
                                   {"retransmissions", r->retransmissions},
                                   {"unacknowledged", r->unacknowledged}, {"dropped", r->dropped},
                                   {"alerts", r->alerts},
@@ -203,11 +217,12 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                        .dump()
                 << "\n";
     } else {
-      std::cout << "Fleet of " << r->devices << " devices ran " << static_cast<long>(r->seconds) << " s: "
-                << r->readings << " readings sealed and sent, " << r->acknowledged
-                << " messages acknowledged by the gateway (" << r->announcements << " epoch announcements), "
-                << r->retransmissions << " re-sent, " << r->refused << " refused, " << r->unacknowledged
-                << " unacknowledged, " << r->dropped << " dropped\n";
+      std::cout << "Fleet of " << r->devices << " devices ran " << static_cast<long>(r->seconds) << " s"
+                << (r->stopped ? " (stopped by a signal)" : "") << ": " << r->readings
+                << " readings sealed and sent, " << r->readings_acknowledged << " of them acknowledged by the gateway; "
+                << r->acknowledged << " messages acknowledged in all (" << r->announcements
+                << " epoch announcements), " << r->retransmissions << " re-sent, " << r->refused << " refused, "
+                << r->unacknowledged << " unacknowledged, " << r->dropped << " dropped\n";
       std::cout << "Commands: " << r->commands_received << " received, " << r->commands_accepted << " accepted, "
                 << r->commands_refused << " refused";
       for (const auto& [reason, n] : r->refusal_reasons) std::cout << " (" << reason << ": " << n << ")";

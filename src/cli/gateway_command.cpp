@@ -30,8 +30,14 @@ void add_gateway(CLI::App& app, cli::Context& ctx) {
     auto s = (*gw)->status();
     std::cout << "armored gateway stopped: " << s.acknowledged << " messages acknowledged by the cloud, "
               << s.pending << " still spooled, " << s.redelivered << " forwarded again with DUP; "
-              << s.downlink_relayed << " commands relayed to devices, " << s.downlink_unknown << " for unknown devices"
-              << std::endl;
+              << s.downlink_relayed << " commands relayed to devices, " << s.downlink_unknown << " for unknown devices";
+    if (!s.quarantined.empty()) {
+      std::cout << "; spool damage quarantined at start to";
+      for (const auto& f : s.quarantined) std::cout << " " << f;
+      std::cout << " (" << s.lost_record_ids << " record ids lost with it)";
+    }
+    if (s.ack_rebuilt) std::cout << "; spool ack cursor rebuilt at start";
+    std::cout << std::endl;
   });
 }
 

@@ -71,7 +71,8 @@ struct BrokerSource::Impl {
   void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void on_publish(const mqtt::Publish& p);
-  void submit(WriteJob job, std::uint16_t packet_id, bool qos1);
+  // Stores the job; once durable, marks `received` and acknowledges.
+  void submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id, bool qos1);
   void flush();
 };
 
@@ -82,18 +83,18 @@ void BrokerSource::Impl::flush() {
   if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
 }
 
-void BrokerSource::Impl::submit(WriteJob job, std::uint16_t packet_id, bool qos1) {
+void BrokerSource::Impl::submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id,
+                                bool qos1) {
   ++storing;
   const std::uint64_t generation = connection_generation;
-  job.done = [this, generation, packet_id, qos1](bool durable) {
+  job.done = [this, generation, packet_id, qos1, received = std::move(received)](bool durable) mutable {
     // Storage thread: hand the result back to the network thread.
-    asio::post(deps.io, [this, generation, packet_id, qos1, durable] {
+    asio::post(deps.io, [this, generation, packet_id, qos1, durable, received = std::move(received)] {
       --storing;
-      if (!durable) {
-        spdlog::critical("cloud: storage failed; broker PUBLISHes stay unacknowledged");
-        if (deps.on_storage_failure) deps.on_storage_failure();
-        return;
-      }
+      // Not durable: given up at a stop during a storage outage. Not
+      // acknowledged, not marked received: the broker redelivers it.
+      if (!durable) return;
+      deps.ingest.mark_stored(received);
       if (!qos1 || !mqtt || generation != connection_generation) return;
       if (!mqtt->acknowledge(packet_id)) return;  // session gone: the broker redelivers
       ++counters.acknowledged;
@@ -117,7 +118,7 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
     job.events.push_back({unix_ms(deps.clock.now()), store::EventKind::kAclDenied,
                           "broker delivered a topic outside armored/v1/<id>/up", "broker " + where,
                           fmt::format("topic '{}' ({} bytes)", p.topic.substr(0, 200), p.payload.size())});
-    submit(std::move(job), p.packet_id, qos1);
+    submit(std::move(job), {}, p.packet_id, qos1);
     return;
   }
   // The <id> is the broker's claim, not an identity: the E3 key ID decides
@@ -135,7 +136,7 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
       job.e3_state.push_back({std::make_shared<const Bytes>(deps.opener.serialize()), 0, true});
     }
   }
-  submit(std::move(job), p.packet_id, qos1);
+  submit(std::move(job), std::move(prepared.received), p.packet_id, qos1);
 }
 
 void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {

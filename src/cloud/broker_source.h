@@ -48,8 +48,6 @@ class BrokerSource {
     Ingest& ingest;
     e3::Opener& opener;
     StoreWriter& writer;
-    // Called on the network thread when a commit failed: the cloud stops.
-    std::function<void()> on_storage_failure;
     // Numbers E3 state snapshots so the two writers of the file never roll
     // it back (e3_state_file.h).
     E3StateFile* state_file = nullptr;

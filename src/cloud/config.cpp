@@ -77,6 +77,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(st.get_optional("postgresql_conninfo", c.postgresql_conninfo));
   ARMORED_TRY(st.get_optional("postgresql_schema", c.postgresql_schema));
   ARMORED_TRY(st.get_optional("max_batch_rows", batch, 1, 1'000'000));
+  std::int64_t check_max = static_cast<std::int64_t>(c.check_at_start_max_bytes);
+  ARMORED_TRY(st.get_optional("check_at_start_max_bytes", check_max, 0, std::int64_t{1} << 50));
+  c.check_at_start_max_bytes = static_cast<std::uint64_t>(check_max);
   ARMORED_TRY(st.reject_unknown_keys());
   c.sqlite_path = config::resolve_path(base, sqlite);
   c.max_batch_rows = static_cast<std::size_t>(batch);

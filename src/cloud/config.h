@@ -36,6 +36,9 @@ struct CloudConfig {
   std::string postgresql_conninfo = "dbname=armored";
   std::string postgresql_schema = "armored";
   std::size_t max_batch_rows = 65536;  // rows per durable commit (group commit)
+  // SQLite: PRAGMA quick_check at start when the file is at most this big
+  // (0: never); larger files are checked with `armored cloud --check`.
+  std::uint64_t check_at_start_max_bytes = std::uint64_t{512} << 20;
   // [mqtt]
   std::size_t max_packet_bytes = 256 * 1024;
   // [status]

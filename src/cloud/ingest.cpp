@@ -84,11 +84,16 @@ PreparedUplink Ingest::prepare(std::string_view peer, ByteSpan payload, bool red
       return out;
     }
     out.rows.reserve(batch->size());
+    out.received.reserve(batch->size());
     for (ByteSpan m : *batch) handle_message(peer, m, redelivery, now, out);
   } else {
     handle_message(peer, payload, redelivery, now, out);
   }
   return out;
+}
+
+void Ingest::mark_stored(std::span<const ReceivedKey> keys) {
+  for (const auto& k : keys) opener_.mark_received(ByteSpan(k.kid.data(), k.kid_size), k.epoch, k.seq);
 }
 
 void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redelivery, Clock::TimePoint now,
@@ -153,6 +158,8 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
       return;
     }
     ++counters_.replies;
+    // A reply is acted on now, not stored as a row: it is received now.
+    opener_.mark_received(header->kid, opened->epoch, opened->sequence);
     out_.replies.push_back({std::string(opened->device_id), opened->epoch, opened->sequence, std::move(*reply)});
     return;
   }
@@ -164,6 +171,13 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     return;
   }
   ++counters_.readings;
+  if (opened->below_window) ++counters_.late;
+  ReceivedKey key;
+  std::copy(header->kid.begin(), header->kid.end(), key.kid.begin());
+  key.kid_size = static_cast<std::uint8_t>(header->kid.size());
+  key.epoch = opened->epoch;
+  key.seq = opened->sequence;
+  out_.received.push_back(key);
   store::ReadingRow row;
   row.device = std::string(opened->device_id);
   row.key_id.assign(header->kid.begin(), header->kid.end());

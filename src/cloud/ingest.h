@@ -9,6 +9,7 @@
 // stores anything of it; the rest of the batch goes on.
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,8 +53,18 @@ struct OpenedReply {
   command::Reply reply;
 };
 
+// A reading's identity as the opener keys it, to mark it received once it
+// is stored (Ingest::mark_stored).
+struct ReceivedKey {
+  std::array<std::uint8_t, 8> kid{};
+  std::uint8_t kid_size = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t seq = 0;
+};
+
 struct PreparedUplink {
   std::vector<store::ReadingRow> rows;
+  std::vector<ReceivedKey> received;  // one per row: mark them once the rows are durable
   std::vector<OpenedReply> replies;  // matched to sent commands by the caller
   std::vector<store::SecurityEvent> events;
   std::size_t messages = 0;
@@ -66,6 +77,7 @@ struct PreparedUplink {
 struct IngestCounters {
   std::uint64_t messages = 0;
   std::uint64_t readings = 0;       // opened and valid (before storage dedup)
+  std::uint64_t late = 0;           // of those, left of the replay window: storage decided
   std::uint64_t announcements = 0;
   std::uint64_t replies = 0;        // command replies opened and decoded
   std::array<std::uint64_t, kRejectCount> rejected{};
@@ -82,6 +94,11 @@ class Ingest {
   // that was lost, not an attack); every check runs and the envelope is
   // dropped exactly as without it.
   PreparedUplink prepare(std::string_view peer, ByteSpan payload, bool redelivery);
+
+  // The rows of a prepare() are durable (stored, or found stored already):
+  // the replay window may now record them (e3/opener.h). Never call it for
+  // rows whose commit failed: their re-sent copies must open again.
+  void mark_stored(std::span<const ReceivedKey> keys);
 
   const IngestCounters& counters() const { return counters_; }
 

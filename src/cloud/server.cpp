@@ -61,7 +61,62 @@ Expected<std::unique_ptr<store::Store>> open_store(const CloudConfig& config) {
   if (!s) return fail(s.error().message);
   return std::move(*s);
 }
+// SQLite damage a start would not notice (a flipped page mid-file) must not
+// be written over: a bounded quick_check first (docs/storage.md, "Checks").
+Status check_at_start(const CloudConfig& config, store::Store& s) {
+  if (config.backend != "sqlite" || config.check_at_start_max_bytes == 0) return {};
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(config.sqlite_path, ec);
+  if (ec) return {};
+  if (bytes > config.check_at_start_max_bytes) {
+    spdlog::warn("cloud: {} is {} MB, above check_at_start_max_bytes: started without an integrity check;"
+                 " run `armored cloud --check` in a quiet hour",
+                 config.sqlite_path.string(), bytes >> 20);
+    return {};
+  }
+  auto r = s.check_integrity();
+  if (!r) return fail("integrity check of " + config.sqlite_path.string() + ": " + r.error().message);
+  if (*r != "ok") {
+    return fail("the database " + config.sqlite_path.string() + " is damaged; not starting on top of it"
+                " (restore it from a backup, or move it aside to start empty; the gateways keep"
+                " everything unacknowledged):\n" + *r);
+  }
+  return {};
+}
+
 }  // namespace
+
+Expected<DatabaseCheck> check_database(const CloudConfig& config) {
+  DatabaseCheck out;
+  if (config.backend == "sqlite") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(config.sqlite_path, ec)) {
+      return fail("no such database file: " + config.sqlite_path.string());
+    }
+    out.bytes = std::filesystem::file_size(config.sqlite_path, ec);
+  }
+  auto s = open_store(config);
+  if (!s) return unexpected(s.error());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = (*s)->check_integrity();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!r) {
+    out.report = r.error().message;
+  } else {
+    out.report = *r;
+    out.ok = *r == "ok";
+  }
+  if (!out.ok) {
+    store::SecurityEvent ev;
+    ev.at_ms = unix_ms(SystemClock().now());
+    ev.kind = store::EventKind::kOther;
+    ev.reason = "database check failed";
+    ev.peer = "cloud";
+    ev.detail = out.report.substr(0, 500);
+    (void)(*s)->record_events(std::span(&ev, 1));  // best effort: the database is damaged
+  }
+  return out;
+}
 
 // One client connection: the socket, its sans-I/O TLS connection and MQTT
 // session. Only the writer coroutine writes to the socket.
@@ -112,7 +167,6 @@ struct CloudServer::Impl {
   asio::steady_timer status_timer{io};
   std::set<std::shared_ptr<Conn>> conns;
   bool stopping = false;
-  bool storage_failed = false;
   CloudStatus counters;  // network-thread counters (merged in status())
   CloudStatus last_status;
   std::chrono::steady_clock::time_point last_status_at;
@@ -134,6 +188,7 @@ struct CloudServer::Impl {
     std::uint16_t packet_id = 0;
     bool qos1 = false;
     bool durable = false;
+    std::vector<ReceivedKey> received;  // marked in the replay window once durable
   };
   std::mutex committed_mu;
   std::vector<Committed> committed;
@@ -188,6 +243,7 @@ Status CloudServer::Impl::load() {
   auto main_store = open_store(config);
   if (!main_store) return unexpected(main_store.error());
   store = std::move(*main_store);
+  ARMORED_TRY(check_at_start(config, *store));
   writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows,
                                          [sf = state_file.get()](std::span<const E3StateUpdate> updates) {
                                            return sf->persist(updates);
@@ -195,11 +251,7 @@ Status CloudServer::Impl::load() {
   ARMORED_TRY(load_commands(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
   if (config.broker_enabled) {
-    auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, [this] {
-                                                    storage_failed = true;
-                                                    begin_stop();
-                                                  },
-                                                  state_file.get()});
+    auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, state_file.get()});
     if (!b) return unexpected(b.error());
     broker = std::move(*b);
   }
@@ -325,7 +377,7 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
   const bool qos1 = p.qos == mqtt::QoS::kAtLeastOnce;
   (void)early;
   std::weak_ptr<Conn> weak = c;
-  job.done = [this, weak, id, qos1](bool durable) {
+  job.done = [this, weak, id, qos1, received = std::move(prepared.received)](bool durable) mutable {
     // Back to the network thread: only there may the session be touched.
     // One post per commit, not per PUBLISH: the first completion of a
     // commit posts, the others join its list.
@@ -333,7 +385,7 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     {
       std::lock_guard lk(committed_mu);
       first = committed.empty();
-      committed.push_back({weak, id, qos1, durable});
+      committed.push_back({weak, id, qos1, durable, std::move(received)});
     }
     if (first) asio::post(io, [this] { acknowledge_committed(); });
   };
@@ -346,13 +398,12 @@ void CloudServer::Impl::acknowledge_committed() {
     std::lock_guard lk(committed_mu);
     done.swap(committed);
   }
-  bool failed = false;
   std::vector<std::shared_ptr<Conn>> touched;
   for (const auto& d : done) {
-    if (!d.durable) {
-      failed = true;  // never acknowledged: the gateway sends it again
-      continue;
-    }
+    // Given up at a stop during a storage outage: neither acknowledged nor
+    // marked received, so the gateway's re-sent copy is opened and stored.
+    if (!d.durable) continue;
+    ingest->mark_stored(d.received);
     auto conn = d.conn.lock();
     if (!conn || conn->closed || !d.qos1) continue;
     if (auto a = conn->mqtt->acknowledge(d.packet_id); !a) continue;
@@ -360,11 +411,6 @@ void CloudServer::Impl::acknowledge_committed() {
   }
   // One TLS write per connection for all its PUBACKs of this commit.
   for (const auto& conn : touched) flush(conn);
-  if (failed) {
-    storage_failed = true;
-    spdlog::critical("cloud: storage failed; stopping without acknowledging");
-    begin_stop();
-  }
 }
 
 void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d) {
@@ -560,6 +606,8 @@ CloudStatus CloudServer::Impl::snapshot() const {
   s.duplicates = ws.duplicates;
   s.commits = ws.commits;
   s.storage_failures = ws.failures;
+  s.storage_failing = ws.failing;
+  s.late_readings = ic.late;
   s.redelivered = ic.rejected[static_cast<std::size_t>(Reject::kRedelivered)];
   if (broker) {
     auto bs = broker->status();
@@ -623,7 +671,7 @@ void CloudServer::Impl::close_revoked(const std::vector<std::string>& serials) {
 asio::awaitable<void> CloudServer::Impl::drain_then_close() {
   asio::steady_timer t(io);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!writer->idle() && !storage_failed && std::chrono::steady_clock::now() < give_up) {
+  while (!writer->idle() && !writer->stats().failing && std::chrono::steady_clock::now() < give_up) {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(kNoThrow);
   }
@@ -641,6 +689,10 @@ std::string format_status(const CloudStatus& s, const CloudStatus& b, double sec
       "({} redelivered), {} ACL denials, handshakes {} full / {} resumed / {} 0-RTT / {} failed",
       s.connections, rate, s.readings_stored, s.duplicates, s.rejected, s.redelivered, s.acl_denied,
       s.handshakes_full, s.handshakes_resumed, s.handshakes_zero_rtt, s.handshakes_failed);
+  if (s.storage_failing) {
+    line += fmt::format("; STORAGE FAILING ({} attempts so far): nothing is acknowledged until it works again",
+                        s.storage_failures);
+  }
   if (s.broker_enabled) {
     line += fmt::format("; broker {}, {} messages, {} connect failures",
                         !s.broker_connected            ? "disconnected"
@@ -690,12 +742,20 @@ int CloudServer::run() {
   if (i.broker) i.broker->start();
   i.io.run();
   i.writer->drain();
-  // Persist replay windows so a restart does not reopen them.
+  const bool failing = i.writer->stats().failing;
+  // Persist replay windows so a restart does not reopen them. They hold only
+  // what was stored, so an outage at the stop leaves nothing marked that a
+  // gateway will still send.
   if (auto st = i.state_file->write(i.state_file->next_generation(), i.opener->serialize()); !st) {
     spdlog::error("cloud: cannot persist E3 state: {}", st.error().message);
     return 1;
   }
-  return i.storage_failed ? 1 : 0;
+  if (failing) {
+    spdlog::error("cloud: stopped while storage was failing; what was not stored was not acknowledged and"
+                  " will be sent again");
+    return 1;
+  }
+  return 0;
 }
 
 void CloudServer::stop() {

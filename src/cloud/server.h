@@ -10,6 +10,7 @@
 // Threads: one network thread (TLS, MQTT, E3) and one storage thread.
 
 #include <memory>
+#include <string>
 
 #include "cloud/config.h"
 #include "common/clock.h"
@@ -24,6 +25,8 @@ struct CloudStatus {
   std::uint64_t messages = 0, readings_stored = 0, duplicates = 0, rejected = 0;
   std::uint64_t announcements = 0, acl_denied = 0, early_data_refused = 0;
   std::uint64_t commits = 0, storage_failures = 0;
+  bool storage_failing = false;   // commits fail now; nothing is acknowledged until they work again
+  std::uint64_t late_readings = 0;  // opened left of the replay window; storage decided
   // The broker source ([broker] in the config), when configured.
   bool broker_enabled = false, broker_connected = false, broker_session_resumed = false;
   std::uint64_t broker_messages = 0, broker_connect_failures = 0;
@@ -39,7 +42,10 @@ class CloudServer {
   // Binds the listener (port 0 picks a free port) and returns the port.
   Expected<std::uint16_t> listen();
   // Serves until stop() or SIGTERM/SIGINT, then drains storage and persists
-  // E3 state. Returns 0 on a clean stop, 1 if storage failed.
+  // E3 state. A storage outage does not stop it: commits are retried and
+  // nothing is acknowledged meanwhile. Returns 0 on a clean stop, 1 if it
+  // stopped while storage was failing (what was not stored was not
+  // acknowledged either, and its senders keep it).
   int run();
   // Thread-safe.
   void stop();
@@ -51,6 +57,17 @@ class CloudServer {
   explicit CloudServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// `armored cloud --check`: the storage's own integrity check (SQLite: PRAGMA
+// quick_check over every page). A failed check is also recorded in the
+// audit trail when the database still takes a write.
+struct DatabaseCheck {
+  bool ok = false;
+  std::string report;        // "ok" or the problems found
+  double seconds = 0;
+  std::uint64_t bytes = 0;   // size of the SQLite file (0 for PostgreSQL)
+};
+Expected<DatabaseCheck> check_database(const CloudConfig& config);
 
 // One status line for people: "3 gateways, 41,230 readings/s stored, ...".
 std::string format_status(const CloudStatus& now, const CloudStatus& before, double seconds);

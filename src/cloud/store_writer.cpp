@@ -1,11 +1,14 @@
 #include "cloud/store_writer.h"
 
+#include "common/backoff.h"
 #include "common/log.h"
+#include "common/rng.h"
 
 namespace armored::cloud {
 
-StoreWriter::StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state)
-    : store_(store), max_batch_rows_(max_batch_rows), persist_state_(std::move(persist_state)) {
+StoreWriter::StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state,
+                         WriterRetry retry)
+    : store_(store), max_batch_rows_(max_batch_rows), persist_state_(std::move(persist_state)), retry_(retry) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -28,7 +31,7 @@ void StoreWriter::submit(WriteJob job) {
 
 void StoreWriter::drain() {
   std::unique_lock lk(mu_);
-  idle_cv_.wait(lk, [&] { return queue_.empty() && !busy_; });
+  idle_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || stats_.failing; });
 }
 
 WriterStats StoreWriter::stats() const {
@@ -46,10 +49,33 @@ std::size_t StoreWriter::queued() const {
   return queue_.size();
 }
 
+Status StoreWriter::commit(const Gathered& g, Progress& progress) {
+  const auto& [rows, events, state] = g;
+  // Epoch keys first: a reading stored under an epoch the cloud could forget
+  // at a crash could not be re-opened, but a persisted epoch without its
+  // readings is harmless.
+  if (!progress.state && !state.empty() && persist_state_) {
+    if (auto st = persist_state_(state); !st) return fail("cannot persist E3 state: " + st.error().message);
+  }
+  progress.state = true;
+  if (!progress.rows && !rows.empty()) {
+    auto r = store_.store_batch(rows);
+    if (!r) return fail("storage commit failed: " + r.error().message);
+    progress.result = *r;
+  }
+  progress.rows = true;
+  if (!events.empty()) {
+    if (auto r = store_.record_events(events); !r) return fail("recording security events failed: " + r.error().message);
+  }
+  return {};
+}
+
 void StoreWriter::run() {
   std::vector<WriteJob> jobs;
-  std::vector<store::ReadingRow> rows;
-  std::vector<store::SecurityEvent> events;
+  SystemRng rng;
+  Backoff backoff(retry_.initial, retry_.max, rng);
+  std::optional<std::chrono::steady_clock::time_point> failing_since;
+  std::uint64_t attempts = 0;
   for (;;) {
     {
       std::unique_lock lk(mu_);
@@ -64,48 +90,76 @@ void StoreWriter::run() {
       }
       busy_ = true;
     }
-    rows.clear();
-    events.clear();
-    std::vector<E3StateUpdate> state;
+    // Gathered once: a retry commits exactly the same rows again.
+    Gathered g;
     for (auto& j : jobs) {
-      std::move(j.e3_state.begin(), j.e3_state.end(), std::back_inserter(state));
-      std::move(j.rows.begin(), j.rows.end(), std::back_inserter(rows));
-      std::move(j.events.begin(), j.events.end(), std::back_inserter(events));
+      std::move(j.e3_state.begin(), j.e3_state.end(), std::back_inserter(g.state));
+      std::move(j.rows.begin(), j.rows.end(), std::back_inserter(g.rows));
+      std::move(j.events.begin(), j.events.end(), std::back_inserter(g.events));
     }
-    bool ok = true;
-    if (!state.empty() && persist_state_) {
-      if (auto st = persist_state_(state); !st) {
-        spdlog::error("cannot persist E3 state before commit: {}", st.error().message);
-        ok = false;
+    const std::size_t held = g.rows.size();
+    Progress progress;
+    for (;;) {
+      ++attempts;
+      Status st = commit(g, progress);
+      const store::BatchResult& result = progress.result;
+      if (st) {
+        if (failing_since) {
+          const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - *failing_since).count();
+          spdlog::warn("cloud: storage works again after {:.1f} s and {} attempts; acknowledging resumes", secs, attempts);
+          failing_since.reset();
+          backoff.reset();
+        }
+        attempts = 0;
+        for (auto& j : jobs) {
+          if (j.done) j.done(true);
+        }
+        std::lock_guard lk(mu_);
+        ++stats_.commits;
+        stats_.inserted += result.inserted;
+        stats_.duplicates += result.duplicates;
+        stats_.events += g.events.size();
+        stats_.failing = false;
+        break;
       }
-    }
-    store::BatchResult result;
-    if (ok && !rows.empty()) {
-      auto r = store_.store_batch(rows);
-      if (!r) {
-        spdlog::error("storage commit failed: {}", r.error().message);
-        ok = false;
+      if (!failing_since) {
+        failing_since = std::chrono::steady_clock::now();
+        // Once, with the cause: the retries below are silent until it works.
+        spdlog::error("cloud: {}; holding {} readings unacknowledged and retrying until storage works again",
+                      st.error().message, held);
       } else {
-        result = *r;
+        spdlog::debug("cloud: storage still failing: {}", st.error().message);
       }
-    }
-    if (ok && !events.empty()) {
-      if (auto r = store_.record_events(events); !r) {
-        spdlog::error("recording security events failed: {}", r.error().message);
-        ok = false;
+      const auto delay = backoff.next();
+      std::unique_lock lk(mu_);
+      ++stats_.failures;
+      if (!stats_.failing) ++stats_.outages;
+      stats_.failing = true;
+      idle_cv_.notify_all();  // drain() does not wait for an outage
+      if (cv_.wait_for(lk, delay, [&] { return stop_; })) {
+        // Stopping during the outage: give everything up, unacknowledged.
+        std::vector<WriteJob> rest(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
+        stats_.abandoned += jobs.size() + rest.size();
+        lk.unlock();
+        spdlog::error("cloud: stopping while storage fails: {} uplink batches were not stored and not acknowledged;"
+                      " their senders keep them and send them again",
+                      jobs.size() + rest.size());
+        for (auto& j : jobs) {
+          if (j.done) j.done(false);
+        }
+        for (auto& j : rest) {
+          if (j.done) j.done(false);
+        }
+        std::lock_guard lk2(mu_);
+        busy_ = false;
+        idle_cv_.notify_all();
+        return;
       }
-    }
-    for (auto& j : jobs) {
-      if (j.done) j.done(ok);
     }
     jobs.clear();
     {
       std::lock_guard lk(mu_);
-      ++stats_.commits;
-      stats_.inserted += result.inserted;
-      stats_.duplicates += result.duplicates;
-      stats_.events += ok ? events.size() : 0;
-      stats_.failures += ok ? 0 : 1;
       busy_ = false;
     }
     idle_cv_.notify_all();

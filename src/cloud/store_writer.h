@@ -4,7 +4,15 @@
 // up in one durable transaction (group commit), then reports back so the
 // PUBLISHes can be acknowledged. At-least-once on the wire, exactly-once in
 // storage: the store drops duplicates by (device, epoch, seq).
+//
+// A failed commit (disk full, an I/O error, PostgreSQL gone) is not the end:
+// the same jobs are retried with back-off until they commit, nothing is
+// reported durable meanwhile (so nothing is acknowledged and no replay state
+// moves), the failure is logged once with its cause and the recovery once
+// with how long it took. Only a stop during the outage gives the jobs up,
+// reported not durable: their senders keep them and send them again.
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -35,7 +43,15 @@ struct WriterStats {
   std::uint64_t inserted = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t events = 0;
-  std::uint64_t failures = 0;
+  std::uint64_t failures = 0;   // failed commit attempts (each retried)
+  std::uint64_t outages = 0;    // times storage started failing
+  std::uint64_t abandoned = 0;  // jobs given up at a stop during an outage (not acknowledged)
+  bool failing = false;         // the last attempt failed; retrying
+};
+
+struct WriterRetry {
+  std::chrono::milliseconds initial{100};
+  std::chrono::milliseconds max{5000};
 };
 
 class StoreWriter {
@@ -43,13 +59,15 @@ class StoreWriter {
   // `persist_state` writes the e3_state of the jobs in a commit durably
   // before that commit; a failure fails the commit.
   using PersistState = std::function<Status(std::span<const E3StateUpdate> updates)>;
-  StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state = {});
-  ~StoreWriter();  // drains the queue, then stops
+  StoreWriter(store::Store& store, std::size_t max_batch_rows, PersistState persist_state = {},
+              WriterRetry retry = {});
+  ~StoreWriter();  // drains the queue (or, while storage fails, gives it up), then stops
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
   void submit(WriteJob job);
-  // Blocks until everything submitted so far is committed (or failed).
+  // Blocks until everything submitted so far is committed, or storage is
+  // failing (waiting would not help).
   void drain();
   WriterStats stats() const;
   std::size_t queued() const;
@@ -58,10 +76,24 @@ class StoreWriter {
 
  private:
   void run();
+  struct Gathered {
+    std::vector<store::ReadingRow> rows;
+    std::vector<store::SecurityEvent> events;
+    std::vector<E3StateUpdate> state;
+  };
+  // How far a group got: a retry resumes after the parts already durable.
+  struct Progress {
+    bool state = false;
+    bool rows = false;
+    store::BatchResult result;
+  };
+  // One attempt at committing a group of jobs; the error names what failed.
+  Status commit(const Gathered& g, Progress& progress);
 
   store::Store& store_;
   std::size_t max_batch_rows_;
   PersistState persist_state_;
+  WriterRetry retry_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;

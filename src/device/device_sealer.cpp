@@ -55,7 +55,11 @@ Expected<DeviceSealer> open_device_sealer(const FleetKeys& keys, const provision
     if (!saved) return unexpected(saved.error());
     if (auto r = out.sealer->restore(*saved); !r) return fail("device " + id + ": " + r.error().message);
   }
-  if (!out.sealer->has_epoch() || out.sealer->rotation_due()) {
+  // Every start is a new epoch (docs/e3-protocol.md 7.1): resuming the old
+  // one would skip the numbers between the last used and the reservation,
+  // and the cloud could not tell that hole from readings lost on the way.
+  // This way every hole in an epoch is a reading the cloud never got.
+  {
     auto ann = out.sealer->start_epoch();
     if (!ann) return fail("device " + id + ": " + ann.error().message);
   }

@@ -30,6 +30,7 @@ struct Pending {
   MessageBytes message;
   Steady::time_point last_sent;
   std::uint8_t sends = 0;  // each re-send waits twice as long (up to 16x): late answers are not losses
+  bool reading = false;    // a sealed reading (not an announcement or a command reply)
 };
 
 // One simulated wearable.
@@ -196,6 +197,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
         }
         const bool is_announcement = (q[0] >> 6) == 2;
         if (is_announcement) d.announcement_acked = true;
+        if (d.queue[qi].reading) ++sum.readings_acknowledged;
         d.queue.erase(qi);
         ++sum.acknowledged;
         break;
@@ -227,6 +229,13 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
 
   for (;;) {
     auto now = Steady::now();
+    if (o.stop_requested && o.stop_requested->load(std::memory_order_relaxed)) {
+      sum.stopped = true;
+      std::uint64_t queued = 0;
+      for (const auto& d : devices) queued += d.queue.size();
+      sum.unacknowledged = queued;
+      break;
+    }
     const bool producing = now < produce_until;
     // Readings carry whole seconds: one clock read per pass over the fleet.
     const auto wall_s = static_cast<std::uint32_t>(unix_seconds(clock.now()));
@@ -255,7 +264,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
             d.queue.pop_front();
             ++sum.dropped;
           }
-          d.queue.push_back({MessageBytes(ByteSpan(sealed.data(), *n)), Steady::time_point{}});
+          d.queue.push_back({MessageBytes(ByteSpan(sealed.data(), *n)), Steady::time_point{}, 0, true});
         }
       }
       // Send what is new or due again; until the announcement is spooled,

@@ -12,6 +12,7 @@
 // command schema, acts (its reading interval, alert threshold, ...) and sends
 // the sealed reply uplink like a reading.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -43,6 +44,9 @@ struct FleetOptions {
   // system call and one trip through the stack per run; the gateway still
   // receives one datagram per message). Falls back by itself where refused.
   bool gso = true;
+  // Set (by a signal handler) to end the run now: no more readings, no
+  // drain; the summary says what was answered and what was still queued.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct FleetSummary {
@@ -51,6 +55,7 @@ struct FleetSummary {
   std::uint64_t announcements = 0;   // epochs started (including restored devices' re-sends)
   std::uint64_t datagrams_sent = 0;  // including re-sends
   std::uint64_t acknowledged = 0;    // messages the gateway spooled
+  std::uint64_t readings_acknowledged = 0;  // of those, readings (the cloud should store exactly these)
   std::uint64_t refused = 0;         // answers "spool full" (the message is re-sent)
   std::uint64_t retransmissions = 0;
   std::uint64_t unacknowledged = 0;  // still queued at the end
@@ -62,6 +67,7 @@ struct FleetSummary {
   std::uint64_t commands_unopened = 0;   // downlink envelopes E3 refused (forged, replayed, ...)
   std::map<std::string, std::uint64_t> refusal_reasons;  // reason name -> count
   double seconds = 0;
+  bool stopped = false;  // ended early by stop_requested
 };
 
 using FleetProgress = std::function<void(const FleetSummary& so_far)>;

@@ -134,7 +134,13 @@ E3Result<OpenedReading> Opener::open_impl(ByteSpan envelope, MutableByteSpan out
   const std::size_t pt_len = h->body.size() - keys.tag_size();
   if (pt_len > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "plaintext over max_plaintext");
   if (out_.size() < pt_len) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
-  if (auto w = slot->window.check(h->sequence); !w) return unexpected(w.error());
+  // kReplayed: received durably before, dropped without decrypting. Left of
+  // the window: opened all the same and flagged, storage decides.
+  bool below_window = false;
+  if (auto w = slot->window.check(h->sequence); !w) {
+    if (w.error().code != E3Errc::kTooOld) return unexpected(w.error());
+    below_window = true;
+  }
 
   // The AAD template of the slot's epoch holds the kid, epoch and algorithm;
   // the kid matched the device and the epoch id the slot, so only the
@@ -146,8 +152,19 @@ E3Result<OpenedReading> Opener::open_impl(ByteSpan envelope, MutableByteSpan out
   auto opened = keys.aead(MessageType::kUplink).open({nonce.data(), keys.nonce_size()}, {aad.data(), aad_len},
                                                      h->body, out_);
   if (!opened) return e3_fail(E3Errc::kAuthFailed, "envelope did not authenticate");
-  slot->window.mark(h->sequence);
-  return OpenedReading{dev.record.device_id, keys.epoch(), h->sequence, keys.alg(), *opened};
+  if (below_window) ++counters_.below_window;
+  return OpenedReading{dev.record.device_id, keys.epoch(), h->sequence, keys.alg(), *opened, below_window};
+}
+
+void Opener::mark_received(ByteSpan kid, std::uint32_t epoch, std::uint64_t seq) {
+  auto it = devices_.find(key_of(kid));
+  if (it == devices_.end()) return;
+  Device& dev = it->second;
+  if (dev.current && dev.current->keys.epoch() == epoch) {
+    dev.current->window.mark(seq);
+  } else if (dev.previous && dev.previous->keys.epoch() == epoch) {
+    dev.previous->window.mark(seq);
+  }
 }
 
 E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, MutableByteSpan out_) {

@@ -4,9 +4,15 @@
 // honoured for a grace period) and seals commands back to them.
 //
 // Sans-I/O except for the command-sequence reservation (StateStore). The
-// caller persists serialize() after accepted announcements and, to survive a
-// crash without accepting replays, after each accepted envelope before it
-// acts on the plaintext.
+// caller persists serialize() after accepted announcements.
+//
+// The replay window records what is durably received, not what was opened:
+// open() checks it but never marks it, and the caller marks a sequence
+// number with mark_received() once the reading is stored (or found stored
+// already). A crash or a failed commit between the two therefore leaves the
+// number unmarked, and the re-sent envelope is opened again instead of being
+// refused as a replay of something that was never kept (docs/e3-protocol.md
+// section 7.4, docs/reliability.md).
 
 #include <array>
 #include <chrono>
@@ -54,6 +60,11 @@ struct OpenedReading {
   std::uint64_t sequence;
   crypto::AeadAlg alg;
   std::size_t plaintext_size;
+  // Left of the replay window: authentic, but the window no longer knows
+  // whether it was received before. Whoever stores it decides by the
+  // reading's identity (device, epoch, sequence); it is never refused for
+  // lateness alone within its epoch.
+  bool below_window = false;
 };
 
 struct AcceptedEpoch {
@@ -66,6 +77,7 @@ struct AcceptedEpoch {
 
 struct OpenerCounters {
   std::uint64_t opened = 0;
+  std::uint64_t below_window = 0;  // opened although left of the replay window
   std::uint64_t announcements = 0;
   std::array<std::uint64_t, kE3ErrcCount> rejected{};  // indexed by E3Errc
   std::uint64_t rejected_for(E3Errc c) const { return rejected[static_cast<std::size_t>(c)]; }
@@ -85,8 +97,15 @@ class Opener {
   // epoch not newer than the current one (a replay cannot roll keys back).
   E3Result<AcceptedEpoch> accept_announcement(ByteSpan message);
 
-  // Opens a reading into out_. Allocation-free.
+  // Opens a reading into out_. Allocation-free. kReplayed when the window
+  // holds the sequence number as received (checked before the AEAD, so a
+  // flood of replays costs no decryption). Does not mark the window.
   E3Result<OpenedReading> open(ByteSpan envelope, MutableByteSpan out_);
+
+  // Records (kid, epoch, seq) as durably received: call once the reading
+  // opened by open() is stored or was found stored. Unknown devices and
+  // epochs no longer held are ignored (nothing to protect any more).
+  void mark_received(ByteSpan kid, std::uint32_t epoch, std::uint64_t seq);
 
   // Seals a command for the device's current epoch into out_; returns its size.
   E3Result<std::size_t> seal_command(ByteSpan kid, ByteSpan plaintext, MutableByteSpan out_);

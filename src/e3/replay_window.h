@@ -24,7 +24,8 @@ class ReplayWindow {
     if (!any_ || seq > highest_) return {};
     return check_within(seq);
   }
-  // Records seq as seen (call only after check() and authentication).
+  // Records seq as seen (only after authentication). Any order; a number
+  // left of the window is ignored.
   void mark(std::uint64_t seq) {
     // In-order arrival with one live word (the default 64) is the common case.
     if (any_ && seq > highest_ && size_ <= 64) {

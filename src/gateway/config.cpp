@@ -51,9 +51,12 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   std::int64_t smax = static_cast<std::int64_t>(c.spool_max_bytes);
   ARMORED_TRY(sp.get_optional("dir", sdir));
   ARMORED_TRY(sp.get_optional("max_bytes", smax, 1 << 20, std::int64_t{1} << 40));
+  std::string on_damage = c.spool_on_damage == spool::OnCorruption::kFail ? "refuse" : "quarantine";
+  ARMORED_TRY(sp.get_optional_choice("on_damage", on_damage, {"quarantine", "refuse"}));
   ARMORED_TRY(sp.reject_unknown_keys());
   c.spool_dir = config::resolve_path(base, sdir);
   c.spool_max_bytes = static_cast<std::size_t>(smax);
+  c.spool_on_damage = on_damage == "refuse" ? spool::OnCorruption::kFail : spool::OnCorruption::kQuarantine;
 
   auto fw = doc->section("forward");
   std::int64_t bm = static_cast<std::int64_t>(c.batch_max_messages), inflight = static_cast<std::int64_t>(c.max_inflight),

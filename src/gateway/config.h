@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "spool/spool.h"
 #include "tls/config.h"
 
 namespace armored::gateway {
@@ -27,6 +28,9 @@ struct GatewayConfig {
   // [spool]
   std::filesystem::path spool_dir = "spool";
   std::size_t spool_max_bytes = std::size_t{1} << 30;
+  // Damage found at start: keep every intact record and move the damaged
+  // bytes aside (quarantine), or refuse to start (strict). docs/spool.md.
+  spool::OnCorruption spool_on_damage = spool::OnCorruption::kQuarantine;
   // [forward]
   std::size_t batch_max_messages = 255;
   std::size_t max_inflight = 256;  // PUBLISH packets awaiting PUBACK (each acknowledged after an fsync)

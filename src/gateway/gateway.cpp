@@ -59,6 +59,29 @@ KidKey kid_key(ByteSpan kid) {
 }
 
 // One received datagram: its bytes are arena[offset, offset + size).
+// What opening the spool found and did, in words an operator can act on.
+void report_spool_recovery(const spool::SpoolStats& st, const std::filesystem::path& dir) {
+  if (st.torn_bytes > 0) {
+    spdlog::warn("gateway: spool {}: cut a torn tail of {} bytes. An append interrupted by a crash leaves"
+                 " exactly this and was never answered, so its devices send those readings again; if the"
+                 " file was cut by other means, `armored report gaps` on the cloud lists what is missing",
+                 dir.string(), st.torn_bytes);
+  }
+  if (!st.quarantined.empty()) {
+    std::string files;
+    for (const auto& f : st.quarantined) files += (files.empty() ? "" : ", ") + f;
+    spdlog::error("gateway: spool {}: damage quarantined ({} bytes) to {}; every intact record before and after"
+                  " it is kept and forwarded; {} record ids were lost with the damaged bytes (`armored report"
+                  " gaps` on the cloud lists the readings)",
+                  dir.string(), st.quarantined_bytes, files, st.id_gaps);
+  }
+  if (st.ack_rebuilt) {
+    spdlog::warn("gateway: spool {}: the acknowledgement cursor was damaged and is rebuilt from the segments:"
+                 " records it had covered may be sent again, and the cloud drops them as duplicates",
+                 dir.string());
+  }
+}
+
 struct Datagram {
   std::size_t offset = 0, size = 0;
   std::size_t header_size = 0;  // set once classified; 0 = malformed, no answer
@@ -87,6 +110,7 @@ struct Gateway::Impl {
   std::unique_ptr<spool::Spool> spool;
   Backoff backoff;
   bool stopping = false;
+  int exit_code = 0;
   bool gro = false;  // the UDP socket takes coalesced runs (UDP_GRO)
   GatewayStatus counters;
 
@@ -123,12 +147,21 @@ struct Gateway::Impl {
   // Reused per burst, so the ingress path allocates nothing per datagram.
   std::vector<ByteSpan> accepted;
   std::vector<std::uint64_t> accepted_hash;
+  // A spool that cannot take writes (disk full, I/O error): devices get the
+  // "busy" answer and keep their readings; logged once when it starts and
+  // once when it ends, not per burst.
+  std::optional<std::chrono::steady_clock::time_point> spool_failing_since;
+  std::uint64_t spool_refused_in_outage = 0;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
   std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
   std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
 
   Status load();
+  GatewayStatus snapshot() const;
+  spool::SpoolOptions spool_options() const;
+  // Closes and opens the spool again (after a failed sync); false if it cannot.
+  bool reopen_spool();
   asio::awaitable<void> udp_loop();
   asio::awaitable<void> uplink_loop();
   asio::awaitable<void> status_loop();
@@ -157,12 +190,10 @@ Status Gateway::Impl::load() {
   if (ec) return fail("cannot create " + config.ticket_dir.string() + ": " + ec.message());
   std::filesystem::permissions(config.ticket_dir, std::filesystem::perms::owner_all, ec);
   sessions = std::make_unique<tls::SessionStore>(config.ticket_dir, clock, config.ticket_max_age);
-  spool::SpoolOptions so;
-  so.max_total_bytes = config.spool_max_bytes;
-  so.max_segment_bytes = std::min<std::size_t>(so.max_segment_bytes, config.spool_max_bytes / 4);
-  auto sp = spool::Spool::open(config.spool_dir, so);
+  auto sp = spool::Spool::open(config.spool_dir, spool_options());
   if (!sp) return fail(sp.error().message);
   spool = std::move(*sp);
+  report_spool_recovery(spool->stats(), config.spool_dir);
   auto st = spool->stats();
   // What the spool held at a crash or stop may have been sent (the PUBACK
   // may just have been lost): all of it counts as sent before.
@@ -171,6 +202,30 @@ Status Gateway::Impl::load() {
     spdlog::info("gateway: {} spooled messages from before the restart will be forwarded", st.pending_records);
   }
   return {};
+}
+
+spool::SpoolOptions Gateway::Impl::spool_options() const {
+  spool::SpoolOptions so;
+  so.max_total_bytes = config.spool_max_bytes;
+  so.max_segment_bytes = std::min<std::size_t>(so.max_segment_bytes, config.spool_max_bytes / 4);
+  so.on_corruption = config.spool_on_damage;
+  return so;
+}
+
+bool Gateway::Impl::reopen_spool() {
+  spool.reset();  // releases the lock and the descriptors first
+  auto sp = spool::Spool::open(config.spool_dir, spool_options());
+  if (!sp) {
+    // Everything answered "spooled" is on disk; a restart (by the service
+    // manager) recovers it. Running on without a spool is not an option.
+    spdlog::critical("gateway: cannot reopen the spool after a failed sync: {}; stopping", sp.error().message);
+    exit_code = 1;
+    begin_stop();
+    return false;
+  }
+  spool = std::move(*sp);
+  report_spool_recovery(spool->stats(), config.spool_dir);
+  return true;
 }
 
 void Gateway::Impl::remember_address(ByteSpan kid, const udp::endpoint& from) {
@@ -210,13 +265,29 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
   std::uint8_t kind = kAckSpooled;
   if (!accepted.empty()) {
     auto r = spool->append_batch(accepted);
+    if (!r && spool->needs_reopen()) {
+      // A failed sync poisons the open spool (spool.h); reopening verifies
+      // every record again and keeps what is durable. Then one more try.
+      if (reopen_spool()) r = spool->append_batch(accepted);
+    }
     if (!r) {
-      if (r.error().code != spool::SpoolErrorCode::kFull) {
-        spdlog::error("gateway: spool write failed: {}", r.error().message);
+      if (!spool_failing_since) {
+        spool_failing_since = std::chrono::steady_clock::now();
+        spool_refused_in_outage = 0;
+        spdlog::error("gateway: spool refuses writes: {}; devices are answered \"busy\" and keep their readings"
+                      " until it takes writes again",
+                      r.error().message);
       }
+      spool_refused_in_outage += accepted.size();
       counters.refused_full += accepted.size();
       kind = kAckRefused;
     } else {
+      if (spool_failing_since) {
+        spdlog::warn("gateway: spool takes writes again after {:.1f} s ({} messages answered busy meanwhile)",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - *spool_failing_since).count(),
+                     spool_refused_in_outage);
+        spool_failing_since.reset();
+      }
       counters.spooled += accepted.size();
       recent.insert_all(accepted_hash);
     }
@@ -519,15 +590,28 @@ asio::awaitable<void> Gateway::Impl::status_loop() {
     t.expires_after(config.status_interval);
     co_await t.async_wait(kNoThrow);
     if (stopping) break;
-    GatewayStatus s = counters;
-    s.pending = spool->stats().pending_records;
-    s.connected = mqtt_connected;
+    GatewayStatus s = snapshot();
     auto now = std::chrono::steady_clock::now();
     std::cerr << "gateway: " << format_status(s, last, std::chrono::duration<double>(now - last_at).count())
               << std::endl;
     last = s;
     last_at = now;
   }
+}
+
+GatewayStatus Gateway::Impl::snapshot() const {
+  GatewayStatus s = counters;
+  s.connected = mqtt_connected;
+  if (!spool) return s;  // stopping after a failed reopen
+  const auto st = spool->stats();
+  s.pending = st.pending_records;
+  s.connected = mqtt_connected;
+  s.quarantined = st.quarantined;
+  s.lost_record_ids = st.id_gaps;
+  s.torn_bytes = st.torn_bytes;
+  s.ack_rebuilt = st.ack_rebuilt;
+  s.spool_failing = spool_failing_since.has_value();
+  return s;
 }
 
 void Gateway::Impl::begin_stop() {
@@ -544,10 +628,11 @@ std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double
   double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
   return fmt::format(
       "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
-      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed)",
+      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed){}{}",
       s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
       s.pending, s.refused_full, s.answer_datagrams, s.packed_answers, s.connects, s.resumed, s.zero_rtt,
-      s.connect_failures);
+      s.connect_failures, s.spool_failing ? "; SPOOL REFUSES WRITES (devices answered busy)" : "",
+      s.quarantined.empty() ? "" : fmt::format("; {} damaged spool ranges quarantined", s.quarantined.size()));
 }
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -588,18 +673,13 @@ int Gateway::run() {
   tls::CrlWatcher crl_watch(i.io, *i.tls_ctx, std::chrono::seconds(5), "gateway", nullptr);
   crl_watch.start();
   i.io.run();
-  return 0;
+  return i.exit_code;
 }
 
 void Gateway::stop() {
   asio::post(impl_->io, [this] { impl_->begin_stop(); });
 }
 
-GatewayStatus Gateway::status() const {
-  GatewayStatus s = impl_->counters;
-  s.pending = impl_->spool->stats().pending_records;
-  s.connected = impl_->mqtt_connected;
-  return s;
-}
+GatewayStatus Gateway::status() const { return impl_->snapshot(); }
 
 }  // namespace armored::gateway

@@ -12,6 +12,9 @@
 #include <memory>
 
 #include "common/clock.h"
+#include <string>
+#include <vector>
+
 #include "common/result.h"
 #include "gateway/config.h"
 
@@ -26,6 +29,13 @@ struct GatewayStatus {
   // Answer datagrams sent, and how many of them were packed (several answers).
   std::uint64_t answer_datagrams = 0, packed_answers = 0;
   bool connected = false;
+  // What opening the spool repaired (docs/spool.md, "Damage"): damaged bytes
+  // moved to these files, record ids lost with them, a torn tail cut, a
+  // damaged ack cursor rebuilt.
+  std::vector<std::string> quarantined;
+  std::uint64_t lost_record_ids = 0, torn_bytes = 0;
+  bool ack_rebuilt = false;
+  bool spool_failing = false;  // writes refused (disk full, I/O error): devices are answered busy
 };
 
 class Gateway {

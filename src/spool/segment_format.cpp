@@ -22,18 +22,20 @@ std::uint32_t frame_crc(const std::uint8_t* header, ByteSpan payload) {
   return crc32c(payload, c);
 }
 
-// After an invalid record at `from`, is there any valid record with a later
-// id? Only offsets whose id field is plausible are checked in full, so a
-// torn tail of garbage costs one pass of cheap comparisons.
-bool valid_frame_after(ByteSpan file, std::size_t from, std::uint64_t expected_id, std::size_t max_payload) {
-  if (file.size() < kFrameHeaderSize) return false;
+// After an invalid record at `from`, the offset of the first valid record
+// with a later id, if any. Only offsets whose id field is plausible are
+// checked in full, so a torn tail of garbage costs one pass of cheap
+// comparisons.
+std::optional<std::size_t> valid_frame_after(ByteSpan file, std::size_t from, std::uint64_t expected_id,
+                                             std::size_t max_payload) {
+  if (file.size() < kFrameHeaderSize) return std::nullopt;
   const std::uint64_t max_ahead = (file.size() - from) / (kFrameHeaderSize + 1) + 1;
   for (std::size_t o = from; o + kFrameHeaderSize <= file.size(); ++o) {
     std::uint64_t id = get_be(file.data() + o + 4, 8);
     if (id < expected_id || id - expected_id > max_ahead) continue;
-    if (parse_frame(file.subspan(o), max_payload)) return true;
+    if (parse_frame(file.subspan(o), max_payload)) return o;
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -88,8 +90,14 @@ SegmentScan scan_segment(ByteSpan file, std::size_t max_payload) {
   }
   s.valid_end = off;
   s.bad_offset = off;
-  if (off == file.size()) s.stop = ScanStop::kClean;
-  else s.stop = valid_frame_after(file, off, expected, max_payload) ? ScanStop::kCorrupt : ScanStop::kTornTail;
+  if (off == file.size()) {
+    s.stop = ScanStop::kClean;
+  } else if (auto resume = valid_frame_after(file, off, expected, max_payload)) {
+    s.stop = ScanStop::kCorrupt;
+    s.resume_offset = *resume;
+  } else {
+    s.stop = ScanStop::kTornTail;
+  }
   return s;
 }
 

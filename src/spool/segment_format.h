@@ -61,6 +61,7 @@ struct SegmentScan {
   std::uint64_t records = 0;      // valid records, ids first_id .. first_id+records-1
   std::size_t valid_end = 0;      // offset just after the last valid record
   std::size_t bad_offset = 0;     // where the scan stopped (kTornTail / kCorrupt)
+  std::size_t resume_offset = 0;  // kCorrupt: the first valid record after the damage
   std::vector<std::uint32_t> index;  // offset of every kIndexStride-th record
 };
 

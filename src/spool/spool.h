@@ -41,8 +41,11 @@ using SpoolResult = Result<T, SpoolError>;
 
 enum class OnCorruption : std::uint8_t {
   kFail,        // open() fails with kCorrupt; nothing is changed on disk
-  kQuarantine,  // cut the segment at the last good record, move the rest to
-                // <segment>.corrupt, count it, and carry on
+  kQuarantine,  // keep every intact record: the damaged bytes alone move to
+                // <segment>.damaged-<offset>, the intact records after them
+                // become a segment of their own, a damaged ack cursor is
+                // rebuilt from the segments (re-sending, never losing); all
+                // of it counted and listed in SpoolStats::quarantined
 };
 
 struct SpoolOptions {
@@ -79,7 +82,10 @@ struct SpoolStats {
   std::uint64_t full_rejections = 0;   // appends refused with kFull
   std::uint64_t torn_tail_truncations = 0;  // at open
   std::uint64_t torn_bytes = 0;             // bytes cut from torn tails at open
-  std::uint64_t corrupt_segments = 0;       // quarantined at open
+  std::uint64_t corrupt_segments = 0;       // damaged ranges quarantined at open
+  std::uint64_t quarantined_bytes = 0;      // bytes moved aside at open
+  bool ack_rebuilt = false;                 // the ack cursor was damaged and rebuilt at open
+  std::vector<std::string> quarantined;     // files the damaged bytes were moved to, at open
   std::uint64_t corrupt_reads = 0;          // checksum failures found by peek
   std::uint64_t id_gaps = 0;                // ids missing between segments (quarantine)
   std::uint64_t tail_records_read = 0;      // records peek served from the memory tail
@@ -116,6 +122,9 @@ class Spool {
   Result<void, SpoolError> ack(std::uint64_t id);
 
   SpoolStats stats() const;
+  // A sync failed: the spool refuses writes until it is closed and opened
+  // again (which verifies every record and keeps what is durable).
+  bool needs_reopen() const;
 
   struct State;  // internal (spool/spool_state.h)
 

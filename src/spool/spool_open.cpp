@@ -76,27 +76,28 @@ SpoolResult<Bytes> read_whole(int fd, const fs::path& p) {
   return buf;
 }
 
-// Applies the corruption policy to a damaged segment: fail, or keep the good
-// prefix and move the rest aside for inspection.
-Result<void, SpoolError> handle_corruption(Spool::State& s, Segment& seg, const Bytes& bytes,
-                                           std::size_t valid_end, const std::string& what) {
-  if (s.opt.on_corruption == OnCorruption::kFail) {
-    return unexpected(spool_error(SpoolErrorCode::kCorrupt, seg.path.string() + ": " + what + " at offset " +
-                                                                std::to_string(valid_end)));
-  }
+// Moves bytes [from, to) of a damaged segment aside, to a file named after
+// the segment and the offset, for inspection; returns its path.
+SpoolResult<fs::path> move_aside(Spool::State& s, const Segment& seg, ByteSpan bytes, std::size_t from,
+                                 std::size_t to) {
   fs::path aside = seg.path;
-  aside += ".corrupt";
-  ByteSpan rest = ByteSpan(bytes).subspan(valid_end);
-  if (auto st = write_file_atomic(aside, rest); !st) return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
-  if (::ftruncate(seg.fd, static_cast<off_t>(valid_end)) != 0 || ::fdatasync(seg.fd) != 0) {
-    return unexpected(errno_error("cannot truncate", seg.path));
+  aside += ".damaged-" + std::to_string(from);
+  if (auto st = write_file_atomic(aside, bytes.subspan(from, to - from)); !st) {
+    return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
   }
   ++s.counters.corrupt_segments;
-  return {};
+  s.counters.quarantined_bytes += to - from;
+  s.counters.quarantined.push_back(aside.string());
+  return aside;
 }
 
+struct Recovered {
+  std::shared_ptr<Segment> seg;  // null: nothing left of the file
+  std::optional<Found> split;    // intact records after damage, now a segment file of their own
+};
+
 // Reads, verifies and (if needed) repairs one segment file.
-SpoolResult<std::shared_ptr<Segment>> recover_segment(Spool::State& s, const Found& f, bool newest) {
+SpoolResult<Recovered> recover_segment(Spool::State& s, const Found& f, bool newest) {
   auto seg = std::make_shared<Segment>();
   seg->path = f.path;
   seg->fd = ::open(f.path.c_str(), O_RDWR | O_CLOEXEC);
@@ -111,26 +112,60 @@ SpoolResult<std::shared_ptr<Segment>> recover_segment(Spool::State& s, const Fou
       ++s.counters.torn_tail_truncations;
       s.counters.torn_bytes += bytes->size();
       ::unlink(f.path.c_str());
-      return std::shared_ptr<Segment>();
+      return Recovered{};
     }
-    return unexpected(spool_error(SpoolErrorCode::kCorrupt, f.path.string() + ": bad segment header"));
+    // A damaged header: without its first id the records cannot be placed
+    // in order. Strict refuses; quarantine moves the file aside whole.
+    if (s.opt.on_corruption == OnCorruption::kFail) {
+      return unexpected(spool_error(SpoolErrorCode::kCorrupt, f.path.string() + ": bad segment header"));
+    }
+    if (auto a = move_aside(s, *seg, *bytes, 0, bytes->size()); !a) return unexpected(a.error());
+    ::unlink(f.path.c_str());
+    return Recovered{};
   }
   seg->first_id = scan.first_id;
   seg->records = scan.records;
   seg->index = std::move(scan.index);
   seg->size = scan.valid_end;
+  Recovered out;
+  out.seg = seg;
+  if (scan.stop == format::ScanStop::kClean) return out;
   if (scan.stop == format::ScanStop::kTornTail && newest) {
+    // An append interrupted by a crash leaves exactly this, and such bytes
+    // were never synced, so never answered to a device: the devices still
+    // hold those readings. (Bytes cut off by other means are reported in
+    // the same counters; the cloud's gap report shows any reading lost.)
     if (::ftruncate(seg->fd, static_cast<off_t>(scan.valid_end)) != 0 || ::fdatasync(seg->fd) != 0) {
       return unexpected(errno_error("cannot truncate", f.path));
     }
     ++s.counters.torn_tail_truncations;
     s.counters.torn_bytes += bytes->size() - scan.valid_end;
-  } else if (scan.stop != format::ScanStop::kClean) {
-    const char* what = scan.stop == format::ScanStop::kTornTail ? "damaged tail in a sealed segment"
-                                                                : "damaged record";
-    if (auto st = handle_corruption(s, *seg, *bytes, scan.valid_end, what); !st) return unexpected(st.error());
+    return out;
   }
-  return seg;
+  const char* what = scan.stop == format::ScanStop::kTornTail ? "damaged tail in a sealed segment" : "damaged record";
+  if (s.opt.on_corruption == OnCorruption::kFail) {
+    return unexpected(spool_error(SpoolErrorCode::kCorrupt, f.path.string() + ": " + what + " at offset " +
+                                                                std::to_string(scan.valid_end)));
+  }
+  // Keep every intact record: the prefix stays here, the damaged bytes go
+  // aside, and the records after them (if any) become their own segment,
+  // written before this one is cut so a crash in between loses nothing.
+  const std::size_t damaged_end = scan.stop == format::ScanStop::kCorrupt ? scan.resume_offset : bytes->size();
+  if (auto a = move_aside(s, *seg, *bytes, scan.valid_end, damaged_end); !a) return unexpected(a.error());
+  if (scan.stop == format::ScanStop::kCorrupt) {
+    auto frame = format::parse_frame(ByteSpan(*bytes).subspan(scan.resume_offset), s.scan_limit());
+    if (!frame) return unexpected(spool_error(SpoolErrorCode::kCorrupt, f.path.string() + ": resume point vanished"));
+    Bytes rest;
+    format::append_segment_header(frame->id, rest);
+    rest.insert(rest.end(), bytes->begin() + static_cast<std::ptrdiff_t>(scan.resume_offset), bytes->end());
+    fs::path rest_path = segment_path(s.dir, frame->id);
+    if (auto st = write_file_atomic(rest_path, rest); !st) return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
+    out.split = Found{frame->id, rest_path};
+  }
+  if (::ftruncate(seg->fd, static_cast<off_t>(scan.valid_end)) != 0 || ::fdatasync(seg->fd) != 0) {
+    return unexpected(errno_error("cannot truncate", seg->path));
+  }
+  return out;
 }
 
 Result<void, SpoolError> lock_dir(Spool::State& s) {
@@ -149,13 +184,20 @@ Result<void, SpoolError> open_ack(Spool::State& s) {
   auto st = s.ack_file.open(p, s.acked);
   if (st) return {};
   if (!s.ack_file.corrupt()) return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
-  if (s.opt.on_corruption == OnCorruption::kFail) return unexpected(spool_error(SpoolErrorCode::kCorrupt, st.error().message));
-  // Without a cursor every record on disk is pending again: redelivery, never loss.
+  if (s.opt.on_corruption == OnCorruption::kFail) {
+    return unexpected(spool_error(SpoolErrorCode::kCorrupt,
+                                  st.error().message + " (on_damage = \"quarantine\" rebuilds it from the segments)"));
+  }
+  // Rebuilt once the segments are read (Spool::open): records still on disk
+  // count as pending, so some may be sent again (duplicates the cloud drops),
+  // never lost.
   fs::path aside = p;
-  aside += ".corrupt";
+  aside += ".damaged";
   std::error_code ec;
   fs::rename(p, aside, ec);
   ++s.counters.corrupt_segments;
+  s.counters.quarantined.push_back(aside.string());
+  s.counters.ack_rebuilt = true;
   st = s.ack_file.open(p, s.acked);
   if (!st) return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
   return {};
@@ -189,15 +231,29 @@ SpoolResult<std::unique_ptr<Spool>> Spool::open(const fs::path& dir, const Spool
   if (!found) return unexpected(found.error());
   std::uint64_t prev_end = 0;  // one past the last id seen
   for (std::size_t i = 0; i < found->size(); ++i) {
-    auto seg = recover_segment(*s, (*found)[i], i + 1 == found->size());
-    if (!seg) return unexpected(seg.error());
-    if (!*seg) continue;
-    if (prev_end != 0 && (*seg)->first_id < prev_end) {
-      return unexpected(spool_error(SpoolErrorCode::kCorrupt, (*seg)->path.string() + ": ids overlap the previous segment"));
+    auto rec = recover_segment(*s, (*found)[i], i + 1 == found->size());
+    if (!rec) return unexpected(rec.error());
+    // Intact records after damage were split into a segment of their own:
+    // recover it next, in id order.
+    if (rec->split) found->insert(found->begin() + static_cast<std::ptrdiff_t>(i) + 1, *rec->split);
+    auto& seg = rec->seg;
+    if (!seg) continue;
+    if (prev_end != 0 && seg->first_id < prev_end) {
+      return unexpected(spool_error(SpoolErrorCode::kCorrupt, seg->path.string() + ": ids overlap the previous segment"));
     }
-    if (prev_end != 0 && (*seg)->first_id > prev_end) s->counters.id_gaps += (*seg)->first_id - prev_end;
-    prev_end = (*seg)->first_id + (*seg)->records;
-    s->segments.push_back(std::move(*seg));
+    if (prev_end != 0 && seg->first_id > prev_end) s->counters.id_gaps += seg->first_id - prev_end;
+    prev_end = seg->first_id + seg->records;
+    s->segments.push_back(std::move(seg));
+  }
+  if (s->counters.ack_rebuilt) {
+    // Every record before the oldest segment was acknowledged (a segment is
+    // deleted only once all of it is), so the cursor restarts just below it.
+    const std::uint64_t oldest = s->segments.empty() ? prev_end : s->segments.front()->first_id;
+    s->acked = oldest > 0 ? oldest - 1 : 0;
+    if (s->acked > 0) {
+      if (auto st = s->ack_file.write(s->acked); !st) return unexpected(spool_error(SpoolErrorCode::kIo, st.error().message));
+    }
+    s->persisted_ack = s->acked;
   }
 
   s->next_id = std::max<std::uint64_t>({s->acked + 1, prev_end, 1});

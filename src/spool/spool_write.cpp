@@ -228,6 +228,11 @@ Result<void, SpoolError> Spool::ack(std::uint64_t id) {
   return {};
 }
 
+bool Spool::needs_reopen() const {
+  Lock lk(s_->mu);
+  return s_->failed;
+}
+
 SpoolStats Spool::stats() const {
   Lock lk(s_->mu);
   SpoolStats out = s_->counters;

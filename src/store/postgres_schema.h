@@ -16,6 +16,20 @@ CREATE TABLE IF NOT EXISTS readings(
   payload bytea NOT NULL,
   received_at bigint NOT NULL,
   PRIMARY KEY(device, epoch, seq));
+CREATE TABLE IF NOT EXISTS stored_ranges(
+  device text NOT NULL,
+  epoch bigint NOT NULL,
+  first_seq bigint NOT NULL,
+  last_seq bigint NOT NULL,
+  first_at bigint NOT NULL,
+  last_at bigint NOT NULL,
+  PRIMARY KEY(device, epoch, first_seq));
+INSERT INTO stored_ranges(device, epoch, first_seq, last_seq, first_at, last_at)
+SELECT device, epoch, min(seq), max(seq), min(at), max(at) FROM (
+  SELECT device, epoch, seq, received_at AS at,
+         seq - row_number() OVER (PARTITION BY device, epoch ORDER BY seq) AS run FROM readings) r
+GROUP BY device, epoch, run
+HAVING NOT EXISTS (SELECT 1 FROM stored_ranges);
 CREATE TABLE IF NOT EXISTS devices(
   key_id bytea PRIMARY KEY,
   identity text NOT NULL,
@@ -55,6 +69,25 @@ inline constexpr const char* kSessionSetup = R"sql(
 SET synchronous_commit = on;
 CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS replay_stage (LIKE replay_state) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ranges_stage (LIKE stored_ranges) ON COMMIT DELETE ROWS;
+)sql";
+
+// Replaces the runs of every series in ranges_stage (stored_index.h).
+inline constexpr const char* kReplaceRanges =
+    "DELETE FROM stored_ranges r USING (SELECT DISTINCT device, epoch FROM ranges_stage) s"
+    " WHERE r.device = s.device AND r.epoch = s.epoch;"
+    " INSERT INTO stored_ranges SELECT * FROM ranges_stage;";
+
+inline constexpr const char* kGaps = R"sql(
+SELECT device, epoch, first_missing, last_missing, after_at, before_at FROM (
+  SELECT device, epoch,
+         COALESCE(lag(last_seq) OVER w + 1, 0) AS first_missing,
+         first_seq - 1 AS last_missing,
+         COALESCE(lag(last_at) OVER w, 0) AS after_at,
+         first_at AS before_at
+  FROM stored_ranges WINDOW w AS (PARTITION BY device, epoch ORDER BY first_seq)) g
+WHERE last_missing >= first_missing
+ORDER BY device COLLATE "C", epoch, first_missing
 )sql";
 
 inline constexpr const char* kMergeReadings =

@@ -13,6 +13,7 @@
 #include "store/postgres_copy.h"
 #include "store/postgres_schema.h"
 #include "store/store.h"
+#include "store/stored_index.h"
 
 namespace armored::store {
 namespace pg {
@@ -65,10 +66,17 @@ class PostgresStore final : public Store {
       if (s.highest_seq > kMaxSeq) return unexpected(invalid("highest_seq >= 2^63"));
     }
     BatchResult result;
+    StoredIndex::Plan plan;
     auto body = [&]() -> StoreStatus {
-      if (!rows.empty()) {
+      ARMORED_TRY(load_index_once());
+      auto p = index_.plan(rows, [this](std::string_view d, std::uint32_t e) { return read_runs(d, e); });
+      if (!p) return unexpected(p.error());
+      plan = std::move(*p);
+      result.duplicates = plan.duplicates;
+      if (!plan.fresh.empty()) {
         copy_.reset();
-        for (const auto& r : rows) {
+        for (std::size_t i : plan.fresh) {
+          const ReadingRow& r = rows[i];
           copy_.begin_row(9);
           copy_.text(r.device);
           copy_.int8(r.epoch);
@@ -80,27 +88,73 @@ class PostgresStore final : public Store {
           copy_.bytea(r.payload);
           copy_.int8(r.received_at_ms);
         }
-        // Fast path: COPY straight into readings. A redelivered reading makes
-        // the primary key refuse the whole COPY; then the savepoint undoes it
-        // and the batch goes through the staging table with ON CONFLICT.
+        // Fast path: COPY straight into readings. The stored ranges already
+        // kept duplicates out; should the primary key still refuse a row (a
+        // database written before stored_ranges, or by a second writer), the
+        // savepoint undoes the COPY and the rows go through the staging
+        // table with ON CONFLICT.
         ARMORED_TRY(pg::exec(conn_.get(), "SAVEPOINT direct_copy"));
         bool duplicate = false;
         ARMORED_TRY(copy_in("COPY readings FROM STDIN (FORMAT binary)", &duplicate));
         if (!duplicate) {
-          result.inserted = rows.size();
+          result.inserted = plan.fresh.size();
         } else {
           ARMORED_TRY(pg::exec(conn_.get(), "ROLLBACK TO SAVEPOINT direct_copy"));
           ARMORED_TRY(copy_in("COPY readings_stage FROM STDIN (FORMAT binary)"));
           auto merged = pg::exec(conn_.get(), pg::kMergeReadings);
           if (!merged) return unexpected(merged.error());
           result.inserted = static_cast<std::size_t>(std::stoull(PQcmdTuples(merged->get())));
-          result.duplicates = rows.size() - result.inserted;
+          result.duplicates += plan.fresh.size() - result.inserted;
         }
       }
+      ARMORED_TRY(write_runs(plan));
       return write_replay(replay);
     };
-    if (auto st = in_transaction(body); !st) return unexpected(st.error());
+    if (auto st = in_transaction(body); !st) {
+      // The connection may be gone (a restarted server): the next call
+      // reconnects and reads the ranges again rather than trust the cache.
+      return unexpected(st.error());
+    }
+    index_.committed(std::move(plan));
     return result;
+  }
+
+  StoreResult<std::vector<SeqRun>> stored_runs(std::string_view device, std::uint32_t epoch) override {
+    auto r = read_runs(device, epoch);
+    if (!r) return unexpected(r.error());
+    return r->runs();
+  }
+
+  StoreResult<std::string> check_integrity() override {
+    // PostgreSQL verifies its pages as it reads them (with data checksums
+    // enabled at initdb); reaching it and reading is the check here.
+    auto r = count("SELECT count(*) FROM stored_ranges", {});
+    if (!r) return unexpected(r.error());
+    return std::string("ok");
+  }
+
+  StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total) override {
+    std::string sql = std::string(pg::kGaps) + " LIMIT $1";
+    auto r = query(sql.c_str(), {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
+    if (!r) return unexpected(r.error());
+    std::vector<SequenceGap> out;
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      out.push_back(SequenceGap{pg::col_text(res, i, 0), static_cast<std::uint32_t>(pg::col_int(res, i, 1)),
+                                static_cast<std::uint64_t>(pg::col_int(res, i, 2)),
+                                static_cast<std::uint64_t>(pg::col_int(res, i, 3)), pg::col_int(res, i, 4),
+                                pg::col_int(res, i, 5)});
+    }
+    if (out_total) {
+      std::string totals = std::string("SELECT count(*), COALESCE(sum(last_missing - first_missing + 1), 0),"
+                                       " count(DISTINCT (device, epoch)) FROM (") + pg::kGaps + ") t";
+      auto t = query(totals.c_str(), {});
+      if (!t) return unexpected(t.error());
+      *out_total = GapTotals{static_cast<std::uint64_t>(pg::col_int(t->get(), 0, 0)),
+                             static_cast<std::uint64_t>(pg::col_int(t->get(), 0, 1)),
+                             static_cast<std::uint64_t>(pg::col_int(t->get(), 0, 2))};
+    }
+    return out;
   }
 
   StoreResult<std::uint64_t> count_readings() override {
@@ -338,6 +392,71 @@ class PostgresStore final : public Store {
     return st;
   }
 
+  // The whole stored_ranges table into the index, once per connection:
+  // from then on a series the index lacks has nothing stored.
+  StoreStatus load_index_once() {
+    if (index_loaded_) return {};
+    auto r = query("SELECT device, epoch, first_seq, last_seq, first_at, last_at FROM stored_ranges"
+                   " ORDER BY device, epoch, first_seq", {});
+    if (!r) return unexpected(r.error());
+    PGresult* res = r->get();
+    SeriesKey key;
+    SeqRuns runs;
+    for (int i = 0; i < PQntuples(res); ++i) {
+      std::string device = pg::col_text(res, i, 0);
+      const auto epoch = static_cast<std::uint32_t>(pg::col_int(res, i, 1));
+      if (i > 0 && (device != key.device || epoch != key.epoch)) {
+        index_.put_loaded(std::move(key), std::move(runs));
+        runs = SeqRuns();
+      }
+      key = SeriesKey{std::move(device), epoch};
+      runs.append_loaded(SeqRun{static_cast<std::uint64_t>(pg::col_int(res, i, 2)),
+                                static_cast<std::uint64_t>(pg::col_int(res, i, 3)), pg::col_int(res, i, 4),
+                                pg::col_int(res, i, 5)});
+    }
+    if (PQntuples(res) > 0) index_.put_loaded(std::move(key), std::move(runs));
+    index_.set_complete(true);
+    index_loaded_ = true;
+    return {};
+  }
+
+  StoreResult<SeqRuns> read_runs(std::string_view device, std::uint32_t epoch) {
+    auto r = query("SELECT first_seq, last_seq, first_at, last_at FROM stored_ranges"
+                   " WHERE device = $1 AND epoch = $2 ORDER BY first_seq",
+                   {Param::text(std::string(device)), Param::integer(epoch)});
+    if (!r) return unexpected(r.error());
+    SeqRuns runs;
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      runs.append_loaded(SeqRun{static_cast<std::uint64_t>(pg::col_int(r->get(), i, 0)),
+                                static_cast<std::uint64_t>(pg::col_int(r->get(), i, 1)), pg::col_int(r->get(), i, 2),
+                                pg::col_int(r->get(), i, 3)});
+    }
+    return runs;
+  }
+
+  // Replaces the runs of every series the batch added to (one COPY, one statement).
+  StoreStatus write_runs(const StoredIndex::Plan& plan) {
+    copy_.reset();
+    bool any = false;
+    for (const auto& [key, series] : plan.series) {
+      if (!series.dirty) continue;
+      for (const SeqRun& r : series.runs.runs()) {
+        copy_.begin_row(6);
+        copy_.text(key.device);
+        copy_.int8(key.epoch);
+        copy_.int8(static_cast<std::int64_t>(r.first));
+        copy_.int8(static_cast<std::int64_t>(r.last));
+        copy_.int8(r.first_at_ms);
+        copy_.int8(r.last_at_ms);
+        any = true;
+      }
+    }
+    if (!any) return {};
+    ARMORED_TRY(copy_in("COPY ranges_stage FROM STDIN (FORMAT binary)"));
+    ARMORED_TRY(pg::exec(conn_.get(), pg::kReplaceRanges));
+    return {};
+  }
+
   // Keeps the highest state per (device, epoch): PostgreSQL refuses to update
   // one row twice in a single INSERT .. ON CONFLICT DO UPDATE.
   StoreStatus write_replay(std::span<const ReplayState> states) {
@@ -364,6 +483,8 @@ class PostgresStore final : public Store {
   pg::ConnPtr conn_;
   PostgresOptions options_;
   pg::CopyBinaryWriter copy_;
+  StoredIndex index_;
+  bool index_loaded_ = false;
 };
 
 }  // namespace

@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS readings(
 )sql";
 
 inline constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS stored_ranges(
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY(device, epoch, first_seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices(
   key_id BLOB PRIMARY KEY,
   identity TEXT NOT NULL,
@@ -71,6 +79,34 @@ CREATE TABLE IF NOT EXISTS commands(
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+)sql";
+
+// A database from before stored_ranges: its runs are derived once from the
+// readings (consecutive numbers share seq - row_number()). Runs are written
+// in the same transaction as the readings they cover, so an empty
+// stored_ranges beside stored readings means exactly this upgrade.
+inline constexpr const char* kDeriveRanges = R"sql(
+INSERT INTO stored_ranges(device, epoch, first_seq, last_seq, first_at, last_at)
+SELECT device, epoch, min(seq), max(seq), min(at), max(at) FROM (
+  SELECT device, epoch, seq, at, seq - row_number() OVER (PARTITION BY device, epoch ORDER BY seq) AS run
+  FROM (SELECT device, epoch, seq, min(received_at) AS at FROM readings GROUP BY device, epoch, seq))
+GROUP BY device, epoch, run;
+)sql";
+inline constexpr const char* kNeedsDerivedRanges =
+    "SELECT NOT EXISTS (SELECT 1 FROM stored_ranges) AND EXISTS (SELECT 1 FROM readings)";
+
+// The holes between runs, per device and epoch (a first run that does not
+// start at 0 leaves a hole at the start of the epoch).
+inline constexpr const char* kGaps = R"sql(
+SELECT device, epoch, first_missing, last_missing, after_at, before_at FROM (
+  SELECT device, epoch,
+         COALESCE(lag(last_seq) OVER w + 1, 0) AS first_missing,
+         first_seq - 1 AS last_missing,
+         COALESCE(lag(last_at) OVER w, 0) AS after_at,
+         first_at AS before_at
+  FROM stored_ranges WINDOW w AS (PARTITION BY device, epoch ORDER BY first_seq))
+WHERE last_missing >= first_missing
+ORDER BY device, epoch, first_missing
 )sql";
 
 }  // namespace armored::store::sqlite

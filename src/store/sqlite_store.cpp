@@ -7,6 +7,7 @@
 #include "store/sqlite_schema.h"
 #include "store/sqlite_stmt.h"
 #include "store/store.h"
+#include "store/stored_index.h"
 
 namespace armored::store {
 namespace {
@@ -68,7 +69,15 @@ class SqliteStore final : public Store {
     insert_event_ = Stmt(d,
         "INSERT INTO security_events(at, kind, reason, peer, detail) VALUES(?1, ?2, ?3, ?4, ?5)");
     touch_device_ = Stmt(d, "UPDATE devices SET last_seen = ?2 WHERE key_id = ?1 AND last_seen < ?2");
-    for (const Stmt* s : {&insert_reading_, &insert_readings_, &upsert_replay_, &insert_event_, &touch_device_}) {
+    select_runs_ = Stmt(d,
+        "SELECT first_seq, last_seq, first_at, last_at FROM stored_ranges"
+        " WHERE device = ?1 AND epoch = ?2 ORDER BY first_seq");
+    delete_runs_ = Stmt(d, "DELETE FROM stored_ranges WHERE device = ?1 AND epoch = ?2");
+    insert_run_ = Stmt(d,
+        "INSERT INTO stored_ranges(device, epoch, first_seq, last_seq, first_at, last_at)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    for (const Stmt* s : {&insert_reading_, &insert_readings_, &upsert_replay_, &insert_event_, &touch_device_,
+                          &select_runs_, &delete_runs_, &insert_run_}) {
       if (!s->ok()) return unexpected(sqlite::db_error(d, "prepare"));
     }
     return {};
@@ -85,16 +94,22 @@ class SqliteStore final : public Store {
       if (s.highest_seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "highest_seq >= 2^63"});
     }
     BatchResult result;
+    StoredIndex::Plan plan;
     auto body = [&]() -> StoreStatus {
+      ARMORED_TRY(load_index_once());
+      auto p = index_.plan(rows, [this](std::string_view d, std::uint32_t e) { return read_runs(d, e); });
+      if (!p) return unexpected(p.error());
+      plan = std::move(*p);
+      result.duplicates = plan.duplicates;
       // Full chunks through the multi-row statement, the rest one by one.
-      // OR IGNORE skips a row already stored or earlier in the same
-      // statement, and sqlite3_changes() counts only the rows it inserted.
-      std::span<const ReadingRow> left = rows;
+      // OR IGNORE is a second line only (a database from before
+      // stored_ranges), and sqlite3_changes() counts the rows it inserted.
+      std::span<const std::size_t> left = plan.fresh;
       while (!left.empty()) {
         const bool chunk = left.size() >= kRowsPerInsert;
         const std::size_t n = chunk ? kRowsPerInsert : 1;
         Stmt& st = chunk ? insert_readings_ : insert_reading_;
-        for (std::size_t i = 0; i < n; ++i) bind_reading(st, static_cast<int>(i * kColumnsPerRow), left[i]);
+        for (std::size_t i = 0; i < n; ++i) bind_reading(st, static_cast<int>(i * kColumnsPerRow), rows[left[i]]);
         int rc = st.step();
         sqlite3_reset(st.get());
         if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert reading"));
@@ -103,10 +118,42 @@ class SqliteStore final : public Store {
         result.duplicates += n - inserted;
         left = left.subspan(n);
       }
+      ARMORED_TRY(write_runs(plan));
       return write_replay(replay);
     };
     if (auto st = in_transaction(body); !st) return unexpected(st.error());
+    index_.committed(std::move(plan));
     return result;
+  }
+
+  StoreResult<std::vector<SeqRun>> stored_runs(std::string_view device, std::uint32_t epoch) override {
+    auto r = read_runs(device, epoch);
+    if (!r) return unexpected(r.error());
+    return r->runs();
+  }
+
+  StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total) override {
+    std::string sql = std::string(sqlite::kGaps) + " LIMIT ?1";
+    Stmt st(db_.get(), sql.c_str());
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)));
+    std::vector<SequenceGap> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      out.push_back(SequenceGap{st.col_text(0), static_cast<std::uint32_t>(st.col_int(1)),
+                                static_cast<std::uint64_t>(st.col_int(2)), static_cast<std::uint64_t>(st.col_int(3)),
+                                st.col_int(4), st.col_int(5)});
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select gaps"));
+    if (out_total) {
+      std::string totals = std::string("SELECT count(*), COALESCE(sum(last_missing - first_missing + 1), 0),"
+                                       " count(DISTINCT device || '/' || epoch) FROM (") + sqlite::kGaps + ")";
+      Stmt t(db_.get(), totals.c_str());
+      if (!t.ok() || t.step() != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "count gaps"));
+      *out_total = GapTotals{static_cast<std::uint64_t>(t.col_int(0)), static_cast<std::uint64_t>(t.col_int(1)),
+                             static_cast<std::uint64_t>(t.col_int(2))};
+    }
+    return out;
   }
 
   StoreResult<std::uint64_t> count_readings() override {
@@ -267,6 +314,26 @@ class SqliteStore final : public Store {
     return count("SELECT count(*) FROM security_events WHERE kind = ?1", to_string(*kind));
   }
 
+  StoreResult<std::string> check_integrity() override {
+    // quick_check: every page and b-tree structure, not index contents
+    // against tables (integrity_check): seconds per GB, docs/storage.md.
+    Stmt st(db_.get(), "PRAGMA quick_check(100)");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    std::string out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out += (out.empty() ? "" : "\n") + st.col_text(0);
+    if (rc != SQLITE_DONE) {
+      // Damage bad enough that the check cannot even walk the file is a
+      // finding, not a failure to check.
+      const int primary = sqlite3_errcode(db_.get()) & 0xff;
+      if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+        return std::string("damaged: ") + sqlite3_errmsg(db_.get());
+      }
+      return unexpected(sqlite::db_error(db_.get(), "quick_check"));
+    }
+    return out;
+  }
+
   StoreResult<std::int64_t> add_command(const Command& c) override {
     Stmt st(db_.get(),
             "INSERT INTO commands(device, command, params, status, reason, created_at, updated_at)"
@@ -352,6 +419,75 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  // The whole stored_ranges table into the index, once (the first batch):
+  // from then on a series the index lacks has nothing stored.
+  StoreStatus load_index_once() {
+    if (index_loaded_) return {};
+    Stmt st(db_.get(), "SELECT device, epoch, first_seq, last_seq, first_at, last_at FROM stored_ranges"
+                       " ORDER BY device, epoch, first_seq");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    SeriesKey key;
+    SeqRuns runs;
+    bool any = false;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      std::string device = st.col_text(0);
+      const auto epoch = static_cast<std::uint32_t>(st.col_int(1));
+      if (any && (device != key.device || epoch != key.epoch)) {
+        index_.put_loaded(std::move(key), std::move(runs));
+        runs = SeqRuns();
+      }
+      key = SeriesKey{std::move(device), epoch};
+      any = true;
+      runs.append_loaded(SeqRun{static_cast<std::uint64_t>(st.col_int(2)), static_cast<std::uint64_t>(st.col_int(3)),
+                                st.col_int(4), st.col_int(5)});
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "load stored ranges"));
+    if (any) index_.put_loaded(std::move(key), std::move(runs));
+    index_.set_complete(true);
+    index_loaded_ = true;
+    return {};
+  }
+
+  StoreResult<SeqRuns> read_runs(std::string_view device, std::uint32_t epoch) {
+    select_runs_.bind(1, device);
+    select_runs_.bind(2, static_cast<std::int64_t>(epoch));
+    SeqRuns runs;
+    int rc;
+    while ((rc = select_runs_.step()) == SQLITE_ROW) {
+      runs.append_loaded(SeqRun{static_cast<std::uint64_t>(select_runs_.col_int(0)),
+                                static_cast<std::uint64_t>(select_runs_.col_int(1)), select_runs_.col_int(2),
+                                select_runs_.col_int(3)});
+    }
+    sqlite3_reset(select_runs_.get());
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select stored ranges"));
+    return runs;
+  }
+
+  // Rewrites the runs of every series the batch added to.
+  StoreStatus write_runs(const StoredIndex::Plan& plan) {
+    for (const auto& [key, series] : plan.series) {
+      if (!series.dirty) continue;
+      delete_runs_.bind(1, std::string_view(key.device));
+      delete_runs_.bind(2, static_cast<std::int64_t>(key.epoch));
+      int rc = delete_runs_.step();
+      sqlite3_reset(delete_runs_.get());
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "delete stored ranges"));
+      for (const SeqRun& r : series.runs.runs()) {
+        insert_run_.bind(1, std::string_view(key.device));
+        insert_run_.bind(2, static_cast<std::int64_t>(key.epoch));
+        insert_run_.bind(3, static_cast<std::int64_t>(r.first));
+        insert_run_.bind(4, static_cast<std::int64_t>(r.last));
+        insert_run_.bind(5, r.first_at_ms);
+        insert_run_.bind(6, r.last_at_ms);
+        rc = insert_run_.step();
+        sqlite3_reset(insert_run_.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert stored range"));
+      }
+    }
+    return {};
+  }
+
   StoreResult<std::uint64_t> count(const char* sql, std::optional<std::string_view> arg) {
     Stmt st(db_.get(), sql);
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
@@ -362,6 +498,9 @@ class SqliteStore final : public Store {
 
   DbPtr db_;
   Stmt insert_reading_, insert_readings_, upsert_replay_, insert_event_, touch_device_;
+  Stmt select_runs_, delete_runs_, insert_run_;
+  StoredIndex index_;
+  bool index_loaded_ = false;
 };
 
 }  // namespace
@@ -390,6 +529,21 @@ StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& pat
       std::string msg = err ? err : "unknown error";
       sqlite3_free(err);
       return unexpected(StoreError{StoreErrorCode::kUnavailable, "cannot set up " + path.string() + ": " + msg});
+    }
+  }
+  {
+    sqlite::Stmt needs(db.get(), sqlite::kNeedsDerivedRanges);
+    if (!needs.ok() || needs.step() != SQLITE_ROW) {
+      return unexpected(sqlite::db_error(db.get(), "check stored ranges"));
+    }
+    if (needs.col_int(0) != 0) {
+      std::string sql = std::string("BEGIN IMMEDIATE;") + sqlite::kDeriveRanges + "COMMIT;";
+      if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        (void)sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        return unexpected(StoreError{StoreErrorCode::kUnavailable, "cannot derive stored ranges in " + path.string() + ": " + msg});
+      }
     }
   }
   // journal_mode is not an error when refused (e.g. on some file systems); check it took.

@@ -26,11 +26,13 @@ class Store {
   // Stores the rows and the replay states in one transaction and returns when
   // it is durable. A row whose (device, epoch, seq) is already stored, or
   // appears earlier in the batch, is a duplicate, not an error: at-least-once
-  // delivery becomes exactly-once storage. (SQLite's time-ordered layout
-  // keys on the reading timestamp too; a redelivered envelope carries the
-  // same sealed timestamp, see docs/storage.md.) Replay states never move backwards
-  // (a state with a lower highest_seq than the stored one is ignored).
-  // On error nothing of the batch is stored.
+  // delivery becomes exactly-once storage. The store decides this by the
+  // stored runs of sequence numbers (stored_ranges, written in the same
+  // transaction), whatever the readings table's key order, so no crash or
+  // failed commit can leave a reading stored twice or counted as stored when
+  // it is not. Replay states never move backwards (a state with a lower
+  // highest_seq than the stored one is ignored). On error nothing of the
+  // batch is stored, and a later call may retry it whole.
   virtual StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
                                                std::span<const ReplayState> replay = {}) = 0;
   virtual StoreResult<std::uint64_t> count_readings() = 0;
@@ -43,6 +45,17 @@ class Store {
   virtual StoreResult<std::optional<ReadingRow>> find_reading(std::string_view device,
                                                               std::uint32_t epoch,
                                                               std::uint64_t seq) = 0;
+  // The runs of stored sequence numbers of one device and epoch, ascending.
+  virtual StoreResult<std::vector<SeqRun>> stored_runs(std::string_view device, std::uint32_t epoch) = 0;
+  // The account of every reading: holes in the stored sequence numbers, by
+  // device, epoch and number, at most `limit` of them; `out_total` (if
+  // given) receives how many gaps and missing readings there are in all.
+  struct GapTotals {
+    std::uint64_t gaps = 0;
+    std::uint64_t missing = 0;
+    std::uint64_t series = 0;  // (device, epoch) pairs with a gap
+  };
+  virtual StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total = nullptr) = 0;
 
   // Binds key_id to identity (idempotent for the same identity; kConflict if
   // the key id is bound to another identity).
@@ -60,6 +73,11 @@ class Store {
   virtual StoreStatus record_events(std::span<const SecurityEvent> events) = 0;
   virtual StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) = 0;
   virtual StoreResult<std::uint64_t> count_events(std::optional<EventKind> kind) = 0;
+
+  // Verifies the database's own structure (SQLite: PRAGMA quick_check, every
+  // page read once; PostgreSQL checks its pages itself with data checksums
+  // and answers "ok"). "ok" or the problems found, one per line.
+  virtual StoreResult<std::string> check_integrity() = 0;
 
   // Commands for devices: add returns the new id; status changes stamp updated_at.
   virtual StoreResult<std::int64_t> add_command(const Command& c) = 0;

@@ -54,6 +54,30 @@ struct ReadingKey {
   bool operator==(const ReadingKey&) const = default;
 };
 
+// A run of consecutive stored sequence numbers of one device and epoch
+// (inclusive), with the receive times of the readings at its two ends.
+struct SeqRun {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::int64_t first_at_ms = 0;
+  std::int64_t last_at_ms = 0;
+  bool operator==(const SeqRun&) const = default;
+};
+
+// Sequence numbers of one device and epoch that were never stored although
+// a later (or, for a gap at the start, any) number of the epoch was: lost on
+// the way or still to come. Numbers start at 0 in every epoch.
+struct SequenceGap {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t first_missing = 0;
+  std::uint64_t last_missing = 0;
+  std::int64_t after_ms = 0;   // receive time of the reading before the gap (0: the gap starts the epoch)
+  std::int64_t before_ms = 0;  // receive time of the reading after it: missing since at least then
+  std::uint64_t count() const { return last_missing - first_missing + 1; }
+  bool operator==(const SequenceGap&) const = default;
+};
+
 struct BatchResult {
   std::size_t inserted = 0;
   std::size_t duplicates = 0;  // (device, epoch, seq) already stored, or repeated in the batch

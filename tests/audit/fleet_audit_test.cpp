@@ -192,7 +192,7 @@ TEST(AuditFleet, ReportsEachPlantedFlawWithItsFinding) {
   auto sj = json::parse(sarif.out, nullptr, false);
   ASSERT_FALSE(sj.is_discarded()) << sarif.out;
   EXPECT_EQ(sj["version"], "2.1.0");
-  EXPECT_EQ(sj["runs"][0]["tool"]["driver"]["rules"].size(), 17u);
+  EXPECT_EQ(sj["runs"][0]["tool"]["driver"]["rules"].size(), 18u);
 }
 
 TEST(AuditFleet, CasExpiringWithinTheWindow) {

@@ -245,13 +245,32 @@ TEST(FleetChecks, EventFieldFindsWholeKeysOnly) {
   EXPECT_EQ(event_field("  serial=7  ", "serial"), "7");
 }
 
+// The account of every reading: a gap in a device's stored sequence numbers
+// is a finding that names the device, the epoch and the missing numbers.
+TEST(FleetChecks, ReadingGapsAreReportedPerDevice) {
+  auto conns = all_connected();
+  conns.gaps.push_back({"dev-7", 3, 40, 42, SysSeconds(std::chrono::seconds(1'700'000'000))});
+  conns.gaps.push_back({"dev-9", 1, 0, 0, SysSeconds(std::chrono::seconds(1'700'000'100))});
+  auto f = check_fleet(clean_fleet(), &conns, opts());
+  std::vector<Finding> missing;
+  for (const auto& x : f) {
+    if (x.rule_id == "fleet-readings-missing") missing.push_back(x);
+  }
+  ASSERT_EQ(missing.size(), 2u);
+  EXPECT_EQ(missing[0].where.path, "device/dev-7.crt");
+  EXPECT_NE(missing[0].evidence.find("epoch 3 seq 40..42"), std::string::npos) << missing[0].evidence;
+  EXPECT_NE(missing[0].message.find("3 readings never stored"), std::string::npos) << missing[0].message;
+  EXPECT_NE(missing[1].message.find("1 reading never stored"), std::string::npos) << missing[1].message;
+  EXPECT_EQ(missing[0].severity, Severity::kHigh);
+}
+
 TEST(FleetChecks, EveryRuleHasTextAndAUniqueId) {
   std::set<std::string_view> ids;
   for (const auto& r : fleet_rules()) {
     EXPECT_FALSE(r.title.empty() || r.why.empty() || r.fix.empty()) << r.id;
     EXPECT_TRUE(ids.insert(r.id).second) << r.id;
   }
-  EXPECT_EQ(ids.size(), 17u);
+  EXPECT_EQ(ids.size(), 18u);
 }
 
 }  // namespace

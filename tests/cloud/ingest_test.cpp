@@ -114,7 +114,10 @@ TEST(Ingest, ReplayedBatchStoresNothingAndIsRecorded) {
   Rig r;
   r.ingest.prepare("gw1", r.sealer.start_epoch().value(), false);
   Bytes b = r.batch({r.seal_reading(), r.seal_reading()});
-  EXPECT_EQ(r.ingest.prepare("gw1", b, false).rows.size(), 2u);
+  auto first = r.ingest.prepare("gw1", b, false);
+  EXPECT_EQ(first.rows.size(), 2u);
+  ASSERT_EQ(first.received.size(), 2u);
+  r.ingest.mark_stored(first.received);  // as the cloud does once they are committed
   auto again = r.ingest.prepare("gw1", b, false);
   EXPECT_TRUE(again.rows.empty());
   ASSERT_EQ(again.events.size(), 2u);
@@ -129,6 +132,35 @@ TEST(Ingest, ReplayedBatchStoresNothingAndIsRecorded) {
       << redelivered.events[0].detail;
   EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kReplayed)], 2u);
   EXPECT_EQ(r.ingest.counters().rejected[static_cast<std::size_t>(Reject::kRedelivered)], 2u);
+}
+
+// Until its rows are durable a PUBLISH marks nothing: a commit that failed
+// (or a crash before it) must not turn the re-sent copy into a "replay".
+TEST(Ingest, ReadingsNotMarkedStoredOpenAgain) {
+  Rig r;
+  r.ingest.prepare("gw1", r.sealer.start_epoch().value(), false);
+  Bytes b = r.batch({r.seal_reading(), r.seal_reading()});
+  EXPECT_EQ(r.ingest.prepare("gw1", b, false).rows.size(), 2u);
+  auto again = r.ingest.prepare("gw1", b, true);
+  EXPECT_EQ(again.rows.size(), 2u);
+  EXPECT_EQ(again.rejected, 0u);
+}
+
+// Far behind newer stored readings (left of the 64-wide window), an
+// authentic reading still becomes a row: storage decides by its identity.
+TEST(Ingest, ReadingFarBehindTheWindowIsStillOpened) {
+  Rig r;
+  r.ingest.prepare("gw1", r.sealer.start_epoch().value(), false);
+  Bytes old = r.seal_reading();
+  for (int i = 0; i < 1200; ++i) {
+    auto out = r.ingest.prepare("gw1", r.seal_reading(), false);
+    ASSERT_EQ(out.rows.size(), 1u);
+    r.ingest.mark_stored(out.received);
+  }
+  auto late = r.ingest.prepare("gw1", old, false);
+  ASSERT_EQ(late.rows.size(), 1u);
+  EXPECT_EQ(late.rows[0].seq, 0u);
+  EXPECT_EQ(r.ingest.counters().late, 1u);
 }
 
 TEST(Ingest, DupFlagSkipsNoCheck) {

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -82,6 +83,19 @@ int run_cloud(const std::string& dir, const std::string& input) {
   if (auto saved = state.load()) {
     if (!opener->restore(*saved)) return 2;
   }
+  // opened.log is this cloud's store: an "OK epoch seq" line is a stored
+  // reading. As in the real cloud (section 7.4), the store decides by
+  // identity, and the window is marked and persisted only after the store.
+  std::set<std::pair<std::uint32_t, std::uint64_t>> stored;
+  {
+    std::ifstream log(dir + "/opened.log");
+    std::string l;
+    unsigned e = 0;
+    unsigned long long q = 0;
+    while (std::getline(log, l)) {
+      if (std::sscanf(l.c_str(), "OK %u %llu", &e, &q) == 2) stored.insert({e, q});
+    }
+  }
   std::ifstream in(input);
   std::string line;
   Bytes out(256);
@@ -92,15 +106,24 @@ int run_cloud(const std::string& dir, const std::string& input) {
     if (line[0] == 'A') {
       auto r = opener->accept_announcement(*msg);
       result = r ? "ANN " + std::to_string(r->epoch) : std::string("ERR ") + to_string(r.error().code);
-    } else {
-      auto r = opener->open(*msg, out);
-      result = r ? "OK " + std::to_string(r->epoch) + " " + std::to_string(r->sequence)
-                 : std::string("ERR ") + to_string(r.error().code);
+      if (!state.save(opener->serialize())) return 7;
+      append_line(dir + "/opened.log", result);
+      continue;
     }
-    // Persist before acknowledging: a crash between the two loses the log
-    // line but never lets the message be accepted twice.
+    auto r = opener->open(*msg, out);
+    if (!r) {
+      append_line(dir + "/opened.log", std::string("ERR ") + to_string(r.error().code));
+      continue;
+    }
+    // Store first, then mark: a crash between the two leaves the number
+    // unmarked, and its copy is found stored, never accepted twice or lost.
+    if (stored.insert({r->epoch, r->sequence}).second) {
+      append_line(dir + "/opened.log", "OK " + std::to_string(r->epoch) + " " + std::to_string(r->sequence));
+    } else {
+      append_line(dir + "/opened.log", "ERR duplicate");
+    }
+    opener->mark_received(parse_header(*msg)->kid, r->epoch, r->sequence);
     if (!state.save(opener->serialize())) return 7;
-    append_line(dir + "/opened.log", result);
   }
   return 0;
 }

@@ -55,7 +55,14 @@ struct Pair {
     return out;
   }
 
+  // Opens and, as a cloud does once the reading is stored, marks it received.
   E3Result<OpenedReading> open(ByteSpan env) {
+    auto r = open_only(env);
+    if (r) opener->mark_received(sealer_config.kid, r->epoch, r->sequence);
+    return r;
+  }
+  // Opens without marking: the reading is not stored (yet).
+  E3Result<OpenedReading> open_only(ByteSpan env) {
     plain.assign(env.size(), 0);
     auto r = opener->open(env, plain);
     if (r) plain.resize(r->plaintext_size);

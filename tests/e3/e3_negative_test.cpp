@@ -83,15 +83,39 @@ TEST(E3Negative, ReorderedWithinWindowAcceptedOnce) {
   for (int i = 0; i < 64; ++i) EXPECT_EQ(p.open(envs[i]).error().code, E3Errc::kReplayed) << i;
 }
 
-TEST(E3Negative, OutsideWindowIsTooOld) {
+// Section 7.4: lateness alone never refuses an authentic reading; left of
+// the window it is opened and flagged, and storage decides by its identity.
+TEST(E3Negative, OutsideWindowIsOpenedAndFlagged_7_4) {
   Pair p;
   p.rotate();
   std::vector<Bytes> envs;
   for (int i = 0; i < 70; ++i) envs.push_back(p.seal(reading()));
   ASSERT_TRUE(p.open(envs[69]));
-  EXPECT_EQ(p.open(envs[5]).error().code, E3Errc::kTooOld);   // 69 - 5 = 64: outside
-  EXPECT_TRUE(p.open(envs[6]));                               // 63 behind: inside
-  EXPECT_EQ(p.opener->counters().rejected_for(E3Errc::kTooOld), 1u);
+  auto late = p.open(envs[5]);  // 69 - 5 = 64: outside
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->below_window);
+  EXPECT_EQ(late->sequence, 5u);
+  auto inside = p.open(envs[6]);  // 63 behind: inside
+  ASSERT_TRUE(inside);
+  EXPECT_FALSE(inside->below_window);
+  EXPECT_EQ(p.opener->counters().rejected_for(E3Errc::kTooOld), 0u);
+  EXPECT_EQ(p.opener->counters().below_window, 1u);
+  // Flagged or not, a forged late envelope still fails authentication.
+  Bytes forged = envs[4];
+  forged.back() ^= 0x01;
+  EXPECT_EQ(p.open(forged).error().code, E3Errc::kAuthFailed);
+}
+
+// Section 7.4: the window records what was durably received. An envelope
+// opened but not marked (its commit failed, the cloud crashed) opens again.
+TEST(E3Negative, OpenedButNotMarkedOpensAgain_7_4) {
+  Pair p;
+  p.rotate();
+  Bytes env = p.seal(reading());
+  ASSERT_TRUE(p.open_only(env));
+  ASSERT_TRUE(p.open_only(env));
+  p.opener->mark_received(p.sealer_config.kid, p.sealer->epoch(), 0);
+  EXPECT_EQ(p.open_only(env).error().code, E3Errc::kReplayed);
 }
 
 TEST(E3Negative, ConfigurableWindow) {
@@ -102,8 +126,8 @@ TEST(E3Negative, ConfigurableWindow) {
   std::vector<Bytes> envs;
   for (int i = 0; i < 260; ++i) envs.push_back(p.seal(reading()));
   ASSERT_TRUE(p.open(envs[259]));
-  EXPECT_TRUE(p.open(envs[60]));
-  EXPECT_EQ(p.open(envs[59]).error().code, E3Errc::kTooOld);
+  EXPECT_FALSE(p.open(envs[60])->below_window);
+  EXPECT_TRUE(p.open(envs[59])->below_window);
 }
 
 TEST(E3Negative, OversizedIsRejected) {

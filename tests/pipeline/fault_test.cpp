@@ -33,6 +33,7 @@ TEST_F(PipelineTest, GatewayKilledMidStreamRestartsFromItsSpool) {
   std::this_thread::sleep_for(1s);  // anything re-sent late would show up as a duplicate
   expect_exactly_once(f.readings);
   expect_only_duplicates_audited();
+  expect_fault_row("kill -9 gateway, restarted 1 s later", f, true);
 
   EXPECT_EQ(gateway->stop(), 0);
   EXPECT_NE(slurp(dir() / "gateway2.out").find(", 0 still spooled"), std::string::npos)
@@ -61,6 +62,7 @@ TEST_F(PipelineTest, CloudKilledMidStreamRestartsWithoutLossOrDuplicates) {
   std::this_thread::sleep_for(1s);
   expect_exactly_once(f.readings);
   expect_only_duplicates_audited();
+  expect_fault_row("kill -9 cloud, restarted 1 s later", f, true);
   // The gateway stayed up: every copy the cloud saw again was a re-send after
   // the reconnect, which the gateway marks DUP, so none is a plain replay.
   EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE reason = 'replayed'"), 0)
@@ -110,6 +112,7 @@ TEST_F(PipelineTest, CloudDownForThirtySecondsGatewaySpoolsAndCatchesUp) {
   expect_exactly_once(f.readings);
   EXPECT_GT(f.readings, stored_before);
   expect_only_duplicates_audited();
+  expect_fault_row("cloud down 30 s", f, true);
   // The gateway stayed up: every copy the cloud saw again was a re-send after
   // the reconnect, which the gateway marks DUP, so none is a plain replay.
   EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE reason = 'replayed'"), 0)

@@ -123,7 +123,41 @@ FleetRun PipelineTest::finish_fleet(Subprocess& fleet, const std::string& tag, s
   r.acknowledged = j.value("acknowledged", std::int64_t{-1});
   r.unacknowledged = j.value("unacknowledged", std::int64_t{-1});
   r.dropped = j.value("dropped", std::int64_t{-1});
+  r.readings_acknowledged = j.value("readings_acknowledged", std::int64_t{-1});
   return r;
+}
+
+GapReport PipelineTest::gap_report() const {
+  GapReport g;
+  auto r = run(armored({"--json", "report", "gaps", "--db", db().string()}), 60s);
+  g.exit_code = r.exit_code;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    ADD_FAILURE() << "report gaps printed no JSON: " << r.out << r.err;
+    return g;
+  }
+  g.gaps = j.value("gaps", std::int64_t{-1});
+  g.missing = j.value("missing", std::int64_t{-1});
+  g.stored = j.value("readings_stored", std::int64_t{-1});
+  return g;
+}
+
+void PipelineTest::expect_fault_row(const std::string& fault, const FleetRun& f, bool recovered_by_itself) {
+  const std::int64_t stored = sql_int("SELECT count(*) FROM readings");
+  const std::int64_t distinct = sql_int("SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings)");
+  const std::int64_t lost = f.readings - distinct;
+  const std::int64_t duplicated = stored - distinct;
+  std::cout << "[ fault    ] " << fault << " | sent " << f.readings << " | stored " << stored << " | lost " << lost
+            << " | duplicated " << duplicated << " | recovered without a manual step "
+            << (recovered_by_itself ? "yes" : "no") << std::endl;
+  EXPECT_EQ(lost, 0) << fault;
+  EXPECT_EQ(duplicated, 0) << fault;
+  EXPECT_EQ(f.readings_acknowledged, distinct) << "the fleet's count of readings the gateway answered";
+  EXPECT_TRUE(recovered_by_itself) << fault;
+  auto gaps = gap_report();
+  EXPECT_EQ(gaps.exit_code, 0) << "report gaps";
+  EXPECT_EQ(gaps.gaps, 0);
+  EXPECT_EQ(gaps.stored, stored);
 }
 
 std::string PipelineTest::sql(const std::string& query) const {

@@ -24,6 +24,13 @@ struct FleetRun {
   std::int64_t acknowledged = -1;
   std::int64_t unacknowledged = -1;
   std::int64_t dropped = -1;
+  std::int64_t readings_acknowledged = -1;  // readings the gateway answered "spooled"
+};
+
+// `armored report gaps --db cloud.db --json`: the cloud's account of what it lacks.
+struct GapReport {
+  int exit_code = -1;
+  std::int64_t gaps = -1, missing = -1, stored = -1;
 };
 
 struct Handshakes {
@@ -33,7 +40,7 @@ struct Handshakes {
 class PipelineTest : public ::testing::Test {
  protected:
   std::filesystem::path dir() const { return tmp_.path(); }
-  std::filesystem::path db() const { return tmp_ / "cloud.db"; }
+  std::filesystem::path db() const { return tmp_ / db_name_; }
 
   // PKI with a cloud certificate, the given gateways and `devices` enrolled wearables.
   void make_pki(int devices, const std::vector<std::string>& gateways = {"gw1"});
@@ -55,6 +62,12 @@ class PipelineTest : public ::testing::Test {
   // The audit trail holds nothing but dropped duplicates: "redelivered" (in
   // a DUP=1 PUBLISH) or "replayed" (e.g. a device re-sent to a restarted gateway).
   void expect_only_duplicates_audited();
+  GapReport gap_report() const;
+  // The fault suite's result line, "fault | sent | stored | lost |
+  // duplicated | recovered without a manual step", printed and checked:
+  // lost and duplicated must be 0, and stored must equal what the gateway
+  // answered (the fleet's readings_acknowledged) and what it sealed.
+  void expect_fault_row(const std::string& fault, const FleetRun& f, bool recovered_by_itself);
   // SIGTERM, wait, parse the "armored cloud stopped" line.
   Handshakes stop_cloud(Process& cloud);
 
@@ -78,6 +91,7 @@ class PipelineTest : public ::testing::Test {
   int gateway_upstream_port_ = 0;
   // The [storage] section of cloud.toml (a test may choose PostgreSQL).
   std::string storage_toml_ = "[storage]\nsqlite_path = \"cloud.db\"\n";
+  std::string db_name_ = "cloud.db";  // the SQLite file the checks read, relative to dir()
   int cloud_port_ = 0;
   std::vector<std::string> extra_fleet_args_;   // appended to `armored fleet`
   int gateway_udp_port_ = 0;

@@ -165,7 +165,9 @@ TEST(SpoolRecovery, CorruptRecordInTheMiddleFailsOpenByDefault) {
   EXPECT_EQ(read_bytes(d.seg), d.original);  // nothing touched
 }
 
-TEST(SpoolRecovery, CorruptRecordInTheMiddleCanBeQuarantined) {
+// Quarantine keeps every intact record: the four before the damaged one and
+// the five after it; only the damaged record's bytes go aside.
+TEST(SpoolRecovery, CorruptRecordInTheMiddleIsQuarantinedAndEveryIntactRecordKept) {
   Damaged d;
   damage_middle(d);
   SpoolOptions o;
@@ -173,14 +175,58 @@ TEST(SpoolRecovery, CorruptRecordInTheMiddleCanBeQuarantined) {
   auto s = open_ok(d.dir.path(), o);
   ASSERT_TRUE(s);
   auto pending = all_pending(*s);
-  ASSERT_EQ(pending.size(), 4u);  // the good prefix
-  EXPECT_EQ(as_string(pending.back().payload), payload(4));
-  EXPECT_EQ(s->stats().corrupt_segments, 1u);
-  fs::path aside = d.seg;
-  aside += ".corrupt";
+  ASSERT_EQ(pending.size(), 9u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(as_string(pending[i].payload), payload(i + 1));
+  for (std::size_t i = 4; i < 9; ++i) EXPECT_EQ(as_string(pending[i].payload), payload(i + 2));
+  EXPECT_EQ(pending[4].id, 6u) << "the intact records keep their ids";
+  const auto st = s->stats();
+  EXPECT_EQ(st.corrupt_segments, 1u);
+  EXPECT_EQ(st.id_gaps, 1u) << "one record id lost with the damaged bytes";
+  ASSERT_EQ(st.quarantined.size(), 1u);
+  fs::path aside = st.quarantined[0];
   ASSERT_TRUE(fs::exists(aside));
-  EXPECT_EQ(fs::file_size(aside) + fs::file_size(d.seg), d.original.size());
+  EXPECT_NE(aside.filename().string().find(".damaged-"), std::string::npos);
+  EXPECT_EQ(fs::file_size(aside), format::frame_size(payload(5).size())) << "only the damaged record moved aside";
+  EXPECT_EQ(st.quarantined_bytes, fs::file_size(aside));
   EXPECT_TRUE(s->append(as_bytes("after repair")));
+  // Opening again finds a clean spool: the repair is done once.
+  s.reset();
+  auto again = open_ok(d.dir.path(), o);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stats().corrupt_segments, 0u);
+  EXPECT_EQ(all_pending(*again).size(), 10u);
+}
+
+// Both slots of the ack cursor destroyed: quarantine rebuilds it from the
+// segments (everything before the oldest one was acknowledged), so nothing
+// is lost and at most that segment is sent again.
+TEST(SpoolRecovery, DamagedAckFileIsRebuiltFromTheSegments) {
+  testing::TempDir dir;
+  SpoolOptions small;
+  small.max_segment_bytes = 512;
+  small.max_record_bytes = 256;
+  small.max_total_bytes = 1 << 20;
+  {
+    auto s = open_ok(dir.path(), small);
+    for (std::uint64_t i = 1; i <= 40; ++i) ASSERT_TRUE(s->append(as_bytes(payload(i))));
+    ASSERT_TRUE(s->ack(25));
+  }
+  const auto segs = test::segment_files(dir.path());
+  ASSERT_GT(segs.size(), 3u);
+  write_bytes(dir / "ack", Bytes(64, 0xA5));
+  SpoolOptions strict = small;
+  auto refused = Spool::open(dir.path(), strict);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, SpoolErrorCode::kCorrupt);
+  small.on_corruption = OnCorruption::kQuarantine;
+  auto s = open_ok(dir.path(), small);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->stats().ack_rebuilt);
+  auto pending = all_pending(*s);
+  ASSERT_FALSE(pending.empty());
+  EXPECT_LE(pending.front().id, 26u) << "nothing unacknowledged is skipped";
+  EXPECT_EQ(pending.back().id, 40u);
+  EXPECT_GT(pending.front().id, 1u) << "segments deleted as acknowledged are not re-sent";
 }
 
 TEST(SpoolRecovery, CorruptionFoundWhileRunningIsReportedByPeek) {

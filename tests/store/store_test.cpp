@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+
+#include <sqlite3.h>
 
 #include "backends.h"
+#include "store/stored_index.h"
 
 namespace armored::store {
 namespace {
@@ -328,6 +332,200 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, StoreErrorCode::kNotFound);
   EXPECT_TRUE(this->store_->commands_for("dev-2", std::nullopt)->empty());
+}
+
+}  // namespace
+}  // namespace armored::store
+
+namespace armored::store {
+namespace {
+
+// --- Identity-based exactly-once and the account of every reading ----------
+// (docs/storage.md, "Stored ranges"; docs/reliability.md)
+
+template <typename Backend>
+class StoredRangesSuite : public StoreSuite<Backend> {};
+TYPED_TEST_SUITE(StoredRangesSuite, Backends, BackendNames);
+
+// The same (device, epoch, seq) with a different timestamp (what only a
+// device reusing a nonce could produce) is still one reading: SQLite's
+// time-ordered key cannot say so, the stored ranges do.
+TYPED_TEST(StoredRangesSuite, UniqueByIdentityEvenWithAnotherTimestamp) {
+  auto a = row("dev-1", 1, 7);
+  ASSERT_TRUE(this->store_->store_batch(std::vector{a}));
+  auto b = a;
+  b.timestamp += 3600;
+  auto r = this->store_->store_batch(std::vector{b});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 0u);
+  EXPECT_EQ(r->duplicates, 1u);
+  EXPECT_EQ(*this->store_->count_readings(), 1u);
+  EXPECT_EQ(this->store_->find_reading("dev-1", 1, 7)->value().timestamp, a.timestamp) << "never overwritten";
+}
+
+// A reading far behind everything stored since is stored when missing and
+// dropped when not, whatever the replay window of the cloud was.
+TYPED_TEST(StoredRangesSuite, LateReadingIsStoredOnceHoweverLate) {
+  auto batch = rows("dev-1", 2, 0, 5000);
+  std::vector<ReadingRow> without;
+  for (const auto& r : batch) {
+    if (r.seq != 17 && r.seq != 1500) without.push_back(r);
+  }
+  ASSERT_TRUE(this->store_->store_batch(without));
+  auto runs = this->store_->stored_runs("dev-1", 2);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].first, 0u);
+  EXPECT_EQ((*runs)[0].last, 16u);
+  EXPECT_EQ((*runs)[2].last, 4999u);
+  auto late = this->store_->store_batch(std::vector{batch[17], batch[1500], batch[4000]});
+  ASSERT_TRUE(late) << late.error().message;
+  EXPECT_EQ(late->inserted, 2u);
+  EXPECT_EQ(late->duplicates, 1u);
+  runs = this->store_->stored_runs("dev-1", 2);
+  ASSERT_EQ(runs->size(), 1u) << "the holes closed: one run 0..4999";
+  EXPECT_EQ((*runs)[0].last, 4999u);
+  EXPECT_EQ(*this->store_->count_readings(), 5000u);
+}
+
+TYPED_TEST(StoredRangesSuite, GapsAreListedWithTotalsAndClosedWhenFilled) {
+  auto a = rows("dev-a", 1, 0, 100);
+  a.erase(a.begin() + 40, a.begin() + 43);  // 40..42 missing
+  auto b = rows("dev-b", 4, 5, 10);          // 0..4 missing at the start of the epoch
+  ASSERT_TRUE(this->store_->store_batch(a));
+  ASSERT_TRUE(this->store_->store_batch(b));
+  Store::GapTotals totals;
+  auto gaps = this->store_->sequence_gaps(100, &totals);
+  ASSERT_TRUE(gaps) << gaps.error().message;
+  ASSERT_EQ(gaps->size(), 2u);
+  EXPECT_EQ((*gaps)[0].device, "dev-a");
+  EXPECT_EQ((*gaps)[0].first_missing, 40u);
+  EXPECT_EQ((*gaps)[0].last_missing, 42u);
+  EXPECT_EQ((*gaps)[0].after_ms, row("dev-a", 1, 39).received_at_ms);
+  EXPECT_EQ((*gaps)[0].before_ms, row("dev-a", 1, 43).received_at_ms);
+  EXPECT_EQ((*gaps)[1].device, "dev-b");
+  EXPECT_EQ((*gaps)[1].first_missing, 0u);
+  EXPECT_EQ((*gaps)[1].last_missing, 4u);
+  EXPECT_EQ((*gaps)[1].after_ms, 0);
+  EXPECT_EQ(totals.gaps, 2u);
+  EXPECT_EQ(totals.missing, 8u);
+  EXPECT_EQ(totals.series, 2u);
+  // A limit lists fewer but the totals count all.
+  auto one = this->store_->sequence_gaps(1, &totals);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(totals.gaps, 2u);
+  // Filled: no gap left.
+  auto fill = rows("dev-a", 1, 40, 3);
+  auto fill_b = rows("dev-b", 4, 0, 5);
+  fill.insert(fill.end(), fill_b.begin(), fill_b.end());
+  ASSERT_TRUE(this->store_->store_batch(fill));
+  gaps = this->store_->sequence_gaps(100, &totals);
+  EXPECT_TRUE(gaps->empty());
+  EXPECT_EQ(totals.missing, 0u);
+}
+
+// The runs are durable with the rows: after reopening, the same copies are
+// duplicates and the same holes are gaps.
+TYPED_TEST(StoredRangesSuite, RunsSurviveReopening) {
+  auto batch = rows("dev-1", 1, 0, 50);
+  batch.erase(batch.begin() + 10);
+  ASSERT_TRUE(this->store_->store_batch(batch));
+  this->reopen();
+  auto again = this->store_->store_batch(batch);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->inserted, 0u);
+  EXPECT_EQ(again->duplicates, 49u);
+  auto gaps = this->store_->sequence_gaps(10);
+  ASSERT_EQ(gaps->size(), 1u);
+  EXPECT_EQ((*gaps)[0].first_missing, 10u);
+}
+
+// A database written before stored_ranges: its runs are derived from the
+// readings at open, so duplicates and gaps are right from the first batch.
+TEST(StoredRangesUpgrade, RunsAreDerivedFromExistingReadings) {
+  testing::TempDir dir;
+  const auto path = dir / "old.db";
+  {
+    auto s = open_sqlite(path);
+    ASSERT_TRUE(s);
+    auto batch = rows("dev-1", 1, 0, 30);
+    batch.erase(batch.begin() + 5);
+    ASSERT_TRUE((*s)->store_batch(batch));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE stored_ranges", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite(path);
+  ASSERT_TRUE(s) << s.error().message;
+  auto runs = (*s)->stored_runs("dev-1", 1);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].last, 4u);
+  EXPECT_EQ((*runs)[1].first, 6u);
+  auto again = (*s)->store_batch(rows("dev-1", 1, 0, 30));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->inserted, 1u);
+  EXPECT_EQ(again->duplicates, 29u);
+}
+
+TEST(StoredIndex, RunsMergeFromEverySide) {
+  SeqRuns r;
+  for (std::uint64_t s : {5, 7, 9, 6, 8, 1, 3, 2, 4, 0, 100}) {
+    ASSERT_FALSE(r.contains(s)) << s;
+    r.add(s, static_cast<std::int64_t>(s));
+    ASSERT_TRUE(r.contains(s)) << s;
+  }
+  ASSERT_EQ(r.runs().size(), 2u);
+  EXPECT_EQ(r.runs()[0].first, 0u);
+  EXPECT_EQ(r.runs()[0].last, 9u);
+  EXPECT_EQ(r.runs()[0].first_at_ms, 0);
+  EXPECT_EQ(r.runs()[0].last_at_ms, 9);
+  EXPECT_FALSE(r.contains(10));
+  EXPECT_FALSE(r.contains(99));
+  EXPECT_TRUE(r.contains(100));
+  EXPECT_FALSE(r.contains(101));
+}
+
+// A commit that fails changes nothing: the next plan sees the same runs.
+TEST(StoredIndex, OnlyACommittedPlanChangesTheCache) {
+  StoredIndex index;
+  index.set_complete(true);
+  auto load = [](std::string_view, std::uint32_t) -> StoreResult<SeqRuns> { return SeqRuns{}; };
+  auto batch = rows("d", 1, 0, 3);
+  auto p = index.plan(batch, load);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->fresh.size(), 3u);
+  // Not committed (the transaction failed): planned again, all are fresh.
+  auto again = index.plan(batch, load);
+  EXPECT_EQ(again->fresh.size(), 3u);
+  index.committed(std::move(*again));
+  auto third = index.plan(batch, load);
+  EXPECT_EQ(third->fresh.size(), 0u);
+  EXPECT_EQ(third->duplicates, 3u);
+  EXPECT_EQ(index.cached_series(), 1u);
+}
+
+// A bounded cache starts over and reads series back through the loader.
+TEST(StoredIndex, BoundedCacheReloadsThroughTheLoader) {
+  StoredIndex index(/*max_cached_runs=*/2);
+  index.set_complete(true);
+  int loads = 0;
+  std::map<std::string, SeqRuns, std::less<>> db;
+  auto load = [&](std::string_view d, std::uint32_t) -> StoreResult<SeqRuns> {
+    ++loads;
+    auto it = db.find(d);
+    return it == db.end() ? SeqRuns{} : it->second;
+  };
+  for (std::string d : {"a", "b", "c"}) {
+    auto p = index.plan(rows(d, 1, 0, 1), load);
+    for (auto& [k, s] : p->series) db[k.device] = s.runs;
+    index.committed(std::move(*p));
+  }
+  EXPECT_EQ(index.cached_series(), 0u) << "over the bound: emptied";
+  auto p = index.plan(rows("a", 1, 0, 1), load);
+  EXPECT_EQ(loads, 1);
+  EXPECT_EQ(p->duplicates, 1u) << "what the database holds still counts";
 }
 
 }  // namespace

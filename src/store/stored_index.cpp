@@ -1,0 +1,100 @@
+#include "store/stored_index.h"
+
+#include <algorithm>
+
+namespace armored::store {
+
+bool SeqRuns::contains(std::uint64_t seq) const {
+  // The first run that ends at or after seq is the only one that can hold it.
+  auto it = std::lower_bound(runs_.begin(), runs_.end(), seq,
+                             [](const SeqRun& r, std::uint64_t s) { return r.last < s; });
+  return it != runs_.end() && it->first <= seq;
+}
+
+void SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
+  // In-order arrival extends the last run: the common case, decided first.
+  if (!runs_.empty() && runs_.back().last + 1 == seq) {
+    runs_.back().last = seq;
+    runs_.back().last_at_ms = at_ms;
+    return;
+  }
+  auto next = std::lower_bound(runs_.begin(), runs_.end(), seq,
+                               [](const SeqRun& r, std::uint64_t s) { return r.last < s; });
+  const bool joins_prev = next != runs_.begin() && std::prev(next)->last + 1 == seq;
+  const bool joins_next = next != runs_.end() && seq + 1 == next->first;
+  if (joins_prev && joins_next) {
+    auto prev = std::prev(next);
+    prev->last = next->last;
+    prev->last_at_ms = next->last_at_ms;
+    runs_.erase(next);
+  } else if (joins_prev) {
+    auto prev = std::prev(next);
+    prev->last = seq;
+    prev->last_at_ms = at_ms;
+  } else if (joins_next) {
+    next->first = seq;
+    next->first_at_ms = at_ms;
+  } else {
+    runs_.insert(next, SeqRun{seq, seq, at_ms, at_ms});
+  }
+}
+
+void StoredIndex::put_loaded(SeriesKey key, SeqRuns runs) {
+  cached_runs_ += runs.runs().size();
+  cache_.insert_or_assign(std::move(key), std::move(runs));
+}
+
+StoreResult<StoredIndex::Plan> StoredIndex::plan(std::span<const ReadingRow> rows, const Loader& load) {
+  Plan plan;
+  plan.fresh.reserve(rows.size());
+  SeriesKey probe;
+  Series* last = nullptr;  // a batch is mostly runs of one device
+  const ReadingRow* last_row = nullptr;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const ReadingRow& r = rows[i];
+    if (!last_row || last_row->epoch != r.epoch || last_row->device != r.device) {
+      probe.device = r.device;
+      probe.epoch = r.epoch;
+      auto ch = plan.series.find(probe);
+      if (ch == plan.series.end()) {
+        Series start;
+        if (auto c = cache_.find(probe); c != cache_.end()) {
+          start.runs = c->second;
+        } else if (!complete_) {
+          auto loaded = load(r.device, r.epoch);
+          if (!loaded) return unexpected(loaded.error());
+          start.runs = std::move(*loaded);
+        }
+        ch = plan.series.emplace(probe, std::move(start)).first;
+      }
+      last = &ch->second;
+      last_row = &r;
+    }
+    if (last->runs.contains(r.seq)) {
+      ++plan.duplicates;
+      continue;
+    }
+    last->runs.add(r.seq, r.received_at_ms);
+    last->dirty = true;
+    plan.fresh.push_back(i);
+  }
+  return plan;
+}
+
+void StoredIndex::committed(Plan&& plan) {
+  for (auto& [key, s] : plan.series) {
+    const std::size_t n = s.runs.runs().size();
+    auto [it, inserted] = cache_.try_emplace(key);
+    if (!inserted) cached_runs_ -= it->second.runs().size();
+    it->second = std::move(s.runs);
+    cached_runs_ += n;
+  }
+  if (max_cached_runs_ != 0 && cached_runs_ > max_cached_runs_) {
+    // Bounded memory: start over and read series back as they are touched.
+    cache_.clear();
+    cached_runs_ = 0;
+    complete_ = false;
+  }
+}
+
+}  // namespace armored::store
