@@ -104,7 +104,9 @@ TEST_P(DevicePipeline, AnnouncementAndReadingsAreStoredByTheCloud) {
     while (armored_outbox_pending(&ob) > 0 && std::chrono::steady_clock::now() < deadline) {
       Buf d = board.receive(200);
       armored_event ev;
-      if (!d.empty()) EXPECT_EQ(armored_receive(&ctx, &ob, d.data(), d.size(), nullptr, 0, &ev), ARMORED_OK);
+      if (!d.empty()) {
+        EXPECT_EQ(armored_receive(&ctx, &ob, d.data(), d.size(), nullptr, 0, &ev), ARMORED_OK);
+      }
       armored_outbox_poll(&ob, &ctx);
     }
     return armored_outbox_pending(&ob) == 0;
