@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
   armored_provisioning check;
   if (armored_provisioning_parse(rec, n, &check) != ARMORED_OK) { std::cerr << "internal: bad record\n"; return 1; }
   std::ofstream f(out_path, std::ios::binary | std::ios::trunc);
+  // The record may hold the identity key: owner-only, like the PEM it came from.
+  std::error_code ec;
+  std::filesystem::permissions(out_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace, ec);
   f.write(reinterpret_cast<const char*>(rec), static_cast<std::streamsize>(n));
   f.close();
   std::memset(rec, 0, sizeof rec);
