@@ -52,5 +52,14 @@ void armored_mbedtls_fatal(int code);
 #define MBEDTLS_POLY1305_C
 #define MBEDTLS_CHACHAPOLY_C
 
+/* gcm-only/mbedtls_config.h: the same with AES-GCM as the only AEAD, for
+ * the size of a firmware whose fleet uses one AEAD (figures.sh). */
+#ifdef ARMORED_MBEDTLS_GCM_ONLY
+#undef MBEDTLS_CCM_C
+#undef MBEDTLS_CHACHA20_C
+#undef MBEDTLS_POLY1305_C
+#undef MBEDTLS_CHACHAPOLY_C
+#endif
+
 #include "mbedtls/check_config.h"
 #endif
