@@ -2,6 +2,7 @@
  * drained so a later, unrelated call does not report it. */
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
@@ -99,47 +100,70 @@ static const EVP_CIPHER *cipher_of(armored_aead alg, size_t *tag_len) {
   return NULL;
 }
 
-static int ossl_aead(int enc, armored_aead alg, const uint8_t *key, const uint8_t *nonce, size_t nonce_len,
-                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out) {
+/* The context keyed for (alg, key, enc), from the cache or newly keyed into
+ * the slot used less recently. */
+static EVP_CIPHER_CTX *keyed_ctx(armored_openssl_backend *b, int enc, armored_aead alg, const uint8_t *key,
+                                 size_t nonce_len) {
   size_t tag_len;
   const EVP_CIPHER *cipher = cipher_of(alg, &tag_len);
-  if (!cipher || (!enc && in_len < tag_len)) return -1;
+  if (!cipher) return NULL;
+  const size_t key_len = (size_t)EVP_CIPHER_get_key_length(cipher);
+  for (int i = 0; i < 2; ++i) {
+    if (b->aead_ctx[i] && b->aead_alg[i] == (uint8_t)alg && b->aead_enc[i] == (uint8_t)enc &&
+        CRYPTO_memcmp(b->aead_key[i], key, key_len) == 0) {
+      return (EVP_CIPHER_CTX *)b->aead_ctx[i];
+    }
+  }
+  const int slot = b->next_slot;
+  b->next_slot = (uint8_t)(slot ^ 1);
+  EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)b->aead_ctx[slot]);
+  b->aead_ctx[slot] = NULL;
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  /* CCM fixes the tag length before the key. */
+  if (!c || EVP_CipherInit_ex(c, cipher, NULL, NULL, NULL, enc) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce_len, NULL) != 1 ||
+      (alg == ARMORED_AES_CCM_16_64_128 && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, NULL) != 1) ||
+      EVP_CipherInit_ex(c, NULL, NULL, key, NULL, enc) != 1) {
+    EVP_CIPHER_CTX_free(c);
+    return NULL;
+  }
+  b->aead_ctx[slot] = c;
+  memcpy(b->aead_key[slot], key, key_len);
+  b->aead_alg[slot] = (uint8_t)alg;
+  b->aead_enc[slot] = (uint8_t)enc;
+  return c;
+}
+
+static int ossl_aead(armored_openssl_backend *b, int enc, armored_aead alg, const uint8_t *key, const uint8_t *nonce,
+                     size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out) {
+  size_t tag_len;
+  if (!cipher_of(alg, &tag_len) || (!enc && in_len < tag_len)) return -1;
   const int ccm = alg == ARMORED_AES_CCM_16_64_128;
   const size_t len = enc ? in_len : in_len - tag_len;
-  int ok = 0, n = 0;
-  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c || EVP_CipherInit_ex(c, cipher, NULL, NULL, NULL, enc) != 1 ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce_len, NULL) != 1) {
-    goto done;
-  }
-  /* CCM needs the tag (length, and value when opening) before the key. */
-  if (ccm && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, enc ? NULL : (void *)(in + len)) != 1) {
-    goto done;
-  }
-  if (EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1) goto done;
-  if (ccm && EVP_CipherUpdate(c, NULL, &n, NULL, (int)len) != 1) goto done;
-  if (aad_len && EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) != 1) goto done;
-  if (!enc && !ccm && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)(in + len)) != 1) goto done;
+  int n = 0;
+  EVP_CIPHER_CTX *c = keyed_ctx(b, enc, alg, key, nonce_len);
+  if (!c || EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, enc) != 1) return fail();
+  /* CCM takes the expected tag and the total length before the data. */
+  if (ccm && !enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)(in + len)) != 1) return fail();
+  if (ccm && EVP_CipherUpdate(c, NULL, &n, NULL, (int)len) != 1) return fail();
+  if (aad_len && EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) != 1) return fail();
+  if (!enc && !ccm && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)(in + len)) != 1) return fail();
   /* CCM reports a wrong tag from the update call, the others from final. */
-  if (EVP_CipherUpdate(c, out, &n, in, (int)len) != 1) goto done;
-  if (!ccm && EVP_CipherFinal_ex(c, out + n, &n) != 1) goto done;
-  if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, (int)tag_len, out + len) != 1) goto done;
-  ok = 1;
-done:
-  EVP_CIPHER_CTX_free(c);
-  return ok ? 0 : fail();
+  if (EVP_CipherUpdate(c, out, &n, in, (int)len) != 1) return fail();
+  if (!ccm && EVP_CipherFinal_ex(c, out + n, &n) != 1) return fail();
+  if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, (int)tag_len, out + len) != 1) return fail();
+  return 0;
 }
 
 static int ossl_encrypt(void *impl, armored_aead alg, const uint8_t *key, const uint8_t *nonce, size_t nonce_len,
                         const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *out) {
-  (void)impl;
-  return ossl_aead(1, alg, key, nonce, nonce_len, aad, aad_len, pt, pt_len, out);
+  return ossl_aead((armored_openssl_backend *)impl, 1, alg, key, nonce, nonce_len, aad, aad_len, pt, pt_len, out);
 }
 
 static int ossl_decrypt(void *impl, armored_aead alg, const uint8_t *key, const uint8_t *nonce, size_t nonce_len,
                         const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *out) {
-  (void)impl;
-  return ossl_aead(0, alg, key, nonce, nonce_len, aad, aad_len, ct, ct_len, out);
+  return ossl_aead((armored_openssl_backend *)impl, 0, alg, key, nonce, nonce_len, aad, aad_len, ct, ct_len, out);
 }
 
 static const armored_crypto_ops kOpensslOps = {ossl_sign, ossl_ephemeral_ecdh, ossl_hmac, ossl_encrypt, ossl_decrypt};
@@ -147,4 +171,12 @@ static const armored_crypto_ops kOpensslOps = {ossl_sign, ossl_ephemeral_ecdh, o
 armored_crypto armored_crypto_openssl(armored_openssl_backend *b) {
   armored_crypto c = {&kOpensslOps, b};
   return c;
+}
+
+void armored_crypto_openssl_free(armored_openssl_backend *b) {
+  for (int i = 0; i < 2; ++i) {
+    EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)b->aead_ctx[i]);
+    b->aead_ctx[i] = NULL;
+  }
+  OPENSSL_cleanse(b->aead_key, sizeof b->aead_key);
 }

@@ -96,6 +96,7 @@ class Crypto {
   }
   ~Crypto() {
     if (kind_ == Backend::kOpenssl) {
+      armored_crypto_openssl_free(&ossl_);
       EVP_PKEY_free(pkey_);
     } else {
       armored_crypto_psa_free(&psa_);
