@@ -154,7 +154,7 @@ static int oscore_hkdf(const armored_ctx *ctx, const uint8_t secret[32], const u
 
 static int derive_keys(const armored_ctx *ctx, const uint8_t secret[32], const uint8_t salt[8], uint8_t alg,
                        epoch_keys *k) {
-  uint8_t key_len, nonce_len, tag_len, iv[13];
+  uint8_t key_len = 0, nonce_len = 0, tag_len = 0, iv[13];
   if (!aead_params(alg, &key_len, &nonce_len, &tag_len)) return -1;
   memset(k, 0, sizeof *k);
   int rc = oscore_hkdf(ctx, secret, salt, DEVICE_SENDER_ID, alg, "Key", key_len, k->device_key);
@@ -256,7 +256,7 @@ static armored_status state_read(armored_ctx *ctx, const uint8_t *s, size_t len)
   if (reserved > ARMORED_MAX_SEQ + 1) return ARMORED_E_BAD_CONFIG;
   ctx->epoch = (uint32_t)get_be(s + 4, 4);
   if (s[3] & 1) {
-    uint8_t kl, nl, tl;
+    uint8_t kl = 0, nl = 0, tl = 0;
     epoch_keys k;
     if (!aead_params(s[8], &kl, &nl, &tl) || ctx->epoch == 0) return ARMORED_E_BAD_CONFIG;
     memcpy(ctx->master_secret, s + 9, 32);
@@ -280,7 +280,7 @@ static armored_status state_read(armored_ctx *ctx, const uint8_t *s, size_t len)
 
 armored_status armored_init(armored_ctx *ctx, const armored_config *cfg, const armored_crypto *crypto,
                             const armored_platform *platform, const uint8_t *state, size_t state_len) {
-  uint8_t kl, nl, tl;
+  uint8_t kl = 0, nl = 0, tl = 0;
   memset(ctx, 0, sizeof *ctx);
   if (!cfg || !crypto || !crypto->ops || !platform || !platform->now || !platform->store) return ARMORED_E_BAD_CONFIG;
   if (!cfg->kid || cfg->kid_len < 1 || cfg->kid_len > ARMORED_KID_MAX || !cfg->cloud_key_id ||
@@ -419,7 +419,7 @@ int armored_rotation_due(const armored_ctx *ctx) {
 }
 
 size_t armored_sealed_size(const armored_ctx *ctx, size_t pt_len) {
-  uint8_t kl, nl, tl;
+  uint8_t kl = 0, nl = 0, tl = 0;
   (void)aead_params(ctx->has_epoch ? ctx->epoch_alg : ctx->alg, &kl, &nl, &tl);
   return 2 + ctx->kid_len + piv_len(ctx->next_seq) + pt_len + tl;
 }
