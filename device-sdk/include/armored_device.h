@@ -145,7 +145,8 @@ size_t armored_sealed_size(const armored_ctx *ctx, size_t pt_len);
 /* Seals a reading (or a command reply) as a type 0 envelope (section 7.3)
  * into out. Stores a new reservation first when the sequence number reaches
  * the stored one (ARMORED_E_PERSIST_FAILED if that fails; nothing sealed).
- * ARMORED_E_ROTATION_REQUIRED when armored_rotation_due(). */
+ * ARMORED_E_ROTATION_REQUIRED when armored_rotation_due(), OVERSIZED over
+ * max_plaintext. */
 armored_status armored_seal(armored_ctx *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
                             size_t *out_len);
 
@@ -229,6 +230,20 @@ typedef struct armored_event {
  * counted and nothing is acted on) or of armored_open_command. */
 armored_status armored_receive(armored_ctx *ctx, armored_outbox *ob, const uint8_t *d, size_t len, uint8_t *cmd_out,
                                size_t cmd_cap, armored_event *ev);
+
+/* ---- Command plaintexts (docs/commands.md section 4) ----
+ * Decoding a command's name and parameters is the application's (its
+ * schema); these two cover what every device needs to answer one. */
+
+/* The id (key 1) of a command plaintext, checking only the prefix d9 d9 f7,
+ * a definite map, and kind (key 0) = 1 first; MALFORMED otherwise. */
+armored_status armored_command_id(const uint8_t *pt, size_t len, uint64_t *id_out);
+
+/* Writes the reply 55799({0: 2, 1: id, 5: outcome, ? 6: reason}) to out:
+ * accepted when reason is NULL, else refused with that reason name
+ * (1..64 bytes, e.g. "unknown_command"). Seal it with armored_seal(). */
+armored_status armored_reply_encode(uint64_t command_id, const char *reason, uint8_t *out, size_t out_cap,
+                                    size_t *out_len);
 
 /* ---- Provisioning record (device-sdk/PORTING.md) ----
  * What `armored_device_provision` writes for one device and the device keeps

@@ -427,6 +427,7 @@ size_t armored_sealed_size(const armored_ctx *ctx, size_t pt_len) {
 armored_status armored_seal(armored_ctx *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
                             size_t *out_len) {
   if (armored_rotation_due(ctx)) return ARMORED_E_ROTATION_REQUIRED;
+  if (pt_len > ctx->max_plaintext) return ARMORED_E_OVERSIZED; /* the cloud would refuse it (8.1 rule 8) */
   const uint64_t seq = ctx->next_seq;
   const size_t pl = piv_len(seq);
   const size_t hdr = 2 + ctx->kid_len + pl;

@@ -104,3 +104,68 @@ armored_status armored_provisioning_parse(const uint8_t *in, size_t len, armored
   }
   return ARMORED_OK;
 }
+
+/* Reads the CBOR unsigned integer head at in[*pos]; 0 if it is not one. */
+static int read_uint(const uint8_t *in, size_t len, size_t *pos, uint64_t *v) {
+  if (*pos >= len || (in[*pos] >> 5) != 0) return 0;
+  const uint8_t info = in[*pos] & 31u;
+  size_t n = info < 24 ? 0 : info == 24 ? 1 : info == 25 ? 2 : info == 26 ? 4 : info == 27 ? 8 : 99;
+  if (n == 99 || len - *pos - 1 < n) return 0;
+  uint64_t x = info < 24 ? info : 0;
+  for (size_t i = 0; i < n; ++i) x = (x << 8) | in[*pos + 1 + i];
+  *pos += 1 + n;
+  *v = x;
+  return 1;
+}
+
+armored_status armored_command_id(const uint8_t *pt, size_t len, uint64_t *id_out) {
+  size_t pos = 4;
+  uint64_t key = 0, kind = 0, id = 0;
+  if (len < 4 || pt[0] != 0xd9 || pt[1] != 0xd9 || pt[2] != 0xf7 || (pt[3] >> 5) != 5 || (pt[3] & 31u) > 23) {
+    return ARMORED_E_MALFORMED;
+  }
+  if (!read_uint(pt, len, &pos, &key) || key != 0 || !read_uint(pt, len, &pos, &kind) || kind != 1 ||
+      !read_uint(pt, len, &pos, &key) || key != 1 || !read_uint(pt, len, &pos, &id) || id == 0) {
+    return ARMORED_E_MALFORMED;
+  }
+  *id_out = id;
+  return ARMORED_OK;
+}
+
+static size_t put_uint(uint8_t *p, uint8_t major, uint64_t v) {
+  const uint8_t mt = (uint8_t)(major << 5);
+  if (v < 24) {
+    p[0] = (uint8_t)(mt | v);
+    return 1;
+  }
+  const size_t n = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
+  p[0] = (uint8_t)(mt | (n == 1 ? 24 : n == 2 ? 25 : n == 4 ? 26 : 27));
+  for (size_t i = 0; i < n; ++i) p[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+  return 1 + n;
+}
+
+armored_status armored_reply_encode(uint64_t command_id, const char *reason, uint8_t *out, size_t out_cap,
+                                    size_t *out_len) {
+  const size_t reason_len = reason ? strlen(reason) : 0;
+  if (reason && (reason_len == 0 || reason_len > 64)) return ARMORED_E_BAD_CONFIG;
+  if (out_cap < 3 + 1 + 2 + 9 + 2 + 2 + 2 + reason_len) return ARMORED_E_BUFFER_TOO_SMALL;
+  size_t n = 0;
+  out[n++] = 0xd9;
+  out[n++] = 0xd9;
+  out[n++] = 0xf7;
+  out[n++] = reason ? 0xa4 : 0xa3;
+  out[n++] = 0x00; /* kind: reply */
+  out[n++] = 0x02;
+  out[n++] = 0x01; /* id */
+  n += put_uint(out + n, 0, command_id);
+  out[n++] = 0x05; /* outcome */
+  out[n++] = reason ? 0x01 : 0x00;
+  if (reason) {
+    out[n++] = 0x06;
+    n += put_uint(out + n, 3, reason_len);
+    memcpy(out + n, reason, reason_len);
+    n += reason_len;
+  }
+  *out_len = n;
+  return ARMORED_OK;
+}

@@ -111,6 +111,8 @@ static int run_kat(void) {
   const long total = board_read_file("cmds.bin", cmds, sizeof cmds);
   if (total <= 0) return 0;
   uint32_t opened = 0;
+  static uint8_t first_command[128];
+  size_t first_len = 0;
   for (long pos = 0; pos + 2 <= total;) {
     const size_t elen = (size_t)(cmds[pos] << 8 | cmds[pos + 1]);
     uint64_t seq = 0;
@@ -120,7 +122,11 @@ static int run_kat(void) {
       board_puts(armored_status_name(st));
       board_puts("\n");
     } else {
-      if (opened == 0) board_put_hex("command", buf, len);
+      if (opened == 0) {
+        board_put_hex("command", buf, len);
+        memcpy(first_command, buf, len < sizeof first_command ? len : sizeof first_command);
+        first_len = len < sizeof first_command ? len : sizeof first_command;
+      }
       ++opened;
     }
     pos += 2 + (long)elen;
@@ -132,8 +138,13 @@ static int run_kat(void) {
     return fail("replay accepted");
   }
   board_puts("replay refused\n");
-  static const uint8_t reply[] = {0xd9, 0xd9, 0xf7, 0xa3, 0x00, 0x02, 0x01, 0x01, 0x05, 0x00};
-  if (armored_seal(&ctx, reply, sizeof reply, env, sizeof env, &len) != ARMORED_OK) return fail("seal reply");
+  /* Answer the first command: accepted, with its id. */
+  uint64_t id = 0;
+  uint8_t reply[32];
+  size_t reply_len = 0;
+  (void)armored_command_id(first_command, first_len, &id);
+  if (id == 0 || armored_reply_encode(id, NULL, reply, sizeof reply, &reply_len) != ARMORED_OK) return fail("reply");
+  if (armored_seal(&ctx, reply, reply_len, env, sizeof env, &len) != ARMORED_OK) return fail("seal reply");
   board_put_hex("reply", env, len);
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 
+#include "command/codec.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/rng.h"
@@ -100,7 +101,10 @@ TEST_F(Qemu, SpecExampleAndReferenceCommandsOnTheCortexM4_Section13) {
   auto reply = opener.open(from_hex(out.find("reply")->second).value(), plain);
   ASSERT_TRUE(reply) << reply.error().message;
   EXPECT_EQ(reply->sequence, 1u);
-  EXPECT_EQ(plain[0], 0xd9);
+  auto decoded = command::decode_reply(ByteSpan(plain).first(reply->plaintext_size));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->command_id, 7u);
+  EXPECT_EQ(decoded->outcome, command::Outcome::kAccepted);
 }
 
 TEST_F(Qemu, ReadingsSealedOnTheCortexM4AreStoredByTheCloud) {

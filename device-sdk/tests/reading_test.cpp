@@ -6,6 +6,8 @@
 #include <random>
 
 #include "sdk_support.h"
+#include "command/codec.h"
+#include "command/error.h"
 #include "telemetry/reading.h"
 
 namespace armored::sdk_test {
@@ -68,6 +70,49 @@ TEST(Provisioning, ParsesTheRecordAndRefusesDeviations) {
   rec[3] = 0;  // no scalar announced, but 32 bytes follow
   EXPECT_EQ(armored_provisioning_parse(rec.data(), rec.size(), &p), ARMORED_E_MALFORMED);
   EXPECT_EQ(armored_provisioning_parse(rec.data(), rec.size() - 32, &p), ARMORED_OK);
+}
+
+}  // namespace
+}  // namespace armored::sdk_test
+
+namespace armored::sdk_test {
+namespace {
+
+TEST(CommandPlaintext, RepliesAreWhatTheCloudDecodesAndIdsWhatItEncoded) {
+  for (std::uint64_t id : {std::uint64_t{1}, std::uint64_t{23}, std::uint64_t{24}, std::uint64_t{70000},
+                           std::uint64_t{1} << 40}) {
+    command::Command c;
+    c.id = id;
+    c.name = "set_interval";
+    c.params.push_back({"seconds", command::Value::integer(60)});
+    c.issued_at_ms = 1'700'000'000'000;
+    const Buf cmd = command::encode_command(c).value();
+    std::uint64_t got = 0;
+    ASSERT_EQ(armored_command_id(cmd.data(), cmd.size(), &got), ARMORED_OK);
+    EXPECT_EQ(got, id);
+
+    std::uint8_t out[96];
+    std::size_t len = 0;
+    ASSERT_EQ(armored_reply_encode(id, nullptr, out, sizeof out, &len), ARMORED_OK);
+    auto accepted = command::decode_reply(ByteSpan(out, len));
+    ASSERT_TRUE(accepted);
+    EXPECT_EQ(accepted->command_id, id);
+    EXPECT_EQ(accepted->outcome, command::Outcome::kAccepted);
+    command::Reply ref;
+    ref.command_id = id;
+    ref.outcome = command::Outcome::kAccepted;
+    EXPECT_EQ(Buf(out, out + len), command::encode_reply(ref).value());
+
+    ASSERT_EQ(armored_reply_encode(id, "unknown_command", out, sizeof out, &len), ARMORED_OK);
+    auto refused = command::decode_reply(ByteSpan(out, len));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->outcome, command::Outcome::kRefused);
+    EXPECT_STREQ(command::to_string(refused->reason), "unknown_command");
+  }
+  const Buf not_command = {0xd9, 0xd9, 0xf7, 0xa3, 0x00, 0x02, 0x01, 0x07};
+  std::uint64_t id = 0;
+  EXPECT_EQ(armored_command_id(not_command.data(), not_command.size(), &id), ARMORED_E_MALFORMED);
+  EXPECT_EQ(armored_command_id(not_command.data(), 3, &id), ARMORED_E_MALFORMED);
 }
 
 }  // namespace
