@@ -25,7 +25,7 @@ LOOKALIKE = "lookalike"
 # Secret-scanner categories, then the one `audit code` category.
 SECRET_CATEGORIES = [
     "dotenv", "yaml-compose-k8s", "ini-properties", "shell-systemd-docker",
-    "source-c", "source-python", "source-other", "firmware",
+    "source-c", "source-python", "source-other", "token-shapes", "firmware",
 ]
 CODE_CATEGORIES = ["python-tls"]
 
@@ -442,6 +442,69 @@ def source_other(c):
         c.one(cat, name, L, before, line, after, what)
 
 
+# --- vendor token formats where no name says "credential" -------------------------
+
+def token_shapes(c):
+    """The ground secretlint's preset covers: tokens recognised by their
+    published prefix, pasted where no variable name gives them away."""
+    v = c.v
+    cat = "token-shapes"
+    S, L = SECRET, LOOKALIKE
+    b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    # A 1Password service-account token is base64 JSON ending in an object
+    # ("...}}" encodes to "...fQ=="); pad the key until it does.
+    pad = ""
+    while True:
+        doc = {"signInAddress": "fleet.1password.com", "email": v.alnum(12).lower() + "@1passwordserviceaccounts.com",
+               "secretKey": v.alnum(40) + pad, "muk": {"alg": "A256GCM", "k": v.b64(43)}}
+        ops = "ops_" + base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+        if ops.endswith("fQ==") or ops.endswith("fQ="):
+            break
+        pad += "A"
+    for name, before, line, what in [
+        ("README.md", ["## Mirror", ""], "The mirror job authenticates with `glpat-" + v._pick(b64url, 20) + "`.", "GitLab token in prose"),
+        ("ask.sh", ["#!/bin/sh"], 'curl -H "x-api-key: sk-ant-api03-' + v._pick(b64url, 93) + 'AA" https://api.anthropic.com/v1/messages',
+         "Anthropic key in a header"),
+        ("model.py", ["from huggingface_hub import login"], 'login("hf_' + v._pick(letters, 34) + '")', "Hugging Face token, positional"),
+        ("llm.py", ["from groq import Groq"], 'client = Groq("gsk_' + v.alnum(52) + '")', "Groq key, positional"),
+        ("issues.js", ["const headers = {"], '  Authorization: "lin_api_' + v.alnum(40) + '",', "Linear key in a header"),
+        ("jobs.yaml", ["tokens:"], "  - dapi" + v.hex(32), "Databricks token in a list"),
+        ("design.json", ["{"], '  "figma": "figd_' + v._pick(b64url, 43) + '",', "Figma token"),
+        ("dash.go", ["package main"], 'var client = grafana.New("glsa_' + v.alnum(32) + "_" + v.hex(8) + '")', "Grafana service account token"),
+        ("metrics.md", ["# Metrics"], "Push with glc_" + v.b64(64) + "= as the password.", "Grafana Cloud token in prose"),
+        ("unseal.sh", ["#!/bin/sh"], "vault login hvs." + v._pick(b64url, 95), "Vault token on a command line"),
+        ("push.sh", ["#!/bin/sh"], "docker login -u fleetci -p dckr_pat_" + v._pick(b64url, 27), "Docker Hub token, short flag"),
+        ("shop.rb", ["require 'shopify_api'"], 'session = ShopifyAPI::Auth::Session.new(shop: "fleet.myshopify.com", access_token_value: "shpat_' +
+         v.hex(32) + '")', "Shopify token"),
+        ("Mail.cs", ["using SendGrid;"], 'var client = new SendGridClient("SG.' + v._pick(b64url, 22) + "." + v._pick(b64url, 43) + '");',
+         "SendGrid key, positional"),
+        ("notes.ts", ["import { Client } from '@notionhq/client';"], "const notion = new Client({ auth: 'ntn_" +
+         "".join(v.rng.choice("0123456789") for _ in range(11)) + v.alnum(35) + "' });", "Notion token"),
+        ("chat.py", ["from openai import OpenAI"], 'client = OpenAI("sk-proj-' + v._pick(b64url, 74) + "T3Blbk" + "FJ" +
+         v._pick(b64url, 74) + '")', "OpenAI project key, positional"),
+        ("ci.yml", ["steps:", "  - run: op read op://ci/db/password", "    env:"], "      OP: " + ops, "1Password service account token"),
+        ("slack.txt", ["socket mode app token:"], "xapp-1-A" + v.upper32(10) + "-" + str(v.rng.randrange(10**12, 10**13)) + "-" + v.hex(64),
+         "Slack app-level token"),
+        ("gh.js", ["const { Octokit } = require('@octokit/rest');"], "const octokit = new Octokit({ auth: 'github_pat_" +
+         v._pick(b64url.replace("-", ""), 82) + "' });", "GitHub fine-grained token"),
+        ("db.js", ["const mongoose = require('mongoose');"], "mongoose.connect('mongodb+srv://app:" + v.password() +
+         "@cluster0.fleet.mongodb.net/telemetry');", "password in a MongoDB URL"),
+        ("deploy.yml", ["steps:"], "  - run: vercel deploy --prod --token vcp_" + v.alnum(40), "Vercel token"),
+    ]:
+        c.one(cat, name, S, before, line, [], what)
+    for name, before, line, what in [
+        ("README.md", ["## Mirror"], "Create a token (it looks like `glpat-xxxxxxxxxxxxxxxxxxxx`) and store it in CI.", "documentation placeholder"),
+        ("README.md", ["## CI"], "export GITHUB_TOKEN=" + GHP + "x" * 36, "documentation placeholder"),
+        ("policy.json", ["{", '  "Principal": {'], '    "AWS": "AIDA' + v.upper32(17)[:16] + '"', "IAM user unique id, not a credential"),
+        ("db.js", [], "mongoose.connect('mongodb://db.fleet.internal:27017/telemetry');", "URL without credentials"),
+        ("db.js", [], "mongoose.connect(`mongodb://app:${process.env.MONGO_PASSWORD}@db.fleet.internal/telemetry`);",
+         "URL with a ${VAR} password"),
+        ("model.py", [], 'TOKENIZER = "hf_internal_testing_tokenizer_config"', "identifier with a vendor-like prefix"),
+    ]:
+        c.one(cat, name, L, before, line, [], what)
+
+
 # --- firmware images -----------------------------------------------------------
 
 def _image(v, strings, utf16=()):
@@ -584,6 +647,7 @@ def build(root, tmp):
     source_c(c)
     source_python(c)
     source_other(c)
+    token_shapes(c)
     firmware(c, tmp)
     python_tls(c)
     with open(os.path.join(root, "manifest.json"), "w") as f:

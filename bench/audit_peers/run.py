@@ -408,6 +408,16 @@ def render(rows, clean_rows, names, versions, cases):
                 continue
             for f in sorted(ours.false - peer.false):
                 lines.append("  armored reports, %s does not: %s (%s)" % (n, f, label))
+    peer_false = []
+    for cat, _, _, scores, _ in rows:
+        for n in names[1:]:
+            if n in scores:
+                peer_false += ["  %s reports: %s %s (%s, a %s)" % (n, x, by_id[x].file, by_id[x].what, by_id[x].label)
+                               for x in sorted(scores[n].false)]
+    for label, _, scores, _ in clean_rows:
+        for n in names[1:]:
+            if n in scores:
+                peer_false += ["  %s reports: %s (%s)" % (n, f, label) for f in sorted(scores[n].false)]
     misses = [c for c in cases if c.label == corpus.SECRET and c.id not in
               set().union(*(r[3]["armored"].hits for r in rows))]
     text.append("")
@@ -419,6 +429,8 @@ def render(rows, clean_rows, names, versions, cases):
     fps = sorted(set().union(*(r[3]["armored"].false for r in rows)))
     text.append("look-alikes armored reports: %d" % len(fps))
     text.extend("  %s %s (%s)" % (x, by_id[x].file, by_id[x].what) for x in fps)
+    text.append("false positives of the peers: %d" % len(peer_false))
+    text.extend(peer_false)
 
     md.append("")
     md.append("Tools: " + "; ".join(versions) + ".")
@@ -429,6 +441,11 @@ def render(rows, clean_rows, names, versions, cases):
         md.extend("- " + l.strip() for l in lines)
     else:
         md.append("No case where a peer finds something armored misses, or stays quiet where armored reports.")
+    if peer_false:
+        md.append("")
+        md.append("False positives of the peers (look-alikes, or clean files, they report):")
+        md.append("")
+        md.extend("- " + l.strip() for l in peer_false)
     if misses:
         md.append("")
         md.append("Planted cases no tool finds: " + ", ".join("%s (%s)" % (c.id, c.what) for c in misses) + ".")

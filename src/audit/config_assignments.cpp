@@ -130,10 +130,19 @@ std::vector<Word> shell_words(std::string_view line) {
   return words;
 }
 
+// After `--name value`, a command line goes on with another flag, a
+// continuation or an operator, or ends; a message ("--psk given but no key
+// specified") goes on with prose.
+bool ends_arguments(std::string_view line, const std::vector<Word>& words, std::size_t next) {
+  if (next >= words.size()) return true;
+  std::string_view w = line.substr(words[next].begin, words[next].end - words[next].begin);
+  return w.starts_with("-") || w == "\\" || w == "|" || w == "||" || w == "&&" || w == ";" || w.starts_with(">");
+}
+
 // NAME=value words anywhere on the line (export, env, ENV, ARG, docker -e,
 // systemd Environment=, compose list items), `--name=value` and
 // `--name value` flags, and Dockerfile's legacy `ENV NAME value`.
-void shell_word_form(std::string_view line, std::vector<ConfigAssignment>& out) {
+void shell_word_form(std::string_view line, bool flag_values, std::vector<ConfigAssignment>& out) {
   auto words = shell_words(line);
   for (std::size_t w = 0; w < words.size(); ++w) {
     std::size_t column = words[w].begin;
@@ -158,7 +167,7 @@ void shell_word_form(std::string_view line, std::vector<ConfigAssignment>& out) 
       std::size_t vcol = column + n + 1;
       unquote(v, vcol);
       if (!v.empty()) out.push_back({std::move(name), vcol, v});
-    } else if (flag && n == t.size() && w + 1 < words.size()) {
+    } else if (flag && flag_values && n == t.size() && w + 1 < words.size() && ends_arguments(line, words, w + 2)) {
       std::size_t vcol = words[w + 1].begin;
       std::string_view v = line.substr(vcol, words[w + 1].end - vcol);
       unquote(v, vcol);
@@ -189,12 +198,12 @@ std::size_t after_key(std::string_view line, std::string_view key) {
 
 }  // namespace
 
-std::vector<ConfigAssignment> config_assignments(std::string_view line) {
+std::vector<ConfigAssignment> config_assignments(std::string_view line, bool flag_values) {
   std::vector<ConfigAssignment> out;
   key_value_form(line, out);
   if (line.find('=') != std::string_view::npos || line.find("ENV") != std::string_view::npos ||
       line.find("--") != std::string_view::npos) {
-    shell_word_form(line, out);
+    shell_word_form(line, flag_values, out);
   }
   return out;
 }

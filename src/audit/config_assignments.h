@@ -30,7 +30,9 @@ struct ConfigAssignment {
 // Every unquoted (or shell-quoted) assignment on one configuration line, in
 // line order. The same value may be reported by two forms; callers dedupe by
 // column. Values are as written: placeholders are the caller's business.
-std::vector<ConfigAssignment> config_assignments(std::string_view line);
+// With flag_values false, `--name value` is not read: strings extracted
+// from binaries are mostly help and error text, where flags sit in prose.
+std::vector<ConfigAssignment> config_assignments(std::string_view line, bool flag_values = true);
 
 // A one-line {"name": "N", "value": "v"} or `name = "N", value = "v"` entry
 // (ECS task definitions, Terraform, YAML flow maps); empty name if none.

@@ -51,6 +51,11 @@ constexpr RuleInfo kRules[] = {
     {"google-api-key", Severity::kHigh, "Google API key",
      "API keys bill and authorise calls to Google APIs.",
      "Restrict or delete the key and load it from configuration."},
+    {"service-token", Severity::kCritical, "Access token in a vendor's published format",
+     "Tokens with a published prefix (GitLab, Hugging Face, Anthropic, OpenAI, Groq, Linear, "
+     "Databricks, Figma, Grafana, Vault, Docker Hub, Shopify, SendGrid, Notion, 1Password, "
+     "Vercel) authenticate as their owner wherever they are pasted, whatever they are named.",
+     "Revoke the token with its vendor, issue a new one and load it from a secret store at run time."},
     {"npm-token", Severity::kCritical, "npm access token",
      "An npm token publishes packages under its owner's name: a supply-chain entry point.",
      "Revoke the token on npmjs.com and inject it in CI from a secret store."},
@@ -168,6 +173,17 @@ bool is_keyish_name(std::string_view name) {
   return false;
 }
 
+// "glpat-xxxxxxxxxxxxxxxxxxxx", "ghp_000000...": documentation fill, not a
+// token. Six equal characters in a row almost never occur in random tokens.
+bool has_filler_run(std::string_view v) {
+  std::size_t run = 1;
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    run = v[i] == v[i - 1] ? run + 1 : 1;
+    if (run >= 6) return true;
+  }
+  return false;
+}
+
 bool all_same_char(std::string_view v) {
   return !v.empty() && std::all_of(v.begin(), v.end(), [&](char c) { return c == v[0]; });
 }
@@ -180,8 +196,8 @@ std::string_view unquote(std::string_view lit) {
   return lit;
 }
 
-// "TLS_PSK_WITH_AES_128_CCM", "id-smime-aa-timeStampToken": three or more
-// words joined by '_', '-' or '.', mostly alphabetic. Random key material
+// "TLS_PSK_WITH_AES_128_CCM", "PSK-AES256-GCM-SHA384": three or more words
+// joined by '_', '-' or '.', mostly letters (digits only at a word's end). Random key material
 // rarely splits into alphabetic runs like that.
 bool looks_like_identifier(std::string_view v) {
   std::size_t words = 0, alphabetic = 0;
@@ -193,7 +209,11 @@ bool looks_like_identifier(std::string_view v) {
     bool digits = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (w.empty() || digits) continue;
     ++words;
-    if (w.size() >= 2 && std::all_of(w.begin(), w.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {
+    // A word: two or more letters, then digits at most ("SHA256", "tc26").
+    std::size_t letters = 0;
+    while (letters < w.size() && std::isalpha(static_cast<unsigned char>(w[letters]))) ++letters;
+    if (letters >= 2 && std::all_of(w.begin() + static_cast<std::ptrdiff_t>(letters), w.end(),
+                                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
       ++alphabetic;
     }
   }
@@ -268,6 +288,30 @@ const std::vector<Pattern>& shape_patterns() {
     v.push_back({"hardcoded-password",
                  std::regex(R"re(username_pw_set\s*\(\s*["'][^"']*["']\s*,\s*(?:password\s*=\s*)?["']([^"']{4,})["'])re", flags), 1, "username_pw_set"});
     v.push_back({"google-api-key", std::regex(R"((AIza[0-9A-Za-z_\-]{35}))", flags), 1, "aiza"});
+    // Vendor formats as the vendors (and secretlint's preset) publish them.
+    // The leading group stands in for a look-behind, which ECMAScript lacks.
+    const std::string b = R"((?:^|[^A-Za-z0-9_]))";
+    auto vendor = [&](const std::string& re, const char* trigger) {
+      v.push_back({"service-token", std::regex(b + "(" + re + ")", flags), 1, trigger});
+    };
+    vendor(R"(glpat-[A-Za-z0-9_\-]{20,128}(?![A-Za-z0-9_\-]))", "glpat-");
+    vendor(R"(hf_[A-Za-z]{34}(?![A-Za-z]))", "hf_");
+    vendor(R"(sk-ant-(?:api|admin)0\d-[A-Za-z0-9_\-]{90,128}AA(?![A-Za-z0-9_\-]))", "sk-ant-");
+    vendor(R"(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{58,74}T3BlbkFJ[A-Za-z0-9_\-]{58,74})", "t3blbkfj");
+    vendor(R"(gsk_[A-Za-z0-9]{52}(?![A-Za-z0-9]))", "gsk_");
+    vendor(R"(lin_api_[A-Za-z0-9_]{32,128}(?![A-Za-z0-9_]))", "lin_api_");
+    vendor(R"(dapi[a-fA-F0-9]{32}(?:-\d)?(?![A-Fa-f0-9]))", "dapi");
+    vendor(R"(figd_[A-Za-z0-9_\-]{40,200}(?![A-Za-z0-9_\-]))", "figd_");
+    vendor(R"(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}(?![A-Fa-f0-9]))", "glsa_");
+    vendor(R"(glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=]))", "glc_");
+    vendor(R"(hv[sbr]\.[A-Za-z0-9_\-]{90,300}(?![A-Za-z0-9_\-]))", "hvs.|hvb.|hvr.");
+    vendor(R"(dckr_pat_[A-Za-z0-9_\-]{27}(?![A-Za-z0-9_\-]))", "dckr_pat_");
+    vendor(R"(shp(?:pa|ca|at|ss)_[A-Za-z0-9]{32,64}(?![A-Za-z0-9]))", "shppa_|shpca_|shpat_|shpss_");
+    vendor(R"(SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}(?![A-Za-z0-9_\-]))", "sg.");
+    vendor(R"(ntn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9]))", "ntn_");
+    vendor(R"(ops_ey[A-Za-z0-9+/=]{100,1280}fQ={0,2}(?![A-Za-z0-9+/=]))", "ops_ey");
+    vendor(R"(vc[pirak]_[A-Za-z0-9]{20,60}(?![A-Za-z0-9]))", "vcp_|vci_|vcr_|vca_|vck_");
+    vendor(R"(xapp-\d-[A-Za-z0-9]{6,}-\d{6,}-[A-Za-z0-9]{20,})", "xapp-");
     v.push_back({"npm-token", std::regex(R"((?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9]))", flags), 1, "npm_"});
     return v;
   }();
@@ -475,7 +519,7 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
       auto len = static_cast<std::size_t>(m.length(p.secret_group));
       std::string value = m.str(p.secret_group);
       if (overlaps(b, b + len)) continue;
-      if (lower(value).find("example") != std::string::npos) continue;
+      if (lower(value).find("example") != std::string::npos || has_filler_run(value)) continue;
       if (std::string_view(p.rule_id) == "hardcoded-password" && is_placeholder(value)) continue;
       report(p.rule_id, b, len, {});
     }
@@ -532,7 +576,9 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
     }
   }
   if (kind_ == TextKind::kConfig || kind_ == TextKind::kBinaryString) {
-    for (const auto& a : config_assignments(line)) assignment(a.name, a.value_column, a.value);
+    for (const auto& a : config_assignments(line, kind_ == TextKind::kConfig)) {
+      assignment(a.name, a.value_column, a.value);
+    }
   }
   if (auto e = name_value_entry(line); !e.name.empty()) assignment(e.name, e.value_column, e.value);
 }

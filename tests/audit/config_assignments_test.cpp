@@ -55,6 +55,9 @@ TEST(AuditConfigAssignments, ShellExportEnvAndFlags) {
   EXPECT_EQ(pairs("uploader --api-token=Zx8Lm3 --host a"), (V{"api-token=Zx8Lm3", "host=a"}));
   EXPECT_EQ(pairs("uploader --password Zx8Lm3"), V{"password=Zx8Lm3"});
   EXPECT_TRUE(pairs("uploader --password --verbose").empty());
+  EXPECT_EQ(pairs("uploader --password Zx8Lm3 \\"), V{"password=Zx8Lm3"});
+  // Help and error text mentions flags in prose.
+  EXPECT_TRUE(pairs("Error: --psk argument given but no key specified.").empty());
   EXPECT_TRUE(pairs("echo done # DB_PASSWORD=Zx8Lm3").empty());
 }
 
@@ -110,10 +113,14 @@ TEST(AuditConfigAssignments, KubernetesValueFromAndDistantValuesAreNotEntries) {
 }
 
 TEST(AuditConfigAssignments, OneLineNameValueEntries) {
-  auto a = name_value_entry(R"({"name": "DB_PASSWORD", "value": "Zx8Lm3"},)");
+  // Assembled so that this file does not itself hold an entry.
+  const std::string v = std::string("Zx8") + "Lm3";
+  std::string json = R"({"name": "DB_PASSWORD", "value": ")" + v + "\"},";
+  auto a = name_value_entry(json);
   EXPECT_EQ(a.name, "DB_PASSWORD");
-  EXPECT_EQ(a.value, "Zx8Lm3");
-  EXPECT_EQ(name_value_entry("- {name: API_TOKEN, value: Zx8Lm3}").value, "Zx8Lm3");
+  EXPECT_EQ(a.value, v);
+  std::string flow = "- {name: API_TOKEN, value: " + v + "}";
+  EXPECT_EQ(name_value_entry(flow).value, v);
   EXPECT_TRUE(name_value_entry(R"({"name": "DB_PASSWORD"})").name.empty());
 }
 

@@ -113,6 +113,20 @@ TEST(AuditSecretRules, UnquotedReferencesAndPlaceholdersAreNotSecrets) {
            "uploader --password \"$MQTT_PASS\"", "Environment=MQTT_PASS=${MQTT_PASS}"}) {
     EXPECT_TRUE(scan(TextKind::kConfig, {line}).empty()) << line;
   }
+  // Labels and constant names: OpenSSL's OID and cipher-suite names.
+  EXPECT_TRUE(scan(TextKind::kCode, {"#define LN_userPassword \"userPassword\""}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {"#define SN_kx_psk \"KxPSK\""}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {"#define TLS1_TXT_PSK_WITH_AES_256_GCM_SHA384 \"PSK-AES256-GCM-SHA384\""}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {"#define TLS1_RFC_PSK_WITH_CHACHA20_POLY1305 \"TLS_PSK_WITH_CHACHA20_POLY1305_SHA256\""}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {"credentials = '{0}:{1}'.format(user, passwd).encode()"}).empty());
+  EXPECT_TRUE(scan(TextKind::kBinaryString, {"Error: --psk argument given but no key specified."}).empty());
+  EXPECT_TRUE(scan(TextKind::kBinaryString, {"Error: --psk-identity required if --psk given."}).empty());
+  // A run-together name is still a credential name; a random key keeps its
+  // finding although it contains separators.
+  EXPECT_EQ(rules(scan(TextKind::kConfig, {"PGPASSWORD=" + kPw + " pg_dump -h db telemetry"})),
+            std::vector<std::string>{"hardcoded-password"});
+  EXPECT_EQ(rules(scan(TextKind::kCode, {"hmac_seed = \"q8ZP3x-V0kLm2T_x9RkWb7Yc4N\""})),
+            std::vector<std::string>{"high-entropy-secret"});
   // Kubernetes: a secretKeyRef is a reference; a value two entries down
   // belongs to another name.
   EXPECT_TRUE(scan(TextKind::kConfig, {"- name: DB_PASSWORD", "  valueFrom:", "    secretKeyRef:",
@@ -125,6 +139,25 @@ TEST(AuditSecretRules, UnquotedReferencesAndPlaceholdersAreNotSecrets) {
   // Unquoted values are configuration syntax only, never code.
   EXPECT_TRUE(scan(TextKind::kCode, {"DB_PASSWORD=" + kHashPw}).empty());
   EXPECT_TRUE(scan(TextKind::kLockFile, {"DB_PASSWORD=" + kHashPw}).empty());
+}
+
+// Vendor formats are found wherever they are pasted, whatever the name;
+// documentation fill in the same format is not a token.
+TEST(AuditSecretRules, VendorTokenFormatsWithoutACredentialName) {
+  const std::string gl = std::string("glp") + "at-" + "q8ZP3xV0kLm2Tx9RkWb7";
+  const std::string hf = std::string("hf") + "_" + "qZPxVkLmTxRkWbYcNaOpQrStUvWxYzAbCd";
+  const std::string np = std::string("np") + "m_" + "q8ZP3xV0kLm2Tx9RkWb7Yc4NaO1pQ2rS3tU4";
+  const std::string dk = std::string("dckr") + "_pat_" + "q8ZP3xV0kLm2Tx9RkWb7Yc4NaO1";
+  for (const auto& line : {"The mirror authenticates with `" + gl + "`.", "login(\"" + hf + "\")",
+                           "//registry.npmjs.org/:_authToken=" + np, "docker login -u ci -p " + dk}) {
+    auto hits = scan(TextKind::kCode, {line});
+    ASSERT_EQ(hits.size(), 1u) << line;
+    EXPECT_TRUE(hits[0].rule->id == "service-token" || hits[0].rule->id == "npm-token") << line;
+    EXPECT_EQ(hits[0].evidence.find(line.substr(line.size() / 2, 8)), std::string::npos) << hits[0].evidence;
+  }
+  EXPECT_TRUE(scan(TextKind::kCode, {"token looks like `glpat-xxxxxxxxxxxxxxxxxxxx`"}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {std::string("export GITHUB_TOKEN=gh") + "p_" + std::string(36, 'x')}).empty());
+  EXPECT_TRUE(scan(TextKind::kCode, {"TOKENIZER = \"hf_internal_testing_tokenizer_config\""}).empty());
 }
 
 TEST(AuditSecretRules, PlaceholdersAndNonCredentialNamesAreNotReported) {
