@@ -71,7 +71,9 @@ class Armored:
         self.binary = binary
 
     def version(self):
-        return "build " + os.path.relpath(self.binary, REPO) if self.binary.startswith(REPO) else self.binary
+        where = os.path.relpath(self.binary, REPO) if self.binary.startswith(REPO + os.sep) else self.binary
+        kind = " (debug build, AddressSanitizer)" if os.sep + "debug" + os.sep in self.binary else ""
+        return "armored " + where + kind
 
     def scan(self, mode, paths):
         out, secs = timed([self.binary, "--json", "audit", mode, "--fail-on", "none"] + paths)
@@ -256,7 +258,8 @@ def score_clean(files, findings):
     s = Score()
     flagged = {f.path for f in findings}
     s.fp = len(flagged)
-    s.false = {os.path.relpath(p, "/") for p in flagged}
+    # Paths inside this repository print relative to it, the others in full.
+    s.false = {os.path.relpath(p, REPO) if p.startswith(REPO + os.sep) else p for p in flagged}
     s.files = len(files)
     return s
 
@@ -374,7 +377,7 @@ def render(rows, clean_rows, names, versions, cases):
 
     text.append("")
     md.append("")
-    header = ["clean real tree", "files", "MB"] + names
+    header = ["clean real tree", "files", "MB"] + ["%s: files flagged, time" % n for n in names]
     md.append("| " + " | ".join(header) + " |")
     md.append("|" + "---|" * len(header))
     text.append("%-36s %6s %7s  %s" % ("clean real tree", "files", "MB", "  ".join("%-26s" % n for n in names)))
@@ -382,7 +385,7 @@ def render(rows, clean_rows, names, versions, cases):
         cells = []
         for n in names:
             s = scores.get(n)
-            cells.append("n/a" if s is None else "%d files flagged, %s" % (s.fp, fmt_speed(s.seconds, nbytes)))
+            cells.append("n/a" if s is None else "%d flagged, %s" % (s.fp, fmt_speed(s.seconds, nbytes)))
         text.append("%-36s %6d %7.2f  %s" % (label, nfiles, nbytes / 1e6, "  ".join("%-26s" % x for x in cells)))
         md.append("| %s | %d | %.2f | %s |" % (label, nfiles, nbytes / 1e6, " | ".join(cells)))
 
