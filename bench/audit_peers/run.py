@@ -129,8 +129,10 @@ class Secretlint:
             _, secs = timed([self.bin, "--secretlintrc", self.rc, "--format", "json", "--no-color",
                              "--output", report, glob], cwd=cwd, ok=(0, 1))
             total += secs
+            # The report repeats every scanned file's content: read it, then drop it.
             with open(report, encoding="utf-8") as f:
                 results = json.loads(f.read() or "[]")
+            os.remove(report)
             for file_result in results:
                 for m in file_result.get("messages", []):
                     line = m.get("loc", {}).get("start", {}).get("line")
@@ -323,6 +325,8 @@ def run(args):
         print("rewrote the results block in %s" % args.write_doc)
     if not args.keep and not args.work:
         shutil.rmtree(work, ignore_errors=True)
+    else:
+        print("corpus and manifest.json kept in %s" % root)
     return check(rows, clean_rows, args)
 
 

@@ -197,8 +197,8 @@ std::string_view unquote(std::string_view lit) {
 }
 
 // "TLS_PSK_WITH_AES_128_CCM", "PSK-AES256-GCM-SHA384": three or more words
-// joined by '_', '-' or '.', mostly letters (digits only at a word's end). Random key material
-// rarely splits into alphabetic runs like that.
+// joined by '_', '-' or '.', mostly letters (digits only at a word's end).
+// Random key material rarely splits into runs like that.
 bool looks_like_identifier(std::string_view v) {
   std::size_t words = 0, alphabetic = 0;
   std::size_t start = 0;
