@@ -121,20 +121,38 @@ bool is_comparison_operand(std::string_view line, std::size_t pos) {
 // Inside a double-quoted string with spaces: a message that mentions the
 // port ("1883 is plaintext"), not an address or a setting.
 bool in_prose_string(std::string_view line, std::size_t pos) {
-  bool inside = false;
+  char quote = 0;
   std::size_t open = 0;
   for (std::size_t i = 0; i < pos; ++i) {
     if (line[i] == '\\') {
       ++i;
-    } else if (line[i] == '"') {
-      inside = !inside;
+    } else if (quote == 0 && (line[i] == '"' || line[i] == '\'')) {
+      quote = line[i];
       open = i;
+    } else if (line[i] == quote) {
+      quote = 0;
     }
   }
-  if (!inside) return false;
-  auto close = line.find('"', pos);
+  if (quote == 0) return false;
+  auto close = line.find(quote, pos);
   auto text = line.substr(open + 1, (close == std::string_view::npos ? line.size() : close) - open - 1);
   return text.find(' ') != std::string_view::npos;
+}
+
+// `mode != ssl.CERT_NONE`, `if verify == False`: code that tests for the
+// setting, not code that makes it. Looks past the qualifier (ssl., SSL.).
+bool compared_not_set(std::string_view line, std::size_t pos, std::size_t len) {
+  std::size_t b = pos;
+  while (b > 0 && (std::isalnum(static_cast<unsigned char>(line[b - 1])) || line[b - 1] == '_' || line[b - 1] == '.')) --b;
+  auto before = line.substr(0, b);
+  auto last = before.find_last_not_of(" \t");
+  if (last != std::string_view::npos && last >= 1) {
+    auto op = before.substr(last - 1, 2);
+    if (op == "==" || op == "!=") return true;
+  }
+  auto after = line.substr(std::min(line.size(), pos + len));
+  auto a = after.find_first_not_of(" \t");
+  return a != std::string_view::npos && (after.substr(a, 2) == "==" || after.substr(a, 2) == "!=");
 }
 
 bool names_message(std::string_view args) {
@@ -161,6 +179,14 @@ const std::vector<Pattern>& patterns() {
                  "Python ssl.CERT_NONE accepts any certificate", {}, "cert_none"});
     v.push_back({"tls-verify-disabled", std::regex(R"re((?:^|[^A-Za-z0-9_])verify\s*=\s*False\b)re", f),
                  "requests/httpx call with certificate verification off", {}, "verify"});
+    v.push_back({"tls-verify-disabled", std::regex(R"re(\bssl\.wrap_socket\s*\()re", f),
+                 "ssl.wrap_socket without cert_reqs=CERT_REQUIRED verifies no certificate",
+                 [](const std::smatch& m, std::string_view line, std::string&) {
+                   // Only a call that closes on this line shows all its arguments.
+                   auto args = line.substr(static_cast<std::size_t>(m.position(0) + m.length(0)));
+                   return args.find(')') != std::string_view::npos &&
+                          args.find("cert_reqs") == std::string_view::npos;
+                 }, "wrap_socket"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\b_create_unverified_context\s*\()re", f),
                  "Python unverified SSL context", {}, "unverified"});
     v.push_back({"tls-verify-disabled", std::regex(R"re(\btls_insecure_set\s*\(\s*True\s*\))re", f),
@@ -192,6 +218,8 @@ const std::vector<Pattern>& patterns() {
                  "OpenSSL minimum protocol below TLS 1.2", {}, "_set_min_proto_version"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\b(?:TLSv1|TLSv1_1|SSLv3|SSLv2|DTLSv1)_(?:client_|server_)?method\s*\()re", f),
                  "OpenSSL version-specific method for an obsolete protocol", {}, "_method"});
+    v.push_back({"tls-min-version-weak", std::regex(R"re(\bSSL\.(?:TLSv1|TLSv1_1|SSLv2|SSLv3)_METHOD\b)re", f),
+                 "pyOpenSSL method for an obsolete protocol", {}, "_method"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bwolf(?:TLSv1|TLSv1_1|SSLv3)_(?:client_|server_)?method\b)re", f),
                  "wolfSSL method for an obsolete protocol", {}, "wolf"});
     v.push_back({"tls-min-version-weak", std::regex(R"re(\bwolfSSL_(?:CTX_)?SetMinVersion\s*\([^,]+,\s*WOLFSSL_(?:TLSV1|TLSV1_1|SSLV3)\s*\))re", f),
@@ -289,8 +317,8 @@ std::vector<CodeHit> scan_code_line(std::string_view code) {
   std::string text(code.substr(0, 4096));
   if (text.find_first_not_of(" \t") == std::string::npos) return hits;
   // Most lines mention none of the rules' words: skip the regexes for them.
-  static const std::array<std::string_view, 28> kWords = {
-      "unverified", "servercertauth",
+  static const std::array<std::string_view, 29> kWords = {
+      "unverified", "servercertauth", "wrap_socket",
       "verify", "cert_none", "insecure", "reject", "curl", "wget", "danger_", "proto_version", "method",
       "minversion", "min_version", "mbedtls", "protocol_", "tlsversion", "sslversion", "tlsv1", "getinstance",
       "://", "1883", "exec", "eval", "system", "popen", "spawnsync", "subprocess", "check_hostname"};
@@ -301,9 +329,20 @@ std::vector<CodeHit> scan_code_line(std::string_view code) {
   }
   for (const auto& p : patterns()) {
     if (!triggered(lowered, p.trigger)) continue;
+    // An API setting inside a sentence ("refusing to run with verify=False")
+    // is a message about it; command lines in strings (curl -k) still count.
+    bool api_setting = p.rule_id != std::string_view("mqtt-plaintext") &&
+                       p.rule_id != std::string_view("http-plaintext") &&
+                       p.rule_id != std::string_view("exec-on-message") && p.trigger != "curl" &&
+                       p.trigger != "wget" && p.trigger != "--tlsv1";
     for (std::sregex_iterator it(text.begin(), text.end(), p.re), end; it != end; ++it) {
       std::string msg = p.message;
       if (p.accept && !p.accept(*it, text, msg)) continue;
+      if (api_setting && (in_prose_string(text, static_cast<std::size_t>(it->position(0))) ||
+                          compared_not_set(text, static_cast<std::size_t>(it->position(0)),
+                                           static_cast<std::size_t>(it->length(0))))) {
+        continue;
+      }
       auto col = static_cast<std::size_t>(it->position(0));
       auto len = static_cast<std::size_t>(it->length(0));
       // Leading boundary characters belong to the context, not the match.

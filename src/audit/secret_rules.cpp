@@ -6,6 +6,8 @@
 #include <cmath>
 #include <regex>
 
+#include "audit/config_assignments.h"
+
 namespace armored::audit {
 
 namespace {
@@ -49,6 +51,14 @@ constexpr RuleInfo kRules[] = {
     {"google-api-key", Severity::kHigh, "Google API key",
      "API keys bill and authorise calls to Google APIs.",
      "Restrict or delete the key and load it from configuration."},
+    {"service-token", Severity::kCritical, "Access token in a vendor's published format",
+     "Tokens with a published prefix (GitLab, Hugging Face, Anthropic, OpenAI, Groq, Linear, "
+     "Databricks, Figma, Grafana, Vault, Docker Hub, Shopify, SendGrid, Notion, 1Password, "
+     "Vercel) authenticate as their owner wherever they are pasted, whatever they are named.",
+     "Revoke the token with its vendor, issue a new one and load it from a secret store at run time."},
+    {"npm-token", Severity::kCritical, "npm access token",
+     "An npm token publishes packages under its owner's name: a supply-chain entry point.",
+     "Revoke the token on npmjs.com and inject it in CI from a secret store."},
     {"hardcoded-password", Severity::kHigh,
      "Hard-coded password, token, API key or secret",
      "Credentials in source or firmware are shared by every device, cannot be rotated "
@@ -123,10 +133,14 @@ std::vector<std::string> name_words(std::string_view name) {
 bool is_credential_name(std::string_view name) {
   auto w = name_words(name);
   if (w.empty()) return false;
-  static const std::array<std::string_view, 10> kLast = {
+  static const std::array<std::string_view, 11> kLast = {
       "password", "passwd", "pwd", "pass", "passphrase", "secret",
-      "token", "apikey", "credentials", "credential"};
+      "token", "apikey", "credentials", "credential", "psk"};
   if (std::find(kLast.begin(), kLast.end(), w.back()) != kLast.end()) return true;
+  // Run-together names: PGPASSWORD, ROOTPASSWORD, CLIENTSECRET.
+  for (std::string_view tail : {"password", "passwd", "passphrase", "secret"}) {
+    if (w.back().size() > tail.size() && w.back().ends_with(tail)) return true;
+  }
   if (w.size() >= 2 && w.back() == "key") {
     static const std::array<std::string_view, 9> kKeyPrefix = {
         "api", "secret", "access", "private", "auth", "signing", "encryption", "master", "app"};
@@ -159,6 +173,17 @@ bool is_keyish_name(std::string_view name) {
   return false;
 }
 
+// "glpat-xxxxxxxxxxxxxxxxxxxx", "ghp_000000...": documentation fill, not a
+// token. Six equal characters in a row almost never occur in random tokens.
+bool has_filler_run(std::string_view v) {
+  std::size_t run = 1;
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    run = v[i] == v[i - 1] ? run + 1 : 1;
+    if (run >= 6) return true;
+  }
+  return false;
+}
+
 bool all_same_char(std::string_view v) {
   return !v.empty() && std::all_of(v.begin(), v.end(), [&](char c) { return c == v[0]; });
 }
@@ -171,8 +196,48 @@ std::string_view unquote(std::string_view lit) {
   return lit;
 }
 
+// "TLS_PSK_WITH_AES_128_CCM", "PSK-AES256-GCM-SHA384": three or more words
+// joined by '_', '-' or '.', mostly letters (digits only at a word's end).
+// Random key material rarely splits into runs like that.
+bool looks_like_identifier(std::string_view v) {
+  std::size_t words = 0, alphabetic = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= v.size(); ++i) {
+    if (i < v.size() && v[i] != '_' && v[i] != '-' && v[i] != '.') continue;
+    auto w = v.substr(start, i - start);
+    start = i + 1;
+    bool digits = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (w.empty() || digits) continue;
+    ++words;
+    // A word: two or more letters, then digits at most ("SHA256", "tc26").
+    std::size_t letters = 0;
+    while (letters < w.size() && std::isalpha(static_cast<unsigned char>(w[letters]))) ++letters;
+    if (letters >= 2 && std::all_of(w.begin() + static_cast<std::ptrdiff_t>(letters), w.end(),
+                                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      ++alphabetic;
+    }
+  }
+  return words >= 3 && alphabetic * 3 >= words * 2;
+}
+
+// A value that spells its own kind ("userPassword", "kxPSK",
+// "id-regCtrl-regToken"): a label or an OID name, not a credential.
+bool names_itself(std::string_view value) {
+  if (!std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      })) {
+    return false;
+  }
+  std::string v = lower(value);
+  for (std::string_view w : {"password", "passwd", "passphrase", "secret", "token", "psk"}) {
+    if (v.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool high_entropy(std::string_view v) {
   if (v.size() < 20 || v.size() > 512) return false;
+  if (looks_like_identifier(v)) return false;
   bool hex = std::all_of(v.begin(), v.end(),
                          [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
   bool b64 = std::all_of(v.begin(), v.end(), [](char c) {
@@ -223,6 +288,31 @@ const std::vector<Pattern>& shape_patterns() {
     v.push_back({"hardcoded-password",
                  std::regex(R"re(username_pw_set\s*\(\s*["'][^"']*["']\s*,\s*(?:password\s*=\s*)?["']([^"']{4,})["'])re", flags), 1, "username_pw_set"});
     v.push_back({"google-api-key", std::regex(R"((AIza[0-9A-Za-z_\-]{35}))", flags), 1, "aiza"});
+    // Vendor formats as the vendors (and secretlint's preset) publish them.
+    // The leading group stands in for a look-behind, which ECMAScript lacks.
+    const std::string b = R"((?:^|[^A-Za-z0-9_]))";
+    auto vendor = [&](const std::string& re, const char* trigger) {
+      v.push_back({"service-token", std::regex(b + "(" + re + ")", flags), 1, trigger});
+    };
+    vendor(R"(glpat-[A-Za-z0-9_\-]{20,128}(?![A-Za-z0-9_\-]))", "glpat-");
+    vendor(R"(hf_[A-Za-z]{34}(?![A-Za-z]))", "hf_");
+    vendor(R"(sk-ant-(?:api|admin)0\d-[A-Za-z0-9_\-]{90,128}AA(?![A-Za-z0-9_\-]))", "sk-ant-");
+    vendor(R"(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{58,74}T3BlbkFJ[A-Za-z0-9_\-]{58,74})", "t3blbkfj");
+    vendor(R"(gsk_[A-Za-z0-9]{52}(?![A-Za-z0-9]))", "gsk_");
+    vendor(R"(lin_api_[A-Za-z0-9_]{32,128}(?![A-Za-z0-9_]))", "lin_api_");
+    vendor(R"(dapi[a-fA-F0-9]{32}(?:-\d)?(?![A-Fa-f0-9]))", "dapi");
+    vendor(R"(figd_[A-Za-z0-9_\-]{40,200}(?![A-Za-z0-9_\-]))", "figd_");
+    vendor(R"(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}(?![A-Fa-f0-9]))", "glsa_");
+    vendor(R"(glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=]))", "glc_");
+    vendor(R"(hv[sbr]\.[A-Za-z0-9_\-]{90,300}(?![A-Za-z0-9_\-]))", "hvs.|hvb.|hvr.");
+    vendor(R"(dckr_pat_[A-Za-z0-9_\-]{27}(?![A-Za-z0-9_\-]))", "dckr_pat_");
+    vendor(R"(shp(?:pa|ca|at|ss)_[A-Za-z0-9]{32,64}(?![A-Za-z0-9]))", "shppa_|shpca_|shpat_|shpss_");
+    vendor(R"(SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}(?![A-Za-z0-9_\-]))", "sg.");
+    vendor(R"(ntn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9]))", "ntn_");
+    vendor(R"(ops_ey[A-Za-z0-9+/=]{100,1280}fQ={0,2}(?![A-Za-z0-9+/=]))", "ops_ey");
+    vendor(R"(vc[pirak]_[A-Za-z0-9]{20,60}(?![A-Za-z0-9]))", "vcp_|vci_|vcr_|vca_|vck_");
+    vendor(R"(xapp-\d-[A-Za-z0-9]{6,}-\d{6,}-[A-Za-z0-9]{20,})", "xapp-");
+    v.push_back({"npm-token", std::regex(R"((?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9]))", flags), 1, "npm_"});
     return v;
   }();
   return p;
@@ -238,7 +328,7 @@ const std::regex& url_credentials_re() {
 // NAME op "literal" in code and quoted config values.
 const std::regex& quoted_assignment_re() {
   static const std::regex re(
-      R"re((?:^|[^A-Za-z0-9_$])["']?([A-Za-z_$][A-Za-z0-9_.\-]{0,80})["']?\s*(?:\[[^\]]{0,16}\]\s*)?(?::=|=>|=|:|\{)\s*(?:(?:std::string_view|std::string|String::from|String|QString|\[\]byte|str|bytes)\s*[({]\s*)?(?:u8|[bBrRuULf])?("(?:[^"\\]|\\.){0,512}"|'(?:[^'\\]|\\.){0,512}'|`[^`]{0,512}`))re",
+      R"re((?:^|[^A-Za-z0-9_$])["']?([A-Za-z_$][A-Za-z0-9_.\-]{0,80})["']?\s*(?:\[[^\]]{0,16}\]\s*)?(?::=|=>|=|:\s*[A-Za-z_][A-Za-z0-9_.]*\s*=|:|\{)\s*(?:(?:std::string_view|std::string|String::from|String|QString|\[\]byte|str|bytes)\s*[({]\s*)?(?:u8|[bBrRuULf])?("(?:[^"\\]|\\.){0,512}"|'(?:[^'\\]|\\.){0,512}'|`[^`]{0,512}`))re",
       std::regex::ECMAScript | std::regex::optimize);
   return re;
 }
@@ -250,16 +340,19 @@ const std::regex& define_re() {
   return re;
 }
 
-// NAME = bare value, for .env / INI / TOML / YAML / properties and binary strings.
-const std::regex& bare_assignment_re() {
-  static const std::regex re(
-      R"re(^\s*(?:export\s+|-\s+)?([A-Za-z_][A-Za-z0-9_.\-]{0,80})\s*[=:]\s*([^\s"'`#;!|>&*\[{][^\s#;]{0,511})\s*(?:[#;].*)?$)re",
-      std::regex::ECMAScript | std::regex::optimize);
-  return re;
+// "/run/secrets/db", "./certs/key.pem", "~/.mqtt/pass": where the secret is
+// read from, not the secret.
+bool looks_like_path(std::string_view v) {
+  if (!(v.starts_with("/") || v.starts_with("./") || v.starts_with("../") || v.starts_with("~/"))) return false;
+  if (v.find('/', 1) == std::string_view::npos) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-' || c == '~';
+  });
 }
 
 bool has_test_vector_marker(std::string_view lowered) {
-  for (std::string_view m : {"test vector", "test-vector", "test_vector", "testvector"}) {
+  for (std::string_view m : {"test vector", "test-vector", "test_vector", "testvector", "test fixture",
+                             "test-fixture", "test_fixture"}) {
     if (lowered.find(m) != std::string_view::npos) return true;
   }
   return false;
@@ -302,6 +395,27 @@ bool is_placeholder(std::string_view value) {
       "sample", "fake", "<", "os.environ", "getenv"};
   for (auto m : kMarkers) {
     if (v.find(m) != std::string::npos) return true;
+  }
+  // References to a secret kept elsewhere: a secret store, an encrypted
+  // blob (sops, jasypt), an Azure Key Vault or 1Password reference, a file.
+  static const std::array<std::string_view, 11> kReferences = {
+      "op://", "vault:", "enc(", "enc[", "arn:aws:secretsmanager:", "arn:aws:ssm:",
+      "@microsoft.keyvault(", "secretref:", "file:", "env:", "env("};
+  for (auto r : kReferences) {
+    if (v.starts_with(r)) return true;
+  }
+  if (looks_like_path(v)) return true;
+  // systemd's LoadCredential=ID:/path names a file holding the secret.
+  if (auto colon = v.find(":/"); colon != std::string::npos && looks_like_path(v.substr(colon + 1))) return true;
+  // Format and template fields: "{0}:{1}", "{user}", "%s", "%(name)s".
+  if (v.find("%s") != std::string::npos || v.find("%(") != std::string::npos) return true;
+  if (auto open = v.find('{'); open != std::string::npos) {
+    auto close = v.find('}', open);
+    if (close != std::string::npos &&
+        std::all_of(v.begin() + static_cast<std::ptrdiff_t>(open) + 1, v.begin() + static_cast<std::ptrdiff_t>(close),
+                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; })) {
+      return true;
+    }
   }
   static const std::array<std::string_view, 14> kWords = {
       "password", "passwd", "secret", "token", "none", "null", "nil", "true", "false",
@@ -405,7 +519,7 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
       auto len = static_cast<std::size_t>(m.length(p.secret_group));
       std::string value = m.str(p.secret_group);
       if (overlaps(b, b + len)) continue;
-      if (lower(value).find("example") != std::string::npos) continue;
+      if (lower(value).find("example") != std::string::npos || has_filler_run(value)) continue;
       if (std::string_view(p.rule_id) == "hardcoded-password" && is_placeholder(value)) continue;
       report(p.rule_id, b, len, {});
     }
@@ -426,21 +540,31 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
 
   auto assignment = [&](const std::string& name, std::size_t b, std::string_view value) {
     if (overlaps(b, b + value.size())) return;
-    if (is_credential_name(name) && !is_placeholder(value) && value.find(' ') == std::string_view::npos) {
+    if (is_credential_name(name) && !is_placeholder(value) && !names_itself(value) &&
+        value.find(' ') == std::string_view::npos) {
       report("hardcoded-password", b, value.size(), "Literal assigned to '" + name + "'");
     } else if (is_keyish_name(name) && high_entropy(value)) {
       report("high-entropy-secret", b, value.size(),
              "Random-looking literal assigned to '" + name + "'");
     }
   };
-  bool has_op = line.find_first_of("=:{") != std::string_view::npos || lowered.find("define") != std::string::npos;
+  // A Kubernetes env entry's value line names no credential itself: the
+  // tracker sees every line, before the keyword filter below.
+  if (kind_ == TextKind::kConfig) {
+    if (auto e = env_entries_.feed(line); !e.name.empty()) assignment(e.name, e.value_column, e.value);
+  }
+  // Configuration also writes `ENV NAME value` and `remote_password value`.
+  bool has_op = kind_ == TextKind::kConfig || kind_ == TextKind::kBinaryString ||
+                line.find_first_of("=:{") != std::string_view::npos || lowered.find("define") != std::string::npos;
   bool keyish_word = false;
   for (std::string_view w : {"pass", "pwd", "secret", "token", "key", "auth", "cred", "sig", "hmac", "psk", "salt", "seed"}) {
     if (lowered.find(w) != std::string::npos) { keyish_word = true; break; }
   }
   if (!has_op || !keyish_word) return;
 
-  if (kind_ != TextKind::kBinaryString) {
+  // Firmware embeds JSON and C-style configuration as strings too, so
+  // quoted values count in binary strings as well.
+  {
     for (const auto* re : {&quoted_assignment_re(), &define_re()}) {
       for (std::sregex_iterator it(text.begin(), text.end(), *re), end; it != end; ++it) {
         const auto& m = *it;
@@ -452,11 +576,11 @@ void SecretLineScanner::scan_window(std::string_view line, std::uint64_t positio
     }
   }
   if (kind_ == TextKind::kConfig || kind_ == TextKind::kBinaryString) {
-    std::smatch m;
-    if (std::regex_search(text, m, bare_assignment_re())) {
-      assignment(m.str(1), static_cast<std::size_t>(m.position(2)), m.str(2));
+    for (const auto& a : config_assignments(line, kind_ == TextKind::kConfig)) {
+      assignment(a.name, a.value_column, a.value);
     }
   }
+  if (auto e = name_value_entry(line); !e.name.empty()) assignment(e.name, e.value_column, e.value);
 }
 
 }  // namespace armored::audit

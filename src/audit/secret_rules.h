@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audit/allowlist.h"
+#include "audit/config_assignments.h"
 #include "audit/finding.h"
 
 namespace armored::audit {
@@ -18,7 +19,7 @@ namespace armored::audit {
 // What kind of text a line comes from; decides which value forms count.
 enum class TextKind : std::uint8_t {
   kCode,          // quoted literals only: C, C++, Python, JS, Go, Rust, Java...
-  kConfig,        // also bare values: .env, INI, YAML, TOML, properties
+  kConfig,        // also unquoted values: .env, YAML, INI, properties, Dockerfile, systemd, shell
   kBinaryString,  // a string extracted from a binary image
   kLockFile,      // dependency lock files: only key material shapes apply
 };
@@ -64,6 +65,7 @@ class SecretLineScanner {
   bool saw_certificate_ = false;
   bool saw_private_key_ = false;
   int test_vector_lines_ = 0;  // lines still covered by a "test vector" marker
+  EnvEntryTracker env_entries_;  // "- name: X" waiting for its "value:" line
   // A PEM private-key header waiting for its body.
   struct PendingPem {
     std::uint64_t position = 0;

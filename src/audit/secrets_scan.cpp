@@ -132,11 +132,19 @@ TextKind text_kind_for(const fs::path& path) {
       "go.sum", "poetry.lock", "pipfile.lock", "composer.lock", "gemfile.lock", "flake.lock",
       "packages.lock.json", "uv.lock"};
   static const std::set<std::string> kConfigExt = {
-      ".env", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".yml", ".properties", ".sh",
-      ".bash", ".service", ".txt"};
+      ".env", ".ini", ".cfg", ".conf", ".cnf", ".toml", ".yaml", ".yml", ".properties", ".txt",
+      ".sh", ".bash", ".zsh", ".ksh", ".mk", ".dockerfile",
+      ".service", ".socket", ".timer", ".mount", ".path"};
+  // Dotfiles have no extension (".envrc" is all stem); Dockerfiles and
+  // Makefiles are named, not suffixed.
+  static const std::set<std::string> kConfigNames = {
+      ".profile", ".bashrc", ".bash_profile", ".zshrc", ".zprofile", ".envrc", ".npmrc", ".pypirc",
+      ".netrc", "dockerfile", "containerfile", "makefile", "gnumakefile", "environment"};
   auto name = lower(path.filename().string());
   if (kLockFiles.count(name)) return TextKind::kLockFile;
   if (name == ".env" || name.starts_with(".env.") || name.ends_with(".env")) return TextKind::kConfig;
+  if (kConfigNames.count(name) || name.starts_with("dockerfile.") || name.starts_with("containerfile."))
+    return TextKind::kConfig;
   if (kConfigExt.count(lower(path.extension().string()))) return TextKind::kConfig;
   return TextKind::kCode;
 }

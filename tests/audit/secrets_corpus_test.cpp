@@ -333,6 +333,32 @@ TEST(AuditSecretsCorpus, FindsEveryPlantedSecretAndFewLookalikes) {
   EXPECT_NE(text.out.find("fix:"), std::string::npos);
 }
 
+// The report that started the unquoted-value work, through the CLI: the
+// value with '#' inside in .env, *.env and YAML is found, its look-alikes
+// are not, and no output format prints it.
+TEST(AuditSecretsCorpus, UnquotedValuesWithHashInDotenvAndYamlAreFoundAndRedacted) {
+  TempDir work;
+  const std::string pw = std::string("Zx8#") + "Lm3!Qw9Ty";
+  write(work / "t/.env", "DB_PASSWORD=" + pw + "\nDB_USER=${DB_USER}\n");
+  write(work / "t/gateway.env", "DB_PASSWORD=" + pw + "  # rotated in May\nDB_PASSWORD_FILE=/run/secrets/db\n");
+  write(work / "t/values.yaml", "db:\n  db_password: " + pw + "\n  token: ${TOKEN}\n");
+  write(work / "t/q.env", "DB_PASSWORD=\"" + pw + "\"\n");
+  auto j = run_json({(work / "t").string()}, 1);
+  std::set<std::string> files;
+  for (const auto& f : j["findings"]) {
+    EXPECT_EQ(f["rule"], "hardcoded-password") << f.dump();
+    files.insert(fs::path(f["location"]["path"].get<std::string>()).filename().string());
+  }
+  EXPECT_EQ(files, (std::set<std::string>{".env", "gateway.env", "values.yaml", "q.env"}));
+  EXPECT_EQ(j["findings"].size(), 4u) << j.dump();
+  auto text = run({armored_binary().string(), "audit", "secrets", (work / "t").string()});
+  auto sarif = run({armored_binary().string(), "audit", "secrets", "--sarif", (work / "t").string()});
+  for (const auto* out : {&text.out, &sarif.out}) {
+    EXPECT_EQ(out->find("Lm3!Qw9"), std::string::npos);
+  }
+  EXPECT_EQ(j.dump().find("Lm3!Qw9"), std::string::npos);
+}
+
 TEST(AuditSecretsCorpus, SarifIsStructurallyValid) {
   TempDir work;
   Corpus c = build_corpus(work / "corpus");
