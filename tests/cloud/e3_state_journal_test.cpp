@@ -86,7 +86,10 @@ TEST(E3StateJournal, RestartRestoresEveryDevicesEpochWindowAndReservation) {
     for (std::size_t i = 0; i < kDevices; ++i) {
       first_readings.push_back(fleet.seal(i, 1));
       Bytes out(64);
-      ASSERT_TRUE(opener.open(first_readings.back(), out));
+      auto opened = opener.open(first_readings.back(), out);
+      ASSERT_TRUE(opened);
+      // Stored: the window records it (the cloud marks only committed readings).
+      opener.mark_received(kid_of(i), opened->epoch, opened->sequence);
       // The window moved: persisted as one entry, as an announcement would be.
       ASSERT_TRUE(file.save_device_record(opener.serialize_device(kid_of(i))));
     }

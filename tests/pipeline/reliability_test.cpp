@@ -237,7 +237,9 @@ TEST_F(ReliabilityTest, CloudDatabaseOnAFullFilesystemRecoversByItself) {
   auto f = finish_fleet(*fleet);
   EXPECT_EQ(f.exit_code, 0);
   EXPECT_EQ(f.unacknowledged, 0);
-  ASSERT_TRUE(wait_for_stored(f.readings_acknowledged, 60s));
+  ASSERT_TRUE(wait_for_stored(f.readings_acknowledged, 60s))
+      << "stored " << sql("SELECT count(*) FROM readings") << " of " << f.readings_acknowledged << "\ncloud:\n"
+      << slurp(dir() / "cloud1.err") << "\ngateway:\n" << slurp(dir() / "gateway1.err");
   std::this_thread::sleep_for(1s);
   const std::string err = slurp(dir() / "cloud1.err");
   EXPECT_EQ(count_of(err, "retrying until storage works again"), 1u) << "the outage is logged once";
