@@ -1,0 +1,320 @@
+// Hardening found by an outside security test, each case with real peers:
+// certificates made by plain `openssl` with what `armored pki` refuses to
+// make, mosquitto_pub, paho and openssl s_client as clients, openssl
+// s_server as a fake cloud or broker for `armored gateway` and the cloud's
+// broker source. docs/security.md lists each defence with its test.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "peer_fixture.h"
+
+namespace armored::pipeline_test {
+namespace {
+namespace fs = std::filesystem;
+using armored::testing::Subprocess;
+
+class HardeningTest : public PeerTest {
+ protected:
+  fs::path pki() const { return dir() / "pki"; }
+
+  void write(const fs::path& p, const std::string& text) {
+    std::ofstream f(p, std::ios::trunc);
+    f << text;
+  }
+
+  // A P-256 key and a certificate for it signed by `ca_crt`/`ca_key`, with
+  // the given X.509 v3 extensions (OpenSSL config lines). Returns the
+  // certificate path; the key is <name>.key beside it.
+  fs::path openssl_leaf(const std::string& name, const fs::path& ca_crt, const fs::path& ca_key,
+                        const std::string& extensions) {
+    const auto key = dir() / (name + ".key"), csr = dir() / (name + ".csr"), crt = dir() / (name + ".crt"),
+               ext = dir() / (name + ".ext");
+    write(ext, "[v3]\n" + extensions);
+    auto r = run({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                  "-keyout", key.string(), "-subj", "/CN=" + name, "-out", csr.string()},
+                 30s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run({"openssl", "x509", "-req", "-in", csr.string(), "-CA", ca_crt.string(), "-CAkey", ca_key.string(),
+             "-set_serial", std::to_string(1000 + serial_++), "-days", "30", "-sha256", "-extfile", ext.string(),
+             "-extensions", "v3", "-out", crt.string()},
+            30s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return crt;
+  }
+  // Signed by this PKI's issuing CA (whose key an attacker would not have:
+  // these stand for what a careless or compromised CA operator could make).
+  fs::path issued_by_fleet(const std::string& name, const std::string& extensions) {
+    return openssl_leaf(name, pki() / "issuing-ca.crt", pki() / "private" / "issuing-ca.key", extensions);
+  }
+  // A self-signed root of another CA and a server certificate from it.
+  fs::path other_ca_server(const std::string& name) {
+    const auto key = dir() / "other-root.key", crt = dir() / "other-root.crt";
+    if (!fs::exists(crt)) {
+      auto r = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key.string(), "-out", crt.string(), "-subj", "/CN=Other Root", "-days", "30",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"},
+                   30s);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    return openssl_leaf(name, crt, key,
+                        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                        "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  }
+
+  static std::string key_of(const fs::path& crt) { return fs::path(crt).replace_extension(".key").string(); }
+
+  // mosquitto_pub over TLS 1.3 with any certificate file and key.
+  armored::testing::RunResult mosquitto(const fs::path& cert, const fs::path& key, const std::string& topic,
+                                        const std::string& payload_file, const std::string& client_id) {
+    return run({"mosquitto_pub", "--cafile", (pki() / "root-ca.crt").string(), "--cert", cert.string(), "--key",
+                key.string(), "-h", "localhost", "-p", std::to_string(cloud_port_), "--tls-version", "tlsv1.3",
+                "-q", "1", "-i", client_id, "-t", topic, "-f", payload_file},
+               30s);
+  }
+
+  std::string events() { return sql("SELECT kind, reason, peer, detail FROM security_events"); }
+
+  int serial_ = 0;
+};
+
+// ---- 3. A CA certificate is never an end-entity identity ----
+
+TEST_F(HardeningTest, CaCertificateWithGatewaySanIsRefused) {
+  if (!have_program("mosquitto_pub") || !have_program("openssl")) GTEST_SKIP() << "mosquitto_pub/openssl missing";
+  make_pki(1);
+  auto cloud = start_cloud();
+  // CA:TRUE, clientAuth and a gateway SAN, signed by the fleet's issuing CA.
+  const auto ca_gw = issued_by_fleet("ca-gw1",
+                                     "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\n"
+                                     "extendedKeyUsage=clientAuth\nsubjectAltName=URI:urn:armored:gateway:gw1\n");
+  // `armored pki verify` refuses it too.
+  auto v = run(armored({"pki", "verify", "--dir", pki().string(), ca_gw.string()}), 30s);
+  EXPECT_NE(v.exit_code, 0) << v.out;
+  EXPECT_NE((v.out + v.err).find("CA certificate"), std::string::npos) << v.out << v.err;
+
+  write(dir() / "x.bin", "x");
+  auto r = mosquitto(ca_gw, key_of(ca_gw), "armored/v1/gw1/up", (dir() / "x.bin").string(), "gw1");
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  auto s = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(cloud_port_), "-tls1_3", "-CAfile",
+                (pki() / "root-ca.crt").string(), "-cert", ca_gw.string(), "-key", key_of(ca_gw), "-cert_chain",
+                (pki() / "issuing-ca.crt").string(), "-servername", "localhost"},
+               20s, "");
+  EXPECT_EQ(wait_events("kind = 'failed_handshake' AND reason = 'ca_as_end_entity'", 2), 2) << events();
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE kind = 'connected'"), 0) << events();
+  stop_cloud(cloud);
+}
+
+// ---- 6. Standard clients with the files `armored pki` writes ----
+
+TEST_F(HardeningTest, LeafOnlyAndFullChainClientsConnect) {
+  if (!have_program("mosquitto_pub") || !have_program("openssl")) GTEST_SKIP() << "mosquitto_pub/openssl missing";
+  make_pki(1);
+  auto got = capture(1);
+  ASSERT_EQ(got.size(), 1u);
+  const Captured& c = got.begin()->second;
+  auto cloud = start_cloud();
+  const auto leaf = pki() / "gateway" / "gw1.crt", full = pki() / "gateway" / "gw1.fullchain.pem",
+             key = pki() / "gateway" / "gw1.key";
+  ASSERT_TRUE(fs::exists(full));
+  EXPECT_EQ(slurp(full), slurp(leaf) + slurp(pki() / "issuing-ca.crt"));
+  auto file = (dir() / "batch.bin").string();
+  write_bytes(file, batch_of({c.announcement, c.uplinks[0], c.uplinks[1]}));
+
+  auto r = mosquitto(leaf, key, "armored/v1/gw1/up", file, "gw1");
+  EXPECT_EQ(r.exit_code, 0) << "mosquitto_pub, leaf only: " << r.err;
+  ASSERT_TRUE(wait_for_stored(2, 10s)) << events();
+  r = mosquitto(full, key, "armored/v1/gw1/up", file, "gw1");
+  EXPECT_EQ(r.exit_code, 0) << "mosquitto_pub, full chain: " << r.err;
+  const bool paho = fs::exists("/usr/bin/python3") &&
+                    run({"/usr/bin/python3", "-c", "import paho.mqtt.client"}, 20s).exit_code == 0;
+  if (paho) {
+    for (const auto& cert : {leaf, full}) {
+      r = run({"/usr/bin/python3", armored::testing::source_path("tests/pipeline/paho_publish.py").string(),
+               "localhost", std::to_string(cloud_port_), (pki() / "root-ca.crt").string(), cert.string(),
+               key.string(), "armored/v1/gw1/up", file},
+              40s);
+      EXPECT_EQ(r.exit_code, 0) << "paho with " << cert << ": " << r.out << r.err;
+    }
+  }
+  // openssl s_client with only -cert <leaf>: the handshake completes.
+  auto s = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(cloud_port_), "-tls1_3", "-CAfile",
+                (pki() / "root-ca.crt").string(), "-cert", leaf.string(), "-key", key.string(), "-servername",
+                "localhost"},
+               20s, "");
+  const std::int64_t clients = paho ? 5 : 3;
+  EXPECT_EQ(wait_events("kind = 'connected' AND peer = 'gw1'", clients), clients) << events() << s.out;
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE kind = 'failed_handshake'"), 0) << events();
+
+  // Still anchored at the root: a leaf of another CA is refused as before.
+  const auto stranger = other_ca_server("stranger");
+  r = mosquitto(stranger, key_of(stranger), "armored/v1/gw1/up", file, "gw1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(wait_events("kind = 'failed_handshake' AND reason = 'unknown_ca'", 1), 1) << events();
+  stop_cloud(cloud);
+}
+
+// ---- 7. The gateway's (and the broker source's) view of the server ----
+
+// `openssl s_server` on 127.0.0.1 port 0 with the given certificate.
+class FakeServer {
+ public:
+  FakeServer(const fs::path& dir, const std::string& name, const fs::path& cert, const std::string& key,
+             std::vector<std::string> extra) {
+    const auto fifo = dir / (name + ".in");
+    EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    fifo_fd_ = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    out_ = dir / (name + ".out");
+    // -cert takes the first certificate of a file: the issuing CA goes in
+    // -cert_chain (harmless for a certificate of another CA).
+    std::vector<std::string> argv = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert.string(),
+                                     "-key", key, "-cert_chain", (dir / "pki" / "issuing-ca.crt").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Subprocess::Options o;
+    o.stdout_path = out_;
+    o.stderr_path = dir / (name + ".err");
+    o.stdin_path = fifo;
+    proc_ = std::make_unique<Subprocess>(argv, o);
+    static const std::regex re("ACCEPT 127\\.0\\.0\\.1:(\\d+)");
+    std::string text;
+    for (int i = 0; i < 100 && port_ == 0; ++i) {
+      text = armored::testing::slurp(out_);
+      std::smatch m;
+      if (std::regex_search(text, m, re)) port_ = std::stoi(m[1]);
+      else std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_GT(port_, 0) << text;
+  }
+  ~FakeServer() {
+    proc_.reset();
+    if (fifo_fd_ >= 0) ::close(fifo_fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fifo_fd_ = -1;
+  int port_ = 0;
+  fs::path out_;
+  std::unique_ptr<Subprocess> proc_;
+};
+
+TEST_F(HardeningTest, GatewayAndBrokerSourceRefuseBadServerCertificates) {
+  if (!have_program("openssl")) GTEST_SKIP() << "openssl not installed";
+  make_pki(1, {"gw1", "cloud-ingest"});
+  const std::string server_ext = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                 "extendedKeyUsage=serverAuth\n";
+  auto issue = [&](std::vector<std::string> a) {
+    auto r = run(armored(std::move(a)), 60s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  issue({"pki", "issue", "cloud", "--id", "elsewhere", "--dns", "elsewhere.example", "--dir", pki().string()});
+  issue({"pki", "issue", "cloud", "--id", "revoked", "--dns", "localhost", "--ip", "127.0.0.1", "--dir",
+         pki().string()});
+  issue({"pki", "revoke", "--id", "revoked", "--dir", pki().string()});
+  const fs::path fleet_cloud = pki() / "cloud" / "cloud.fullchain.pem";
+  struct Case {
+    std::string name, reason, extra_tls;
+    fs::path cert;
+    std::string key;
+  };
+  const auto other = other_ca_server("other-ca-cloud");
+  const auto ca_cloud = issued_by_fleet("ca-cloud", "basicConstraints=critical,CA:TRUE\n"
+                                                    "keyUsage=critical,digitalSignature,keyCertSign\n"
+                                                    "extendedKeyUsage=serverAuth\n"
+                                                    "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  const std::vector<Case> cases = {
+      {"other-ca", "unknown_ca", "", other, key_of(other)},
+      {"wrong-name", "hostname_mismatch", "", pki() / "cloud" / "elsewhere.fullchain.pem",
+       (pki() / "cloud" / "elsewhere.key").string()},
+      {"revoked", "revoked", "crl = \"pki/crl.pem\"\n", pki() / "cloud" / "revoked.fullchain.pem",
+       (pki() / "cloud" / "revoked.key").string()},
+      {"pin", "pin_mismatch", "pin_sha256 = [\"" + std::string(64, 'a') + "\"]\n", fleet_cloud,
+       (pki() / "cloud" / "cloud.key").string()},
+      {"ca-cert", "ca_as_end_entity", "", ca_cloud, key_of(ca_cloud)},
+  };
+  // One round per bad certificate: an s_server for each client path (TLS
+  // 1.3 and 1.2-only for the gateway, 1.3 for the broker source), each
+  // client in its own directory, then the refusal with its reason in the log.
+  for (const auto& c : cases) {
+    std::vector<std::unique_ptr<FakeServer>> servers;
+    std::vector<Process> procs;
+    std::vector<fs::path> logs;
+    for (const std::string path : {"gw13", "gw12", "broker"}) {
+      const std::string tag = c.name + "-" + path;
+      const bool v12 = path == "gw12";
+      servers.push_back(std::make_unique<FakeServer>(
+          dir(), tag, c.cert, c.key, v12 ? std::vector<std::string>{"-tls1_2"} : std::vector<std::string>{}));
+      const std::string port = std::to_string(servers.back()->port());
+      const fs::path sub = dir() / tag;
+      fs::create_directory(sub);
+      fs::create_directory_symlink(pki(), sub / "pki");
+      fs::create_directory_symlink(dir() / "e3", sub / "e3");
+      Subprocess::Options o;
+      o.cwd = sub;
+      o.stdout_path = sub / "stdout";
+      o.stderr_path = sub / "log";
+      logs.push_back(sub / "log");
+      if (path == "broker") {
+        write(sub / "cloud.toml",
+              "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\nca = \"pki/root-ca.crt\"\n"
+              "certificate = \"pki/cloud/cloud.crt\"\nintermediates = \"pki/issuing-ca.crt\"\n"
+              "key = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
+              "[status]\ninterval_s = 0\n[broker]\nurl = \"mqtts://localhost:" + port +
+                  "\"\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/cloud-ingest.crt\"\n"
+                  "key = \"pki/gateway/cloud-ingest.key\"\nbackoff_max_ms = 1000\n" + c.extra_tls);
+        procs.push_back(std::make_unique<Subprocess>(armored({"cloud", "--config", "cloud.toml"}), o));
+        continue;
+      }
+      write(sub / "gateway.toml",
+            "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = " + port +
+                "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.fullchain.pem\"\n"
+                "key = \"pki/gateway/gw1.key\"\nmin_version = \"" + (v12 ? "1.2" : "1.3") + "\"\n" + c.extra_tls +
+                "[backoff]\ninitial_ms = 200\nmax_ms = 1000\n[status]\ninterval_s = 0\n");
+      procs.push_back(std::make_unique<Subprocess>(armored({"gateway", "--config", "gateway.toml"}), o));
+    }
+    for (const auto& log : logs) {
+      EXPECT_FALSE(wait_for_text(log, "failed: " + c.reason, 20s).empty()) << log << ":\n" << slurp(log);
+    }
+  }
+
+  // The positive control: the genuine cloud, pinned (its issuing CA's key)
+  // and checked against the CRL, is accepted over 1.3 and 1.2.
+  const auto spki = run({"sh", "-c",
+                         "openssl x509 -in " + (pki() / "issuing-ca.crt").string() +
+                             " -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -c1-64"},
+                        20s);
+  ASSERT_EQ(spki.exit_code, 0);
+  std::string pin = spki.out.substr(0, 64);
+  cloud_extra_config_.clear();
+  storage_toml_ = "[storage]\nsqlite_path = \"cloud.db\"\n";
+  cloud_tls_extra_ = "min_version = \"1.2\"\n";
+  auto cloud = start_cloud();
+  for (const char* v : {"1.3", "1.2"}) {
+    const std::string tag = std::string("good-") + v;
+    write(dir() / (tag + ".toml"),
+          "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = " +
+              std::to_string(cloud_port_) +
+              "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.fullchain.pem\"\n"
+              "key = \"pki/gateway/gw1.key\"\nticket_dir = \"t-" + tag + "\"\nmin_version = \"" + v +
+              "\"\ncrl = \"pki/crl.pem\"\npin_sha256 = [\"" + pin + "\"]\n[spool]\ndir = \"s-" + tag +
+              "\"\n[status]\ninterval_s = 0\n");
+    Subprocess::Options o;
+    o.cwd = dir();
+    o.stdout_path = dir() / (tag + ".stdout");
+    o.stderr_path = dir() / (tag + ".log");
+    Subprocess gw(armored({"gateway", "--config", tag + ".toml"}), o);
+    EXPECT_GE(wait_events("kind = 'connected' AND peer = 'gw1'", v == std::string("1.3") ? 1 : 2),
+              v == std::string("1.3") ? 1 : 2)
+        << slurp(dir() / (tag + ".log")) << events();
+  }
+  stop_cloud(cloud);
+}
+
+}  // namespace
+}  // namespace armored::pipeline_test
