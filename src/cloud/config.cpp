@@ -77,6 +77,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(st.get_optional("postgresql_conninfo", c.postgresql_conninfo));
   ARMORED_TRY(st.get_optional("postgresql_schema", c.postgresql_schema));
   ARMORED_TRY(st.get_optional("max_batch_rows", batch, 1, 1'000'000));
+  std::string perms = "refuse";
+  ARMORED_TRY(st.get_optional_choice("file_permissions", perms, {"refuse", "warn"}));
+  c.file_permissions = perms == "warn" ? ExposedFilePolicy::kWarn : ExposedFilePolicy::kRefuse;
   ARMORED_TRY(st.reject_unknown_keys());
   c.sqlite_path = config::resolve_path(base, sqlite);
   c.max_batch_rows = static_cast<std::size_t>(batch);
@@ -84,6 +87,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto mq = doc->section("mqtt");
   std::int64_t maxpkt = static_cast<std::int64_t>(c.max_packet_bytes);
   ARMORED_TRY(mq.get_optional("max_packet_bytes", maxpkt, 1024, 16 << 20));
+  std::string client_id_policy = "record";
+  ARMORED_TRY(mq.get_optional_choice("client_id_policy", client_id_policy, {"record", "match"}));
+  c.client_id_must_match = client_id_policy == "match";
   ARMORED_TRY(mq.reject_unknown_keys());
   c.max_packet_bytes = static_cast<std::size_t>(maxpkt);
 

@@ -10,6 +10,7 @@
 
 #include "cloud/admin_config.h"
 #include "cloud/broker_config.h"
+#include "common/file_mode.h"
 #include "common/result.h"
 #include "tls/config.h"
 
@@ -36,8 +37,15 @@ struct CloudConfig {
   std::string postgresql_conninfo = "dbname=armored";
   std::string postgresql_schema = "armored";
   std::size_t max_batch_rows = 65536;  // rows per durable commit (group commit)
+  // An existing database, state or ticket-key file that group or others can
+  // access: refuse to start (default) or warn.
+  ExposedFilePolicy file_permissions = ExposedFilePolicy::kRefuse;
   // [mqtt]
   std::size_t max_packet_bytes = 256 * 1024;
+  // client_id_policy: "record" (false) writes the client id into the
+  // connected audit row; "match" (true) also refuses a CONNECT whose client
+  // id is not the certificate's id (CONNACK 2, identifier rejected).
+  bool client_id_must_match = false;
   // [status]
   std::chrono::seconds status_interval{5};
   // [broker]: the optional second source (broker_config.h)

@@ -23,9 +23,11 @@
 #include "cloud/broker_source.h"
 #include "cloud/connection_event.h"
 #include "cloud/ingest.h"
+#include "cloud/peer_policy.h"
 #include "cloud/store_writer.h"
 #include "cloud/topics.h"
 #include "common/file_io.h"
+#include "common/file_mode.h"
 #include "common/log.h"
 #include "e3/e3.h"
 #include "mqtt/server_session.h"
@@ -76,6 +78,10 @@ struct Conn : std::enable_shared_from_this<Conn> {
   asio::steady_timer wake;  // cancelled to wake the writer
   std::string peer_address;
   std::string identity;     // verified gateway (or direct device) id
+  tls::PeerIdentity peer;   // the whole verified identity, role included
+  // The kConnected audit row, written once the MQTT CONNECT names its
+  // client id (or when the connection ends without one).
+  std::optional<store::SecurityEvent> connected_row;
   std::string serial;       // serial of the certificate it presented (closed when revoked)
   // 0-RTT data arrives before the handshake completes, that is before the
   // peer's identity (and its revocation) is checked: held until then.
@@ -97,6 +103,7 @@ struct CloudServer::Impl {
   std::unique_ptr<tls::TlsContext> tls_ctx;
   std::optional<e3::Opener> opener;
   std::optional<Ingest> ingest;
+  std::optional<PeerPolicy> peer_policy;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreWriter> writer;
   // Device commands (command_service.h): own store connection, admin socket.
@@ -139,6 +146,7 @@ struct CloudServer::Impl {
   std::vector<Committed> committed;
   void acknowledge_committed();
   void security_event(store::EventKind kind, std::string reason, std::string peer, std::string detail);
+  void record_connected(const std::shared_ptr<Conn>& c, std::optional<std::string_view> client_id);
   void flush(const std::shared_ptr<Conn>& c);
   void close(const std::shared_ptr<Conn>& c);
   void begin_stop();
@@ -153,7 +161,29 @@ struct CloudServer::Impl {
   void on_uplink_routes(const PreparedUplink& prepared, const std::string& peer);
 };
 
+// Files holding decrypted readings or secrets must be owner-only: the
+// SQLite database (created 0600 here; SQLite gives its -wal, -shm and
+// -journal the database's mode), the E3 state and its journal, the ticket
+// keys. Existing files are checked before anything is read from them.
+Status check_private_files(const CloudConfig& config) {
+  const auto policy = config.file_permissions;
+  auto with = [](const fs::path& p, const char* suffix) { return fs::path(p.string() + suffix); };
+  if (config.backend == "sqlite") {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      ARMORED_TRY(check_private_file(with(config.sqlite_path, suffix), policy, "SQLite database"));
+    }
+    ARMORED_TRY(create_private_file(config.sqlite_path));
+  }
+  ARMORED_TRY(check_private_file(config.state_file, policy, "E3 state file"));
+  ARMORED_TRY(check_private_file(with(config.state_file, ".journal"), policy, "E3 state journal"));
+  if (!config.tls.ticket_key_file.empty()) {
+    ARMORED_TRY(check_private_file(config.tls.ticket_key_file, policy, "ticket key file"));
+  }
+  return {};
+}
+
 Status CloudServer::Impl::load() {
+  ARMORED_TRY(check_private_files(config));
   auto ctx = tls::TlsContext::create(config.tls, clock);
   if (!ctx) return fail(ctx.error().message);
   tls_ctx = std::move(*ctx);
@@ -184,6 +214,9 @@ Status CloudServer::Impl::load() {
   }
   ARMORED_TRY(state_file->load(*opener));
   ingest.emplace(*opener, clock);
+  std::map<std::string, Bytes, std::less<>> device_kids;
+  for (const auto& d : registry->devices) device_kids.emplace(d.device_id, d.kid);
+  peer_policy.emplace(std::move(device_kids));
 
   auto main_store = open_store(config);
   if (!main_store) return unexpected(main_store.error());
@@ -281,6 +314,30 @@ void CloudServer::Impl::security_event(store::EventKind kind, std::string reason
   writer->submit(std::move(job));
 }
 
+// The MQTT client id is the client's claim, not an identity: it is recorded
+// beside the certificate's (printable ASCII, at most 64 characters) and,
+// with [mqtt] client_id_policy = "match", must equal the certificate id
+// (refused in authorize_connect). nullopt: the connection ended before an
+// accepted CONNECT.
+void CloudServer::Impl::record_connected(const std::shared_ptr<Conn>& c, std::optional<std::string_view> client_id) {
+  if (!c->connected_row) return;
+  WriteJob job;
+  job.events.push_back(std::move(*c->connected_row));
+  c->connected_row.reset();
+  std::string& detail = job.events.back().detail;
+  if (!client_id) {
+    detail += " client_id=(no CONNECT)";
+  } else if (client_id->empty()) {
+    detail += " client_id=(empty)";
+  } else {
+    detail += " client_id=";
+    for (char ch : client_id->substr(0, 64)) detail += (ch > 0x20 && ch < 0x7f) ? ch : '?';
+    if (client_id->size() > 64) detail += "...";
+    if (*client_id != c->identity) detail += " (not the certificate id)";
+  }
+  writer->submit(std::move(job));
+}
+
 void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
   if (c->closed) return;
   auto out = c->mqtt->pending_output();
@@ -310,6 +367,13 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     security_event(store::EventKind::kAclDenied, "publish outside own topic", peer,
                    fmt::format("topic '{}' from {}", p.topic, c->peer_address));
     // MQTT 3.1.1 cannot refuse a PUBLISH except by closing [MQTT-3.3.5-2].
+    close(c);
+    return;
+  }
+  if (auto why = peer_policy->refuse_uplink(c->peer, p.payload)) {
+    ++counters.acl_denied;
+    security_event(store::EventKind::kAclDenied, "envelope of another device", peer,
+                   fmt::format("{} from {}", *why, c->peer_address));
     close(c);
     return;
   }
@@ -385,6 +449,9 @@ void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::A
     switch (ev.kind) {
       case K::kMessage:
         on_publish(c, ev.message, d.arrived_as_early_data);
+        break;
+      case K::kConnected:
+        record_connected(c, std::string_view(c->mqtt->client_id()));
         break;
       case K::kSubscribed:
         for (const auto& g : ev.granted) {
@@ -466,8 +533,15 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
           close(c);
           break;
         }
-        auto ev = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
-        security_event(ev.kind, std::move(ev.reason), std::move(ev.peer), std::move(ev.detail));
+        c->peer = hc->peer;
+        if (auto why = peer_policy->refuse(hc->peer)) {
+          ++counters.acl_denied;
+          security_event(store::EventKind::kAclDenied, "role mismatch", c->identity,
+                         fmt::format("{} ({}) from {}", *why, hc->peer.uri, c->peer_address));
+          close(c);
+          break;
+        }
+        c->connected_row = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
         auto early = std::move(c->early);
         for (const auto& ad : early) {
           if (c->closed) break;
@@ -494,6 +568,7 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
     if (c->tls->has_output()) c->wake.cancel();
   }
   close(c);
+  if (c->connected_row) record_connected(c, std::nullopt);
   // Wait for the writer to finish with the socket before the state goes away.
   asio::steady_timer t(c->sock.get_executor());
   while (!c->writer_done) {
@@ -526,6 +601,15 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
     mqtt::ServerOptions o;
     o.limits.max_packet_size = config.max_packet_bytes;
     o.max_pending_acks = 4096;
+    o.authorize_connect = [this, raw](const mqtt::Connect& cn) {
+      if (!config.client_id_must_match || cn.client_id == raw->identity) return mqtt::ConnectReturnCode::kAccepted;
+      ++counters.acl_denied;
+      std::string shown;
+      for (char ch : std::string_view(cn.client_id).substr(0, 64)) shown += (ch > 0x20 && ch < 0x7f) ? ch : '?';
+      security_event(store::EventKind::kAclDenied, "client id mismatch", raw->identity,
+                     fmt::format("client id '{}' is not the certificate id, from {}", shown, raw->peer_address));
+      return mqtt::ConnectReturnCode::kIdentifierRejected;
+    };
     // Access rules come from the certificate, decided per subscription.
     o.authorize_subscribe = [this, raw](std::string_view filter, mqtt::QoS q) {
       if (!may_subscribe(raw->identity, filter)) {

@@ -84,6 +84,12 @@ class HardeningTest : public PeerTest {
   int serial_ = 0;
 };
 
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 07777;
+  return st.st_mode & 07777;
+}
+
 // ---- 3. A CA certificate is never an end-entity identity ----
 
 TEST_F(HardeningTest, CaCertificateWithGatewaySanIsRefused) {
@@ -109,6 +115,127 @@ TEST_F(HardeningTest, CaCertificateWithGatewaySanIsRefused) {
   EXPECT_EQ(wait_events("kind = 'failed_handshake' AND reason = 'ca_as_end_entity'", 2), 2) << events();
   EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE kind = 'connected'"), 0) << events();
   stop_cloud(cloud);
+}
+
+// ---- 4. The SAN's role decides what a connection may do ----
+
+TEST_F(HardeningTest, RoleInSanMustMatchWhatTheConnectionDoes) {
+  if (!have_program("mosquitto_pub") || !have_program("openssl")) GTEST_SKIP() << "mosquitto_pub/openssl missing";
+  make_pki(2);
+  auto got = capture(2);
+  ASSERT_EQ(got.size(), 2u);
+  auto it = got.begin();
+  const std::string dev_a = device_id_for_kid(it->first);
+  const Captured& a = it->second;
+  ++it;
+  const std::string dev_b = device_id_for_kid(it->first);
+  const Captured& b = it->second;
+  auto cloud = start_cloud();
+  const std::string leaf_ext = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                               "extendedKeyUsage=clientAuth\n";
+
+  // (a) A device certificate named like a gateway does not act as that gateway.
+  const auto dev_gw1 = issued_by_fleet("device-gw1", leaf_ext + "subjectAltName=URI:urn:armored:device:gw1\n");
+  auto file = (dir() / "a.bin").string();
+  write_bytes(file, batch_of({a.announcement, a.uplinks[0]}));
+  auto r = mosquitto(dev_gw1, key_of(dev_gw1), "armored/v1/gw1/up", file, "gw1");
+  EXPECT_EQ(wait_events("kind = 'acl_denied' AND reason = 'role mismatch' AND peer = 'gw1'", 1), 1) << events();
+
+  // (b) A gateway certificate named like an enrolled device is refused too.
+  const auto gw_dev = issued_by_fleet("gw-dev", leaf_ext + "subjectAltName=URI:urn:armored:gateway:" + dev_a + "\n");
+  r = mosquitto(gw_dev, key_of(gw_dev), "armored/v1/" + dev_a + "/up", file, dev_a);
+  EXPECT_EQ(wait_events("kind = 'acl_denied' AND reason = 'role mismatch' AND peer = '" + dev_a + "'", 1), 1)
+      << events();
+
+  // (c) A genuine device may send only its own envelopes: device A
+  // publishing device B's on its own topic is closed, nothing stored.
+  auto fb = (dir() / "b.bin").string();
+  write_bytes(fb, batch_of({b.announcement, b.uplinks[0]}));
+  r = mosquitto(pki() / "device" / (dev_a + ".fullchain.pem"), pki() / "device" / (dev_a + ".key"),
+                "armored/v1/" + dev_a + "/up", fb, dev_a);
+  EXPECT_EQ(wait_events("kind = 'acl_denied' AND reason = 'envelope of another device' AND peer = '" + dev_a + "'", 1),
+            1)
+      << events();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sql_int("SELECT count(*) FROM readings"), 0);
+
+  // (d) Its own envelopes are stored, and so are B's through a gateway.
+  r = mosquitto(pki() / "device" / (dev_a + ".fullchain.pem"), pki() / "device" / (dev_a + ".key"),
+                "armored/v1/" + dev_a + "/up", file, dev_a);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = publish("gateway", "gw1", "armored/v1/gw1/up", batch_of({b.announcement, b.uplinks[0]}), "via-gw1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(wait_for_stored(2, 10s)) << events();
+  EXPECT_EQ(sql_int("SELECT count(DISTINCT device) FROM readings"), 2);
+  stop_cloud(cloud);
+}
+
+TEST_F(HardeningTest, MqttClientIdIsRecordedAndCanBeRequiredToMatch) {
+  if (!have_program("mosquitto_pub")) GTEST_SKIP() << "mosquitto_pub not installed";
+  make_pki(1);
+  auto cloud = start_cloud();
+  auto r = publish("gateway", "gw1", "armored/v1/gw1/up", ByteSpan(), "someone-else");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(wait_events("kind = 'connected' AND peer = 'gw1' AND detail LIKE "
+                        "'%client_id=someone-else (not the certificate id)%'",
+                        1),
+            1)
+      << events();
+  stop_cloud(cloud);
+
+  // client_id_policy = "match": refused with CONNACK 2 and audited.
+  cloud_extra_config_ = "[mqtt]\nclient_id_policy = \"match\"\n";
+  cloud = start_cloud();
+  r = publish("gateway", "gw1", "armored/v1/gw1/up", ByteSpan(), "not-gw1");
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(wait_events("kind = 'acl_denied' AND reason = 'client id mismatch' AND peer = 'gw1'", 1), 1) << events();
+  r = publish("gateway", "gw1", "armored/v1/gw1/up", ByteSpan(), "gw1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(wait_events("kind = 'connected' AND peer = 'gw1' AND detail LIKE '%client_id=gw1'", 1), 1) << events();
+  stop_cloud(cloud);
+}
+
+// ---- 5. Files holding readings or secrets are owner-only ----
+
+TEST_F(HardeningTest, DatabaseAndStateAreOwnerOnlyAndAnExposedDatabaseIsRefused) {
+  const mode_t old_umask = ::umask(022);
+  make_pki(1);
+  auto cloud = start_cloud();
+  auto gateway = start_gateway("gw1");
+  ASSERT_EQ(wait_events("kind = 'connected' AND peer = 'gw1'", 1), 1) << events();
+  for (const char* f : {"cloud.db", "cloud.db-wal", "cloud.db-shm", "armored-cloud.tickets"}) {
+    ASSERT_TRUE(fs::exists(dir() / f)) << f;
+    EXPECT_EQ(mode_of(dir() / f), 0600u) << f;
+  }
+  EXPECT_EQ(mode_of(dir() / "e3" / "registry.json"), 0600u);
+  EXPECT_EQ(mode_of(dir() / "pki" / "gateway" / "gw1.key"), 0600u);
+  // Gateway: spool and ticket directories owner-only, every file in them 0600.
+  for (const char* d : {"spool-gw1", "tickets-gw1"}) {
+    ASSERT_TRUE(fs::is_directory(dir() / d)) << d;
+    EXPECT_EQ(mode_of(dir() / d), 0700u) << d;
+    for (const auto& e : fs::recursive_directory_iterator(dir() / d)) {
+      if (e.is_regular_file()) {
+        EXPECT_EQ(mode_of(e.path()) & 077, 0u) << e.path();
+      }
+    }
+  }
+  gateway->stop();
+  stop_cloud(cloud);
+  EXPECT_EQ(mode_of(dir() / "cloud.e3state"), 0600u);
+
+  // An existing database that others can read: refused at start (exit 2).
+  ASSERT_EQ(::chmod(db().c_str(), 0644), 0);
+  auto r = run(armored({"cloud", "--config", (dir() / "cloud.toml").string()}), 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
+  // file_permissions = "warn": starts, and says so.
+  storage_toml_ += "file_permissions = \"warn\"\n";
+  cloud = start_cloud();
+  EXPECT_GT(cloud_port_, 0);
+  stop_cloud(cloud);
+  EXPECT_NE(slurp(dir() / "cloud2.err").find("chmod 600"), std::string::npos);
+  ::umask(old_umask);
 }
 
 // ---- 6. Standard clients with the files `armored pki` writes ----
