@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cloud/admin_config.h"
+#include "cloud/audit_limiter.h"
 #include "cloud/broker_config.h"
 #include "common/file_mode.h"
 #include "common/result.h"
@@ -21,6 +22,10 @@ struct CloudConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8883;
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_address = 64;
+  std::size_t max_connections_per_identity = 4;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds handshake_timeout_min{1000};
   // [tls]; tls.ticket_key_file defaults to armored-cloud.tickets next to the config
   tls::TlsConfig tls;
   // How often the CRL file is checked for a change (0: only on SIGHUP).
@@ -46,6 +51,11 @@ struct CloudConfig {
   // connected audit row; "match" (true) also refuses a CONNECT whose client
   // id is not the certificate's id (CONNACK 2, identifier rejected).
   bool client_id_must_match = false;
+  std::uint16_t max_keep_alive_s = 300;
+  std::uint16_t mqtt_connect_timeout_s = 10;
+  // [audit]
+  AuditLimits audit;
+  std::uint64_t audit_min_free_disk_mb = 1024;
   // [status]
   std::chrono::seconds status_interval{5};
   // [broker]: the optional second source (broker_config.h)
