@@ -14,7 +14,7 @@
 #include <sys/statvfs.h>
 
 #include <array>
-#include <deque>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -131,9 +131,12 @@ struct CloudServer::Impl {
   // Connection slots (admission.h) and the audit aggregation (audit_limiter.h).
   std::optional<Admission> admission;
   std::optional<AuditLimiter> audit;
-  // Connections still in their TLS handshake, oldest first (entries that
-  // finished or closed are skipped lazily): evicted at the global limit.
-  std::deque<std::weak_ptr<Conn>> pending;
+  // Connections still in their TLS handshake by accept order, the oldest
+  // evicted at the global limit. An entry leaves when its handshake
+  // completes or its connection ends, so this holds only live handshakes
+  // (a queue cleaned lazily would pin every flood connection's memory
+  // behind one slow handshake).
+  std::map<std::uint64_t, std::weak_ptr<Conn>> pending;
   std::size_t unauthenticated = 0;
   std::uint64_t next_seq = 0;
   // Free space on the database's filesystem fell below [audit]
@@ -674,6 +677,7 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
       if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
         c->handshake_done = true;
         --unauthenticated;
+        pending.erase(c->seq);
         c->identity = hc->peer.id;
         c->serial = hc->peer.serial;
         if (c->identity.empty()) {
@@ -733,6 +737,7 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
     co_await t.async_wait(kNoThrow);
   }
   if (!c->handshake_done) --unauthenticated;
+  pending.erase(c->seq);
   admission->release(c->address);
   if (!c->identity_key.empty()) admission->identity_closed(c->identity_key);
   conns.erase(c);
@@ -763,8 +768,8 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
     }
     if (verdict == Admit::kEvictThenAccept) {
       while (!pending.empty()) {
-        auto oldest = pending.front().lock();
-        pending.pop_front();
+        auto oldest = pending.begin()->second.lock();
+        pending.erase(pending.begin());
         if (!oldest || oldest->closed || oldest->handshake_done) continue;
         ++evicted_handshakes;
         refuse_before_handshake(oldest, "evicted at connection limit",
@@ -785,8 +790,7 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
     c->seq = next_seq++;
     c->sock.set_option(tcp::no_delay(true), aec);
     ++unauthenticated;
-    while (!pending.empty() && pending.front().expired()) pending.pop_front();
-    pending.push_back(c);
+    pending.emplace(c->seq, c);
     Conn* raw = c.get();
     mqtt::ServerOptions o;
     o.limits.max_packet_size = config.max_packet_bytes;
