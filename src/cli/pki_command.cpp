@@ -75,6 +75,7 @@ json files_json(const pki::IssuedFiles& f) {
   j["certificate"] = f.cert.string();
   j["key"] = f.key.string();
   j["chain"] = f.chain.string();
+  j["fullchain"] = f.fullchain.string();
   return j;
 }
 
@@ -138,6 +139,7 @@ void run_issue(const PkiOptions& o, const Context& ctx) {
             << files.identity.serial << ", valid until " << pki::format_time(files.identity.not_after)
             << ")\n"
             << "  certificate: " << files.cert.string() << "\n"
+            << "  full chain:  " << files.fullchain.string() << " (certificate + issuing CA: give this to clients)\n"
             << "  key:         " << files.key.string() << " (mode 0600)\n"
             << "  chain:       " << files.chain.string() << "\n";
 }
@@ -199,7 +201,7 @@ void run_fleet(const PkiOptions& o, const Context& ctx) {
   std::snprintf(took, sizeof took, "%.2f", secs);
   std::cout << "Issued " << issued.size() << " device identities " << issued.front().identity.id
             << " .. " << issued.back().identity.id << " in " << took << " s, each with its own key\n"
-            << "  files: " << (authority.dir() / "device").string() << "/<id>.crt and <id>.key (0600)\n";
+            << "  files: " << (authority.dir() / "device").string() << "/<id>.crt, <id>.fullchain.pem and <id>.key (0600)\n";
 }
 
 void run_revoke(const PkiOptions& o, const Context& ctx) {

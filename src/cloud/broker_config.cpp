@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "config/tls_section.h"
 #include "config/toml_reader.h"
 
 namespace armored::cloud {
@@ -89,6 +90,7 @@ Status parse_broker_section(const config::TomlDocument& doc, const fs::path& bas
   ARMORED_TRY(b.get_optional("max_unacknowledged", unacked, 1, 65535));
   ARMORED_TRY(b.get_optional("backoff_initial_ms", bi, 1, 600000));
   ARMORED_TRY(b.get_optional("backoff_max_ms", bmax, 1, 3600000));
+  ARMORED_TRY(config::read_spki_pins(b, out_.tls));
   ARMORED_TRY(b.reject_unknown_keys());
   if (!enabled_) return {};
   if (ca.empty() || cert.empty() || key.empty()) {

@@ -1,5 +1,7 @@
 #include "cloud/config.h"
 
+#include <algorithm>
+
 #include "common/file_io.h"
 #include "config/tls_section.h"
 #include "config/toml_reader.h"
@@ -12,7 +14,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
   ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker", "admin",
-                                            "commands"}));
+                                            "commands", "audit"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -21,6 +23,17 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   std::int64_t port = c.port, maxc = static_cast<std::int64_t>(c.max_connections);
   ARMORED_TRY(listen.get_optional("port", port, 0, 65535));  // 0: any free port (tests)
   ARMORED_TRY(listen.get_optional("max_connections", maxc, 1, 1'000'000));
+  std::int64_t per_addr = static_cast<std::int64_t>(c.max_connections_per_address),
+               per_id = static_cast<std::int64_t>(c.max_connections_per_identity),
+               hs = c.handshake_timeout.count() / 1000, hs_min = c.handshake_timeout_min.count();
+  ARMORED_TRY(listen.get_optional("max_connections_per_address", per_addr, 1, 1'000'000));
+  ARMORED_TRY(listen.get_optional("max_connections_per_identity", per_id, 1, 1000));
+  ARMORED_TRY(listen.get_optional("handshake_timeout_s", hs, 1, 300));
+  ARMORED_TRY(listen.get_optional("handshake_timeout_min_ms", hs_min, 100, 300'000));
+  c.max_connections_per_address = static_cast<std::size_t>(per_addr);
+  c.max_connections_per_identity = static_cast<std::size_t>(per_id);
+  c.handshake_timeout = std::chrono::milliseconds(hs * 1000);
+  c.handshake_timeout_min = std::chrono::milliseconds(std::min(hs_min, hs * 1000));
   ARMORED_TRY(listen.reject_unknown_keys());
   if (port == 1883) {
     return fail(path.string() + ": listen.port 1883 is the plaintext MQTT port; Armored listens "
@@ -80,6 +93,9 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   std::int64_t check_max = static_cast<std::int64_t>(c.check_at_start_max_bytes);
   ARMORED_TRY(st.get_optional("check_at_start_max_bytes", check_max, 0, std::int64_t{1} << 50));
   c.check_at_start_max_bytes = static_cast<std::uint64_t>(check_max);
+  std::string perms = "refuse";
+  ARMORED_TRY(st.get_optional_choice("file_permissions", perms, {"refuse", "warn"}));
+  c.file_permissions = perms == "warn" ? ExposedFilePolicy::kWarn : ExposedFilePolicy::kRefuse;
   ARMORED_TRY(st.reject_unknown_keys());
   c.sqlite_path = config::resolve_path(base, sqlite);
   c.max_batch_rows = static_cast<std::size_t>(batch);
@@ -87,10 +103,35 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto mq = doc->section("mqtt");
   std::int64_t maxpkt = static_cast<std::int64_t>(c.max_packet_bytes);
   ARMORED_TRY(mq.get_optional("max_packet_bytes", maxpkt, 1024, 16 << 20));
+  std::int64_t max_ka = c.max_keep_alive_s, connect_to = c.mqtt_connect_timeout_s;
+  ARMORED_TRY(mq.get_optional("max_keep_alive_s", max_ka, 1, 65535));
+  ARMORED_TRY(mq.get_optional("connect_timeout_s", connect_to, 1, 300));
+  c.max_keep_alive_s = static_cast<std::uint16_t>(max_ka);
+  c.mqtt_connect_timeout_s = static_cast<std::uint16_t>(connect_to);
+  std::string client_id_policy = "record";
+  ARMORED_TRY(mq.get_optional_choice("client_id_policy", client_id_policy, {"record", "match"}));
+  c.client_id_must_match = client_id_policy == "match";
   ARMORED_TRY(mq.reject_unknown_keys());
   c.max_packet_bytes = static_cast<std::size_t>(maxpkt);
 
   ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
+
+  auto au = doc->section("audit");
+  std::int64_t ai = c.audit.interval.count() / 1000, per_key = static_cast<std::int64_t>(c.audit.rows_per_key),
+               keys = static_cast<std::int64_t>(c.audit.max_keys),
+               rows = static_cast<std::int64_t>(c.audit.max_rows_per_interval),
+               reserve = static_cast<std::int64_t>(c.audit_min_free_disk_mb);
+  ARMORED_TRY(au.get_optional("interval_s", ai, 1, 3600));
+  ARMORED_TRY(au.get_optional("rows_per_source", per_key, 1, 1000));
+  ARMORED_TRY(au.get_optional("max_sources", keys, 2, 100'000));
+  ARMORED_TRY(au.get_optional("max_rows_per_interval", rows, 2, 1'000'000));
+  ARMORED_TRY(au.get_optional("min_free_disk_mb", reserve, 0, std::int64_t{1} << 30));
+  ARMORED_TRY(au.reject_unknown_keys());
+  c.audit.interval = std::chrono::milliseconds(ai * 1000);
+  c.audit.rows_per_key = static_cast<std::size_t>(per_key);
+  c.audit.max_keys = static_cast<std::size_t>(keys);
+  c.audit.max_rows_per_interval = static_cast<std::size_t>(rows);
+  c.audit_min_free_disk_mb = static_cast<std::uint64_t>(reserve);
 
   ARMORED_TRY(parse_broker_section(*doc, base, c.broker, c.broker_enabled));
   const fs::path db_dir = c.backend == "sqlite" && c.sqlite_path.has_parent_path() ? c.sqlite_path.parent_path() : base;

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "cloud/admin_config.h"
+#include "cloud/audit_limiter.h"
 #include "cloud/broker_config.h"
+#include "common/file_mode.h"
 #include "common/result.h"
 #include "tls/config.h"
 
@@ -20,6 +22,10 @@ struct CloudConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8883;
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_address = 64;
+  std::size_t max_connections_per_identity = 4;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds handshake_timeout_min{1000};
   // [tls]; tls.ticket_key_file defaults to armored-cloud.tickets next to the config
   tls::TlsConfig tls;
   // How often the CRL file is checked for a change (0: only on SIGHUP).
@@ -39,8 +45,20 @@ struct CloudConfig {
   // SQLite: PRAGMA quick_check at start when the file is at most this big
   // (0: never); larger files are checked with `armored cloud --check`.
   std::uint64_t check_at_start_max_bytes = std::uint64_t{512} << 20;
+  // An existing database, state or ticket-key file that group or others can
+  // access: refuse to start (default) or warn.
+  ExposedFilePolicy file_permissions = ExposedFilePolicy::kRefuse;
   // [mqtt]
   std::size_t max_packet_bytes = 256 * 1024;
+  // client_id_policy: "record" (false) writes the client id into the
+  // connected audit row; "match" (true) also refuses a CONNECT whose client
+  // id is not the certificate's id (CONNACK 2, identifier rejected).
+  bool client_id_must_match = false;
+  std::uint16_t max_keep_alive_s = 300;
+  std::uint16_t mqtt_connect_timeout_s = 10;
+  // [audit]
+  AuditLimits audit;
+  std::uint64_t audit_min_free_disk_mb = 1024;
   // [status]
   std::chrono::seconds status_interval{5};
   // [broker]: the optional second source (broker_config.h)

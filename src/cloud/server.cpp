@@ -11,21 +11,28 @@
 #include <asio/write.hpp>
 #include <fmt/format.h>
 
+#include <sys/statvfs.h>
+
 #include <array>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <set>
 #include <vector>
 
 #include "cloud/admin_socket.h"
+#include "cloud/admission.h"
+#include "cloud/audit_limiter.h"
 #include "cloud/command_service.h"
 #include "cloud/e3_state_file.h"
 #include "cloud/broker_source.h"
 #include "cloud/connection_event.h"
 #include "cloud/ingest.h"
+#include "cloud/peer_policy.h"
 #include "cloud/store_writer.h"
 #include "cloud/topics.h"
 #include "common/file_io.h"
+#include "common/file_mode.h"
 #include "common/log.h"
 #include "e3/e3.h"
 #include "mqtt/server_session.h"
@@ -129,8 +136,17 @@ struct Conn : std::enable_shared_from_this<Conn> {
   std::unique_ptr<tls::Connection> tls;
   std::optional<mqtt::ServerSession> mqtt;  // set right after construction
   asio::steady_timer wake;  // cancelled to wake the writer
-  std::string peer_address;
+  std::string peer_address;  // address:port, for audit details
+  std::string address;       // the IP alone: the key of per-address limits and audit aggregation
+  std::chrono::steady_clock::time_point accepted_at;
+  std::uint64_t seq = 0;        // accept order: the oldest of an identity is replaced first
+  std::string identity_key;     // "gateway:gw1", once counted against max_connections_per_identity
+  bool failure_audited = false; // a refusal of this connection is already in the audit trail
   std::string identity;     // verified gateway (or direct device) id
+  tls::PeerIdentity peer;   // the whole verified identity, role included
+  // The kConnected audit row, written once the MQTT CONNECT names its
+  // client id (or when the connection ends without one).
+  std::optional<store::SecurityEvent> connected_row;
   std::string serial;       // serial of the certificate it presented (closed when revoked)
   // 0-RTT data arrives before the handshake completes, that is before the
   // peer's identity (and its revocation) is checked: held until then.
@@ -152,6 +168,7 @@ struct CloudServer::Impl {
   std::unique_ptr<tls::TlsContext> tls_ctx;
   std::optional<e3::Opener> opener;
   std::optional<Ingest> ingest;
+  std::optional<PeerPolicy> peer_policy;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreWriter> writer;
   // Device commands (command_service.h): own store connection, admin socket.
@@ -166,6 +183,22 @@ struct CloudServer::Impl {
   // rest of a status interval (up to status.interval_s) before returning.
   asio::steady_timer status_timer{io};
   std::set<std::shared_ptr<Conn>> conns;
+  // Connection slots (admission.h) and the audit aggregation (audit_limiter.h).
+  std::optional<Admission> admission;
+  std::optional<AuditLimiter> audit;
+  // Connections still in their TLS handshake by accept order, the oldest
+  // evicted at the global limit. An entry leaves when its handshake
+  // completes or its connection ends, so this holds only live handshakes
+  // (a queue cleaned lazily would pin every flood connection's memory
+  // behind one slow handshake).
+  std::map<std::uint64_t, std::weak_ptr<Conn>> pending;
+  std::size_t unauthenticated = 0;
+  std::uint64_t next_seq = 0;
+  // Free space on the database's filesystem fell below [audit]
+  // min_free_disk_mb: audit rows are counted and logged, not stored.
+  bool audit_disk_low = false;
+  std::uint64_t refused_connections = 0, evicted_handshakes = 0, replaced_by_identity = 0;
+  std::uint64_t audit_rows_not_stored = 0;
   bool stopping = false;
   CloudStatus counters;  // network-thread counters (merged in status())
   CloudStatus last_status;
@@ -194,6 +227,16 @@ struct CloudServer::Impl {
   std::vector<Committed> committed;
   void acknowledge_committed();
   void security_event(store::EventKind kind, std::string reason, std::string peer, std::string detail);
+  // Through the aggregation: `source` is the peer's IP before authentication,
+  // its identity after. Returns false if the event went into a summary.
+  bool audit_event(store::EventKind kind, std::string reason, std::string peer, std::string detail,
+                   std::string_view source);
+  void store_audit_rows(std::vector<store::SecurityEvent> rows);
+  asio::awaitable<void> audit_loop();
+  void update_disk_reserve();
+  void refuse_before_handshake(const std::shared_ptr<Conn>& c, std::string reason, std::string detail);
+  void replace_oldest_of_identity(const std::shared_ptr<Conn>& newest);
+  void record_connected(const std::shared_ptr<Conn>& c, std::optional<std::string_view> client_id);
   void flush(const std::shared_ptr<Conn>& c);
   void close(const std::shared_ptr<Conn>& c);
   void begin_stop();
@@ -208,7 +251,37 @@ struct CloudServer::Impl {
   void on_uplink_routes(const PreparedUplink& prepared, const std::string& peer);
 };
 
+// Files holding decrypted readings or secrets must be owner-only: the
+// SQLite database (created 0600 here; SQLite gives its -wal, -shm and
+// -journal the database's mode), the E3 state and its journal, the ticket
+// keys. Existing files are checked before anything is read from them.
+Status check_private_files(const CloudConfig& config) {
+  const auto policy = config.file_permissions;
+  auto with = [](const fs::path& p, const char* suffix) { return fs::path(p.string() + suffix); };
+  if (config.backend == "sqlite") {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      ARMORED_TRY(check_private_file(with(config.sqlite_path, suffix), policy, "SQLite database"));
+    }
+    ARMORED_TRY(create_private_file(config.sqlite_path));
+  }
+  ARMORED_TRY(check_private_file(config.state_file, policy, "E3 state file"));
+  ARMORED_TRY(check_private_file(with(config.state_file, ".journal"), policy, "E3 state journal"));
+  if (!config.tls.ticket_key_file.empty()) {
+    ARMORED_TRY(check_private_file(config.tls.ticket_key_file, policy, "ticket key file"));
+  }
+  return {};
+}
+
 Status CloudServer::Impl::load() {
+  ARMORED_TRY(check_private_files(config));
+  AdmissionLimits al;
+  al.max_connections = config.max_connections;
+  al.max_per_address = config.max_connections_per_address;
+  al.max_per_identity = config.max_connections_per_identity;
+  al.handshake_timeout = config.handshake_timeout;
+  al.handshake_timeout_min = config.handshake_timeout_min;
+  admission.emplace(al);
+  audit.emplace(config.audit, unix_ms(clock.now()));
   auto ctx = tls::TlsContext::create(config.tls, clock);
   if (!ctx) return fail(ctx.error().message);
   tls_ctx = std::move(*ctx);
@@ -239,6 +312,9 @@ Status CloudServer::Impl::load() {
   }
   ARMORED_TRY(state_file->load(*opener));
   ingest.emplace(*opener, clock);
+  std::map<std::string, Bytes, std::less<>> device_kids;
+  for (const auto& d : registry->devices) device_kids.emplace(d.device_id, d.kid);
+  peer_policy.emplace(std::move(device_kids));
 
   auto main_store = open_store(config);
   if (!main_store) return unexpected(main_store.error());
@@ -328,9 +404,124 @@ asio::awaitable<void> CloudServer::Impl::command_timer_loop() {
 
 void CloudServer::Impl::security_event(store::EventKind kind, std::string reason, std::string peer,
                                        std::string detail) {
+  const std::string source = peer;
+  audit_event(kind, std::move(reason), std::move(peer), std::move(detail), source);
+}
+
+bool CloudServer::Impl::audit_event(store::EventKind kind, std::string reason, std::string peer, std::string detail,
+                                    std::string_view source) {
+  store::SecurityEvent ev{unix_ms(clock.now()), kind, std::move(reason), std::move(peer), std::move(detail)};
+  if (!audit->admit(ev, source)) return false;
+  std::vector<store::SecurityEvent> rows;
+  rows.push_back(std::move(ev));
+  store_audit_rows(std::move(rows));
+  return true;
+}
+
+// The disk policy: audit rows never take the space readings need. Below
+// [audit] min_free_disk_mb free on the database's filesystem they are only
+// counted and logged; readings go on being stored until the disk is full.
+void CloudServer::Impl::store_audit_rows(std::vector<store::SecurityEvent> rows) {
+  if (rows.empty()) return;
+  if (audit_disk_low) {
+    audit_rows_not_stored += rows.size();
+    for (const auto& r : rows) {
+      spdlog::warn("cloud: audit (not stored, disk below reserve): {} {} {} {}", store::to_string(r.kind), r.reason,
+                   r.peer, r.detail);
+    }
+    return;
+  }
   WriteJob job;
-  job.events.push_back({unix_ms(clock.now()), kind, std::move(reason), std::move(peer), std::move(detail)});
+  job.events = std::move(rows);
   writer->submit(std::move(job));
+}
+
+void CloudServer::Impl::update_disk_reserve() {
+  if (config.backend != "sqlite" || config.audit_min_free_disk_mb == 0) return;
+  struct statvfs vfs {};
+  const fs::path dir = config.sqlite_path.has_parent_path() ? config.sqlite_path.parent_path() : fs::path(".");
+  if (::statvfs(dir.c_str(), &vfs) != 0) return;
+  const std::uint64_t free_mb = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize / (1024 * 1024);
+  const bool low = free_mb < config.audit_min_free_disk_mb;
+  if (low != audit_disk_low) {
+    spdlog::warn("cloud: {} MB free on {} ({} MB reserved for readings): audit rows {}", free_mb, dir.string(),
+                 config.audit_min_free_disk_mb, low ? "are no longer stored, only logged" : "are stored again");
+  }
+  audit_disk_low = low;
+}
+
+asio::awaitable<void> CloudServer::Impl::audit_loop() {
+  asio::steady_timer t(io);
+  update_disk_reserve();
+  while (!stopping) {
+    t.expires_after(std::chrono::seconds(1));
+    co_await t.async_wait(kNoThrow);
+    const std::int64_t now = unix_ms(clock.now());
+    if (now < audit->next_flush_ms() && !stopping) continue;
+    update_disk_reserve();
+    auto rows = audit->flush(now);
+    for (const auto& r : rows) {
+      spdlog::warn("cloud: audit summary: {} '{}' {}: {}", store::to_string(r.kind), r.reason, r.peer, r.detail);
+    }
+    store_audit_rows(std::move(rows));
+  }
+}
+
+// Refused or given up before authentication: one audit row (aggregated per
+// source address and reason), and the connection closes.
+void CloudServer::Impl::refuse_before_handshake(const std::shared_ptr<Conn>& c, std::string reason,
+                                               std::string detail) {
+  if (!c->failure_audited) {
+    c->failure_audited = true;
+    ++counters.handshakes_failed;
+    audit_event(store::EventKind::kFailedHandshake, std::move(reason), "", std::move(detail), c->address);
+  }
+  close(c);
+}
+
+// An identity over max_connections_per_identity: its oldest connection goes
+// (the newest is most likely the live one after a reconnect).
+void CloudServer::Impl::replace_oldest_of_identity(const std::shared_ptr<Conn>& newest) {
+  std::shared_ptr<Conn> oldest;
+  for (const auto& c : conns) {
+    if (c == newest || c->closed || c->identity_key != newest->identity_key) continue;
+    if (!oldest || c->seq < oldest->seq) oldest = c;
+  }
+  if (!oldest) return;
+  ++replaced_by_identity;
+  audit_event(store::EventKind::kOther, "identity connection limit", oldest->identity,
+              fmt::format("{} connections of {} (max_connections_per_identity {}): closed the oldest, from {}",
+                          config.max_connections_per_identity + 1, newest->identity_key,
+                          config.max_connections_per_identity, oldest->peer_address),
+              oldest->identity);
+  close(oldest);
+}
+
+// The MQTT client id is the client's claim, not an identity: it is recorded
+// beside the certificate's (printable ASCII, at most 64 characters) and,
+// with [mqtt] client_id_policy = "match", must equal the certificate id
+// (refused in authorize_connect). nullopt: the connection ended before an
+// accepted CONNECT.
+void CloudServer::Impl::record_connected(const std::shared_ptr<Conn>& c, std::optional<std::string_view> client_id) {
+  if (!c->connected_row) return;
+  WriteJob job;
+  job.events.push_back(std::move(*c->connected_row));
+  c->connected_row.reset();
+  std::string& detail = job.events.back().detail;
+  if (!client_id) {
+    detail += " client_id=(no CONNECT)";
+  } else if (client_id->empty()) {
+    detail += " client_id=(empty)";
+  } else {
+    detail += " client_id=";
+    for (char ch : client_id->substr(0, 64)) detail += (ch > 0x20 && ch < 0x7f) ? ch : '?';
+    if (client_id->size() > 64) detail += "...";
+    if (*client_id != c->identity) detail += " (not the certificate id)";
+  }
+  // Aggregated like any other row: a reconnect loop of one identity cannot
+  // flood the trail either (summaries are 'other' rows, not 'connected').
+  if (!audit->admit(job.events.back(), c->identity)) return;
+  store_audit_rows(std::move(job.events));
 }
 
 void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
@@ -365,11 +556,24 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     close(c);
     return;
   }
+  if (auto why = peer_policy->refuse_uplink(c->peer, p.payload)) {
+    ++counters.acl_denied;
+    security_event(store::EventKind::kAclDenied, "envelope of another device", peer,
+                   fmt::format("{} from {}", *why, c->peer_address));
+    close(c);
+    return;
+  }
   PreparedUplink prepared = ingest->prepare(peer, p.payload, p.dup);
   on_uplink_routes(prepared, peer);
   WriteJob job;
   job.rows = std::move(prepared.rows);
   job.events = std::move(prepared.events);
+  if (audit_disk_low && !job.events.empty()) {
+    // Readings first: below the disk reserve their audit rows are dropped
+    // (counted). Rejected envelopes are also in the ingest counters.
+    audit_rows_not_stored += job.events.size();
+    job.events.clear();
+  }
   if (prepared.opener_changed) {
     job.e3_state = state_file->capture(*opener, prepared.changed_kids);
   }
@@ -432,6 +636,9 @@ void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::A
       case K::kMessage:
         on_publish(c, ev.message, d.arrived_as_early_data);
         break;
+      case K::kConnected:
+        record_connected(c, std::string_view(c->mqtt->client_id()));
+        break;
       case K::kSubscribed:
         for (const auto& g : ev.granted) {
           if (g.filter == downlink_topic(c->identity)) c->subscribed_down = true;
@@ -472,16 +679,17 @@ asio::awaitable<void> CloudServer::Impl::writer_loop(std::shared_ptr<Conn> c) {
 
 asio::awaitable<void> CloudServer::Impl::timer_loop(std::shared_ptr<Conn> c) {
   asio::steady_timer t(c->sock.get_executor());
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = c->accepted_at;
   while (!c->closed) {
     t.expires_after(std::chrono::milliseconds(500));
     co_await t.async_wait(kNoThrow);
     if (c->closed) break;
     if (!c->handshake_done) {
-      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
-        security_event(store::EventKind::kFailedHandshake, "handshake timeout", "", c->peer_address);
-        ++counters.handshakes_failed;
-        close(c);
+      // The deadline shrinks as the listener fills (admission.h).
+      const auto limit = admission->handshake_timeout();
+      if (std::chrono::steady_clock::now() - started > limit) {
+        refuse_before_handshake(c, "handshake timeout",
+                                fmt::format("{}: no handshake within {} ms", c->peer_address, limit.count()));
       }
       continue;
     }
@@ -489,7 +697,16 @@ asio::awaitable<void> CloudServer::Impl::timer_loop(std::shared_ptr<Conn> c) {
     if (dl && *dl <= mnow()) {
       auto events = c->mqtt->on_timer(mnow());
       for (const auto& ev : events) {
-        if (ev.kind == mqtt::ServerEvent::Kind::kClosed) close(c);
+        if (ev.kind != mqtt::ServerEvent::Kind::kClosed) continue;
+        if (ev.error) {
+          const bool keep_alive = ev.error->code == mqtt::ErrorCode::kKeepAliveTimeout;
+          audit_event(store::EventKind::kProtocolError, keep_alive ? "keep-alive timeout" : "mqtt connect timeout",
+                      c->identity,
+                      fmt::format("{} from {} (keep alive {} s)", ev.error->message, c->peer_address,
+                                  c->mqtt->keep_alive_s()),
+                      c->identity);
+        }
+        close(c);
       }
       flush(c);
     }
@@ -505,15 +722,29 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
     for (auto& e : events) {
       if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
         c->handshake_done = true;
+        --unauthenticated;
+        pending.erase(c->seq);
         c->identity = hc->peer.id;
         c->serial = hc->peer.serial;
         if (c->identity.empty()) {
-          security_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address);
+          c->failure_audited = true;
+          audit_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address, c->address);
           close(c);
           break;
         }
-        auto ev = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
-        security_event(ev.kind, std::move(ev.reason), std::move(ev.peer), std::move(ev.detail));
+        c->peer = hc->peer;
+        if (auto why = peer_policy->refuse(hc->peer)) {
+          ++counters.acl_denied;
+          security_event(store::EventKind::kAclDenied, "role mismatch", c->identity,
+                         fmt::format("{} ({}) from {}", *why, hc->peer.uri, c->peer_address));
+          close(c);
+          break;
+        }
+        c->connected_row = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
+        c->identity_key = std::string(role_name(hc->peer.kind)) + ":" + c->identity;
+        if (admission->identity_opened(c->identity_key) > config.max_connections_per_identity) {
+          replace_oldest_of_identity(c);
+        }
         auto early = std::move(c->early);
         for (const auto& ad : early) {
           if (c->closed) break;
@@ -527,9 +758,8 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
         }
       } else if (auto* f = std::get_if<tls::Failed>(&e)) {
         if (!c->handshake_done) {
-          ++counters.handshakes_failed;
-          security_event(store::EventKind::kFailedHandshake, std::string(tls::reason_name(f->error.reason)),
-                         "", fmt::format("{}: {}", c->peer_address, f->error.message));
+          refuse_before_handshake(c, std::string(tls::reason_name(f->error.reason)),
+                                  fmt::format("{}: {}", c->peer_address, f->error.message));
         }
         close(c);
       } else if (std::get_if<tls::Closed>(&e)) {
@@ -539,13 +769,23 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
     }
     if (c->tls->has_output()) c->wake.cancel();
   }
+  if (!c->handshake_done && !c->failure_audited && !stopping) {
+    // The peer went away mid-handshake: no TLS alert, no timeout, yet a trace.
+    refuse_before_handshake(c, "handshake abandoned",
+                            fmt::format("{}: connection closed before the handshake completed", c->peer_address));
+  }
   close(c);
+  if (c->connected_row) record_connected(c, std::nullopt);
   // Wait for the writer to finish with the socket before the state goes away.
   asio::steady_timer t(c->sock.get_executor());
   while (!c->writer_done) {
     t.expires_after(std::chrono::milliseconds(5));
     co_await t.async_wait(kNoThrow);
   }
+  if (!c->handshake_done) --unauthenticated;
+  pending.erase(c->seq);
+  admission->release(c->address);
+  if (!c->identity_key.empty()) admission->identity_closed(c->identity_key);
   conns.erase(c);
 }
 
@@ -556,22 +796,62 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
       if (stopping) break;
       continue;
     }
-    if (conns.size() >= config.max_connections) {
+    asio::error_code aec;
+    auto ep = sock.remote_endpoint(aec);
+    const std::string address = aec ? "?" : ep.address().to_string();
+    const std::string peer_address = aec ? "?" : fmt::format("{}:{}", address, ep.port());
+    const Admit verdict = admission->admit(address, unauthenticated);
+    if (verdict == Admit::kRefuseGlobal || verdict == Admit::kRefuseAddress) {
+      // Refused before any TLS: counted, audited (aggregated per address).
+      ++refused_connections;
+      if (audit_event(store::EventKind::kFailedHandshake, std::string(to_string(verdict)), "",
+                      fmt::format("{}: refused, {} connections open", peer_address, admission->open()), address)) {
+        spdlog::warn("cloud: refused {}: {}", peer_address, to_string(verdict));
+      }
       asio::error_code ignored;
       sock.close(ignored);
       continue;
     }
+    if (verdict == Admit::kEvictThenAccept) {
+      while (!pending.empty()) {
+        auto oldest = pending.begin()->second.lock();
+        pending.erase(pending.begin());
+        if (!oldest || oldest->closed || oldest->handshake_done) continue;
+        ++evicted_handshakes;
+        refuse_before_handshake(oldest, "evicted at connection limit",
+                                fmt::format("{}: pending handshake closed for a new connection ({} open)",
+                                            oldest->peer_address, admission->open()));
+        break;
+      }
+    }
     auto t = tls::Connection::server(*tls_ctx);
-    if (!t) continue;
+    if (!t) {
+      admission->release(address);
+      continue;
+    }
     auto c = std::make_shared<Conn>(std::move(sock), std::move(*t));
-    asio::error_code aec;
-    auto ep = c->sock.remote_endpoint(aec);
-    c->peer_address = aec ? "?" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    c->address = address;
+    c->peer_address = peer_address;
+    c->accepted_at = std::chrono::steady_clock::now();
+    c->seq = next_seq++;
     c->sock.set_option(tcp::no_delay(true), aec);
+    ++unauthenticated;
+    pending.emplace(c->seq, c);
     Conn* raw = c.get();
     mqtt::ServerOptions o;
     o.limits.max_packet_size = config.max_packet_bytes;
     o.max_pending_acks = 4096;
+    o.max_keep_alive_s = config.max_keep_alive_s;
+    o.connect_timeout = std::chrono::seconds(config.mqtt_connect_timeout_s);
+    o.authorize_connect = [this, raw](const mqtt::Connect& cn) {
+      if (!config.client_id_must_match || cn.client_id == raw->identity) return mqtt::ConnectReturnCode::kAccepted;
+      ++counters.acl_denied;
+      std::string shown;
+      for (char ch : std::string_view(cn.client_id).substr(0, 64)) shown += (ch > 0x20 && ch < 0x7f) ? ch : '?';
+      security_event(store::EventKind::kAclDenied, "client id mismatch", raw->identity,
+                     fmt::format("client id '{}' is not the certificate id, from {}", shown, raw->peer_address));
+      return mqtt::ConnectReturnCode::kIdentifierRejected;
+    };
     // Access rules come from the certificate, decided per subscription.
     o.authorize_subscribe = [this, raw](std::string_view filter, mqtt::QoS q) {
       if (!may_subscribe(raw->identity, filter)) {
@@ -593,6 +873,11 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
 CloudStatus CloudServer::Impl::snapshot() const {
   CloudStatus s = counters;
   s.connections = conns.size();
+  s.refused_connections = refused_connections;
+  s.evicted_handshakes = evicted_handshakes;
+  s.replaced_by_identity = replaced_by_identity;
+  s.audit_events_summarized = audit->stats().summarized;
+  s.audit_rows_not_stored = audit_rows_not_stored;
   const auto& tc = tls_ctx->counters();
   s.handshakes_full = tc.full_handshakes.load();
   s.handshakes_resumed = tc.resumed_handshakes.load();
@@ -693,6 +978,14 @@ std::string format_status(const CloudStatus& s, const CloudStatus& b, double sec
     line += fmt::format("; STORAGE FAILING ({} attempts so far): nothing is acknowledged until it works again",
                         s.storage_failures);
   }
+  if (s.refused_connections + s.evicted_handshakes + s.replaced_by_identity > 0) {
+    line += fmt::format("; connections refused {} / pending evicted {} / replaced by identity {}",
+                        s.refused_connections, s.evicted_handshakes, s.replaced_by_identity);
+  }
+  if (s.audit_events_summarized + s.audit_rows_not_stored > 0) {
+    line += fmt::format("; audit events summarized {}, rows not stored (disk reserve) {}", s.audit_events_summarized,
+                        s.audit_rows_not_stored);
+  }
   if (s.broker_enabled) {
     line += fmt::format("; broker {}, {} messages, {} connect failures",
                         !s.broker_connected            ? "disconnected"
@@ -739,6 +1032,7 @@ int CloudServer::run() {
   i.crl_watch->start();
   if (i.admin) i.admin->start();
   asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
+  asio::co_spawn(i.io, i.audit_loop(), asio::detached);
   if (i.broker) i.broker->start();
   i.io.run();
   i.writer->drain();

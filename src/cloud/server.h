@@ -31,6 +31,13 @@ struct CloudStatus {
   bool broker_enabled = false, broker_connected = false, broker_session_resumed = false;
   std::uint64_t broker_messages = 0, broker_connect_failures = 0;
   std::uint64_t redelivered = 0;  // duplicates that came in a DUP=1 PUBLISH (a subset of rejected)
+  // Connection admission (admission.h): refused at a limit, pending
+  // handshakes evicted at the global limit, oldest connections of an
+  // identity replaced by a newer one.
+  std::uint64_t refused_connections = 0, evicted_handshakes = 0, replaced_by_identity = 0;
+  // Audit aggregation (audit_limiter.h): events counted in summary rows
+  // instead of a row each, and rows dropped below the disk reserve.
+  std::uint64_t audit_events_summarized = 0, audit_rows_not_stored = 0;
 };
 
 class CloudServer {

@@ -1,5 +1,9 @@
 #include "config/tls_section.h"
 
+#include <algorithm>
+
+#include "common/hex.h"
+
 namespace armored::config {
 
 Status read_tls_files(TomlSection& s, const std::filesystem::path& base, bool crl_required, tls::TlsConfig& out) {
@@ -18,6 +22,21 @@ Status read_tls_files(TomlSection& s, const std::filesystem::path& base, bool cr
   out.intermediates = resolve_path(base, chain);
   out.min_version = minv == "1.2" ? tls::MinVersion::kTls12 : tls::MinVersion::kTls13;
   out.tls13_ciphersuites = suites;
+  return {};
+}
+
+Status read_spki_pins(TomlSection& s, tls::TlsConfig& out) {
+  std::vector<std::string> pins;
+  ARMORED_TRY(s.get_optional("pin_sha256", pins));
+  for (const auto& text : pins) {
+    auto raw = from_hex(text);
+    if (!raw || raw->size() != 32) {
+      return fail("pin_sha256: '" + text + "' is not 64 hex digits (SHA-256 of an SPKI)");
+    }
+    tls::SpkiPin pin{};
+    std::copy(raw->begin(), raw->end(), pin.begin());
+    out.spki_pins.push_back(pin);
+  }
   return {};
 }
 

@@ -18,6 +18,11 @@ namespace armored::config {
 // caller's reject_unknown_keys().
 Status read_tls_files(TomlSection& s, const std::filesystem::path& base, bool crl_required, tls::TlsConfig& out);
 
+// Reads `pin_sha256` (optional): a list of SHA-256 digests of the server's
+// SubjectPublicKeyInfo DER, 64 hex digits each. The server's verified chain
+// must then contain one of them, on top of the CA and name checks.
+Status read_spki_pins(TomlSection& s, tls::TlsConfig& out);
+
 // [status] interval_s (0..3600 s, 0: no status line); rejects other keys.
 // `interval` keeps its value when the key is absent.
 Status read_status_section(TomlDocument& doc, std::chrono::seconds& interval);

@@ -33,6 +33,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   ARMORED_TRY(cl.get("host", c.cloud_host));
   ARMORED_TRY(cl.get_optional("port", port, 1, 65535));
   ARMORED_TRY(config::read_tls_files(cl, base, /*crl_required=*/false, c.tls));
+  ARMORED_TRY(config::read_spki_pins(cl, c.tls));
   ARMORED_TRY(cl.get_optional("ticket_dir", tickets));
   ARMORED_TRY(cl.get_optional("ticket_max_age_s", max_age, 0, 7 * 24 * 3600));
   ARMORED_TRY(cl.get_optional("keep_alive_s", keep, 0, 3600));

@@ -120,6 +120,9 @@ MqttStatus ServerSession::on_connect(const Packet& p, Time) {
   }
   client_id_.assign(c.client_id);
   keep_alive_s_ = c.keep_alive_s;
+  if (options_.max_keep_alive_s > 0 && (keep_alive_s_ == 0 || keep_alive_s_ > options_.max_keep_alive_s)) {
+    keep_alive_s_ = options_.max_keep_alive_s;
+  }
   // Sessions are not kept across connections, so no session is present.
   ARMORED_TRY(out_.append(Packet{ConnAck{false, ConnectReturnCode::kAccepted}}));
   emit(ServerEvent::Kind::kConnected);

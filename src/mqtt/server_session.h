@@ -26,6 +26,12 @@ enum class ServerState : std::uint8_t { kAwaitConnect, kConnected, kClosed };
 struct ServerOptions {
   Limits limits;
   Duration connect_timeout = std::chrono::seconds(10);  // CONNECT must arrive within this
+  // Server maximum for Keep Alive, in seconds (0: none). A CONNECT asking
+  // for 0 (no keep-alive) or more than this gets this instead, as brokers
+  // do: MQTT 3.1.1 has no way to tell the client, but the server may close
+  // a connection silent for 1.5 x Keep Alive [MQTT-3.1.2-24], so an idle
+  // client cannot hold its connection forever.
+  std::uint16_t max_keep_alive_s = 0;
   std::size_t max_pending_acks = 1024;                  // inbound QoS 1 awaiting acknowledge()
   std::size_t max_inflight = 64;                        // outbound QoS 1 awaiting PUBACK
   Duration retransmit_timeout = std::chrono::seconds(20);
@@ -90,6 +96,7 @@ class ServerSession {
 
   ServerState state() const { return state_; }
   const std::string& client_id() const { return client_id_; }
+  // The Keep Alive in force: the client's, capped by max_keep_alive_s.
   std::uint16_t keep_alive_s() const { return keep_alive_s_; }
   std::size_t pending_acks() const { return pending_acks_.size(); }
   const ErrorCounters& counters() const { return counters_; }

@@ -169,7 +169,8 @@ PkiStatus Authority::State::save_index(const Index& next) const {
 
 IssuedFiles Authority::State::files_for(const Identity& identity) const {
   return {identity, leaf_cert_path(dir, identity.role, identity.id),
-          leaf_key_path(dir, identity.role, identity.id), dir / kChainFile};
+          leaf_key_path(dir, identity.role, identity.id), dir / kChainFile,
+          leaf_fullchain_path(dir, identity.role, identity.id)};
 }
 
 Expected<Identity> identity_from_cert(X509* cert, const IssueRequest& request) {
@@ -309,13 +310,16 @@ PkiResult<IssuedFiles> Authority::issue(const IssueRequest& request, TimePoint n
   auto identity = identity_from_cert(cert->get(), request);
   auto cert_pem = ossl::cert_to_pem(cert->get());
   auto key_pem = ossl::key_to_pem(key->get());
-  if (!identity || !cert_pem || !key_pem) return pki_error(ErrorCode::crypto, "cannot encode " + request.id);
+  auto issuing_pem = ossl::cert_to_pem(s_->issuing.get());
+  if (!identity || !cert_pem || !key_pem || !issuing_pem)
+    return pki_error(ErrorCode::crypto, "cannot encode " + request.id);
 
   IssuedFiles files = s_->files_for(*identity);
   auto st = make_dir(role_dir(s_->dir, request.role), 0700);
   if (st) st = write_file_atomic(files.key, as_bytes(*key_pem), 0600);
   ossl::wipe(*key_pem);
   if (st) st = write_file_atomic(files.cert, as_bytes(*cert_pem), 0644);
+  if (st) st = write_file_atomic(files.fullchain, as_bytes(*cert_pem + *issuing_pem), 0644);
   if (!st) return pki_error(ErrorCode::io, st.error().message);
   Index next = s_->index;
   next.add(*identity);

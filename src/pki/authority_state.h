@@ -27,6 +27,9 @@ inline fs::path role_dir(const fs::path& dir, Role role) { return dir / std::str
 inline fs::path leaf_cert_path(const fs::path& dir, Role role, const std::string& id) {
   return role_dir(dir, role) / (id + ".crt");
 }
+inline fs::path leaf_fullchain_path(const fs::path& dir, Role role, const std::string& id) {
+  return role_dir(dir, role) / (id + ".fullchain.pem");
+}
 inline fs::path leaf_key_path(const fs::path& dir, Role role, const std::string& id) {
   return role_dir(dir, role) / (id + ".key");
 }

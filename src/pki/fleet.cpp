@@ -27,7 +27,8 @@ std::string fleet_id(const std::string& prefix, std::size_t n, std::size_t width
 // two threads only makes them spin on the directory's lock in the kernel,
 // while key generation and signing (outside the lock) scale with cores.
 Expected<Identity> provision_one(KeyGenerator& keys, const IssueRequest& request, X509* issuer,
-                                 EVP_PKEY* issuer_key, const fs::path& dir, std::mutex& write_mu) {
+                                 EVP_PKEY* issuer_key, const std::string& issuer_pem, const fs::path& dir,
+                                 std::mutex& write_mu) {
   auto key = keys.generate();
   if (!key) return unexpected(key.error());
   auto cert = make_leaf(key->get(), request, issuer, issuer_key);
@@ -43,6 +44,8 @@ Expected<Identity> provision_one(KeyGenerator& keys, const IssueRequest& request
   if (!st) return unexpected(st.error());
   ARMORED_TRY(write_file_atomic_unsynced(leaf_cert_path(dir, request.role, request.id),
                                          as_bytes(*cert_pem), 0644));
+  ARMORED_TRY(write_file_atomic_unsynced(leaf_fullchain_path(dir, request.role, request.id),
+                                         as_bytes(*cert_pem + issuer_pem), 0644));
   return identity;
 }
 
@@ -79,6 +82,8 @@ PkiResult<std::vector<IssuedFiles>> Authority::issue_fleet(const FleetRequest& r
   if (auto st = make_dir(devices, 0700); !st) return pki_error(ErrorCode::io, st.error().message);
   // Warm the issuer's cached extension data before threads read it concurrently.
   X509_check_purpose(s_->issuing.get(), -1, 0);
+  auto issuing_pem = ossl::cert_to_pem(s_->issuing.get());
+  if (!issuing_pem) return pki_error(ErrorCode::crypto, issuing_pem.error().message);
 
   std::vector<std::optional<Identity>> done_ids(request.count);
   std::atomic<std::size_t> next{0}, done{0};
@@ -90,8 +95,8 @@ PkiResult<std::vector<IssuedFiles>> Authority::issue_fleet(const FleetRequest& r
     for (;;) {
       std::size_t i = next.fetch_add(1);
       if (i >= request.count || failed.load()) return;
-      auto id = provision_one(keys, requests[i], s_->issuing.get(), s_->signing_key.get(), s_->dir,
-                              write_mu);
+      auto id = provision_one(keys, requests[i], s_->issuing.get(), s_->signing_key.get(), *issuing_pem,
+                              s_->dir, write_mu);
       if (!id) {
         std::lock_guard lock(error_mu);
         if (!failed.exchange(true)) first_error = requests[i].id + ": " + id.error().message;

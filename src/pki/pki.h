@@ -107,6 +107,10 @@ struct IssuedFiles {
   fs::path cert;  // <dir>/<role>/<id>.crt
   fs::path key;   // <dir>/<role>/<id>.key (0600)
   fs::path chain; // <dir>/chain.pem
+  // <dir>/<role>/<id>.fullchain.pem: the leaf followed by the issuing CA,
+  // the file standard clients (mosquitto_pub --cert, paho tls_set
+  // certfile=, openssl s_client -cert) should present.
+  fs::path fullchain;
 };
 
 struct ListEntry {

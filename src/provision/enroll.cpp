@@ -115,7 +115,9 @@ Expected<EnrolResult> enrol(const fs::path& pki_dir, const fs::path& e3_dir, con
     ++out.enrolled;
   }
   std::string json = serialize_registry(reg);
-  ARMORED_TRY(write_file_atomic(registry_path(e3_dir), as_bytes(json), 0644));
+  // 0600: the registry links each pseudonymous key ID (all a gateway sees)
+  // to a device; whoever reads it can tell whose readings pass by.
+  ARMORED_TRY(write_file_atomic(registry_path(e3_dir), as_bytes(json), 0600));
   out.registry = std::move(reg);
   return out;
 }

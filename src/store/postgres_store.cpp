@@ -46,9 +46,17 @@ class PostgresStore final : public Store {
     std::unique_ptr<char, decltype(&PQfreemem)> ident(
         PQescapeIdentifier(c, options_.schema.data(), options_.schema.size()), &PQfreemem);
     if (!ident) return unexpected(pg::pg_error(c, "schema name"));
+    std::unique_ptr<char, decltype(&PQfreemem)> literal(
+        PQescapeLiteral(c, options_.schema.data(), options_.schema.size()), &PQfreemem);
+    if (!literal) return unexpected(pg::pg_error(c, "schema name"));
     // "already exists, skipping" notices are expected on every open after the first.
-    std::string create = "SET client_min_messages = warning; BEGIN; SELECT pg_advisory_xact_lock(7275651); CREATE SCHEMA IF NOT EXISTS " +
-                         std::string(ident.get()) + "; SET search_path TO " + ident.get() + "; " +
+    // CREATE SCHEMA only when it is missing: even with IF NOT EXISTS it needs
+    // CREATE on the database, which a cloud role owning just its schema
+    // lacks (docs/security.md, PostgreSQL grants).
+    std::string create = "SET client_min_messages = warning; BEGIN; SELECT pg_advisory_xact_lock(7275651); "
+                         "DO $armored$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = " +
+                         std::string(literal.get()) + ") THEN CREATE SCHEMA " + ident.get() +
+                         "; END IF; END $armored$; SET search_path TO " + ident.get() + "; " +
                          pg::kSchema + " COMMIT;";
     ARMORED_TRY(pg::exec(c, create.c_str()));
     ARMORED_TRY(pg::exec(c, pg::kSessionSetup));

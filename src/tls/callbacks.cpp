@@ -69,6 +69,16 @@ int verify_cb(int preverify_ok, X509_STORE_CTX* x) {
   }
   if (X509_STORE_CTX_get_error_depth(x) != 0) return 1;
   X509* leaf = X509_STORE_CTX_get_current_cert(x);
+  // A CA certificate is never an identity, even with clientAuth/serverAuth
+  // and an armored SAN: it could issue further "identities" of its own.
+  // OpenSSL's purpose check lets such a leaf through (RFC 5280 4.2.1.9 does
+  // not forbid it), so the rule is ours; `armored pki verify` applies it too.
+  if (X509_check_ca(leaf) != 0) {
+    return fail_verify(x, st, Reason::kCaAsEndEntity,
+                       "peer certificate is a CA certificate (basicConstraints CA:TRUE or keyCertSign), "
+                       "not an end-entity identity",
+                       X509_V_ERR_APPLICATION_VERIFICATION);
+  }
   // OpenSSL's purpose check accepts a leaf with no EKU at all; our PKI always
   // sets one, so its absence means the certificate was not made for this role.
   std::uint32_t want = st->server ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
@@ -93,6 +103,32 @@ int verify_cb(int preverify_ok, X509_STORE_CTX* x) {
                        X509_V_ERR_APPLICATION_VERIFICATION);
   }
   return 1;
+}
+
+// Chain building for the peer's certificate: what the peer sent, plus the
+// issuing CA(s) we know, as *untrusted* certificates. A client that sends
+// only its leaf (mosquitto_pub --cert <id>.crt, paho, openssl s_client)
+// then verifies as if it had sent the full chain; the chain must still end
+// at the root in the verify store (no X509_V_FLAG_PARTIAL_CHAIN), so
+// nothing is trusted that was not before.
+int cert_verify_cb(X509_STORE_CTX* x, void* arg) {
+  auto* impl = static_cast<TlsContext::Impl*>(arg);
+  if (impl == nullptr || impl->known_intermediates.empty()) return X509_verify_cert(x);
+  STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(x);
+  STACK_OF(X509)* untrusted = sent != nullptr ? sk_X509_dup(sent) : sk_X509_new_null();
+  if (untrusted == nullptr) return 0;
+  for (const auto& c : impl->known_intermediates) {
+    if (sk_X509_push(untrusted, c.get()) <= 0) {
+      sk_X509_free(untrusted);
+      return 0;
+    }
+  }
+  X509_STORE_CTX_set0_untrusted(x, untrusted);
+  const int ok = X509_verify_cert(x);
+  // The verified chain holds its own references; the stack only borrowed.
+  X509_STORE_CTX_set0_untrusted(x, sent);
+  sk_X509_free(untrusted);
+  return ok;
 }
 
 // RFC 5077-style ticket protection with rotating keys, framed by OpenSSL as
@@ -239,6 +275,7 @@ void install_callbacks(TlsContext::Impl& impl) {
     SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   }
   SSL_CTX_set_verify(ctx, mode, verify_cb);
+  SSL_CTX_set_cert_verify_callback(ctx, cert_verify_cb, &impl);
 }
 
 }  // namespace armored::tls::detail

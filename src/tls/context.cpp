@@ -53,6 +53,8 @@ Status load_trust(TlsContext::Impl& impl) {
     int added = 0;
     while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
       // add0 takes ownership on success.
+      X509_up_ref(x);
+      impl.known_intermediates.emplace_back(x);
       if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
         X509_free(x);
         return openssl_fail("cannot add intermediate certificate from " + c.intermediates.string());

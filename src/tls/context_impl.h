@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/clock.h"
 #include "tls/config.h"
@@ -26,6 +27,11 @@ struct TlsContext::Impl {
   // handshakes on other threads still use the old one.
   std::mutex store_mu;
   detail::X509StorePtr verify_store;
+  // The issuing CA(s) from config.intermediates: besides being sent after
+  // our leaf, they complete the chain of a peer that sends only its leaf
+  // (standard MQTT clients given `armored pki`'s <id>.crt). Untrusted:
+  // every chain must still end at a trust anchor in verify_store.
+  std::vector<detail::X509Ptr> known_intermediates;
 
   // A new reference to the current verify store.
   X509_STORE* acquire_verify_store() {

@@ -15,12 +15,14 @@ std::string_view reason_name(Reason r) {
     case Reason::kBadSignature: return "bad_signature";
     case Reason::kWrongEku: return "wrong_eku";
     case Reason::kMissingIdentity: return "missing_identity";
+    case Reason::kCaAsEndEntity: return "ca_as_end_entity";
     case Reason::kPinMismatch: return "pin_mismatch";
     case Reason::kInvalidChain: return "invalid_chain";
     case Reason::kNoPeerCertificate: return "no_peer_certificate";
     case Reason::kProtocolVersion: return "protocol_version";
     case Reason::kNoSharedCipher: return "no_shared_cipher";
     case Reason::kPeerAlert: return "peer_alert";
+    case Reason::kBadCertificateVerify: return "bad_certificate_verify";
     case Reason::kProtocolError: return "protocol_error";
     case Reason::kUnexpectedEof: return "unexpected_eof";
     case Reason::kTimeout: return "timeout";

@@ -23,6 +23,7 @@ enum class Reason : std::uint8_t {
   kBadSignature,       // certificate or CRL signature does not verify
   kWrongEku,           // missing serverAuth/clientAuth extended key usage
   kMissingIdentity,    // client cert has no urn:armored:{gateway,device}:<id> SAN
+  kCaAsEndEntity,      // peer presented a CA certificate (basicConstraints CA:TRUE) as its own
   kPinMismatch,        // no SPKI in the verified chain matches a configured pin
   kInvalidChain,       // any other chain defect OpenSSL reports
   kNoPeerCertificate,  // client sent no certificate (server requires one)
@@ -30,6 +31,7 @@ enum class Reason : std::uint8_t {
   kProtocolVersion,    // no common protocol version (e.g. TLS 1.2-only peer)
   kNoSharedCipher,     // no common cipher suite or group
   kPeerAlert,          // peer aborted with an alert (see message for which)
+  kBadCertificateVerify,  // the peer's handshake signature (CertificateVerify) fails with its certificate's key
   kProtocolError,      // malformed or unexpected TLS records/messages
   kUnexpectedEof,      // transport closed without close_notify
   kTimeout,            // handshake did not finish in time

@@ -30,6 +30,10 @@ Reason reason_from_ssl(int lib, int reason) {
       return Reason::kInvalidChain;
     case SSL_R_UNEXPECTED_EOF_WHILE_READING:
       return Reason::kUnexpectedEof;
+    // The peer's CertificateVerify does not verify with its certificate's
+    // key (RFC 8446 4.4.3): it does not hold the key it claims.
+    case SSL_R_BAD_SIGNATURE:
+      return Reason::kBadCertificateVerify;
     default:
       break;
   }

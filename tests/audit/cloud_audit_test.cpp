@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -68,13 +69,37 @@ TEST(AuditTlsOnOurCloud, ReportsNothingAboveInfo) {
   EXPECT_EQ(cloud.stop(), 0);
 }
 
-// A leaf from `armored pki` holds no intermediate: the cloud refuses it, and
-// the audit says so instead of reporting "no resumption" as a fact.
+// A leaf from `armored pki` holds no intermediate: the cloud completes its
+// chain with the issuing CA it knows, so the probe gets in without
+// --client-chain.
+TEST(AuditTlsOnOurCloud, ALeafOnlyProbeIsAccepted) {
+  TempDir dir;
+  CloudPeer cloud(dir);
+  cloud.make_pki({"gw-1"}, {});
+  ASSERT_TRUE(cloud.start());
+  int code = -1;
+  auto report = audit_cloud(cloud, {}, code);
+  EXPECT_EQ(findings_above_info(report), "");
+  EXPECT_EQ(report["details"]["client_certificate"]["refused"], false) << report["details"].dump(1);
+  EXPECT_EQ(cloud.stop(), 0);
+}
+
+// A probe certificate of another CA is refused, and the audit says so
+// instead of reporting "no resumption" as a fact.
 TEST(AuditTlsOnOurCloud, SaysWhenTheCloudRefusedTheProbesCertificate) {
   TempDir dir;
   CloudPeer cloud(dir);
   cloud.make_pki({"gw-1"}, {});
   ASSERT_TRUE(cloud.start());
+  // gw-1's files replaced by a gateway of another PKI (the cloud read its
+  // own files at start; it never reads gw-1's).
+  const std::string other = (dir / "other-pki").string();
+  cloud.armored({"pki", "init", "--dir", other, "--name", "Other CA"});
+  cloud.armored({"pki", "issue", "gateway", "--id", "gw-1", "--dir", other});
+  for (const char* ext : {".crt", ".key"}) {
+    std::filesystem::copy_file(other + "/gateway/gw-1" + ext, cloud.pki() + "/gateway/gw-1" + ext,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
   int code = -1;
   auto report = audit_cloud(cloud, {}, code);
   EXPECT_EQ(findings_above_info(report), "");

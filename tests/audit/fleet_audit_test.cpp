@@ -114,6 +114,8 @@ TEST(AuditFleet, ReportsEachPlantedFlawWithItsFinding) {
   const std::string pki = cloud.pki();
   cloud.make_pki({"gw-ok", "gw-revoked", "gw-idle"}, {"dev-a", "dev-b", "dev-c"});
   cloud.armored({"pki", "issue", "device", "--id", "dev-soon", "--days", "10", "--dir", pki});
+  // Enrolled too: the cloud refuses a device identity it has no E3 key for.
+  cloud.armored({"enroll", "--pki", pki, "--e3", (dir / "e3").string()});
   ASSERT_TRUE(cloud.start());  // loads crl.pem now: nothing revoked yet
 
   for (auto [role, id] : {std::pair{"gateway", "gw-ok"}, {"gateway", "gw-revoked"}, {"device", "dev-a"},

@@ -249,6 +249,22 @@ TEST(MqttServerSession, KeepAliveZeroNeverExpires) {
   EXPECT_TRUE(s.on_timer(secs(1e6)).empty());
 }
 
+TEST(MqttServerSession, KeepAliveZeroOrHugeIsCappedByTheServerMaximum_MQTT_3_1_2_24) {
+  ServerOptions o;
+  o.max_keep_alive_s = 60;
+  ServerSession zero(o, secs(0));
+  zero.receive(hex("10 0d 0004 4d515454 04 02 0000 0001 61"), secs(0));  // keep alive 0
+  EXPECT_EQ(zero.keep_alive_s(), 60);
+  EXPECT_EQ(zero.next_deadline(), secs(90));
+  EXPECT_EQ(closed_with(zero.on_timer(secs(90))), ErrorCode::kKeepAliveTimeout);
+  ServerSession huge(o, secs(0));
+  huge.receive(hex("10 0d 0004 4d515454 04 02 ffff 0001 61"), secs(0));  // 65535 s
+  EXPECT_EQ(huge.keep_alive_s(), 60);
+  ServerSession small(o, secs(0));
+  small.receive(hex(kConnect), secs(0));  // 10 s: below the cap, kept
+  EXPECT_EQ(small.keep_alive_s(), 10);
+}
+
 TEST(MqttServerSession, ConnectMustArriveBeforeTheConnectTimeout) {
   ServerOptions o;
   o.connect_timeout = secs(2);

@@ -43,8 +43,6 @@ class BrokerTest : public PeerTest {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = run(armored({"pki", "issue", "gateway", "--id", "cloud-ingest", "--dir", (dir() / "pki").string()}), 60s);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    std::ofstream(dir() / "broker-chain.crt")
-        << slurp(dir() / pki_dir / "cloud" / "broker.crt") << slurp(dir() / pki_dir / "issuing-ca.crt");
   }
 
   // Mosquitto on 127.0.0.1: TLS 1.3 only, a client certificate from our CA
@@ -68,7 +66,7 @@ class BrokerTest : public PeerTest {
         << "listener " << broker_port_ << " 127.0.0.1\n"
         << "tls_version tlsv1.3\n"
         << "cafile " << (dir() / "pki" / "root-ca.crt").string() << "\n"
-        << "certfile " << (dir() / "broker-chain.crt").string() << "\n"
+        << "certfile " << (dir() / broker_pki_ / "cloud" / "broker.fullchain.pem").string() << "\n"
         << "keyfile " << (dir() / broker_pki_ / "cloud" / "broker.key").string() << "\n"
         << "require_certificate true\n"
         << "use_identity_as_username true\n"

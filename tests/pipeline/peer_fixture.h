@@ -40,12 +40,10 @@ class PeerTest : public PipelineTest {
     return got;
   }
 
-  // The gateway's certificate followed by the issuing CA, as mosquitto_pub wants it.
+  // The certificate followed by the issuing CA, as `armored pki` writes it
+  // for standard clients (<id>.fullchain.pem).
   std::string chain_for(const std::string& role, const std::string& id) {
-    auto path = (dir() / (id + "-chain.crt")).string();
-    std::string pem = slurp(dir() / "pki" / role / (id + ".crt")) + slurp(dir() / "pki" / "issuing-ca.crt");
-    write_bytes(path, ByteSpan(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
-    return path;
+    return (dir() / "pki" / role / (id + ".fullchain.pem")).string();
   }
 
   // Publishes `payload` with QoS 1 as `id` (a real TLS 1.3 MQTT client).

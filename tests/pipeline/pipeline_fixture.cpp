@@ -48,8 +48,8 @@ void PipelineTest::make_pki(int devices, const std::vector<std::string>& gateway
 }
 
 void PipelineTest::write_cloud_config() {
-  write_text(dir() / "cloud.toml", "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(cloud_port_) +
-                                       "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
+  write_text(dir() / "cloud.toml", "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(cloud_port_) + "\n" +
+                                       cloud_listen_extra_ + "[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
                                        "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\n"
                                        "crl = \"pki/crl.pem\"\n" + cloud_tls_extra_ + "[e3]\ndir = \"e3\"\npki_dir = \"pki\"\n"
                                        "state_file = \"cloud.e3state\"\n" + storage_toml_ +

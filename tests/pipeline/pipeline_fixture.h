@@ -83,6 +83,8 @@ class PipelineTest : public ::testing::Test {
   armored::testing::TempDir tmp_;
   // [status] interval_s of the cloud and gateway configs.
   int status_interval_s_ = 1;
+  // Lines added to cloud.toml's [listen] section (e.g. max_connections).
+  std::string cloud_listen_extra_;
   // Lines added to cloud.toml's [tls] section (e.g. crl_check_interval_s).
   std::string cloud_tls_extra_;
   // Appended to cloud.toml (e.g. a [broker] section).
