@@ -74,7 +74,10 @@ void StoreWriter::run() {
   std::vector<WriteJob> jobs;
   SystemRng rng;
   Backoff backoff(retry_.initial, retry_.max, rng);
-  std::optional<std::chrono::steady_clock::time_point> failing_since;
+  // Not a std::optional: GCC 12 at -O3 reports its time_point as maybe
+  // uninitialised (a false positive that -Werror turns into an error).
+  bool failing = false;
+  std::chrono::steady_clock::time_point failing_since{};
   std::uint64_t attempts = 0;
   for (;;) {
     {
@@ -104,10 +107,10 @@ void StoreWriter::run() {
       Status st = commit(g, progress);
       const store::BatchResult& result = progress.result;
       if (st) {
-        if (failing_since) {
-          const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - *failing_since).count();
+        if (failing) {
+          const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - failing_since).count();
           spdlog::warn("cloud: storage works again after {:.1f} s and {} attempts; acknowledging resumes", secs, attempts);
-          failing_since.reset();
+          failing = false;
           backoff.reset();
         }
         attempts = 0;
@@ -122,7 +125,8 @@ void StoreWriter::run() {
         stats_.failing = false;
         break;
       }
-      if (!failing_since) {
+      if (!failing) {
+        failing = true;
         failing_since = std::chrono::steady_clock::now();
         // Once, with the cause: the retries below are silent until it works.
         spdlog::error("cloud: {}; holding {} readings unacknowledged and retrying until storage works again",

@@ -150,7 +150,8 @@ struct Gateway::Impl {
   // A spool that cannot take writes (disk full, I/O error): devices get the
   // "busy" answer and keep their readings; logged once when it starts and
   // once when it ends, not per burst.
-  std::optional<std::chrono::steady_clock::time_point> spool_failing_since;
+  bool spool_failing = false;  // not std::optional: see StoreWriter::run
+  std::chrono::steady_clock::time_point spool_failing_since{};
   std::uint64_t spool_refused_in_outage = 0;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
@@ -271,7 +272,8 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
       if (reopen_spool()) r = spool->append_batch(accepted);
     }
     if (!r) {
-      if (!spool_failing_since) {
+      if (!spool_failing) {
+        spool_failing = true;
         spool_failing_since = std::chrono::steady_clock::now();
         spool_refused_in_outage = 0;
         spdlog::error("gateway: spool refuses writes: {}; devices are answered \"busy\" and keep their readings"
@@ -282,11 +284,11 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
       counters.refused_full += accepted.size();
       kind = kAckRefused;
     } else {
-      if (spool_failing_since) {
+      if (spool_failing) {
         spdlog::warn("gateway: spool takes writes again after {:.1f} s ({} messages answered busy meanwhile)",
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - *spool_failing_since).count(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - spool_failing_since).count(),
                      spool_refused_in_outage);
-        spool_failing_since.reset();
+        spool_failing = false;
       }
       counters.spooled += accepted.size();
       recent.insert_all(accepted_hash);
@@ -610,7 +612,7 @@ GatewayStatus Gateway::Impl::snapshot() const {
   s.lost_record_ids = st.id_gaps;
   s.torn_bytes = st.torn_bytes;
   s.ack_rebuilt = st.ack_rebuilt;
-  s.spool_failing = spool_failing_since.has_value();
+  s.spool_failing = spool_failing;
   return s;
 }
 
