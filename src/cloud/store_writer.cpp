@@ -135,6 +135,7 @@ void StoreWriter::run() {
         spdlog::debug("cloud: storage still failing: {}", st.error().message);
       }
       const auto delay = backoff.next();
+      if (auto rc = store_.reconnect(); !rc) spdlog::debug("cloud: storage reconnect failed: {}", rc.error().message);
       std::unique_lock lk(mu_);
       ++stats_.failures;
       if (!stats_.failing) ++stats_.outages;

@@ -51,9 +51,13 @@ void bind_reading(Stmt& st, int base, const ReadingRow& r) {
   st.bind(base + 9, r.received_at_ms);
 }
 
+StoreResult<DbPtr> open_db(const std::filesystem::path& path, const SqliteOptions& options);
+
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
+  SqliteStore(DbPtr db, std::filesystem::path path, SqliteOptions options)
+      : db_(std::move(db)), path_(std::move(path)), options_(options) {}
+  StoreStatus reconnect() override;
 
   StoreStatus prepare() {
     sqlite3* d = db_.get();
@@ -497,16 +501,15 @@ class SqliteStore final : public Store {
   }
 
   DbPtr db_;
+  std::filesystem::path path_;
+  SqliteOptions options_;
   Stmt insert_reading_, insert_readings_, upsert_replay_, insert_event_, touch_device_;
   Stmt select_runs_, delete_runs_, insert_run_;
   StoredIndex index_;
   bool index_loaded_ = false;
 };
 
-}  // namespace
-
-StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& path,
-                                                const SqliteOptions& options) {
+StoreResult<DbPtr> open_db(const std::filesystem::path& path, const SqliteOptions& options) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -552,7 +555,30 @@ StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& pat
     return unexpected(StoreError{StoreErrorCode::kUnavailable, path.string() + ": WAL journal mode unavailable"});
   }
   mode = sqlite::Stmt();
-  auto store = std::make_unique<SqliteStore>(std::move(db));
+  return db;
+}
+
+StoreStatus SqliteStore::reconnect() {
+  // After an I/O error SQLite may keep refusing on the same connection (its
+  // view of the WAL and shared memory is suspect): start a fresh one. The
+  // stored-ranges cache stays, it holds only what committed.
+  Stmt* all[] = {&insert_reading_, &insert_readings_, &upsert_replay_, &insert_event_, &touch_device_,
+                 &select_runs_, &delete_runs_, &insert_run_};
+  for (Stmt* st : all) *st = Stmt();
+  db_.reset();
+  auto db = open_db(path_, options_);
+  if (!db) return unexpected(db.error());
+  db_ = std::move(*db);
+  return prepare();
+}
+
+}  // namespace
+
+StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& path,
+                                                const SqliteOptions& options) {
+  auto db = open_db(path, options);
+  if (!db) return unexpected(db.error());
+  auto store = std::make_unique<SqliteStore>(std::move(*db), path, options);
   if (auto st = store->prepare(); !st) return unexpected(st.error());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -22,6 +22,10 @@ class Store {
  public:
   virtual ~Store() = default;
   virtual const char* backend() const = 0;
+  // Starts a fresh connection after a failed call (SQLite after an I/O
+  // error; PostgreSQL reconnects by itself at the next call). The writer
+  // calls it before retrying a failed commit.
+  virtual StoreStatus reconnect() { return {}; }
 
   // Stores the rows and the replay states in one transaction and returns when
   // it is durable. A row whose (device, epoch, seq) is already stored, or
