@@ -569,6 +569,11 @@ StoreStatus SqliteStore::reconnect() {
   auto db = open_db(path_, options_);
   if (!db) return unexpected(db.error());
   db_ = std::move(*db);
+  // A WAL that has grown to fill the disk (its automatic checkpoint comes
+  // only after wal_autocheckpoint pages) blocks every commit, so no
+  // checkpoint ever runs: copy it into the database and truncate it now.
+  // Best effort: a reader holding an old snapshot can keep it from finishing.
+  (void)sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   return prepare();
 }
 
