@@ -220,7 +220,7 @@ TEST_F(ReliabilityTest, CloudFrozenBySigstopThenContinuedNothingLost) {
 TEST_F(ReliabilityTest, CloudDatabaseOnAFullFilesystemRecoversByItself) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs for the full disk needs root";
   make_pki(20);
-  Tmpfs fsys(dir() / "dbfs", 64);
+  Tmpfs fsys(dir() / "dbfs", 256);
   ASSERT_TRUE(fsys.mounted()) << fsys.error();
   storage_toml_ = "[storage]\nsqlite_path = \"dbfs/cloud.db\"\n";
   db_name_ = "dbfs/cloud.db";
