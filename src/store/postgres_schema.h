@@ -78,17 +78,7 @@ inline constexpr const char* kReplaceRanges =
     " WHERE r.device = s.device AND r.epoch = s.epoch;"
     " INSERT INTO stored_ranges SELECT * FROM ranges_stage;";
 
-inline constexpr const char* kGaps = R"sql(
-SELECT device, epoch, first_missing, last_missing, after_at, before_at FROM (
-  SELECT device, epoch,
-         COALESCE(lag(last_seq) OVER w + 1, 0) AS first_missing,
-         first_seq - 1 AS last_missing,
-         COALESCE(lag(last_at) OVER w, 0) AS after_at,
-         first_at AS before_at
-  FROM stored_ranges WINDOW w AS (PARTITION BY device, epoch ORDER BY first_seq)) g
-WHERE last_missing >= first_missing
-ORDER BY device COLLATE "C", epoch, first_missing
-)sql";
+
 
 inline constexpr const char* kMergeReadings =
     "INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING";

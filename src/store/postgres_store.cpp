@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common/hex.h"
+#include "store/gaps_sql.h"
 #include "store/postgres_conn.h"
 #include "store/postgres_copy.h"
 #include "store/postgres_schema.h"
@@ -142,7 +143,7 @@ class PostgresStore final : public Store {
   }
 
   StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total) override {
-    std::string sql = std::string(pg::kGaps) + " LIMIT $1";
+    std::string sql = gaps_sql("device COLLATE \"C\"") + " LIMIT $1";
     auto r = query(sql.c_str(), {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
     if (!r) return unexpected(r.error());
     std::vector<SequenceGap> out;
@@ -155,7 +156,7 @@ class PostgresStore final : public Store {
     }
     if (out_total) {
       std::string totals = std::string("SELECT count(*), COALESCE(sum(last_missing - first_missing + 1), 0),"
-                                       " count(DISTINCT (device, epoch)) FROM (") + pg::kGaps + ") t";
+                                       " count(DISTINCT (device, epoch)) FROM (") + gaps_sql("device") + ") t";
       auto t = query(totals.c_str(), {});
       if (!t) return unexpected(t.error());
       *out_total = GapTotals{static_cast<std::uint64_t>(pg::col_int(t->get(), 0, 0)),

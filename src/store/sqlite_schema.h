@@ -95,18 +95,4 @@ GROUP BY device, epoch, run;
 inline constexpr const char* kNeedsDerivedRanges =
     "SELECT NOT EXISTS (SELECT 1 FROM stored_ranges) AND EXISTS (SELECT 1 FROM readings)";
 
-// The holes between runs, per device and epoch (a first run that does not
-// start at 0 leaves a hole at the start of the epoch).
-inline constexpr const char* kGaps = R"sql(
-SELECT device, epoch, first_missing, last_missing, after_at, before_at FROM (
-  SELECT device, epoch,
-         COALESCE(lag(last_seq) OVER w + 1, 0) AS first_missing,
-         first_seq - 1 AS last_missing,
-         COALESCE(lag(last_at) OVER w, 0) AS after_at,
-         first_at AS before_at
-  FROM stored_ranges WINDOW w AS (PARTITION BY device, epoch ORDER BY first_seq))
-WHERE last_missing >= first_missing
-ORDER BY device, epoch, first_missing
-)sql";
-
 }  // namespace armored::store::sqlite

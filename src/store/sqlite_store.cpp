@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "store/gaps_sql.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_stmt.h"
 #include "store/store.h"
@@ -137,7 +138,7 @@ class SqliteStore final : public Store {
   }
 
   StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total) override {
-    std::string sql = std::string(sqlite::kGaps) + " LIMIT ?1";
+    std::string sql = gaps_sql("device") + " LIMIT ?1";
     Stmt st(db_.get(), sql.c_str());
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)));
@@ -151,7 +152,7 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select gaps"));
     if (out_total) {
       std::string totals = std::string("SELECT count(*), COALESCE(sum(last_missing - first_missing + 1), 0),"
-                                       " count(DISTINCT device || '/' || epoch) FROM (") + sqlite::kGaps + ")";
+                                       " count(DISTINCT device || '/' || epoch) FROM (") + gaps_sql("device") + ")";
       Stmt t(db_.get(), totals.c_str());
       if (!t.ok() || t.step() != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "count gaps"));
       *out_total = GapTotals{static_cast<std::uint64_t>(t.col_int(0)), static_cast<std::uint64_t>(t.col_int(1)),
