@@ -1,4 +1,5 @@
 #include "downlink_tamper.h"
+#include "udp_loopback.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -12,26 +13,11 @@
 #include "gateway/ingress.h"
 
 namespace armored::pipeline_test {
-namespace {
-int bind_loopback(int port, int& out_port) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  out_port = ntohs(a.sin_port);
-  return fd;
-}
-}  // namespace
 
 DownlinkTamper::DownlinkTamper(int gateway_port) {
   int unused = 0;
-  front_ = bind_loopback(0, port_);
-  back_ = bind_loopback(0, unused);
+  front_ = bind_udp_loopback(0, port_);
+  back_ = bind_udp_loopback(0, unused);
   gateway_.sin_family = AF_INET;
   gateway_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   gateway_.sin_port = htons(static_cast<std::uint16_t>(gateway_port));

@@ -1,4 +1,5 @@
 #include "udp_switch.h"
+#include "udp_loopback.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -9,28 +10,11 @@
 #include <stdexcept>
 
 namespace armored::pipeline_test {
-namespace {
-int bind_loopback(int& out_port) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  out_port = ntohs(a.sin_port);
-  int buf = 4 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-  return fd;
-}
-}  // namespace
 
 UdpSwitch::UdpSwitch(int gateway_port) : target_port_(gateway_port) {
   int unused = 0;
-  front_ = bind_loopback(port_);
-  back_ = bind_loopback(unused);
+  front_ = bind_udp_loopback(0, port_, 4 << 20);
+  back_ = bind_udp_loopback(0, unused, 4 << 20);
   thread_ = std::thread([this] { loop(); });
 }
 
