@@ -171,7 +171,6 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     return;
   }
   ++counters_.readings;
-  if (opened->below_window) ++counters_.late;
   ReceivedKey key;
   std::copy(header->kid.begin(), header->kid.end(), key.kid.begin());
   key.kid_size = static_cast<std::uint8_t>(header->kid.size());

@@ -77,7 +77,6 @@ struct PreparedUplink {
 struct IngestCounters {
   std::uint64_t messages = 0;
   std::uint64_t readings = 0;       // opened and valid (before storage dedup)
-  std::uint64_t late = 0;           // of those, left of the replay window: storage decided
   std::uint64_t announcements = 0;
   std::uint64_t replies = 0;        // command replies opened and decoded
   std::array<std::uint64_t, kRejectCount> rejected{};

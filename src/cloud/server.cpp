@@ -892,7 +892,7 @@ CloudStatus CloudServer::Impl::snapshot() const {
   s.commits = ws.commits;
   s.storage_failures = ws.failures;
   s.storage_failing = ws.failing;
-  s.late_readings = ic.late;
+  s.late_readings = opener->counters().below_window;  // counted once, by the opener
   s.redelivered = ic.rejected[static_cast<std::size_t>(Reject::kRedelivered)];
   if (broker) {
     auto bs = broker->status();

@@ -160,7 +160,7 @@ TEST(Ingest, ReadingFarBehindTheWindowIsStillOpened) {
   auto late = r.ingest.prepare("gw1", old, false);
   ASSERT_EQ(late.rows.size(), 1u);
   EXPECT_EQ(late.rows[0].seq, 0u);
-  EXPECT_EQ(r.ingest.counters().late, 1u);
+  EXPECT_EQ(r.opener.counters().below_window, 1u);
 }
 
 TEST(Ingest, DupFlagSkipsNoCheck) {
