@@ -47,6 +47,39 @@ TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
   EXPECT_EQ(c->spool_dir, "/etc/armored/spool");
 }
 
+// The reliability options: documented defaults load, bad values are refused
+// with the key named, and nothing else is assumed.
+TEST(SampleConfig, SpoolDamagePolicyAndDatabaseCheckBoundAreChecked) {
+  const auto gw = testing::slurp(testing::source_path("config/gateway.toml"));
+  auto g = gateway::parse_gateway_config(gw, "/etc/armored/gateway.toml");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->spool_on_damage, spool::OnCorruption::kQuarantine);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = gw;
+    auto at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) t.replace(at, from.size(), to);
+    return gateway::parse_gateway_config(t, "g.toml");
+  };
+  auto refuse = with("on_damage = \"quarantine\"", "on_damage = \"refuse\"");
+  ASSERT_TRUE(refuse) << refuse.error().message;
+  EXPECT_EQ(refuse->spool_on_damage, spool::OnCorruption::kFail);
+  auto bogus = with("on_damage = \"quarantine\"", "on_damage = \"ignore\"");
+  ASSERT_FALSE(bogus);
+  EXPECT_NE(bogus.error().message.find("on_damage"), std::string::npos) << bogus.error().message;
+  EXPECT_FALSE(with("on_damage = \"quarantine\"", "on_damage = 1"));
+
+  const auto cl = testing::slurp(testing::source_path("config/cloud.toml"));
+  auto c = cloud::parse_cloud_config(cl, "/etc/armored/cloud.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->check_at_start_max_bytes, std::uint64_t{512} << 20);
+  std::string neg = cl;
+  neg.replace(neg.find("check_at_start_max_bytes = 536870912"), 36, "check_at_start_max_bytes = -1");
+  auto n = cloud::parse_cloud_config(neg, "c.toml");
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("check_at_start_max_bytes"), std::string::npos) << n.error().message;
+}
+
 TEST(SampleConfig, PlaintextPortsAndMissingTlsAreRefused) {
   auto text = testing::slurp(testing::source_path("config/cloud.toml"));
   auto plain = text;

@@ -409,6 +409,22 @@ TEST_F(ReliabilityTest, FleetStoppedBySigtermStillAccountsForItsReadings) {
   stop_cloud(cloud);
 }
 
+// `armored report gaps` with bad usage or a missing file: exit 2, one line
+// naming what was wrong, and no database created by a typo.
+TEST_F(ReliabilityTest, ReportGapsRefusesBadUsage) {
+  auto none = run(armored({"report", "gaps"}), 30s);
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  EXPECT_NE(none.err.find("exactly one of --config or --db"), std::string::npos) << none.err;
+  auto both = run(armored({"report", "gaps", "--db", "x.db", "--config", "c.toml"}), 30s);
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  auto missing = run(armored({"report", "gaps", "--db", (dir() / "typo.db").string()}), 30s);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("no such database file"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(dir() / "typo.db"));
+  auto limit = run(armored({"report", "gaps", "--db", (dir() / "typo.db").string(), "--limit", "0"}), 30s);
+  EXPECT_EQ(limit.exit_code, 2) << limit.err;
+}
+
 // 4 KiB overwritten in the middle of the database file: the cloud must not
 // start and store on top of it, and `armored cloud --check` reports it
 // (exit 1) and records it in the audit trail if the file still takes it.
