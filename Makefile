@@ -35,17 +35,7 @@ faults: build
 demo: release
 	@scripts/demo.sh build/release/armored
 
-pki-# The "nothing lost" fault matrix at full size (200 devices, 2,000 readings/s,
-# minute-long outages; docs/reliability.md). About 20 minutes; prints the table.
-faults: build
-	@scripts/start-services.sh
-	@ARMORED_FAULTS_LONG=1 ctest --preset debug -R 'Reliability|PostgresFault|GatewayKilled|CloudKilled|CloudDown' \
-		-V -j 1 > build/faults.log 2>&1; rc=$$?; \
-		echo "fault | sent | stored | lost | duplicated | recovered without a manual step"; \
-		grep -o '\[ fault    \] .*' build/faults.log | sed 's/^\[ fault    \] //'; \
-		echo "(full log: build/faults.log)"; exit $$rc
-
-demo: release
+pki-demo: release
 	@scripts/pki-demo.sh build/release/armored
 
 bench: release
