@@ -19,6 +19,12 @@
 #include <regex>
 #include <thread>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "peer_fixture.h"
 
 namespace armored::pipeline_test {
@@ -290,6 +296,76 @@ TEST_F(HardeningTest, LeafOnlyAndFullChainClientsConnect) {
   r = mosquitto(stranger, key_of(stranger), "armored/v1/gw1/up", file, "gw1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(wait_events("kind = 'failed_handshake' AND reason = 'unknown_ca'", 1), 1) << events();
+  stop_cloud(cloud);
+}
+
+// ---- 2. A CertificateVerify that does not verify is named as such ----
+
+// A key file that pairs the public key of `crt` with the private scalar of a
+// fresh key. Stock clients check only that a key's public half matches the
+// certificate, so `openssl s_client` loads it and signs its CertificateVerify
+// with a key the certificate does not vouch for: a holder of the certificate
+// without its key. Written as PKCS#8 PEM.
+bool write_mismatched_key(const fs::path& crt, const fs::path& out) {
+  FILE* f = std::fopen(crt.c_str(), "r");
+  if (f == nullptr) return false;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) return false;
+  EVP_PKEY* pub = X509_get0_pubkey(cert);
+  unsigned char point[133];
+  std::size_t point_len = 0;
+  bool ok = EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_len) == 1;
+  EVP_PKEY* other = ok ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256") : nullptr;
+  BIGNUM* priv = nullptr;
+  ok = other != nullptr && EVP_PKEY_get_bn_param(other, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1;
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM* params = nullptr;
+  EVP_PKEY* forged = nullptr;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  ok = ok && bld != nullptr && ctx != nullptr &&
+       OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+       OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, point_len) == 1 &&
+       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) == 1 &&
+       (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
+       EVP_PKEY_fromdata(ctx, &forged, EVP_PKEY_KEYPAIR, params) == 1;
+  if (ok) {
+    FILE* o = std::fopen(out.c_str(), "w");
+    ok = o != nullptr && PEM_write_PrivateKey(o, forged, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    if (o != nullptr) std::fclose(o);
+  }
+  EVP_PKEY_free(forged);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(priv);
+  EVP_PKEY_free(other);
+  X509_free(cert);
+  return ok;
+}
+
+TEST_F(HardeningTest, CertificateVerifySignedWithAnotherKeyIsAuditedAsSuch) {
+  if (!have_program("mosquitto_pub") || !have_program("openssl")) GTEST_SKIP() << "mosquitto_pub/openssl missing";
+  make_pki(1);
+  auto cloud = start_cloud();
+  const auto full = pki() / "gateway" / "gw1.fullchain.pem", forged = dir() / "gw1-forged.key";
+  ASSERT_TRUE(write_mismatched_key(full, forged));
+  write(dir() / "x.bin", "x");
+  // The real peers: mosquitto_pub and openssl s_client, each presenting gw1's
+  // genuine chain and signing with the wrong key.
+  auto r = mosquitto(full, forged, "armored/v1/gw1/up", (dir() / "x.bin").string(), "gw1");
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  auto s = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(cloud_port_), "-tls1_3", "-CAfile",
+                (pki() / "root-ca.crt").string(), "-cert", full.string(), "-key", forged.string(), "-servername",
+                "localhost"},
+               20s, "");
+  EXPECT_EQ(wait_events("kind = 'failed_handshake' AND reason = 'bad_certificate_verify'", 2), 2)
+      << events() << s.out << s.err;
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE reason = 'protocol_error'"), 0) << events();
+  EXPECT_EQ(sql_int("SELECT count(*) FROM security_events WHERE kind = 'connected'"), 0) << events();
+  // The genuine key still works: the refusal was about the signature.
+  r = mosquitto(full, pki() / "gateway" / "gw1.key", "armored/v1/gw1/up", (dir() / "x.bin").string(), "gw1");
+  EXPECT_EQ(wait_events("kind = 'connected' AND peer = 'gw1'", 1), 1) << events() << r.err;
   stop_cloud(cloud);
 }
 
