@@ -72,7 +72,8 @@ Status parse_broker_section(const config::TomlDocument& doc, const fs::path& bas
   auto b = doc.section("broker");
   const std::string file = doc.source();
   enabled_ = b.has("url") || b.has("ca") || b.has("certificate") || b.has("key");
-  std::string url, ca, cert, key, crl, chain, tickets = out_.ticket_dir.string();
+  std::string url, ca, cert, key, crl, chain, receipt_key, tickets = out_.ticket_dir.string();
+  std::int64_t receipt_ms = out_.receipt_interval.count();
   std::int64_t keep = out_.keep_alive_s, max_age = out_.ticket_max_age.count(),
                unacked = static_cast<std::int64_t>(out_.max_unacknowledged),
                bi = out_.backoff_initial.count(), bmax = out_.backoff_max.count();
@@ -90,6 +91,9 @@ Status parse_broker_section(const config::TomlDocument& doc, const fs::path& bas
   ARMORED_TRY(b.get_optional("max_unacknowledged", unacked, 1, 65535));
   ARMORED_TRY(b.get_optional("backoff_initial_ms", bi, 1, 600000));
   ARMORED_TRY(b.get_optional("backoff_max_ms", bmax, 1, 3600000));
+  ARMORED_TRY(b.get_optional("receipts", out_.receipts));
+  ARMORED_TRY(b.get_optional("receipt_key", receipt_key));
+  ARMORED_TRY(b.get_optional("receipt_interval_ms", receipt_ms, 10, 10000));
   ARMORED_TRY(config::read_spki_pins(b, out_.tls));
   ARMORED_TRY(b.reject_unknown_keys());
   if (!enabled_) return {};
@@ -107,6 +111,8 @@ Status parse_broker_section(const config::TomlDocument& doc, const fs::path& bas
   out_.max_unacknowledged = static_cast<std::size_t>(unacked);
   out_.backoff_initial = std::chrono::milliseconds(bi);
   out_.backoff_max = std::chrono::milliseconds(bmax);
+  out_.receipt_interval = std::chrono::milliseconds(receipt_ms);
+  if (!receipt_key.empty()) out_.receipt_key_file = config::resolve_path(base, receipt_key);
   out_.tls.role = tls::Role::kClient;
   out_.tls.ca_file = config::resolve_path(base, ca);
   out_.tls.cert_chain = config::resolve_path(base, cert);

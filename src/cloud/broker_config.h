@@ -47,6 +47,14 @@ struct BrokerConfig {
   std::size_t max_unacknowledged = 1024;
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30000};
+  // Receipts (docs/broker.md): after each commit the cloud publishes a signed
+  // list of the PUBLISH payloads it has durably processed on
+  // armored/v1/<id>/receipts, so gateways keep a batch until the cloud, not
+  // the broker, has it. Signed with `receipt_key`, default the cloud's own
+  // [tls] key (gateways pin the matching certificate).
+  bool receipts = true;
+  std::filesystem::path receipt_key_file;
+  std::chrono::milliseconds receipt_interval{100};
 };
 
 // Reads [broker] from `doc` into `out_`; `enabled_` says whether the section

@@ -10,6 +10,8 @@
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <deque>
+#include <map>
 #include <optional>
 
 #include "cloud/topics.h"
@@ -17,6 +19,7 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "mqtt/client_session.h"
+#include "receipt/receipt.h"
 #include "tls/context.h"
 #include "tls/duplex.h"
 #include "tls/session_store.h"
@@ -59,6 +62,11 @@ struct BrokerSource::Impl {
   bool stopping = false;
   bool finished = false;
   BrokerSourceStatus counters;
+  // Batch ids durable but not yet in a published receipt, per gateway id.
+  std::map<std::string, std::deque<receipt::BatchId>, std::less<>> unreceipted;
+  // A gateway that never subscribes must not grow this without bound: the
+  // oldest ids go (counted); that gateway re-sends them and gets a receipt then.
+  static constexpr std::size_t kMaxUnreceiptedPerGateway = 8 * receipt::kMaxBatchIds;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(deps.clock.monotonic()); }
   std::string server_name() const {
@@ -68,11 +76,18 @@ struct BrokerSource::Impl {
   asio::awaitable<void> connect_loop();
   asio::awaitable<void> timer_loop(std::shared_ptr<tls::Duplex> d, std::uint64_t generation);
   asio::awaitable<void> close_when_stored();
+  asio::awaitable<void> receipt_loop();
+  // Publishes receipts for what is durable; what the session cannot take now
+  // (window full, disconnected) waits for the next round.
+  void publish_receipts();
   void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void on_publish(const mqtt::Publish& p);
   // Stores the job; once durable, marks `received` and acknowledges.
-  void submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id, bool qos1);
+  // `receipt_for`: the gateway whose receipt names this PUBLISH once durable
+  // (empty: none, e.g. a foreign topic).
+  void submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id, bool qos1,
+              std::string receipt_for = {}, receipt::BatchId batch = {});
   void flush();
 };
 
@@ -84,17 +99,28 @@ void BrokerSource::Impl::flush() {
 }
 
 void BrokerSource::Impl::submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id,
-                                bool qos1) {
+                                bool qos1, std::string receipt_for, receipt::BatchId batch) {
   ++storing;
   const std::uint64_t generation = connection_generation;
-  job.done = [this, generation, packet_id, qos1, received = std::move(received)](bool durable) mutable {
+  job.done = [this, generation, packet_id, qos1, received = std::move(received), receipt_for = std::move(receipt_for),
+              batch](bool durable) mutable {
     // Storage thread: hand the result back to the network thread.
-    asio::post(deps.io, [this, generation, packet_id, qos1, durable, received = std::move(received)] {
+    asio::post(deps.io, [this, generation, packet_id, qos1, durable, received = std::move(received),
+                         receipt_for = std::move(receipt_for), batch] {
       --storing;
       // Not durable: given up at a stop during a storage outage. Not
       // acknowledged, not marked received: the broker redelivers it.
       if (!durable) return;
       deps.ingest.mark_stored(received);
+      // Durable, whether stored, a copy or rejected: the gateway may forget it.
+      if (!receipt_for.empty() && deps.receipt_key) {
+        auto& q = unreceipted[receipt_for];
+        q.push_back(batch);
+        if (q.size() > kMaxUnreceiptedPerGateway) {
+          q.pop_front();
+          ++counters.receipts_dropped;
+        }
+      }
       if (!qos1 || !mqtt || generation != connection_generation) return;
       if (!mqtt->acknowledge(packet_id)) return;  // session gone: the broker redelivers
       ++counters.acknowledged;
@@ -136,7 +162,47 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
       job.e3_state.push_back({std::make_shared<const Bytes>(deps.opener.serialize()), 0, true});
     }
   }
-  submit(std::move(job), std::move(prepared.received), p.packet_id, qos1);
+  std::string gateway = config.receipts && owner->size() <= receipt::kMaxGatewayId ? std::string(*owner) : "";
+  submit(std::move(job), std::move(prepared.received), p.packet_id, qos1, std::move(gateway),
+         receipt::batch_id(p.payload));
+}
+
+void BrokerSource::Impl::publish_receipts() {
+  if (!deps.receipt_key || !mqtt || mqtt->state() != mqtt::ClientState::kConnected) return;
+  for (auto it = unreceipted.begin(); it != unreceipted.end();) {
+    auto& q = it->second;
+    while (!q.empty()) {
+      receipt::Receipt r;
+      r.gateway = it->first;
+      r.issued_at_ms = static_cast<std::uint64_t>(unix_ms(deps.clock.now()));
+      const std::size_t n = std::min(q.size(), receipt::kMaxBatchIds);
+      r.batches.assign(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+      auto sealed = receipt::seal(r, *deps.receipt_key);
+      if (!sealed) {
+        spdlog::error("cloud: cannot sign a receipt for {}: {}", it->first, receipt::to_string(sealed.error()));
+        return;
+      }
+      // QoS 1: a receipt lost anyway only costs the gateway a re-send.
+      if (!mqtt->publish(receipt::topic_for(it->first), *sealed, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+        flush();
+        return;  // window full: the rest waits for the next round
+      }
+      q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+      ++counters.receipts;
+      counters.receipted_batches += n;
+    }
+    it = unreceipted.erase(it);
+  }
+  flush();
+}
+
+asio::awaitable<void> BrokerSource::Impl::receipt_loop() {
+  asio::steady_timer t(deps.io);
+  while (!finished) {
+    t.expires_after(config.receipt_interval);
+    co_await t.async_wait(kNoThrow);
+    publish_receipts();
+  }
 }
 
 void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
@@ -292,6 +358,7 @@ asio::awaitable<void> BrokerSource::Impl::close_when_stored() {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(kNoThrow);
   }
+  publish_receipts();  // spares the gateways a re-send of what just became durable
   if (mqtt && mqtt->state() == mqtt::ClientState::kConnected) {
     (void)mqtt->disconnect(mnow());  // clean session off: the broker keeps our session
     flush();
@@ -323,6 +390,7 @@ void BrokerSource::start() {
   spdlog::info("cloud: broker source {} as '{}', subscribing to {}", i.config.url, i.config.client_id,
                kBrokerTopicFilter);
   asio::co_spawn(i.deps.io, i.connect_loop(), asio::detached);
+  if (i.deps.receipt_key && i.config.receipts) asio::co_spawn(i.deps.io, i.receipt_loop(), asio::detached);
 }
 
 void BrokerSource::stop() {

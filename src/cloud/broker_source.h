@@ -14,12 +14,18 @@
 // the broker's address go into the audit trail as the peer
 // ("<id> via broker host:port").
 //
+// Receipts: once a PUBLISH is durable, its batch id goes into the next signed
+// receipt for the gateway named by its topic (armored/v1/<id>/receipts), so
+// a gateway that waits for receipts keeps each batch until the cloud has it,
+// whatever the broker loses (docs/broker.md, "Receipts").
+//
 // Runs entirely on the cloud's network thread (the io_context given).
 
 #include <asio/io_context.hpp>
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "cloud/broker_config.h"
 #include "cloud/e3_state_file.h"
@@ -27,6 +33,7 @@
 #include "cloud/store_writer.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "crypto/ec.h"
 
 namespace armored::cloud {
 
@@ -38,6 +45,9 @@ struct BrokerSourceStatus {
   std::uint64_t messages = 0;          // PUBLISH packets taken from the broker
   std::uint64_t acknowledged = 0;      // PUBACKs sent after a durable commit
   std::uint64_t foreign_topics = 0;    // PUBLISH outside armored/v1/<id>/up (dropped, audited)
+  std::uint64_t receipts = 0;          // receipts published (docs/broker.md, "Receipts")
+  std::uint64_t receipted_batches = 0;  // PUBLISH payloads named in them
+  std::uint64_t receipts_dropped = 0;  // batch ids dropped over the per-gateway bound (the gateway re-sends)
 };
 
 class BrokerSource {
@@ -51,6 +61,8 @@ class BrokerSource {
     // Numbers E3 state snapshots so the two writers of the file never roll
     // it back (e3_state_file.h).
     E3StateFile* state_file = nullptr;
+    // Signs receipts; none: no receipts are published.
+    std::optional<crypto::EcPrivateKey> receipt_key;
   };
 
   // Loads the TLS client context and the ticket directory; connects nothing yet.

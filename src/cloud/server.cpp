@@ -327,7 +327,18 @@ Status CloudServer::Impl::load() {
   ARMORED_TRY(load_commands(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
   if (config.broker_enabled) {
-    auto b = BrokerSource::create(config.broker, {io, clock, *ingest, *opener, *writer, state_file.get()});
+    BrokerSource::Deps deps{io, clock, *ingest, *opener, *writer, state_file.get(), std::nullopt};
+    if (config.broker.receipts) {
+      // Receipts are signed with the cloud's own TLS key unless another is named.
+      const fs::path key_file =
+          config.broker.receipt_key_file.empty() ? config.tls.key_file : config.broker.receipt_key_file;
+      auto pem = read_text_file(key_file, 64 * 1024);
+      if (!pem) return unexpected(pem.error());
+      auto k = crypto::EcPrivateKey::from_pem(*pem);
+      if (!k) return fail(key_file.string() + ": the receipt key must be a P-256 private key (PEM)");
+      deps.receipt_key.emplace(std::move(*k));
+    }
+    auto b = BrokerSource::create(config.broker, std::move(deps));
     if (!b) return unexpected(b.error());
     broker = std::move(*b);
   }

@@ -65,7 +65,19 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   ARMORED_TRY(fw.get_optional("batch_max_messages", bm, 1, 255));
   ARMORED_TRY(fw.get_optional("max_inflight", inflight, 1, 1024));
   ARMORED_TRY(fw.get_optional("early_data_max_bytes", early, 0, 1 << 20));
+  std::string confirm = "puback", signer;
+  std::int64_t receipt_timeout = c.receipt_timeout.count();
+  ARMORED_TRY(fw.get_optional_choice("confirm", confirm, {"puback", "receipt"}));
+  ARMORED_TRY(fw.get_optional("receipt_signer", signer));
+  ARMORED_TRY(fw.get_optional("receipt_timeout_s", receipt_timeout, 1, 3600));
   ARMORED_TRY(fw.reject_unknown_keys());
+  c.confirm = confirm == "receipt" ? GatewayConfig::Confirm::kReceipt : GatewayConfig::Confirm::kPuback;
+  if (c.confirm == GatewayConfig::Confirm::kReceipt && signer.empty()) {
+    return fail(path.string() + ": forward.confirm = \"receipt\" needs forward.receipt_signer: the cloud's "
+                "certificate, which every receipt must verify under (a broker must not be able to forge one)");
+  }
+  if (!signer.empty()) c.receipt_signer = config::resolve_path(base, signer);
+  c.receipt_timeout = std::chrono::seconds(receipt_timeout);
   c.batch_max_messages = static_cast<std::size_t>(bm);
   c.max_inflight = static_cast<std::size_t>(inflight);
   c.early_data_max_bytes = static_cast<std::size_t>(early);

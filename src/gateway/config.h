@@ -35,6 +35,17 @@ struct GatewayConfig {
   std::size_t batch_max_messages = 255;
   std::size_t max_inflight = 256;  // PUBLISH packets awaiting PUBACK (each acknowledged after an fsync)
   std::size_t early_data_max_bytes = 12 * 1024;
+  // What lets a batch leave the spool (docs/broker.md, "Receipts"). kPuback:
+  // the server's PUBACK, right when the server is `armored cloud`, which
+  // answers only after its commit. kReceipt: the cloud's signed receipt,
+  // for a path through a broker, whose PUBACK says only that the broker has it.
+  enum class Confirm : std::uint8_t { kPuback, kReceipt };
+  Confirm confirm = Confirm::kPuback;
+  // The cloud's certificate (or public key) the receipts must verify under.
+  std::filesystem::path receipt_signer;
+  // A batch the broker acknowledged but no receipt named within this is sent
+  // again (the wait doubles while none comes, up to 10 minutes).
+  std::chrono::seconds receipt_timeout{60};
   // [backoff]
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{30000};

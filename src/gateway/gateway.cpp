@@ -17,6 +17,7 @@
 #include <iostream>
 #include <unordered_map>
 
+#include "common/file_io.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -26,6 +27,7 @@
 #include "gateway/recent_set.h"
 #include "gateway/udp_batch.h"
 #include "mqtt/client_session.h"
+#include "receipt/receipt.h"
 #include "spool/spool.h"
 #include "tls/context.h"
 #include "tls/crl_watch.h"
@@ -123,8 +125,20 @@ struct Gateway::Impl {
     std::uint64_t last_spool_id;
     std::size_t messages;
     bool acked = false;
+    // Receipt mode: the batch's id, whether a receipt named it, and when the
+    // broker acknowledged it (the receipt deadline runs from there).
+    receipt::BatchId batch{};
+    bool receipted = false;
+    Clock::Duration acked_at{};
   };
   std::deque<InFlight> inflight;
+  // Receipt mode: batches the broker acknowledged, oldest first, kept in the
+  // spool until a receipt names each of them and all before it. They survive
+  // a reconnect (the broker has them); only the receipt deadline re-sends.
+  std::deque<InFlight> awaiting;
+  std::optional<crypto::EcPublicKey> receipt_key;
+  std::chrono::seconds receipt_wait{};  // doubles while no receipt comes
+  bool receipt_warned = false;  // one warning per silence, not per batch
   std::uint64_t sent_through = 0;  // spool id of the last record sent on this connection
   // Highest spool id that any connection, or the process before a restart,
   // may have put in a PUBLISH. A batch starting at or below it is a
@@ -157,6 +171,14 @@ struct Gateway::Impl {
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
   std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
   std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
+  bool receipt_mode() const { return config.confirm == GatewayConfig::Confirm::kReceipt; }
+  // Receipt mode: a verified receipt marks its batches; settle() then lets
+  // the confirmed prefix leave the spool.
+  void on_receipt(ByteSpan payload);
+  void settle();
+  // Receipt mode: past the deadline, forget what the broker acknowledged and
+  // send it all again on a new connection (duplicates are dropped by the cloud).
+  void check_receipt_deadline();
 
   Status load();
   GatewayStatus snapshot() const;
@@ -191,6 +213,16 @@ Status Gateway::Impl::load() {
   if (ec) return fail("cannot create " + config.ticket_dir.string() + ": " + ec.message());
   std::filesystem::permissions(config.ticket_dir, std::filesystem::perms::owner_all, ec);
   sessions = std::make_unique<tls::SessionStore>(config.ticket_dir, clock, config.ticket_max_age);
+  if (receipt_mode()) {
+    auto pem = read_text_file(config.receipt_signer, 64 * 1024);
+    if (!pem) return unexpected(pem.error());
+    auto k = crypto::EcPublicKey::from_pem(*pem);
+    if (!k) {
+      return fail(config.receipt_signer.string() + ": forward.receipt_signer holds no P-256 certificate or public key");
+    }
+    receipt_key.emplace(std::move(*k));
+    receipt_wait = config.receipt_timeout;
+  }
   auto sp = spool::Spool::open(config.spool_dir, spool_options());
   if (!sp) return fail(sp.error().message);
   spool = std::move(*sp);
@@ -390,6 +422,7 @@ Result<std::optional<Gateway::Impl::OutBatch>, spool::SpoolError> Gateway::Impl:
     return unexpected(spool::SpoolError{spool::SpoolErrorCode::kCorrupt, framed.error().message});
   }
   inflight.push_back({0, recs->back().id, recs->size(), false});
+  if (receipt_mode()) inflight.back().batch = receipt::batch_id(*framed);
   sent_through = recs->back().id;
   const bool dup = recs->front().id <= may_have_sent_through;
   may_have_sent_through = std::max(may_have_sent_through, recs->back().id);
@@ -416,7 +449,9 @@ void Gateway::Impl::pump() {
     if (!*b) break;
     if (!publish_batch(**b)) {
       // Window full or session gone: give the records back for the next try.
-      sent_through = inflight.size() > 1 ? inflight[inflight.size() - 2].last_spool_id : spool->stats().acked_id;
+      sent_through = inflight.size() > 1    ? inflight[inflight.size() - 2].last_spool_id
+                     : !awaiting.empty() ? awaiting.back().last_spool_id
+                                         : spool->stats().acked_id;
       inflight.pop_back();
       break;
     }
@@ -440,9 +475,9 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
       case K::kConnected: {
         mqtt_connected = true;
         backoff.reset();
-        const std::string topic = down_topic();  // TopicRequest holds a view
-        mqtt::TopicRequest t{topic, mqtt::QoS::kAtLeastOnce};
-        (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(&t, 1), mnow());
+        const std::string topic = down_topic(), receipts = receipt::topic_for(config.id);  // TopicRequest holds views
+        const mqtt::TopicRequest t[] = {{topic, mqtt::QoS::kAtLeastOnce}, {receipts, mqtt::QoS::kAtLeastOnce}};
+        (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(t, receipt_mode() ? 2 : 1), mnow());
         break;
       }
       case K::kPublishAcked: {
@@ -451,6 +486,16 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
             f.acked = true;
             break;
           }
+        }
+        if (receipt_mode()) {
+          // The broker has it; the spool keeps it until the cloud's receipt.
+          while (!inflight.empty() && inflight.front().acked) {
+            awaiting.push_back(inflight.front());
+            awaiting.back().acked_at = clock.monotonic();
+            inflight.pop_front();
+          }
+          settle();
+          break;
         }
         std::uint64_t ack_to = 0;
         while (!inflight.empty() && inflight.front().acked) {
@@ -464,6 +509,10 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         break;
       }
       case K::kMessage: {
+        if (receipt_mode() && ev.message.topic == receipt::topic_for(config.id)) {
+          on_receipt(ev.message.payload);
+          break;
+        }
         // Downlink: an E3 command for one device; relay it unchanged.
         // Only E3 downlink envelopes: nothing else may reach a device this way.
         auto h = e3::parse_header(ev.message.payload);
@@ -526,7 +575,67 @@ asio::awaitable<void> Gateway::Impl::timer_loop(std::shared_ptr<tls::Duplex> d) 
       on_mqtt_events(mqtt->on_timer(mnow()));
       flush_mqtt();
     }
+    if (receipt_mode()) check_receipt_deadline();
   }
+}
+
+void Gateway::Impl::on_receipt(ByteSpan payload) {
+  auto r = receipt::open(payload, *receipt_key, config.id);
+  if (!r) {
+    // Forged, damaged or another gateway's: it confirms nothing. Whatever
+    // it named stays spooled and is sent again at the deadline.
+    if (counters.receipts_refused++ == 0 || counters.receipts_refused % 1000 == 0) {
+      spdlog::warn("gateway: refused a receipt on {}: {} ({} refused so far); nothing is confirmed by it",
+                   receipt::topic_for(config.id), receipt::to_string(r.error()), counters.receipts_refused);
+    }
+    return;
+  }
+  ++counters.receipts;
+  if (receipt_warned) {
+    spdlog::info("gateway: receipts from the cloud again");
+    receipt_warned = false;
+  }
+  receipt_wait = config.receipt_timeout;
+  // Receipts name recent batches: search from the newest end of both queues.
+  for (const auto& id : r->batches) {
+    bool found = false;
+    for (auto it = inflight.rbegin(); !found && it != inflight.rend(); ++it) {
+      if (it->batch == id) found = it->receipted = true;
+    }
+    for (auto it = awaiting.rbegin(); !found && it != awaiting.rend(); ++it) {
+      if (it->batch == id) found = it->receipted = true;
+    }
+  }
+  settle();
+}
+
+void Gateway::Impl::settle() {
+  std::uint64_t ack_to = 0;
+  while (!awaiting.empty() && awaiting.front().receipted) {
+    ack_to = awaiting.front().last_spool_id;
+    counters.acknowledged += awaiting.front().messages;
+    awaiting.pop_front();
+  }
+  if (ack_to) {
+    if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
+  }
+}
+
+void Gateway::Impl::check_receipt_deadline() {
+  if (awaiting.empty() || clock.monotonic() - awaiting.front().acked_at < receipt_wait) return;
+  std::size_t messages = 0;
+  for (const auto& f : awaiting) messages += f.messages;
+  if (!receipt_warned) {
+    spdlog::warn("gateway: no receipt from the cloud within {} s for {} messages the broker acknowledged; sending"
+                 " them again (is the cloud's broker source running, and may it publish on {}?)",
+                 receipt_wait.count(), messages, receipt::topic_for(config.id));
+    receipt_warned = true;
+  }
+  counters.receipt_resends += messages;
+  awaiting.clear();
+  receipt_wait = std::min<std::chrono::seconds>(receipt_wait * 2, std::chrono::minutes(10));
+  // A new connection starts again from the spool's acknowledged cursor.
+  if (link) link->close();
 }
 
 asio::awaitable<void> Gateway::Impl::uplink_loop() {
@@ -543,7 +652,9 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
       mqtt.emplace(std::move(mo));
       mqtt_connected = false;
       inflight.clear();
-      sent_through = spool->stats().acked_id;
+      // What the broker acknowledged and awaits a receipt is not sent again
+      // here; the receipt deadline decides that.
+      sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
       (void)mqtt->connect(mnow());
       tls::ClientOptions co;
       co.server_name = config.cloud_host;
@@ -555,7 +666,7 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
         if (b && *b) {
           if (!publish_batch(**b)) {
             inflight.clear();
-            sent_through = spool->stats().acked_id;
+            sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
           }
         }
         auto out = mqtt->pending_output();
@@ -613,6 +724,8 @@ GatewayStatus Gateway::Impl::snapshot() const {
   s.torn_bytes = st.torn_bytes;
   s.ack_rebuilt = st.ack_rebuilt;
   s.spool_failing = spool_failing;
+  s.receipt_mode = receipt_mode();
+  for (const auto& f : awaiting) s.awaiting_receipt += f.messages;
   return s;
 }
 
@@ -630,11 +743,14 @@ std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double
   double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
   return fmt::format(
       "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
-      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed){}{}",
+      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed){}{}{}",
       s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
       s.pending, s.refused_full, s.answer_datagrams, s.packed_answers, s.connects, s.resumed, s.zero_rtt,
       s.connect_failures, s.spool_failing ? "; SPOOL REFUSES WRITES (devices answered busy)" : "",
-      s.quarantined.empty() ? "" : fmt::format("; {} damaged spool ranges quarantined", s.quarantined.size()));
+      s.quarantined.empty() ? "" : fmt::format("; {} damaged spool ranges quarantined", s.quarantined.size()),
+      !s.receipt_mode ? ""
+                      : fmt::format("; {} awaiting the cloud's receipt, {} receipts, {} refused, {} sent again", s.awaiting_receipt,
+                                    s.receipts, s.receipts_refused, s.receipt_resends));
 }
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

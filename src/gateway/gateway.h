@@ -36,6 +36,12 @@ struct GatewayStatus {
   std::uint64_t lost_record_ids = 0, torn_bytes = 0;
   bool ack_rebuilt = false;
   bool spool_failing = false;  // writes refused (disk full, I/O error): devices are answered busy
+  // With forward.confirm = "receipt" (docs/broker.md, "Receipts"): messages
+  // the broker acknowledged that no receipt has named yet, receipts taken,
+  // receipts refused (bad signature, malformed, another gateway's), and
+  // messages sent again because no receipt came in time.
+  bool receipt_mode = false;
+  std::uint64_t awaiting_receipt = 0, receipts = 0, receipts_refused = 0, receipt_resends = 0;
 };
 
 class Gateway {

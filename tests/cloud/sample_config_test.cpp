@@ -49,6 +49,37 @@ TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
 
 // The reliability options: documented defaults load, bad values are refused
 // with the key named, and nothing else is assumed.
+// forward.confirm: "puback" by default; "receipt" needs the cloud's
+// certificate to verify receipts under, and says so.
+TEST(SampleConfig, GatewayReceiptModeNeedsItsSigner) {
+  const auto gw = testing::slurp(testing::source_path("config/gateway.toml"));
+  auto g = gateway::parse_gateway_config(gw, "/etc/armored/gateway.toml");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->confirm, gateway::GatewayConfig::Confirm::kPuback);
+  EXPECT_EQ(g->receipt_timeout, std::chrono::seconds(60));
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = gw;
+    auto at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) t.replace(at, from.size(), to);
+    return gateway::parse_gateway_config(t, "/etc/armored/gateway.toml");
+  };
+  auto no_signer = with("confirm = \"puback\"", "confirm = \"receipt\"");
+  ASSERT_FALSE(no_signer);
+  EXPECT_NE(no_signer.error().message.find("receipt_signer"), std::string::npos) << no_signer.error().message;
+  std::string receipt_mode = gw;
+  receipt_mode.replace(receipt_mode.find("confirm = \"puback\""), std::string_view("confirm = \"puback\"").size(), "confirm = \"receipt\"");
+  receipt_mode.replace(receipt_mode.find("# receipt_signer"), 16, "receipt_signer");
+  auto ok = gateway::parse_gateway_config(receipt_mode, "/etc/armored/gateway.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->confirm, gateway::GatewayConfig::Confirm::kReceipt);
+  EXPECT_EQ(ok->receipt_signer, "/etc/armored/pki/cloud/cloud.crt");
+  auto typo = with("confirm = \"puback\"", "confirm = \"broker\"");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find("confirm"), std::string::npos) << typo.error().message;
+  EXPECT_FALSE(with("receipt_timeout_s = 60", "receipt_timeout_s = 0"));
+}
+
 TEST(SampleConfig, SpoolDamagePolicyAndDatabaseCheckBoundAreChecked) {
   const auto gw = testing::slurp(testing::source_path("config/gateway.toml"));
   auto g = gateway::parse_gateway_config(gw, "/etc/armored/gateway.toml");

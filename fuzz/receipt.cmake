@@ -1,0 +1,1 @@
+armored_fuzzer(receipt_open_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/receipt_open_fuzz.cpp armored_receipt armored_cbor armored_crypto)
