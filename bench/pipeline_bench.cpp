@@ -18,6 +18,12 @@
 //
 //   build/release/bench/pipeline_bench [--seconds S] [--devices 5000,100000]
 //                                      [--rate R,R,...] [--keep]
+//                                      [--baseline OTHER_ARMORED]
+//
+// --baseline runs every fleet size twice in the same run, first with
+// another `armored` binary (e.g. built from an earlier commit by
+// bench/compare-commits.sh), then with this build's, and prints the
+// after/before ratio: a change's cost measured on the same noisy machine.
 
 #include <unistd.h>
 
@@ -53,9 +59,13 @@ struct Args {
   std::string work;  // reuse this directory's PKI (made there if missing)
   int gateway_inflight = 256;  // the gateway's [forward] max_inflight (its default)
   int cloud_batch_rows = 0;    // the cloud's [storage] max_batch_rows; 0: its default
+  std::string baseline;        // another armored binary to run first, for a before/after ratio
 };
 
-std::string armored_bin() { return testing::armored_binary().string(); }
+// The armored binary the pipeline runs: this build's, or --baseline's for
+// the "before" half of a comparison.
+std::string g_armored = testing::armored_binary().string();
+std::string armored_bin() { return g_armored; }
 
 bool step(const fs::path& dir, std::vector<std::string> argv, std::chrono::seconds timeout = 600s) {
   argv.insert(argv.begin(), armored_bin());
@@ -329,14 +339,15 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
 
 // One fleet size: live phases at each offered rate, then a backlog spooled
 // with the cloud down and drained.
-RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
+RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a, const std::string& label = "") {
   RunFigures out;
   Pipeline p;
   p.gateway_inflight = a.gateway_inflight;
   p.cloud_batch_rows = a.cloud_batch_rows;
-  p.dir = root / ("run-" + std::to_string(devices));
+  p.dir = root / ("run-" + std::to_string(devices) + label);
   fs::create_directories(p.dir);
-  p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices));
+  p.device_state =
+      fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices) + label);
   if (!fs::is_directory("/dev/shm")) p.device_state = p.dir / "device-state";
   fs::remove_all(p.device_state);
   struct RemoveAfter {
@@ -348,7 +359,8 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   } remove_state{p.device_state};
   fs::create_symlink(root / "pki", p.dir / "pki");
   fs::create_symlink(root / "e3", p.dir / "e3");
-  std::printf("\n== %zu devices, gateway window %d ==\n", devices, a.gateway_inflight);
+  std::printf("\n== %zu devices, gateway window %d%s ==\n", devices, a.gateway_inflight,
+              label.empty() ? "" : (", " + label.substr(1) + ": " + armored_bin()).c_str());
   if (!p.start_cloud() || !p.start_gateway()) {
     std::printf("  cloud or gateway did not start: %s %s\n", testing::slurp(p.dir / "cloud1.err").c_str(),
                 testing::slurp(p.dir / "gateway.err").c_str());
@@ -405,7 +417,8 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
 }
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
+  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N] [--baseline ARMORED]\n"
+                       "example: pipeline_bench --devices 5000 --rate 200000 --seconds 10 --baseline /tmp/old/armored\n");
   std::exit(2);
 }
 
@@ -431,9 +444,14 @@ Args parse(int argc, char** argv) {
     else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
     else if (s == "--cloud-batch-rows" && i + 1 < argc) a.cloud_batch_rows = std::stoi(argv[++i]);
     else if (s == "--devices" && i + 1 < argc) a.devices = sorted_list<std::size_t>(argv[++i]);
+    else if (s == "--baseline" && i + 1 < argc) a.baseline = argv[++i];
     else usage();
   }
   if (a.devices.empty() || a.rates.empty()) usage();
+  if (!a.baseline.empty() && !fs::exists(a.baseline)) {
+    std::fprintf(stderr, "pipeline_bench: --baseline %s: no such file\n", a.baseline.c_str());
+    std::exit(2);
+  }
   return a;
 }
 
@@ -461,21 +479,58 @@ int main(int argc, char** argv) {
       !step(root, {"enroll", "--pki", pki, "--e3", (root / "e3").string()})) {
     return 1;
   }
-  for (std::size_t n : a.devices) fs::remove_all(root / ("run-" + std::to_string(n)));
+  for (std::size_t n : a.devices) {
+    for (const char* label : {"", "-before", "-after"}) fs::remove_all(root / ("run-" + std::to_string(n) + label));
+  }
 
   // The reference right before each pipeline run, so both see the same
   // machine (it is shared: the ratio matters more than either figure).
   std::vector<std::pair<std::size_t, RunFigures>> results;
+  struct Comparison {
+    std::size_t devices;
+    RunFigures before, after;
+  };
+  std::vector<Comparison> comparisons;
   for (std::size_t n : a.devices) {
     std::string detail;
     const double ref = mosquitto_reference_rate(root / "pki", root, 5.0, 4096, &detail);
     std::printf("\nreference: mosquitto QoS 1 PUBLISH, 96-byte payload, TLS 1.3 + client certificate: %.0f msg/s (%s)\n",
                 ref, detail.c_str());
     std::fflush(stdout);
+    if (!a.baseline.empty()) {
+      g_armored = a.baseline;
+      RunFigures before = run_size(root, n, a, "-before");
+      before.reference = ref;
+      g_armored = testing::armored_binary().string();
+      RunFigures after = run_size(root, n, a, "-after");
+      after.reference = ref;
+      comparisons.push_back({n, before, after});
+      std::fflush(stdout);
+      continue;
+    }
     RunFigures f = run_size(root, n, a);
     f.reference = ref;
     results.emplace_back(n, f);
     std::fflush(stdout);
+  }
+  if (!comparisons.empty()) {
+    std::printf("\nbefore/after (same run; before = %s, after = %s):\n", a.baseline.c_str(),
+                testing::armored_binary().c_str());
+    for (const auto& c : comparisons) {
+      auto ratio = [](double after, double before) { return before > 0 ? after / before : 0.0; };
+      std::printf("  %6zu devices:\n", c.devices);
+      for (std::size_t i = 0; i < c.before.live.size() && i < c.after.live.size(); ++i) {
+        std::printf("    offered %7.0f/s: stored %7.0f/s before, %7.0f/s after (after/before %.2f); p99 %.0f ms "
+                    "before, %.0f ms after\n",
+                    c.before.live[i].offered, c.before.live[i].stored, c.after.live[i].stored,
+                    ratio(c.after.live[i].stored, c.before.live[i].stored), c.before.live[i].p99, c.after.live[i].p99);
+      }
+      std::printf("    sustained live %.0f/s before, %.0f/s after (after/before %.2f); drain %.0f/s before, %.0f/s "
+                  "after (after/before %.2f)\n",
+                  c.before.sustained(), c.after.sustained(), ratio(c.after.sustained(), c.before.sustained()),
+                  c.before.drain, c.after.drain, ratio(c.after.drain, c.before.drain));
+    }
+    return 0;
   }
   std::printf("\nsummary (ratio = our durable readings/s / mosquitto's acknowledged PUBLISHes/s, same run):\n");
   for (const auto& [n, f] : results) {
