@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "pki/pki.h"
+#include "crypto/cpu.h"
 #include "tls/asio_client.h"
 #include "tls/fleet.h"
 #include "tls/openssl_peers.h"
@@ -202,7 +203,7 @@ int main() {
   tlsbench::adopt_armored_pki(fleet);
   SystemClock clock;
   std::printf("tls_bench: armored E4 TLS vs openssl s_server (%s), AES acceleration: %s, default suites: %s\n",
-              OpenSSL_version(OPENSSL_VERSION), tls::cpu_has_aes_acceleration() ? "yes" : "no",
+              OpenSSL_version(OPENSSL_VERSION), crypto::cpu_has_aes_acceleration() ? "yes" : "no",
               tls::default_tls13_ciphersuites().c_str());
   int rounds = 3;
   if (const char* r = std::getenv("TLS_BENCH_ROUNDS")) rounds = std::clamp(std::atoi(r), 1, 9);

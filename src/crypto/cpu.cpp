@@ -15,15 +15,19 @@ namespace armored::crypto {
 
 bool cpu_has_aes_acceleration() {
 #if defined(__x86_64__) || defined(__i386__)
-  // CPUID.1:ECX bit 25 (AESNI) is the bit OpenSSL's ia32cap vector mirrors
-  // (OPENSSL_ia32cap_loc is not exported by Debian's libcrypto 3.0).
+  // CPUID.1:ECX bit 25 (AESNI) and bit 1 (PCLMULQDQ): OpenSSL's fast GCM
+  // needs both (GHASH is a carry-less multiply); AES-NI alone still leaves
+  // GCM slower than ChaCha20. OPENSSL_ia32cap_loc, which would say what
+  // OpenSSL itself sees, is not exported by Debian's libcrypto 3.0.
   unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
-  return (ecx & bit_AES) != 0;
+  return (ecx & bit_AES) != 0 && (ecx & bit_PCLMUL) != 0;
 #elif defined(__aarch64__)
-  return (getauxval(AT_HWCAP) & HWCAP_AES) != 0;
+  const unsigned long caps = getauxval(AT_HWCAP);
+  return (caps & HWCAP_AES) != 0 && (caps & HWCAP_PMULL) != 0;
 #elif defined(__arm__)
-  return (getauxval(AT_HWCAP2) & (1u << 0)) != 0;  // HWCAP2_AES
+  const unsigned long caps = getauxval(AT_HWCAP2);
+  return (caps & (1u << 0)) != 0 && (caps & (1u << 1)) != 0;  // HWCAP2_AES, HWCAP2_PMULL
 #else
   return false;
 #endif

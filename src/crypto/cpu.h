@@ -5,8 +5,10 @@
 
 namespace armored::crypto {
 
-// True when the CPU has AES instructions that OpenSSL uses (AES-NI on x86,
-// the ARMv8 AES extension on ARM), read from CPUID / getauxval.
+// True when the CPU has the instructions OpenSSL's fast AES-GCM uses: AES
+// and carry-less multiply (AES-NI + PCLMULQDQ on x86, the ARMv8 AES and
+// PMULL extensions on ARM), read from CPUID / getauxval. The one answer for
+// every AEAD choice: E3's default AEAD and the TLS cipher order.
 bool cpu_has_aes_acceleration();
 
 // AES-128-GCM with AES acceleration, ChaCha20-Poly1305 without: software AES

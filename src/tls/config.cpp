@@ -2,32 +2,16 @@
 
 #include <system_error>
 
-#if defined(__aarch64__) && defined(__linux__)
-#include <asm/hwcap.h>
-#include <sys/auxv.h>
-#endif
-
+#include "crypto/cpu.h"
 #include "tls/ticket_key_file.h"
 
 namespace armored::tls {
-
-bool cpu_has_aes_acceleration() {
-#if defined(__x86_64__) || defined(__i386__)
-  // AES-NI alone is not enough for fast GCM: GHASH needs PCLMULQDQ.
-  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
-#elif defined(__aarch64__) && defined(__linux__)
-  unsigned long caps = getauxval(AT_HWCAP);
-  return (caps & HWCAP_AES) && (caps & HWCAP_PMULL);
-#else
-  return false;
-#endif
-}
 
 std::string default_tls13_ciphersuites() {
   // Without AES instructions, constant-time software AES is several times
   // slower than ChaCha20; with them, AES-128-GCM is fastest (RFC 8446 9.1
   // makes AES-128-GCM mandatory, ChaCha20 a SHOULD, so both stay enabled).
-  if (cpu_has_aes_acceleration()) {
+  if (crypto::cpu_has_aes_acceleration()) {
     return "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
   }
   return "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";

@@ -74,8 +74,6 @@ struct TlsConfig {
 // Cipher order for this CPU: AES-128-GCM first with AES instructions,
 // ChaCha20-Poly1305 first without; AES-256-GCM allowed in both.
 std::string default_tls13_ciphersuites();
-// True if the CPU has AES (and carry-less multiply) instructions.
-bool cpu_has_aes_acceleration();
 
 // Checks that the config is complete for its role (files present, pins sane).
 Status validate(const TlsConfig& config);

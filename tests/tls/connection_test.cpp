@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "crypto/cpu.h"
 #include "tls/fleet.h"
 
 namespace armored::tls {
@@ -65,7 +66,7 @@ TEST_F(ConnectionTest, FullMutualHandshakeDeliversIdentityAndData) {
   EXPECT_EQ(shc->peer.id, "gw-1");
   EXPECT_EQ(shc->peer.uri, "urn:armored:gateway:gw-1");
   EXPECT_EQ(shc->peer.serial, fmt::format("{:X}", fleet.gateway.serial)) << "the presented certificate's serial";
-  std::string expected = cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
+  std::string expected = crypto::cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
   EXPECT_EQ(shc->cipher, expected);
   EXPECT_EQ(chc->cipher, expected);
   EXPECT_EQ(app_bytes(ex.server_events), "hello server");

@@ -4,6 +4,7 @@
 #include <asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include "crypto/cpu.h"
 #include "tls/client_runner.h"
 #include "tls/openssl_peers.h"
 #include "tls/server_thread.h"
@@ -27,7 +28,7 @@ ConnectOptions opts(const std::string& host, std::uint16_t port, SessionStore* s
 }
 
 std::string expected_cipher() {
-  return cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
+  return crypto::cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
 }
 
 class InteropTest : public ::testing::Test {
@@ -141,7 +142,7 @@ TEST_F(OurServerTest, ServerOrderAppliesWhenClientDoesNotPreferChacha) {
   auto r = run_s_client(fleet, server->port(),
                         {"-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"},
                         "c\n", gateway());
-  std::string want = cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_AES_256_GCM_SHA384";
+  std::string want = crypto::cpu_has_aes_acceleration() ? "TLS_AES_128_GCM_SHA256" : "TLS_AES_256_GCM_SHA384";
   EXPECT_NE(r.out.find("Cipher is " + want), std::string::npos) << r.out;
 }
 

@@ -1,6 +1,7 @@
 // Ticket-key rotation, the 0-RTT replay register and config validation.
 #include <gtest/gtest.h>
 
+#include "crypto/cpu.h"
 #include "tls/config.h"
 #include "tls/fleet.h"
 #include "tls/replay_register.h"
@@ -44,7 +45,7 @@ TEST(ReplayRegister, AdmitsOnceAndForgetsAfterLifetime) {
 
 TEST(TlsConfig, HardwareRuleOrdersCiphers) {
   std::string s = default_tls13_ciphersuites();
-  if (cpu_has_aes_acceleration()) {
+  if (crypto::cpu_has_aes_acceleration()) {
     EXPECT_EQ(s.rfind("TLS_AES_128_GCM_SHA256", 0), 0u);
   } else {
     EXPECT_EQ(s.rfind("TLS_CHACHA20_POLY1305_SHA256", 0), 0u);
