@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/near_miss.h"
 #include "common/log.h"
 
 namespace armored::cli {
@@ -57,8 +58,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Usage errors: one line naming what was wrong, exit 2.
-    std::cerr << "armored: " << e.what() << " (see --help)\n";
+    // Usage errors: one line naming what was wrong, exit 2. A mistyped
+    // command or option is named with the nearest valid one, rather than as
+    // the "required" error it causes further on.
+    const std::string why = explain_unknown_word(app, argc, argv);
+    std::cerr << "armored: " << (why.empty() ? std::string(e.what()) : why) << " (see --help)\n";
     return 2;
   } catch (const UsageError& e) {
     std::cerr << "armored: " << e.what() << "\n";
