@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   install, build (release) and run the main job
 #   make test   install, build (debug + sanitizers) and run every test
-.PHONY: demo pki-demo test faults deps build release bench fuzz fuzz-smoke clean
+.PHONY: demo pki-demo test faults deps build release armored bench fuzz fuzz-smoke clean
 
 JOBS ?= $(shell nproc)
 
@@ -15,6 +15,12 @@ build: deps
 release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
+
+# Only the one program the demos run: a fresh machine need not build every
+# test and benchmark first.
+armored: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target armored -j $(JOBS)
 
 # The services the tests use that they do not start themselves (the shared
 # PostgreSQL cluster) are started here, so nothing is skipped on a fresh machine.
@@ -32,10 +38,10 @@ faults: build
 		grep -o '\[ fault    \] .*' build/faults.log | sed 's/^\[ fault    \] //'; \
 		echo "(full log: build/faults.log)"; exit $$rc
 
-demo: release
+demo: armored
 	@scripts/demo.sh build/release/armored
 
-pki-demo: release
+pki-demo: armored
 	@scripts/pki-demo.sh build/release/armored
 
 bench: release
