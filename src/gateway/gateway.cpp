@@ -208,6 +208,15 @@ Status Gateway::Impl::load() {
   auto ctx = tls::TlsContext::create(config.tls, clock);
   if (!ctx) return fail(ctx.error().message);
   tls_ctx = std::move(*ctx);
+  // The cloud would refuse every PUBLISH of a gateway whose id is not its
+  // certificate's (acl_denied, visible only in the cloud's audit trail):
+  // say so here, at start.
+  if (const auto me = tls_ctx->own_identity();
+      me.kind != tls::PeerIdentity::Kind::kGateway || me.id != config.id) {
+    return fail("gateway id '" + config.id + "' does not match its certificate " + config.tls.cert_chain.string() +
+                " (" + (me.uri.empty() ? std::string("no urn:armored:gateway:<id> name") : me.uri) +
+                "): the cloud accepts a gateway only under its certificate's id");
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.ticket_dir, ec);
   if (ec) return fail("cannot create " + config.ticket_dir.string() + ": " + ec.message());

@@ -197,6 +197,10 @@ TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsContext::~TlsContext() = default;
 const TlsConfig& TlsContext::config() const { return impl_->config; }
 Clock& TlsContext::clock() const { return *impl_->clock; }
+PeerIdentity TlsContext::own_identity() const {
+  X509* cert = SSL_CTX_get0_certificate(impl_->ctx.get());
+  return cert != nullptr ? detail::identity_from_certificate(cert) : PeerIdentity{};
+}
 TlsCounters& TlsContext::counters() { return impl_->counters; }
 const TlsCounters& TlsContext::counters() const { return impl_->counters; }
 

@@ -15,6 +15,8 @@
 
 namespace armored::tls {
 
+struct PeerIdentity;  // tls/connection.h
+
 class TlsContext {
  public:
   // Loads files and builds the OpenSSL context. Fails with a message naming
@@ -34,6 +36,10 @@ class TlsContext {
 
   const TlsConfig& config() const;
   Clock& clock() const;
+  // Our own identity, from the urn:armored SAN of the certificate we
+  // present (kind kNone if it has none), so a program can check at start
+  // that it is who its configuration says.
+  PeerIdentity own_identity() const;
   TlsCounters& counters();
   const TlsCounters& counters() const;
 

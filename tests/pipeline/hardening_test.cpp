@@ -182,6 +182,22 @@ TEST_F(HardeningTest, RoleInSanMustMatchWhatTheConnectionDoes) {
   stop_cloud(cloud);
 }
 
+// The other side of the same rule: a gateway configured with an id that is
+// not its certificate's would be refused every PUBLISH; it says so at start
+// (exit 2) rather than running "disconnected".
+TEST_F(HardeningTest, GatewayWhoseIdIsNotItsCertificatesRefusesToStart) {
+  make_pki(1, {"gw1", "gw2"});
+  write(dir() / "gateway.toml",
+        "id = \"gw2\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"localhost\"\nport = 8883\n"
+        "ca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.fullchain.pem\"\nkey = \"pki/gateway/gw1.key\"\n"
+        "[spool]\ndir = \"spool\"\n");
+  auto r = run(armored({"gateway", "--config", (dir() / "gateway.toml").string()}), 30s);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("gateway id 'gw2' does not match its certificate"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("urn:armored:gateway:gw1"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir() / "spool")) << "refused before it creates anything";
+}
+
 TEST_F(HardeningTest, MqttClientIdIsRecordedAndCanBeRequiredToMatch) {
   if (!have_program("mosquitto_pub")) GTEST_SKIP() << "mosquitto_pub not installed";
   make_pki(1);
