@@ -16,8 +16,13 @@
 //   seal-to-stored latency p50/p99 from a probe device in this process;
 //   peak RSS per process (VmHWM) and first-half vs second-half peak RSS.
 //
+// With --sealer cxx,device-sdk every fleet size runs once per sealer (`armored
+// fleet --sealer`: the C++ sealer or the device SDK's C library), one after
+// the other on the same machine, and the summary gives their throughput and
+// the fleet's CPU per reading side by side, with the ratio.
+//
 //   build/release/bench/pipeline_bench [--seconds S] [--devices 5000,100000]
-//                                      [--rate R,R,...] [--keep]
+//                                      [--rate R,R,...] [--sealer cxx,device-sdk] [--keep]
 
 #include <unistd.h>
 
@@ -53,6 +58,7 @@ struct Args {
   std::string work;  // reuse this directory's PKI (made there if missing)
   int gateway_inflight = 256;  // the gateway's [forward] max_inflight (its default)
   int cloud_batch_rows = 0;    // the cloud's [storage] max_batch_rows; 0: its default
+  std::vector<std::string> sealers{"cxx"};  // `armored fleet --sealer`, one run per fleet size each
 };
 
 std::string armored_bin() { return testing::armored_binary().string(); }
@@ -99,6 +105,7 @@ struct Pipeline {
   int cloud_port = 0;
   int udp_port = 0;
   int cloud_starts = 0;
+  std::string sealer = "cxx";
   std::unique_ptr<Subprocess> cloud, gateway, fleet;
 
   bool start_cloud() {
@@ -153,7 +160,7 @@ struct Pipeline {
                                  "30s", "--speedup", std::to_string(speedup), "--duration",
                                  std::to_string(static_cast<int>(seconds)) + "s", "--gateway",
                                  "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
-                                 device_state.string()},
+                                 device_state.string(), "--sealer", sealer},
         o);
   }
 };
@@ -232,6 +239,7 @@ void print_rss(const std::vector<RssSampler::Figures>& figs) {
 
 struct LiveFigures {
   double offered = 0, stored = 0, spooled = 0, p50 = -1, p99 = -1;
+  double fleet_us = 0;  // the fleet's CPU per spooled reading (sealing is most of it)
   // The pipeline kept up: it stored what the gateway spooled, and the
   // probe's readings were stored within a second or two, not queued behind
   // a growing backlog.
@@ -239,6 +247,7 @@ struct LiveFigures {
 };
 
 struct RunFigures {
+  std::string sealer;
   std::vector<LiveFigures> live;
   double drain = 0, reference = 0;
   // The highest stored rate among the live phases that kept up (0 if none).
@@ -317,6 +326,7 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
               out.kept_up() ? "the pipeline kept up" : "the pipeline fell behind (backlog grew)");
   const auto stored = static_cast<double>(c1.rows - c0.rows);
   const auto spooled = static_cast<double>(spooled1 - spooled0);
+  out.fleet_us = spooled > 0 ? (cpu1.at[2] - cpu0.at[2]) * 1e6 / spooled : 0;
   print_cpu({"cloud", "gateway", "fleet"}, cpu0, cpu1, secs, {stored, spooled, spooled},
             {"stored", "spooled", "spooled"});
   print_rss(figs);
@@ -329,14 +339,19 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
 
 // One fleet size: live phases at each offered rate, then a backlog spooled
 // with the cloud down and drained.
-RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
+RunFigures run_size(const fs::path& root, std::size_t devices, const std::string& sealer, const Args& a) {
   RunFigures out;
+  out.sealer = sealer;
   Pipeline p;
+  p.sealer = sealer;
   p.gateway_inflight = a.gateway_inflight;
   p.cloud_batch_rows = a.cloud_batch_rows;
-  p.dir = root / ("run-" + std::to_string(devices));
+  // A fresh cloud, gateway and device state per sealer: each starts from
+  // nothing, as the other did.
+  const std::string run = std::to_string(devices) + "-" + sealer;
+  p.dir = root / ("run-" + run);
   fs::create_directories(p.dir);
-  p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices));
+  p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + run);
   if (!fs::is_directory("/dev/shm")) p.device_state = p.dir / "device-state";
   fs::remove_all(p.device_state);
   struct RemoveAfter {
@@ -348,7 +363,7 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   } remove_state{p.device_state};
   fs::create_symlink(root / "pki", p.dir / "pki");
   fs::create_symlink(root / "e3", p.dir / "e3");
-  std::printf("\n== %zu devices, gateway window %d ==\n", devices, a.gateway_inflight);
+  std::printf("\n== %zu devices, gateway window %d, fleet sealer %s ==\n", devices, a.gateway_inflight, sealer.c_str());
   if (!p.start_cloud() || !p.start_gateway()) {
     std::printf("  cloud or gateway did not start: %s %s\n", testing::slurp(p.dir / "cloud1.err").c_str(),
                 testing::slurp(p.dir / "gateway.err").c_str());
@@ -404,8 +419,30 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a) {
   return out;
 }
 
+// Per fleet size run with both sealers: the device SDK's figures over the
+// C++ sealer's, from the same bench run (so the same machine and load).
+void print_sealer_ratios(const std::vector<std::pair<std::size_t, RunFigures>>& results) {
+  for (const auto& [n, cxx] : results) {
+    if (cxx.sealer != "cxx") continue;
+    for (const auto& [m, sdk] : results) {
+      if (m != n || sdk.sealer != "device-sdk") continue;
+      std::printf("\nsealers, %zu devices (device-sdk / cxx, same run):\n", n);
+      for (std::size_t i = 0; i < cxx.live.size() && i < sdk.live.size(); ++i) {
+        const auto& c = cxx.live[i];
+        const auto& s = sdk.live[i];
+        std::printf("    offered %7.0f/s: stored %7.0f/s vs %7.0f/s (ratio %.2f); fleet CPU %.2f vs %.2f us/reading (ratio %.2f)\n",
+                    c.offered, s.stored, c.stored, c.stored > 0 ? s.stored / c.stored : 0, s.fleet_us, c.fleet_us,
+                    c.fleet_us > 0 ? s.fleet_us / c.fleet_us : 0);
+      }
+      const double cs = cxx.sustained(), ss = sdk.sustained();
+      std::printf("    sustained live %.0f/s vs %.0f/s (ratio %.2f); drain %.0f/s vs %.0f/s\n", ss, cs,
+                  cs > 0 ? ss / cs : 0, sdk.drain, cxx.drain);
+    }
+  }
+}
+
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
+  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--sealer cxx,device-sdk] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N]\n");
   std::exit(2);
 }
 
@@ -420,6 +457,15 @@ std::vector<T> sorted_list(const std::string& text) {
   return out;
 }
 
+// "a,b" -> {"a", "b"}, in the given order.
+std::vector<std::string> names(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
@@ -431,9 +477,13 @@ Args parse(int argc, char** argv) {
     else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
     else if (s == "--cloud-batch-rows" && i + 1 < argc) a.cloud_batch_rows = std::stoi(argv[++i]);
     else if (s == "--devices" && i + 1 < argc) a.devices = sorted_list<std::size_t>(argv[++i]);
+    else if (s == "--sealer" && i + 1 < argc) a.sealers = names(argv[++i]);
     else usage();
   }
-  if (a.devices.empty() || a.rates.empty()) usage();
+  if (a.devices.empty() || a.rates.empty() || a.sealers.empty()) usage();
+  for (const auto& s : a.sealers) {
+    if (s != "cxx" && s != "device-sdk") usage();
+  }
   return a;
 }
 
@@ -461,7 +511,9 @@ int main(int argc, char** argv) {
       !step(root, {"enroll", "--pki", pki, "--e3", (root / "e3").string()})) {
     return 1;
   }
-  for (std::size_t n : a.devices) fs::remove_all(root / ("run-" + std::to_string(n)));
+  for (std::size_t n : a.devices) {
+    for (const auto& s : a.sealers) fs::remove_all(root / ("run-" + std::to_string(n) + "-" + s));
+  }
 
   // The reference right before each pipeline run, so both see the same
   // machine (it is shared: the ratio matters more than either figure).
@@ -472,23 +524,26 @@ int main(int argc, char** argv) {
     std::printf("\nreference: mosquitto QoS 1 PUBLISH, 96-byte payload, TLS 1.3 + client certificate: %.0f msg/s (%s)\n",
                 ref, detail.c_str());
     std::fflush(stdout);
-    RunFigures f = run_size(root, n, a);
-    f.reference = ref;
-    results.emplace_back(n, f);
-    std::fflush(stdout);
+    for (const auto& sealer : a.sealers) {
+      RunFigures f = run_size(root, n, sealer, a);
+      f.reference = ref;
+      results.emplace_back(n, f);
+      std::fflush(stdout);
+    }
   }
   std::printf("\nsummary (ratio = our durable readings/s / mosquitto's acknowledged PUBLISHes/s, same run):\n");
   for (const auto& [n, f] : results) {
     const double ref = f.reference;
     const double r = ref > 0 ? ref : 1;
-    std::printf("  %6zu devices (mosquitto %.0f/s, target 200000/s):\n", n, ref);
+    std::printf("  %6zu devices, sealer %s (mosquitto %.0f/s, target 200000/s):\n", n, f.sealer.c_str(), ref);
     for (const auto& l : f.live) {
-      std::printf("    offered %7.0f/s: stored %7.0f/s (ratio %.2f), p50 %.0f ms, p99 %.0f ms%s\n", l.offered, l.stored,
-                  l.stored / r, l.p50, l.p99, l.kept_up() ? "" : "  (fell behind)");
+      std::printf("    offered %7.0f/s: stored %7.0f/s (ratio %.2f), p50 %.0f ms, p99 %.0f ms, fleet %.2f us/reading%s\n",
+                  l.offered, l.stored, l.stored / r, l.p50, l.p99, l.fleet_us, l.kept_up() ? "" : "  (fell behind)");
     }
     std::printf("    sustained live %.0f/s (ratio %.2f); drain %.0f/s (ratio %.2f)\n", f.sustained(), f.sustained() / r,
                 f.drain, f.drain / r);
   }
+  print_sealer_ratios(results);
   if (a.keep) {
     const fs::path kept = fs::temp_directory_path() / ("pipeline-bench-" + std::to_string(::getpid()));
     std::error_code ec;
