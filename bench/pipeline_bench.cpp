@@ -16,8 +16,13 @@
 //   seal-to-stored latency p50/p99 from a probe device in this process;
 //   peak RSS per process (VmHWM) and first-half vs second-half peak RSS.
 //
+// With --sealer cxx,device-sdk every fleet size runs once per sealer (`armored
+// fleet --sealer`: the C++ sealer or the device SDK's C library), one after
+// the other on the same machine, and the summary gives their throughput and
+// the fleet's CPU per reading side by side, with the ratio.
+//
 //   build/release/bench/pipeline_bench [--seconds S] [--devices 5000,100000]
-//                                      [--rate R,R,...] [--keep]
+//                                      [--rate R,R,...] [--sealer cxx,device-sdk] [--keep]
 //                                      [--baseline OTHER_ARMORED]
 //
 // --baseline runs every fleet size twice in the same run, first with
@@ -59,6 +64,7 @@ struct Args {
   std::string work;  // reuse this directory's PKI (made there if missing)
   int gateway_inflight = 256;  // the gateway's [forward] max_inflight (its default)
   int cloud_batch_rows = 0;    // the cloud's [storage] max_batch_rows; 0: its default
+  std::vector<std::string> sealers{"cxx"};  // `armored fleet --sealer`, one run per fleet size each
   std::string baseline;        // another armored binary to run first, for a before/after ratio
 };
 
@@ -109,6 +115,7 @@ struct Pipeline {
   int cloud_port = 0;
   int udp_port = 0;
   int cloud_starts = 0;
+  std::string sealer = "cxx";
   std::unique_ptr<Subprocess> cloud, gateway, fleet;
 
   bool start_cloud() {
@@ -158,13 +165,14 @@ struct Pipeline {
     o.cwd = dir;
     o.stdout_path = dir / "fleet.json";
     o.stderr_path = dir / "fleet.err";
-    fleet = std::make_unique<Subprocess>(
-        std::vector<std::string>{armored_bin(), "--json", "fleet", "--devices", std::to_string(devices), "--interval",
-                                 "30s", "--speedup", std::to_string(speedup), "--duration",
-                                 std::to_string(static_cast<int>(seconds)) + "s", "--gateway",
-                                 "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
-                                 device_state.string()},
-        o);
+    std::vector<std::string> argv{armored_bin(), "--json", "fleet", "--devices", std::to_string(devices), "--interval",
+                                  "30s", "--speedup", std::to_string(speedup), "--duration",
+                                  std::to_string(static_cast<int>(seconds)) + "s", "--gateway",
+                                  "127.0.0.1:" + std::to_string(udp_port), "--pki", "pki", "--e3", "e3", "--state",
+                                  device_state.string()};
+    // Only when not the default: a --baseline binary may predate the option.
+    if (sealer != "cxx") argv.insert(argv.end(), {"--sealer", sealer});
+    fleet = std::make_unique<Subprocess>(argv, o);
   }
 };
 
@@ -242,6 +250,7 @@ void print_rss(const std::vector<RssSampler::Figures>& figs) {
 
 struct LiveFigures {
   double offered = 0, stored = 0, spooled = 0, p50 = -1, p99 = -1;
+  double fleet_us = 0;  // the fleet's CPU per spooled reading (sealing is most of it)
   // The pipeline kept up: it stored what the gateway spooled, and the
   // probe's readings were stored within a second or two, not queued behind
   // a growing backlog.
@@ -249,6 +258,7 @@ struct LiveFigures {
 };
 
 struct RunFigures {
+  std::string sealer;
   std::vector<LiveFigures> live;
   double drain = 0, reference = 0;
   // The highest stored rate among the live phases that kept up (0 if none).
@@ -327,6 +337,7 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
               out.kept_up() ? "the pipeline kept up" : "the pipeline fell behind (backlog grew)");
   const auto stored = static_cast<double>(c1.rows - c0.rows);
   const auto spooled = static_cast<double>(spooled1 - spooled0);
+  out.fleet_us = spooled > 0 ? (cpu1.at[2] - cpu0.at[2]) * 1e6 / spooled : 0;
   print_cpu({"cloud", "gateway", "fleet"}, cpu0, cpu1, secs, {stored, spooled, spooled},
             {"stored", "spooled", "spooled"});
   print_rss(figs);
@@ -339,15 +350,20 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
 
 // One fleet size: live phases at each offered rate, then a backlog spooled
 // with the cloud down and drained.
-RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a, const std::string& label = "") {
+RunFigures run_size(const fs::path& root, std::size_t devices, const std::string& sealer, const Args& a,
+                    const std::string& label = "") {
   RunFigures out;
+  out.sealer = sealer;
   Pipeline p;
+  p.sealer = sealer;
   p.gateway_inflight = a.gateway_inflight;
   p.cloud_batch_rows = a.cloud_batch_rows;
-  p.dir = root / ("run-" + std::to_string(devices) + label);
+  // A fresh cloud, gateway and device state per sealer: each starts from
+  // nothing, as the other did.
+  const std::string run = std::to_string(devices) + "-" + sealer + label;
+  p.dir = root / ("run-" + run);
   fs::create_directories(p.dir);
-  p.device_state =
-      fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + std::to_string(devices) + label);
+  p.device_state = fs::path("/dev/shm") / ("armored-bench-" + std::to_string(::getpid()) + "-" + run);
   if (!fs::is_directory("/dev/shm")) p.device_state = p.dir / "device-state";
   fs::remove_all(p.device_state);
   struct RemoveAfter {
@@ -359,7 +375,7 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a, co
   } remove_state{p.device_state};
   fs::create_symlink(root / "pki", p.dir / "pki");
   fs::create_symlink(root / "e3", p.dir / "e3");
-  std::printf("\n== %zu devices, gateway window %d%s ==\n", devices, a.gateway_inflight,
+  std::printf("\n== %zu devices, gateway window %d, fleet sealer %s%s ==\n", devices, a.gateway_inflight, sealer.c_str(),
               label.empty() ? "" : (", " + label.substr(1) + ": " + armored_bin()).c_str());
   if (!p.start_cloud() || !p.start_gateway()) {
     std::printf("  cloud or gateway did not start: %s %s\n", testing::slurp(p.dir / "cloud1.err").c_str(),
@@ -416,8 +432,30 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const Args& a, co
   return out;
 }
 
+// Per fleet size run with both sealers: the device SDK's figures over the
+// C++ sealer's, from the same bench run (so the same machine and load).
+void print_sealer_ratios(const std::vector<std::pair<std::size_t, RunFigures>>& results) {
+  for (const auto& [n, cxx] : results) {
+    if (cxx.sealer != "cxx") continue;
+    for (const auto& [m, sdk] : results) {
+      if (m != n || sdk.sealer != "device-sdk") continue;
+      std::printf("\nsealers, %zu devices (device-sdk / cxx, same run):\n", n);
+      for (std::size_t i = 0; i < cxx.live.size() && i < sdk.live.size(); ++i) {
+        const auto& c = cxx.live[i];
+        const auto& s = sdk.live[i];
+        std::printf("    offered %7.0f/s: stored %7.0f/s vs %7.0f/s (ratio %.2f); fleet CPU %.2f vs %.2f us/reading (ratio %.2f)\n",
+                    c.offered, s.stored, c.stored, c.stored > 0 ? s.stored / c.stored : 0, s.fleet_us, c.fleet_us,
+                    c.fleet_us > 0 ? s.fleet_us / c.fleet_us : 0);
+      }
+      const double cs = cxx.sustained(), ss = sdk.sustained();
+      std::printf("    sustained live %.0f/s vs %.0f/s (ratio %.2f); drain %.0f/s vs %.0f/s\n", ss, cs,
+                  cs > 0 ? ss / cs : 0, sdk.drain, cxx.drain);
+    }
+  }
+}
+
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N] [--baseline ARMORED]\n"
+  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--sealer cxx,device-sdk] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N] [--baseline ARMORED]\n"
                        "example: pipeline_bench --devices 5000 --rate 200000 --seconds 10 --baseline /tmp/old/armored\n");
   std::exit(2);
 }
@@ -433,6 +471,15 @@ std::vector<T> sorted_list(const std::string& text) {
   return out;
 }
 
+// "a,b" -> {"a", "b"}, in the given order.
+std::vector<std::string> names(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
@@ -444,10 +491,14 @@ Args parse(int argc, char** argv) {
     else if (s == "--gateway-inflight" && i + 1 < argc) a.gateway_inflight = std::stoi(argv[++i]);
     else if (s == "--cloud-batch-rows" && i + 1 < argc) a.cloud_batch_rows = std::stoi(argv[++i]);
     else if (s == "--devices" && i + 1 < argc) a.devices = sorted_list<std::size_t>(argv[++i]);
+    else if (s == "--sealer" && i + 1 < argc) a.sealers = names(argv[++i]);
     else if (s == "--baseline" && i + 1 < argc) a.baseline = argv[++i];
     else usage();
   }
-  if (a.devices.empty() || a.rates.empty()) usage();
+  if (a.devices.empty() || a.rates.empty() || a.sealers.empty()) usage();
+  for (const auto& s : a.sealers) {
+    if (s != "cxx" && s != "device-sdk") usage();
+  }
   if (!a.baseline.empty() && !fs::exists(a.baseline)) {
     std::fprintf(stderr, "pipeline_bench: --baseline %s: no such file\n", a.baseline.c_str());
     std::exit(2);
@@ -480,7 +531,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (std::size_t n : a.devices) {
-    for (const char* label : {"", "-before", "-after"}) fs::remove_all(root / ("run-" + std::to_string(n) + label));
+    for (const auto& s : a.sealers) {
+      for (const char* label : {"", "-before", "-after"}) {
+        fs::remove_all(root / ("run-" + std::to_string(n) + "-" + s + label));
+      }
+    }
   }
 
   // The reference right before each pipeline run, so both see the same
@@ -497,28 +552,30 @@ int main(int argc, char** argv) {
     std::printf("\nreference: mosquitto QoS 1 PUBLISH, 96-byte payload, TLS 1.3 + client certificate: %.0f msg/s (%s)\n",
                 ref, detail.c_str());
     std::fflush(stdout);
-    if (!a.baseline.empty()) {
-      g_armored = a.baseline;
-      RunFigures before = run_size(root, n, a, "-before");
-      before.reference = ref;
-      g_armored = testing::armored_binary().string();
-      RunFigures after = run_size(root, n, a, "-after");
-      after.reference = ref;
-      comparisons.push_back({n, before, after});
+    for (const auto& sealer : a.sealers) {
+      if (!a.baseline.empty()) {
+        g_armored = a.baseline;
+        RunFigures before = run_size(root, n, sealer, a, "-before");
+        before.reference = ref;
+        g_armored = testing::armored_binary().string();
+        RunFigures after = run_size(root, n, sealer, a, "-after");
+        after.reference = ref;
+        comparisons.push_back({n, before, after});
+        std::fflush(stdout);
+        continue;
+      }
+      RunFigures f = run_size(root, n, sealer, a);
+      f.reference = ref;
+      results.emplace_back(n, f);
       std::fflush(stdout);
-      continue;
     }
-    RunFigures f = run_size(root, n, a);
-    f.reference = ref;
-    results.emplace_back(n, f);
-    std::fflush(stdout);
   }
   if (!comparisons.empty()) {
     std::printf("\nbefore/after (same run; before = %s, after = %s):\n", a.baseline.c_str(),
                 testing::armored_binary().c_str());
     for (const auto& c : comparisons) {
       auto ratio = [](double after, double before) { return before > 0 ? after / before : 0.0; };
-      std::printf("  %6zu devices:\n", c.devices);
+      std::printf("  %6zu devices, sealer %s:\n", c.devices, c.after.sealer.c_str());
       for (std::size_t i = 0; i < c.before.live.size() && i < c.after.live.size(); ++i) {
         std::printf("    offered %7.0f/s: stored %7.0f/s before, %7.0f/s after (after/before %.2f); p99 %.0f ms "
                     "before, %.0f ms after\n",
@@ -536,14 +593,15 @@ int main(int argc, char** argv) {
   for (const auto& [n, f] : results) {
     const double ref = f.reference;
     const double r = ref > 0 ? ref : 1;
-    std::printf("  %6zu devices (mosquitto %.0f/s, target 200000/s):\n", n, ref);
+    std::printf("  %6zu devices, sealer %s (mosquitto %.0f/s, target 200000/s):\n", n, f.sealer.c_str(), ref);
     for (const auto& l : f.live) {
-      std::printf("    offered %7.0f/s: stored %7.0f/s (ratio %.2f), p50 %.0f ms, p99 %.0f ms%s\n", l.offered, l.stored,
-                  l.stored / r, l.p50, l.p99, l.kept_up() ? "" : "  (fell behind)");
+      std::printf("    offered %7.0f/s: stored %7.0f/s (ratio %.2f), p50 %.0f ms, p99 %.0f ms, fleet %.2f us/reading%s\n",
+                  l.offered, l.stored, l.stored / r, l.p50, l.p99, l.fleet_us, l.kept_up() ? "" : "  (fell behind)");
     }
     std::printf("    sustained live %.0f/s (ratio %.2f); drain %.0f/s (ratio %.2f)\n", f.sustained(), f.sustained() / r,
                 f.drain, f.drain / r);
   }
+  print_sealer_ratios(results);
   if (a.keep) {
     const fs::path kept = fs::temp_directory_path() / ("pipeline-bench-" + std::to_string(::getpid()));
     std::error_code ec;

@@ -3,7 +3,12 @@
 Cortex-M4 (device-sdk/README.md records them). Run by figures.sh after the
 firmware is built; prints a Markdown report.
 
-Usage: figures.py OUT_DIR SPEC_COMMANDS_TOOL"""
+Usage: figures.py OUT_DIR SPEC_COMMANDS_TOOL [--cost-file FILE]
+
+--cost-file writes the per-operation instruction counts as a crypto cost
+file (docs/energy.md, "Crypto cost files", format version 1) that
+`armored energy --crypto-costs FILE` reads."""
+import json
 import os
 import re
 import subprocess
@@ -11,6 +16,11 @@ import sys
 import tempfile
 
 out_dir, spec_tool = sys.argv[1], sys.argv[2]
+cost_file = None
+if len(sys.argv) == 5 and sys.argv[3] == "--cost-file":
+    cost_file = sys.argv[4]
+elif len(sys.argv) != 3:
+    sys.exit(__doc__)
 
 
 def linked_sizes(map_path):
@@ -119,3 +129,43 @@ for name in ("A128GCM", "A256GCM", "AES-CCM-16-64-128", "ChaCha20-Poly1305"):
     alone_stack = str(b["e3only_stack_seal"]) if name == "A128GCM" else ""
     print(f"| seal 52-byte reading, {name} | {b[name + ' insn_seal']:,} | {b[name + ' stack_seal']} | {alone} | {alone_stack} |")
 print(f"| open command (A128GCM, 64-byte plaintext, window stored) | {b['insn_open_command']:,} | {b['stack_open_command']} | {b['e3only_insn_open_command']:,} | {b['e3only_stack_open_command']} |")
+
+
+def tool_version(argv):
+    out = subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
+    return out[0].strip() if out else "?"
+
+
+def mbedtls_version():
+    m = re.search(r"mbedtls-(2\.28\.\d+)", " ".join(os.listdir(os.path.join(out_dir, "..", "mbedtls-src")))
+                  if os.path.isdir(os.path.join(out_dir, "..", "mbedtls-src")) else "")
+    return m.group(1) if m else "2.28"
+
+
+if cost_file:
+    # Format version 1: every field required; armored energy rejects unknown ones.
+    costs = {
+        "format": "armored-crypto-costs",
+        "version": 1,
+        "target": "cortex-m4",
+        "measured_with": (f"QEMU mps2-an386 -icount shift=0 ({tool_version(['qemu-system-arm', '--version'])}); "
+                          f"{tool_version(['arm-none-eabi-gcc', '--version'])} -Os Thumb-2; "
+                          f"Mbed TLS {mbedtls_version()} PSA in software"),
+        "reading_bytes": 52,
+        "command_plaintext_bytes": 64,
+        "instructions": {
+            "seal": {
+                "aes-128-gcm": b["A128GCM insn_seal"],
+                "aes-256-gcm": b["A256GCM insn_seal"],
+                "chacha20-poly1305": b["ChaCha20-Poly1305 insn_seal"],
+                "aes-ccm-16-64-128": b["AES-CCM-16-64-128 insn_seal"],
+            },
+            "start_epoch": b["insn_start_epoch"],
+            "reannounce": b["insn_reannounce"],
+            "open_command": b["insn_open_command"],
+        },
+    }
+    with open(cost_file, "w") as f:
+        json.dump(costs, f, indent=2)
+        f.write("\n")
+    print(f"\nCrypto cost file written to {cost_file} (armored energy --crypto-costs {cost_file}).")

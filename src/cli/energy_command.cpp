@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/energy_wire.h"
 #include "common/file_io.h"
+#include "energy/crypto_costs.h"
 #include "energy/model.h"
 #include "energy/profile.h"
 #include "energy/report.h"
@@ -48,11 +49,19 @@ struct Options {
   std::string aead;
   std::string plot;
   bool server_auth_only = false;
+  std::string crypto_costs;  // built-in name or file; empty: datasheet figures only
+  double cpu_mhz = 64;       // the nRF52840's clock
 };
 
 void run(const Options& o, cli::Context& ctx) {
   auto profile = load_profile(o.profile);
   if (!profile) throw cli::UsageError(profile.error().message);
+  std::optional<CryptoCosts> costs;
+  if (!o.crypto_costs.empty()) {
+    auto c = load_crypto_costs(o.crypto_costs);
+    if (!c) throw cli::UsageError("crypto costs " + c.error().message);
+    costs = std::move(*c);
+  }
   Scenario s;
   s.interval_s = parse_interval(o.interval);
   s.reading_bytes = o.reading_bytes;
@@ -89,12 +98,16 @@ void run(const Options& o, cli::Context& ctx) {
     auto st = write_file_atomic(o.plot, as_bytes(svg), 0644);
     if (!st) throw cli::OperationFailed(st.error().message);
   }
+  std::optional<DeviceCryptoComparison> device_crypto;
+  if (costs) device_crypto = compare_device_crypto(report, *costs, o.cpu_mhz);
   if (ctx.json) {
     auto j = render_json(report, per_aead, chapter);
     if (!o.plot.empty()) j["plot"] = o.plot;
+    if (device_crypto) j["device_crypto"] = render_device_crypto_json(*device_crypto);
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << render_text(report, per_aead, chapter);
+    if (device_crypto) std::cout << render_device_crypto_text(*device_crypto, report);
     if (!o.plot.empty()) std::cout << "Plot written to " << o.plot << "\n";
   }
 }
@@ -121,6 +134,15 @@ void add_energy(CLI::App& app, cli::Context& ctx) {
                   "aes-128-gcm, aes-256-gcm, chacha20-poly1305 or aes-ccm-16-64-128 "
                   "(default: the profile's)");
   cmd->add_option("--plot", opts->plot, "Write an SVG picture of battery life and the energy split");
+  cmd->add_option("--crypto-costs", opts->crypto_costs,
+                  "Measured instructions per E3 seal, announcement and command open, printed next to the "
+                  "profile's datasheet figures: measured-cm4 (Cortex-M4, device-sdk/README.md) or a file "
+                  "from device-sdk/scripts/figures.sh --cost-file");
+  cmd->add_option("--cpu-mhz", opts->cpu_mhz,
+                  "Clock that turns --crypto-costs instructions into time (one per cycle; default: the "
+                  "nRF52840's 64 MHz); the current is the profile's cpu_current_ma")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 100000.0));
   cmd->add_flag("--server-auth-only", opts->server_auth_only,
                 "Model devices that do not sign in the handshake (no client certificate)");
   cmd->callback([opts, &ctx] { run(*opts, ctx); });

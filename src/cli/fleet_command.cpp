@@ -77,7 +77,8 @@ std::pair<std::string, std::uint16_t> parse_host_port(const std::string& s, cons
   }
 }
 
-void print_summary(const device::FleetSummary& r, cli::Context& ctx, const device::DirectSummary* direct) {
+void print_summary(const device::FleetSummary& r, device::SealerKind sealer, cli::Context& ctx,
+                   const device::DirectSummary* direct) {
   const char* peer = direct ? "cloud" : "gateway";
   if (ctx.json) {
     nlohmann::json j{{"devices", r.devices},           {"readings", r.readings},
@@ -86,6 +87,7 @@ void print_summary(const device::FleetSummary& r, cli::Context& ctx, const devic
                      {"retransmissions", r.retransmissions},
                      {"unacknowledged", r.unacknowledged}, {"dropped", r.dropped},
                      {"seconds", r.seconds}};
+    j["sealer"] = std::string(device::sealer_name(sealer));
     if (direct) {
       j["direct"] = true;
       j["connects"] = direct->connects;
@@ -125,7 +127,7 @@ void run_direct(Opts& o, cli::Context& ctx) {
   });
   if (tty) std::fprintf(stderr, "\n");
   if (!r) throw cli::UsageError(r.error().message);
-  print_summary(r->fleet, ctx, &*r);
+  print_summary(r->fleet, o.f.sealer, ctx, &*r);
 }
 
 void add_fleet(CLI::App& app, cli::Context& ctx) {
@@ -135,10 +137,11 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     bool use_direct = false;
     std::string cloud;
     std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state, freshness = "60s";
+    std::string sealer = "cxx";
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("fleet", "Simulate a fleet of wearables sending sealed readings to a gateway");
-  cmd->footer("Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\na 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\nand sends it to the gateway by UDP, re-sending until the gateway has spooled it.\nDevices also take commands relayed by the gateway: each checks freshness, replay, its\ncopy of the command schema and the rate limit, acts, and replies sealed.");
+  cmd->footer("Simulate a fleet of wearables (the patient monitor of the reference chapter): each seals\na 52-byte reading every --interval (divided by --speedup) with its own key and E3 state\nand sends it to the gateway by UDP, re-sending until the gateway has spooled it.\nDevices also take commands relayed by the gateway: each checks freshness, replay, its\ncopy of the command schema and the rate limit, acts, and replies sealed.\n\nExample, sealing with the device SDK's C library (the code firmware runs):\n  armored fleet --devices 10 --pki pki --e3 e3 --state state --sealer device-sdk");
   cmd->add_option("--devices", o->f.devices, "Number of devices (the first N enrolled)")->required()->check(CLI::Range(1, 1000000));
   cmd->add_option("--interval", o->interval, "Time between readings of one device")->capture_default_str();
   cmd->add_option("--speedup", o->f.speedup, "Run time faster by this factor")->capture_default_str()->check(CLI::Range(0.001, 1e6));
@@ -148,6 +151,11 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   cmd->add_option("--e3", o->e3, "E3 directory (registry, cloud public key)")->required();
   cmd->add_option("--state", o->state, "Directory for each device's persisted E3 state")->required();
   cmd->add_option("--aead", o->f.aead, "aes-128-gcm, aes-256-gcm, chacha20-poly1305 or aes-ccm-16-64-128 (default: by CPU)");
+  cmd->add_option("--sealer", o->sealer,
+                  "Code that seals: cxx (src/e3, the C++ sealer) or device-sdk (the C library firmware "
+                  "links, OpenSSL backend)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cxx", "device-sdk"}));
   cmd->add_option("--commands", o->f.commands, "Command schema the devices accept (default: the built-in config/commands.toml)");
   cmd->add_option("--device-type", o->f.device_type, "Device type in that schema (default: its default_device_type)");
   cmd->add_option("--command-freshness", o->freshness, "Refuse commands issued longer ago than this (\"stale\")")->capture_default_str();
@@ -164,6 +172,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     f.interval_s = parse_duration_s(o->interval, "--interval");
     f.duration_s = parse_duration_s(o->duration, "--duration");
     f.command_freshness_s = parse_duration_s(o->freshness, "--command-freshness");
+    f.sealer = *device::parse_sealer(o->sealer);  // checked by IsMember above
     if (o->use_direct) {
       run_direct(*o, ctx);
       return;
@@ -201,6 +210,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     if (!r) throw cli::UsageError(r.error().message);
     if (ctx.json) {
       std::cout << nlohmann::json{{"devices", r->devices},           {"readings", r->readings},
+                                  {"sealer", std::string(device::sealer_name(f.sealer))},
                                   {"announcements", r->announcements}, {"datagrams", r->datagrams_sent},
                                   {"acknowledged", r->acknowledged},   {"refused", r->refused},
                                   {"readings_acknowledged", r->readings_acknowledged},
@@ -217,7 +227,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                        .dump()
                 << "\n";
     } else {
-      std::cout << "Fleet of " << r->devices << " devices ran " << static_cast<long>(r->seconds) << " s"
+      std::cout << "Fleet of " << r->devices << " devices (sealer " << device::sealer_name(f.sealer) << ") ran " << static_cast<long>(r->seconds) << " s"
                 << (r->stopped ? " (stopped by a signal)" : "") << ": " << r->readings
                 << " readings sealed and sent, " << r->readings_acknowledged << " of them acknowledged by the gateway; "
                 << r->acknowledged << " messages acknowledged in all (" << r->announcements

@@ -250,6 +250,8 @@ std::string EcPrivateKey::to_pem() const {
   return out;
 }
 
+evp_pkey_st* EcPrivateKey::openssl_pkey() const { return key_->pkey.get(); }
+
 CryptoResult<EcPublicKey> EcPrivateKey::public_key() const {
   std::uint8_t buf[kP256PointSize];
   std::size_t len = 0;

@@ -10,6 +10,8 @@
 #include "common/bytes.h"
 #include "crypto/error.h"
 
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, for C libraries that take one
+
 namespace armored::crypto {
 
 inline constexpr std::size_t kP256PointSize = 65;      // 04 || x || y
@@ -64,6 +66,11 @@ class EcPrivateKey {
   // ECDSA P-256 / SHA-256 signatures (randomised by OpenSSL's DRBG).
   CryptoResult<Bytes> sign_der(ByteSpan message) const;
   CryptoResult<std::array<std::uint8_t, kP256P1363SigSize>> sign_p1363(ByteSpan message) const;
+
+  // The key as OpenSSL's EVP_PKEY, borrowed: valid while this key or a copy
+  // of it lives. For C code that signs through OpenSSL itself (the device
+  // SDK's OpenSSL backend), so the key never leaves OpenSSL as bytes.
+  evp_pkey_st* openssl_pkey() const;
 
  private:
   explicit EcPrivateKey(std::shared_ptr<PkeyHandle> k) : key_(std::move(k)) {}

@@ -14,7 +14,7 @@ CommandEndpoint::CommandEndpoint(const command::Schema& schema, const std::strin
 
 namespace {
 
-e3::E3Result<void> seal_into(e3::Sealer& sealer, ByteSpan plaintext, std::vector<Bytes>& out_) {
+e3::E3Result<void> seal_into(DeviceSealer& sealer, ByteSpan plaintext, std::vector<Bytes>& out_) {
   Bytes env(sealer.sealed_size(plaintext.size()));
   auto n = sealer.seal(plaintext, env);
   if (!n) return unexpected(n.error());
@@ -25,7 +25,7 @@ e3::E3Result<void> seal_into(e3::Sealer& sealer, ByteSpan plaintext, std::vector
 
 }  // namespace
 
-e3::E3Result<HandledCommand> CommandEndpoint::handle(e3::Sealer& sealer, ByteSpan envelope, Clock::TimePoint now) {
+e3::E3Result<HandledCommand> CommandEndpoint::handle(DeviceSealer& sealer, ByteSpan envelope, Clock::TimePoint now) {
   std::array<std::uint8_t, command::kMaxMessageBytes> plain{};
   auto opened = sealer.open_command(envelope, plain);
   if (!opened) return unexpected(opened.error());

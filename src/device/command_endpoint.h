@@ -1,6 +1,6 @@
 #pragma once
 // A simulated device's command endpoint, sans-I/O: opens a downlink E3
-// envelope with the device's own Sealer, runs the CommandProcessor against
+// envelope with the device's own sealer, runs the CommandProcessor against
 // the device's copy of the schema, seals the reply like a reading, and
 // carries out what the accepted command asked for (a new epoch for
 // rotate_keys, a restart for reboot). The fleet owns the socket and queues
@@ -12,7 +12,7 @@
 #include "command/processor.h"
 #include "command/simulated_device.h"
 #include "common/clock.h"
-#include "e3/sealer.h"
+#include "device/device_sealer.h"
 
 namespace armored::device {
 
@@ -33,7 +33,7 @@ class CommandEndpoint {
 
   // The E3 error when the envelope does not open (forged, altered, replayed,
   // old epoch, another device's); nothing changes then.
-  e3::E3Result<HandledCommand> handle(e3::Sealer& sealer, ByteSpan envelope, Clock::TimePoint now);
+  e3::E3Result<HandledCommand> handle(DeviceSealer& sealer, ByteSpan envelope, Clock::TimePoint now);
 
   const command::SimulatedDevice& device() const { return *device_; }
   const command::ProcessorCounters& counters() const { return processor_->counters(); }

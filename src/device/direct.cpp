@@ -43,8 +43,7 @@ struct Queued {
 struct DirectDevice {
   std::string id;
   std::string topic;
-  std::unique_ptr<e3::FileStateStore> store;
-  std::optional<e3::Sealer> sealer;
+  std::unique_ptr<DeviceSealer> sealer;
   std::unique_ptr<SeededRng> rng;
   std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<tls::TlsContext> tls;
@@ -111,11 +110,10 @@ Status DirectFleet::load() {
     d.id = enrol.device_id;
     d.topic = "armored/v1/" + d.id + "/up";
     const fs::path key_path = o_.pki_dir / "device" / (d.id + ".key");
-    auto ds = open_device_sealer(*keys, enrol, o_.pki_dir, o_.state_dir, clock_, sys_rng_);
+    auto ds = open_device_sealer(o_.sealer, *keys, enrol, o_.pki_dir, o_.state_dir, clock_, sys_rng_);
     if (!ds) return unexpected(ds.error());
-    d.store = std::move(ds->store);
     d.rng = std::move(ds->rng);
-    d.sealer.emplace(std::move(*ds->sealer));
+    d.sealer = std::move(ds->sealer);
     // The current announcement goes first (again, after a restart): the
     // cloud treats a repeat as a no-op.
     d.queue.push_back({d.sealer->announcement(), 0});

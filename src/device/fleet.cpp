@@ -36,8 +36,7 @@ struct Pending {
 // One simulated wearable.
 struct Device {
   std::string id;
-  std::unique_ptr<e3::FileStateStore> store;
-  std::optional<e3::Sealer> sealer;
+  std::unique_ptr<DeviceSealer> sealer;
   std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<SeededRng> rng;
   RingQueue<Pending> queue;         // unanswered messages, oldest first
@@ -131,11 +130,10 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     const auto& enrol = keys->registry.devices[i];
     Device& d = devices[i];
     d.id = enrol.device_id;
-    auto ds = open_device_sealer(*keys, enrol, o.pki_dir, o.state_dir, clock, sys_rng);
+    auto ds = open_device_sealer(o.sealer, *keys, enrol, o.pki_dir, o.state_dir, clock, sys_rng);
     if (!ds) return unexpected(ds.error());
-    d.store = std::move(ds->store);
     d.rng = std::move(ds->rng);
-    d.sealer.emplace(std::move(*ds->sealer));
+    d.sealer = std::move(ds->sealer);
     // After a restart the current announcement goes first again: the cloud
     // treats a repeat as a no-op, and a lost one must not strand the readings.
     d.queue.push_back({MessageBytes(d.sealer->announcement()), Steady::time_point{}});

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "device/device_sealer.h"
 
 namespace armored::device {
 
@@ -37,6 +38,9 @@ struct FleetOptions {
   double retry_after_s = 0.5;     // re-send an unanswered message after this
   std::size_t max_queue = 10000;  // per device; beyond it the oldest reading is dropped (counted)
   std::string aead;               // empty: ChaCha20 without AES hardware, AES-128-GCM with
+  // Which code seals: the C++ sealer (src/e3) or the device SDK's C library
+  // (device-sdk/, OpenSSL backend), the code firmware runs.
+  SealerKind sealer = SealerKind::kCxx;
   std::filesystem::path commands;  // command schema; empty: the built-in config/commands.toml
   std::string device_type;         // in that schema; empty: its default_device_type
   double command_freshness_s = 60; // commands issued longer ago are refused "stale"

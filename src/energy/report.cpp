@@ -163,4 +163,63 @@ nlohmann::json render_json(const Report& r, const std::vector<Report>& per_aead,
   return j;
 }
 
+std::string render_device_crypto_text(const DeviceCryptoComparison& c, const Report& r) {
+  const Profile& p = r.profile;
+  const CryptoCosts& k = c.costs;
+  std::string o;
+  o += fmt::format("\nE3 device crypto: the profile's datasheet figures next to instructions measured on a {} ({})\n",
+                   k.target, k.source);
+  o += fmt::format("  measured with {}\n", k.measured_with);
+  o += fmt::format("  instructions to energy: one per cycle at {} MHz, {} mA at {} V = {:.3f} nJ per instruction\n",
+                   c.clock_mhz, p.cpu_current_ma, p.supply_voltage_v, c.nj_per_instruction);
+  o += fmt::format("  {:<44}{:>14}{:>16}{:>18}\n", "operation", "datasheet uJ", "instructions", "measured uJ");
+  const auto row = [&](const std::string& what, double ds, std::uint64_t insn, double measured) {
+    o += fmt::format("  {:<44}{:>14.2f}{:>16}{:>18.2f}\n", what, ds, group_thousands(static_cast<double>(insn)),
+                     measured);
+  };
+  row(fmt::format("seal a {}-byte reading, {}", k.reading_bytes, aead_name(c.aead)), c.datasheet.seal_uj,
+      k.seal_instructions[static_cast<std::size_t>(c.aead)], c.measured.seal_uj);
+  row("start an epoch (ECDH + HKDF + ECDSA sign)", c.datasheet.start_epoch_uj, k.start_epoch_instructions,
+      c.measured.start_epoch_uj);
+  row("re-sign the announcement (ECDSA sign)", c.datasheet.reannounce_uj, k.reannounce_instructions,
+      c.measured.reannounce_uj);
+  row(fmt::format("open a command ({}-byte, aes-128-gcm)", k.command_plaintext_bytes), c.datasheet.open_command_uj,
+      k.open_command_instructions, c.measured.open_command_uj);
+  o += fmt::format("  {:<44}{:>14.1f}{:>16}{:>18.1f}\n", "per day (readings + one epoch start), mJ",
+                   c.datasheet.per_day_mj, "", c.measured.per_day_mj);
+  o += fmt::format("  {:<44}{:>14}{:>16}{:>18}\n", "battery, reading radio + E3 crypto only, days",
+                   group_thousands(c.datasheet.battery_days_tx_and_crypto), "",
+                   group_thousands(c.measured.battery_days_tx_and_crypto));
+  if (k.reading_bytes != r.scenario.reading_bytes) {
+    o += fmt::format("  note: the seal was measured for a {}-byte reading, the scenario seals {} bytes\n",
+                     k.reading_bytes, r.scenario.reading_bytes);
+  }
+  return o;
+}
+
+nlohmann::json render_device_crypto_json(const DeviceCryptoComparison& c) {
+  const auto figures = [](const DeviceCryptoFigures& f) {
+    return nlohmann::json{{"seal_uj", f.seal_uj},
+                          {"start_epoch_uj", f.start_epoch_uj},
+                          {"reannounce_uj", f.reannounce_uj},
+                          {"open_command_uj", f.open_command_uj},
+                          {"per_day_mj", f.per_day_mj},
+                          {"battery_days_tx_and_crypto", f.battery_days_tx_and_crypto}};
+  };
+  const CryptoCosts& k = c.costs;
+  return {{"source", k.source},
+          {"target", k.target},
+          {"measured_with", k.measured_with},
+          {"aead", aead_name(c.aead)},
+          {"clock_mhz", c.clock_mhz},
+          {"nj_per_instruction", c.nj_per_instruction},
+          {"instructions",
+           {{"seal", k.seal_instructions[static_cast<std::size_t>(c.aead)]},
+            {"start_epoch", k.start_epoch_instructions},
+            {"reannounce", k.reannounce_instructions},
+            {"open_command", k.open_command_instructions}}},
+          {"datasheet", figures(c.datasheet)},
+          {"measured", figures(c.measured)}};
+}
+
 }  // namespace armored::energy

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "energy/crypto_costs.h"
 #include "energy/model.h"
 
 namespace armored::energy {
@@ -15,6 +16,11 @@ std::string render_text(const Report& r, const std::vector<Report>& per_aead,
 
 nlohmann::json render_json(const Report& r, const std::vector<Report>& per_aead,
                            const std::optional<Report>& chapter_packet);
+
+// The E3 device operations (seal, announcement, command open) by the
+// profile's datasheet figures next to the measured instruction counts.
+std::string render_device_crypto_text(const DeviceCryptoComparison& c, const Report& r);
+nlohmann::json render_device_crypto_json(const DeviceCryptoComparison& c);
 
 // "27,130" style grouping for whole numbers; fixed decimals otherwise.
 std::string group_thousands(double v, int decimals = 0);

@@ -41,12 +41,13 @@ struct World {
   }
 
   e3::testing::Pair pair;
+  CxxSealer device{*pair.sealer};
   CommandEndpoint endpoint;
 };
 
 TEST(CommandEndpoint, SetIntervalRepliesSealed) {
   World w;
-  auto h = w.endpoint.handle(*w.pair.sealer, w.seal(1, "set_interval", {{"seconds", command::Value::integer(10)}}),
+  auto h = w.endpoint.handle(w.device, w.seal(1, "set_interval", {{"seconds", command::Value::integer(10)}}),
                              w.pair.clock.now());
   ASSERT_TRUE(h) << h.error().message;
   ASSERT_EQ(h->uplink.size(), 1u);
@@ -59,7 +60,7 @@ TEST(CommandEndpoint, SetIntervalRepliesSealed) {
 TEST(CommandEndpoint, RotateKeysSendsTheReplyThenANewEpoch) {
   World w;
   const std::uint32_t before = w.pair.sealer->epoch();
-  auto h = w.endpoint.handle(*w.pair.sealer, w.seal(1, "rotate_keys"), w.pair.clock.now());
+  auto h = w.endpoint.handle(w.device, w.seal(1, "rotate_keys"), w.pair.clock.now());
   ASSERT_TRUE(h) << h.error().message;
   ASSERT_EQ(h->uplink.size(), 2u);
   EXPECT_TRUE(h->started_epoch);
@@ -70,14 +71,14 @@ TEST(CommandEndpoint, RotateKeysSendsTheReplyThenANewEpoch) {
   ASSERT_TRUE(acc) << acc.error().message;
   EXPECT_EQ(acc->epoch, before + 1);
   // Commands now travel in the new epoch.
-  auto next = w.endpoint.handle(*w.pair.sealer, w.seal(2, "get_status"), w.pair.clock.now());
+  auto next = w.endpoint.handle(w.device, w.seal(2, "get_status"), w.pair.clock.now());
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->reply.outcome, command::Outcome::kAccepted);
 }
 
 TEST(CommandEndpoint, RebootRestartsTheSimulatedDevice) {
   World w;
-  auto h = w.endpoint.handle(*w.pair.sealer, w.seal(1, "reboot"), w.pair.clock.now());
+  auto h = w.endpoint.handle(w.device, w.seal(1, "reboot"), w.pair.clock.now());
   ASSERT_TRUE(h);
   EXPECT_TRUE(h->rebooted);
   EXPECT_EQ(w.endpoint.device().settings().reboots, 1u);
@@ -88,17 +89,17 @@ TEST(CommandEndpoint, EnvelopesThatDoNotOpenChangeNothing) {
   Bytes env = w.seal(1, "set_interval", {{"seconds", command::Value::integer(10)}});
   Bytes altered = env;
   altered.back() ^= 0x80;
-  auto h = w.endpoint.handle(*w.pair.sealer, altered, w.pair.clock.now());
+  auto h = w.endpoint.handle(w.device, altered, w.pair.clock.now());
   ASSERT_FALSE(h);
   EXPECT_EQ(h.error().code, e3::E3Errc::kAuthFailed);
   // A reading is not a command.
-  auto reading = w.endpoint.handle(*w.pair.sealer, w.pair.seal(Bytes(52, 0x69)), w.pair.clock.now());
+  auto reading = w.endpoint.handle(w.device, w.pair.seal(Bytes(52, 0x69)), w.pair.clock.now());
   ASSERT_FALSE(reading);
   EXPECT_EQ(reading.error().code, e3::E3Errc::kMalformed);
   EXPECT_EQ(w.endpoint.counters().received, 0u);
   EXPECT_EQ(w.endpoint.device().settings().interval_s, 30);
-  ASSERT_TRUE(w.endpoint.handle(*w.pair.sealer, env, w.pair.clock.now()));
-  auto replay = w.endpoint.handle(*w.pair.sealer, env, w.pair.clock.now());
+  ASSERT_TRUE(w.endpoint.handle(w.device, env, w.pair.clock.now()));
+  auto replay = w.endpoint.handle(w.device, env, w.pair.clock.now());
   ASSERT_FALSE(replay);
   EXPECT_EQ(replay.error().code, e3::E3Errc::kReplayed);
   EXPECT_EQ(w.endpoint.counters().received, 1u);

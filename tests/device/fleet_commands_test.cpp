@@ -47,7 +47,11 @@ class FleetCommands : public ::testing::Test {
   t::TempDir dir;
 };
 
-TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
+// Both sealers open commands and seal replies: the device SDK's C library
+// is the code firmware runs, and must take commands as the C++ sealer does.
+class FleetCommandsBySealer : public FleetCommands, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FleetCommandsBySealer, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   auto registry = provision::load_registry(dir / "e3");
   ASSERT_TRUE(registry) << registry.error().message;
   auto cloud_key = crypto::EcPrivateKey::from_pem(*read_text_file(provision::cloud_key_path(dir / "e3")));
@@ -73,7 +77,8 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   const auto out = dir / "fleet.out";
   t::Subprocess fleet({t::armored_binary().string(), "--json", "fleet", "--devices", "2", "--interval", "1s",
                        "--duration", "8s", "--gateway", "127.0.0.1:" + std::to_string(port), "--pki",
-                       (dir / "pki").string(), "--e3", (dir / "e3").string(), "--state", (dir / "state").string()},
+                       (dir / "pki").string(), "--e3", (dir / "e3").string(), "--state", (dir / "state").string(),
+                       "--sealer", GetParam()},
                       {out, dir / "fleet.err", {}, {}, {}});
 
   udp::endpoint fleet_addr;
@@ -188,7 +193,11 @@ TEST_F(FleetCommands, DevicesAnswerEveryCommandSealedAndTheSummaryCountsThem) {
   EXPECT_EQ(c["refusal_reasons"]["out_of_range"], 1);
   EXPECT_EQ(c["refusal_reasons"]["stale"], 1);
   EXPECT_GT(readings, 0u);
+  EXPECT_EQ(summary["sealer"], GetParam());
 }
+
+INSTANTIATE_TEST_SUITE_P(Sealers, FleetCommandsBySealer, ::testing::Values("cxx", "device-sdk"),
+                         [](const auto& p) { return std::string(p.param == "cxx" ? "Cxx" : "DeviceSdk"); });
 
 TEST_F(FleetCommands, UnusableSchemaOrTypeIsABadUsage) {
   ASSERT_TRUE(write_file_atomic(dir / "bad.toml", as_bytes("schema_version = 1\n[w.get]\nrate_per_minute = 0\n")));

@@ -23,12 +23,12 @@ class DirectTest : public PipelineTest {
     o.cwd = dir();
     o.stdout_path = dir() / (tag + ".json");
     o.stderr_path = dir() / (tag + ".err");
-    return std::make_unique<Subprocess>(
-        armored({"--json", "fleet", "--direct", "--cloud", "localhost:" + std::to_string(cloud_port_), "--devices",
-                 std::to_string(devices), "--interval", "30s", "--speedup", std::to_string(speedup), "--duration",
-                 std::to_string(seconds) + "s", "--max-connecting", "4", "--pki", "pki", "--e3", "e3", "--state",
-                 "device-state"}),
-        o);
+    std::vector<std::string> args = {"--json", "fleet", "--direct", "--cloud", "localhost:" + std::to_string(cloud_port_),
+                                     "--devices", std::to_string(devices), "--interval", "30s", "--speedup",
+                                     std::to_string(speedup), "--duration", std::to_string(seconds) + "s",
+                                     "--max-connecting", "4", "--pki", "pki", "--e3", "e3", "--state", "device-state"};
+    args.insert(args.end(), extra_fleet_args_.begin(), extra_fleet_args_.end());
+    return std::make_unique<Subprocess>(armored(std::move(args)), o);
   }
   nlohmann::json summary(const std::string& tag) {
     auto j = nlohmann::json::parse(slurp(dir() / (tag + ".json")), nullptr, false);
@@ -85,6 +85,25 @@ TEST_F(DirectTest, TwentyDevicesStoreEveryReadingOnceAndResumeWithTheirTickets) 
   EXPECT_EQ(h.failed, 0);
   EXPECT_EQ(h.full, 20);
   EXPECT_EQ(h.resumed + h.zero_rtt, 20);
+}
+
+// Direct devices sealing through the device SDK's C library: the cloud
+// stores every reading once.
+TEST_F(DirectTest, DeviceSdkSealerStoresEveryReadingOnce) {
+  make_pki(5);
+  auto cloud = start_cloud();
+  ASSERT_GT(cloud_port_, 0);
+  extra_fleet_args_ = {"--sealer", "device-sdk"};
+  auto fleet = start_direct(5, 60, 4, "direct");
+  auto f = finish_fleet(*fleet, "direct");
+  EXPECT_EQ(f.exit_code, 0) << slurp(dir() / "direct.err");
+  EXPECT_EQ(f.sealer, "device-sdk");
+  EXPECT_EQ(f.unacknowledged, 0);
+  ASSERT_GT(f.readings, 5 * 4);
+  EXPECT_TRUE(wait_for_stored(f.readings, 20s));
+  expect_exactly_once(f.readings);
+  auto h = stop_cloud(cloud);
+  EXPECT_EQ(h.failed, 0);
 }
 
 TEST_F(DirectTest, CloudKilledMidStreamDirectDevicesLoseNothing) {

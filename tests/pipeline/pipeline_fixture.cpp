@@ -125,6 +125,7 @@ FleetRun PipelineTest::finish_fleet(Subprocess& fleet, const std::string& tag, s
   r.unacknowledged = j.value("unacknowledged", std::int64_t{-1});
   r.dropped = j.value("dropped", std::int64_t{-1});
   r.readings_acknowledged = j.value("readings_acknowledged", std::int64_t{-1});
+  r.sealer = j.value("sealer", std::string());
   return r;
 }
 

@@ -25,6 +25,7 @@ struct FleetRun {
   std::int64_t unacknowledged = -1;
   std::int64_t dropped = -1;
   std::int64_t readings_acknowledged = -1;  // readings the gateway answered "spooled"
+  std::string sealer;                       // "cxx" or "device-sdk"
 };
 
 // `armored report gaps --db cloud.db --json`: the cloud's account of what it lacks.
