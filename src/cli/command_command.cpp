@@ -16,6 +16,7 @@
 #include "cloud/config.h"
 #include "command/schema.h"
 #include "command/validate.h"
+#include "pki/pki.h"
 
 namespace {
 
@@ -29,7 +30,14 @@ struct Target {
 };
 
 void add_target_options(CLI::App* cmd, Target& t) {
-  cmd->add_option("--device", t.device, "Device id (e.g. wearable-0001)")->required();
+  // Checked here too, not only by the cloud: a malformed id is bad input (exit 2).
+  const CLI::Validator identity_id(
+      [](std::string& v) {
+        auto ok = pki::validate_id(v);
+        return ok ? std::string() : ok.error().message;
+      },
+      "ID");
+  cmd->add_option("--device", t.device, "Device id (e.g. wearable-0001)")->required()->check(identity_id);
   auto* s = cmd->add_option("--cloud-socket", t.socket, "The cloud's admin socket");
   auto* c = cmd->add_option("--config", t.config, "cloud.toml: its [admin] socket is used");
   s->excludes(c);

@@ -19,7 +19,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   CloudConfig c;
 
   auto listen = doc->section("listen");
-  ARMORED_TRY(listen.get_optional("address", c.address));
+  ARMORED_TRY(listen.get_optional_ip_address("address", c.address));
   std::int64_t port = c.port, maxc = static_cast<std::int64_t>(c.max_connections);
   ARMORED_TRY(listen.get_optional("port", port, 0, 65535));  // 0: any free port (tests)
   ARMORED_TRY(listen.get_optional("max_connections", maxc, 1, 1'000'000));

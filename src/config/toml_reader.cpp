@@ -1,5 +1,7 @@
 #include "config/toml_reader.h"
 
+#include <arpa/inet.h>
+
 #include <toml++/toml.h>
 
 #include <cmath>
@@ -115,6 +117,17 @@ Status TomlSection::get_optional_choice(std::string_view key, std::string& out_,
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
   return fail(where(key) + " is '" + v + "', must be one of " + list);
+}
+
+Status TomlSection::get_optional_ip_address(std::string_view key, std::string& out_) {
+  std::string v = out_;
+  ARMORED_TRY(get_optional(key, v));
+  in6_addr any{};
+  if (::inet_pton(AF_INET, v.c_str(), &any) != 1 && ::inet_pton(AF_INET6, v.c_str(), &any) != 1) {
+    return fail(where(key) + " is '" + v + "', not an IPv4 or IPv6 address (e.g. \"127.0.0.1\" or \"::\")");
+  }
+  out_ = v;
+  return {};
 }
 
 Status TomlSection::get(std::string_view key, std::string& out_) {

@@ -48,6 +48,9 @@ class TomlSection {
   // One of `allowed`.
   Status get_optional_choice(std::string_view key, std::string& out_,
                              const std::vector<std::string>& allowed);
+  // An IPv4 or IPv6 address literal (a host name is not accepted: a listener
+  // binds an address).
+  Status get_optional_ip_address(std::string_view key, std::string& out_);
   bool has(std::string_view key) const;
   // Fails naming the first key of this table that no getter asked for.
   Status reject_unknown_keys() const;

@@ -22,7 +22,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
 
   auto udp = doc->section("udp");
   std::int64_t uport = c.udp_port;
-  ARMORED_TRY(udp.get_optional("address", c.udp_address));
+  ARMORED_TRY(udp.get_optional_ip_address("address", c.udp_address));
   ARMORED_TRY(udp.get_optional("port", uport, 0, 65535));
   ARMORED_TRY(udp.reject_unknown_keys());
   c.udp_port = static_cast<std::uint16_t>(uport);

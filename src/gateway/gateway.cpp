@@ -139,6 +139,7 @@ struct Gateway::Impl {
   std::optional<crypto::EcPublicKey> receipt_key;
   std::chrono::seconds receipt_wait{};  // doubles while no receipt comes
   bool receipt_warned = false;  // one warning per silence, not per batch
+  bool tcp_failing = false;     // the last TCP connect failed (logged once per outage)
   std::uint64_t sent_through = 0;  // spool id of the last record sent on this connection
   // Highest spool id that any connection, or the process before a restart,
   // may have put in a PUBLISH. A batch starting at or below it is a
@@ -651,7 +652,14 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
   asio::steady_timer t(io);
   while (!stopping) {
     tcp::socket sock(io);
-    const bool ok = !co_await tls::tcp_connect(sock, config.cloud_host, config.cloud_port);
+    const auto tcp_error = co_await tls::tcp_connect(sock, config.cloud_host, config.cloud_port);
+    const bool ok = !tcp_error;
+    if (!ok && !tcp_failing) {
+      // Once per outage, with the reason; the reconnect lines follow at info.
+      spdlog::warn("gateway: cannot {} {}:{}: {}", tcp_error.resolving ? "resolve" : "connect to", config.cloud_host,
+                   config.cloud_port, tcp_error.code.message());
+    }
+    tcp_failing = !ok;
     if (ok) {
       // New MQTT session; everything not acknowledged is sent again from the spool.
       mqtt::ClientOptions mo;

@@ -198,6 +198,29 @@ TEST_F(HardeningTest, GatewayWhoseIdIsNotItsCertificatesRefusesToStart) {
   EXPECT_FALSE(fs::exists(dir() / "spool")) << "refused before it creates anything";
 }
 
+// A cloud that refuses TCP: the gateway says why, once, and keeps retrying.
+TEST_F(HardeningTest, GatewayNamesWhyItCannotReachTheCloud) {
+  make_pki(1);
+  const int port = armored::testing::free_tcp_port();  // nothing listens there
+  write(dir() / "gateway.toml",
+        "id = \"gw1\"\n[udp]\naddress = \"127.0.0.1\"\nport = 0\n[cloud]\nhost = \"127.0.0.1\"\nport = " +
+            std::to_string(port) +
+            "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.fullchain.pem\"\n"
+            "key = \"pki/gateway/gw1.key\"\n[spool]\ndir = \"spool\"\n[backoff]\ninitial_ms = 50\nmax_ms = 100\n"
+            "[status]\ninterval_s = 0\n");
+  Subprocess::Options o;
+  o.cwd = dir();
+  o.stdout_path = dir() / "gw.out";
+  o.stderr_path = dir() / "gw.err";
+  Subprocess gw(armored({"gateway", "--config", "gateway.toml"}), o);
+  const std::string line = "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused";
+  EXPECT_FALSE(wait_for_text(dir() / "gw.err", line, 20s).empty()) << slurp(dir() / "gw.err");
+  std::this_thread::sleep_for(2s);  // some twenty more attempts
+  const std::string log = slurp(dir() / "gw.err");
+  EXPECT_EQ(log.find(line), log.rfind(line)) << "once per outage, not per attempt:\n" << log;
+  EXPECT_EQ(gw.stop(), 0);
+}
+
 TEST_F(HardeningTest, MqttClientIdIsRecordedAndCanBeRequiredToMatch) {
   if (!have_program("mosquitto_pub")) GTEST_SKIP() << "mosquitto_pub not installed";
   make_pki(1);
