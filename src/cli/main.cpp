@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/examples.h"
 #include "cli/near_miss.h"
 #include "common/log.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   std::stable_sort(reg.begin(), reg.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [order, add] : reg) add(app, ctx);
+  (void)add_examples(app);  // tests/cli check that every command has one
 
   try {
     app.parse(argc, argv);
