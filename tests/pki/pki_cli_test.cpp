@@ -338,8 +338,8 @@ TEST_F(PkiCliBadInput, EachGivesExitTwoOneLineAndChangesNothing) {
   expect_rejected({"pki", "verify", (td_ / "missing.crt").string(), "--dir", P}, "missing.crt");
   expect_rejected({"pki", "verify", big.string(), "--dir", P}, "larger than 65536 bytes");
   expect_rejected({"pki", "verify", junk.string(), "--dir", P}, "not a PEM certificate");
-  expect_rejected({"pki"}, "subcommand");
-  expect_rejected({"pki", "bogus", "--dir", P}, "subcommand");
+  expect_rejected({"pki"}, "'armored pki' needs a command: init, issue");
+  expect_rejected({"pki", "bogus", "--dir", P}, "unknown command 'bogus' for 'armored pki'");
 }
 
 TEST_F(PkiCliBadInput, UnreadableCaKeyIsRejected) {
