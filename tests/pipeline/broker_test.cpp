@@ -17,7 +17,10 @@
 #include <regex>
 #include <thread>
 
+#include "common/file_io.h"
+#include "crypto/ec.h"
 #include "peer_fixture.h"
+#include "receipt/receipt.h"
 
 namespace armored::pipeline_test {
 namespace {
@@ -322,6 +325,57 @@ class BrokerFaultTest : public BrokerTest {
     stop_cloud(cloud);
   }
 };
+
+// Nobody in between confirms for the cloud: receipts on the gateway's topic
+// that are forged (another key), meant for another gateway, malformed or
+// oversized are refused and counted; they confirm nothing, and every reading
+// is still stored exactly once. Published with the cloud's own broker
+// credentials, which the ACL lets write receipts: the signature decides.
+TEST_F(BrokerFaultTest, HostileReceiptsConfirmNothing) {
+  make_pki(10);
+  issue_broker_certificates();
+  start_broker();
+  gateway_forward_toml_ = "confirm = \"receipt\"\nreceipt_signer = \"pki/cloud/cloud.crt\"\n";
+  auto cloud = start_cloud();
+  ASSERT_TRUE(wait_broker_connected(1)) << logs();
+  auto gateway = start_gateway("gw1");
+  auto fleet = start_fleet(10, 60, 8, gateway_udp_port_);
+
+  receipt::Receipt r;
+  r.gateway = "gw1";
+  r.issued_at_ms = 1;
+  r.batches.push_back(receipt::batch_id(as_bytes("some batch")));
+  const auto other = *crypto::EcPrivateKey::generate();
+  auto cloud_key = crypto::EcPrivateKey::from_pem(*read_text_file(dir() / "pki" / "cloud" / "cloud.key", 64 * 1024));
+  ASSERT_TRUE(cloud_key);
+  receipt::Receipt for_gw2 = r;
+  for_gw2.gateway = "gw2";
+  const std::vector<std::pair<std::string, Bytes>> hostile = {
+      {"forged", *receipt::seal(r, other)},
+      {"for-gw2", *receipt::seal(for_gw2, *cloud_key)},
+      {"malformed", Bytes(as_bytes("not a receipt").begin(), as_bytes("not a receipt").end())},
+      {"oversized", Bytes(receipt::kMaxReceiptBytes + 1, 0xd2)},
+  };
+  // Connected (its status line says so), and so subscribed a moment later.
+  ASSERT_FALSE(wait_for_text(dir() / "gateway1.err", "gateway: connected", 20s).empty()) << slurp(dir() / "gateway1.err");
+  std::this_thread::sleep_for(1s);
+  for (const auto& [name, bytes] : hostile) {
+    auto pub = publish_via_broker("cloud-ingest", receipt::topic_for("gw1"), bytes, name);
+    EXPECT_EQ(pub.exit_code, 0) << name << ": " << pub.err;
+  }
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_TRUE(wait_for_stored(f.readings)) << logs();
+  std::this_thread::sleep_for(2s);
+  expect_exactly_once(f.readings);
+  EXPECT_FALSE(wait_for_text(dir() / "gateway1.err", "4 refused", 20s).empty()) << slurp(dir() / "gateway1.err");
+  const std::string glog = slurp(dir() / "gateway1.err");
+  // Logged at the first (then every 1,000th); each reason is in receipt_test.
+  EXPECT_NE(glog.find("refused a receipt on armored/v1/gw1/receipts: bad_signature"), std::string::npos) << glog;
+  EXPECT_EQ(gateway->stop(), 0);
+  EXPECT_NE(slurp(dir() / "gateway1.out").find(", 0 still spooled"), std::string::npos);
+  stop_cloud(cloud);
+}
 
 TEST_F(BrokerFaultTest, ReliabilityMosquittoKilledWithoutPersistenceLosesNothing) { broker_killed(false); }
 TEST_F(BrokerFaultTest, ReliabilityMosquittoKilledWithPersistenceLosesNothing) { broker_killed(true); }
