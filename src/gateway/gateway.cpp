@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -130,12 +131,38 @@ struct Gateway::Impl {
     receipt::BatchId batch{};
     bool receipted = false;
     Clock::Duration acked_at{};
+    // Receipt mode, for sending the batch again with the same boundaries
+    // (so the same id): it is the `messages` records after this spool id.
+    std::uint64_t after_spool_id = 0;
+    // The order of the broker's PUBACKs (a re-sent copy gets a new one):
+    // the cloud receives a gateway's batches in this order, so a receipt for
+    // a later one means this one never reached it.
+    std::uint64_t ack_seq = 0;
+    Clock::Duration overtaken_at{};  // when a later batch's receipt came first (0: not)
+    bool resend_queued = false;      // in resend_queue
+    std::uint16_t resend_packet = 0;  // published again, the broker's PUBACK not in yet
   };
   std::deque<InFlight> inflight;
-  // Receipt mode: batches the broker acknowledged, oldest first, kept in the
-  // spool until a receipt names each of them and all before it. They survive
-  // a reconnect (the broker has them); only the receipt deadline re-sends.
+  // Batches the broker acknowledged, oldest first (by spool id), kept in
+  // the spool until a receipt names each of them and all before it (direct
+  // to armored cloud, the PUBACK confirms and they leave at once). They survive a reconnect (the broker has them); a batch is
+  // published again, alone and with its own boundaries, when a later one's
+  // receipt overtakes it or when receipts stop coming (check_receipt_deadline).
   std::deque<InFlight> awaiting;
+  struct BatchIdHash {
+    std::size_t operator()(const receipt::BatchId& id) const {
+      std::size_t h;  // the id is a SHA-256 prefix: any 8 bytes of it are a hash
+      std::memcpy(&h, id.data(), sizeof h);
+      return h;
+    }
+  };
+  // Batch id -> last spool id of its entry in inflight or awaiting, so a
+  // receipt's ids are found without a scan.
+  std::unordered_map<receipt::BatchId, std::uint64_t, BatchIdHash> batch_index;
+  std::deque<std::uint64_t> resend_queue;                     // awaiting entries to publish again, by last spool id
+  std::unordered_map<std::uint16_t, std::uint64_t> resend_packets;  // packet id of a re-sent copy -> last spool id
+  std::uint64_t next_ack_seq = 1;
+  Clock::Duration last_receipt_progress{};  // the last receipt that confirmed one of ours
   std::optional<crypto::EcPublicKey> receipt_key;
   std::chrono::seconds receipt_wait{};  // doubles while no receipt comes
   bool receipt_warned = false;  // one warning per silence, not per batch
@@ -173,13 +200,21 @@ struct Gateway::Impl {
   std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
   std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
   bool receipt_mode() const { return config.confirm == GatewayConfig::Confirm::kReceipt; }
-  // Receipt mode: a verified receipt marks its batches; settle() then lets
-  // the confirmed prefix leave the spool.
+  // A verified receipt (or, direct to armored cloud, the PUBACK) marks its
+  // batches; settle() then lets the confirmed prefix leave the spool.
   void on_receipt(ByteSpan payload);
   void settle();
-  // Receipt mode: past the deadline, forget what the broker acknowledged and
-  // send it all again on a new connection (duplicates are dropped by the cloud).
+  // Receipt mode: queues for re-sending what a later receipt overtook, and,
+  // when receipts stop, what has waited past the deadline (duplicates are
+  // dropped by the cloud).
   void check_receipt_deadline();
+  // Receipt mode: publishes queued re-sends; false when the session's window is full.
+  bool publish_resends();
+  // The awaiting or inflight entry whose batch ends at `last_spool_id`, or null.
+  InFlight* find_entry(std::deque<InFlight>& q, std::uint64_t last_spool_id);
+  // A new connection: what was in flight is forgotten (sent again from the
+  // spool), re-sends not yet acknowledged are queued again.
+  void reset_in_flight();
 
   Status load();
   GatewayStatus snapshot() const;
@@ -432,7 +467,12 @@ Result<std::optional<Gateway::Impl::OutBatch>, spool::SpoolError> Gateway::Impl:
     return unexpected(spool::SpoolError{spool::SpoolErrorCode::kCorrupt, framed.error().message});
   }
   inflight.push_back({0, recs->back().id, recs->size(), false});
-  if (receipt_mode()) inflight.back().batch = receipt::batch_id(*framed);
+  if (receipt_mode()) {
+    InFlight& f = inflight.back();
+    f.batch = receipt::batch_id(*framed);
+    f.after_spool_id = sent_through;
+    batch_index[f.batch] = f.last_spool_id;
+  }
   sent_through = recs->back().id;
   const bool dup = recs->front().id <= may_have_sent_through;
   may_have_sent_through = std::max(may_have_sent_through, recs->back().id);
@@ -450,7 +490,12 @@ bool Gateway::Impl::publish_batch(OutBatch& b) {
 
 void Gateway::Impl::pump() {
   if (!link || link->closed() || !mqtt || !mqtt_connected) return;
-  while (inflight.size() < config.max_inflight) {
+  // Copies the cloud never received go first: they are the oldest.
+  if (receipt_mode() && !publish_resends()) {
+    flush_mqtt();
+    return;
+  }
+  while (inflight.size() + resend_packets.size() < config.max_inflight) {
     auto b = next_batch(60 * 1024);
     if (!b) {
       spdlog::error("gateway: cannot read spool: {}", b.error().message);
@@ -462,6 +507,7 @@ void Gateway::Impl::pump() {
       sent_through = inflight.size() > 1    ? inflight[inflight.size() - 2].last_spool_id
                      : !awaiting.empty() ? awaiting.back().last_spool_id
                                          : spool->stats().acked_id;
+      if (receipt_mode()) batch_index.erase(inflight.back().batch);
       inflight.pop_back();
       break;
     }
@@ -491,31 +537,34 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         break;
       }
       case K::kPublishAcked: {
+        bool found = false;
         for (auto& f : inflight) {
           if (f.packet_id == ev.packet_id && !f.acked) {
-            f.acked = true;
+            f.acked = found = true;
+            f.acked_at = clock.monotonic();
+            f.ack_seq = next_ack_seq++;
+            // Direct to armored cloud, the PUBACK follows the commit: it is
+            // the confirmation. Through a broker, a receipt must follow.
+            if (!receipt_mode()) f.receipted = true;
             break;
           }
         }
-        if (receipt_mode()) {
-          // The broker has it; the spool keeps it until the cloud's receipt.
-          while (!inflight.empty() && inflight.front().acked) {
-            awaiting.push_back(inflight.front());
-            awaiting.back().acked_at = clock.monotonic();
-            inflight.pop_front();
+        if (auto r = resend_packets.find(ev.packet_id); !found && r != resend_packets.end()) {
+          // A copy sent again is with the broker: its wait starts over.
+          if (InFlight* f = find_entry(awaiting, r->second); f && f->resend_packet == ev.packet_id) {
+            f->resend_packet = 0;
+            f->acked_at = clock.monotonic();
+            f->ack_seq = next_ack_seq++;
+            f->overtaken_at = {};
           }
-          settle();
-          break;
+          resend_packets.erase(r);
         }
-        std::uint64_t ack_to = 0;
+        // The spool keeps each batch until it is confirmed, and all before it.
         while (!inflight.empty() && inflight.front().acked) {
-          ack_to = inflight.front().last_spool_id;
-          counters.acknowledged += inflight.front().messages;
+          awaiting.push_back(inflight.front());
           inflight.pop_front();
         }
-        if (ack_to) {
-          if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
-        }
+        settle();
         break;
       }
       case K::kMessage: {
@@ -601,19 +650,37 @@ void Gateway::Impl::on_receipt(ByteSpan payload) {
     return;
   }
   ++counters.receipts;
-  if (receipt_warned) {
-    spdlog::info("gateway: receipts from the cloud again");
-    receipt_warned = false;
-  }
-  receipt_wait = config.receipt_timeout;
-  // Receipts name recent batches: search from the newest end of both queues.
+  bool progress = false;
+  std::uint64_t newest_ack = 0;  // the latest PUBACK among the batches this receipt confirms
   for (const auto& id : r->batches) {
-    bool found = false;
-    for (auto it = inflight.rbegin(); !found && it != inflight.rend(); ++it) {
-      if (it->batch == id) found = it->receipted = true;
+    auto at = batch_index.find(id);
+    if (at == batch_index.end()) continue;  // confirmed already, or sent before with other boundaries
+    InFlight* f = find_entry(awaiting, at->second);
+    if (!f) f = find_entry(inflight, at->second);
+    if (!f || f->batch != id || f->receipted) continue;
+    f->receipted = progress = true;
+    if (f->ack_seq != 0 && f->resend_packet == 0) newest_ack = std::max(newest_ack, f->ack_seq);
+  }
+  if (progress) {
+    last_receipt_progress = clock.monotonic();
+    receipt_wait = config.receipt_timeout;
+    if (receipt_warned) {
+      spdlog::info("gateway: receipts from the cloud again");
+      receipt_warned = false;
     }
-    for (auto it = awaiting.rbegin(); !found && it != awaiting.rend(); ++it) {
-      if (it->batch == id) found = it->receipted = true;
+  }
+  if (newest_ack != 0) {
+    // The cloud receives our batches in the order the broker acknowledged
+    // them: one acknowledged before a batch it has now confirmed, and not
+    // confirmed itself, was dropped on the way (a broker that restarted
+    // without it, or a receipt the cloud could not send). It is sent again
+    // after a short grace, in case its receipt is merely the next one.
+    const auto now = clock.monotonic();
+    for (auto& f : awaiting) {
+      if (!f.receipted && f.ack_seq < newest_ack && f.resend_packet == 0 && !f.resend_queued &&
+          f.overtaken_at == Clock::Duration{}) {
+        f.overtaken_at = now;
+      }
     }
   }
   settle();
@@ -624,6 +691,7 @@ void Gateway::Impl::settle() {
   while (!awaiting.empty() && awaiting.front().receipted) {
     ack_to = awaiting.front().last_spool_id;
     counters.acknowledged += awaiting.front().messages;
+    if (receipt_mode()) batch_index.erase(awaiting.front().batch);
     awaiting.pop_front();
   }
   if (ack_to) {
@@ -631,21 +699,102 @@ void Gateway::Impl::settle() {
   }
 }
 
+Gateway::Impl::InFlight* Gateway::Impl::find_entry(std::deque<InFlight>& q, std::uint64_t last_spool_id) {
+  // Both queues are in spool order.
+  auto it = std::lower_bound(q.begin(), q.end(), last_spool_id,
+                             [](const InFlight& f, std::uint64_t id) { return f.last_spool_id < id; });
+  return it != q.end() && it->last_spool_id == last_spool_id ? &*it : nullptr;
+}
+
 void Gateway::Impl::check_receipt_deadline() {
-  if (awaiting.empty() || clock.monotonic() - awaiting.front().acked_at < receipt_wait) return;
+  if (awaiting.empty()) return;
+  // How long a batch overtaken by a later one's receipt may still be in a
+  // receipt of its own (the cloud signs what one commit made durable at once).
+  constexpr auto kOvertakenGrace = std::chrono::seconds(1);
+  const auto now = clock.monotonic();
+  const InFlight& oldest = awaiting.front();
+  // Silence: the oldest batch has waited past the deadline and no receipt
+  // has confirmed anything of ours for as long (a cloud that is stopped or
+  // cut off, a broker that lost everything). Everything that old goes again.
+  const bool silence = !oldest.receipted && oldest.resend_packet == 0 && !oldest.resend_queued &&
+                       now - oldest.acked_at >= receipt_wait && now - last_receipt_progress >= receipt_wait;
   std::size_t messages = 0;
-  for (const auto& f : awaiting) messages += f.messages;
-  if (!receipt_warned) {
-    spdlog::warn("gateway: no receipt from the cloud within {} s for {} messages the broker acknowledged; sending"
-                 " them again (is the cloud's broker source running, and may it publish on {}?)",
-                 receipt_wait.count(), messages, receipt::topic_for(config.id));
-    receipt_warned = true;
+  for (auto& f : awaiting) {
+    if (f.receipted || f.resend_queued || f.resend_packet != 0) continue;
+    const bool overtaken = f.overtaken_at != Clock::Duration{} && now - f.overtaken_at >= kOvertakenGrace;
+    if (!overtaken && !(silence && now - f.acked_at >= receipt_wait)) continue;
+    f.resend_queued = true;
+    f.overtaken_at = {};
+    resend_queue.push_back(f.last_spool_id);
+    messages += f.messages;
   }
-  counters.receipt_resends += messages;
-  awaiting.clear();
-  receipt_wait = std::min<std::chrono::seconds>(receipt_wait * 2, std::chrono::minutes(10));
-  // A new connection starts again from the spool's acknowledged cursor.
-  if (link) link->close();
+  if (silence) {
+    if (!receipt_warned) {
+      spdlog::warn("gateway: no receipt from the cloud within {} s for {} messages the broker acknowledged; sending"
+                   " them again (is the cloud's broker source running, and may it publish on {}?)",
+                   receipt_wait.count(), messages, receipt::topic_for(config.id));
+      receipt_warned = true;
+    }
+    receipt_wait = std::min<std::chrono::seconds>(receipt_wait * 2, std::chrono::minutes(10));
+    last_receipt_progress = now;  // the doubled wait runs from here
+  }
+  if (messages != 0) pump();
+}
+
+bool Gateway::Impl::publish_resends() {
+  while (!resend_queue.empty()) {
+    InFlight* f = find_entry(awaiting, resend_queue.front());
+    if (!f || f->receipted || !f->resend_queued) {  // confirmed meanwhile
+      resend_queue.pop_front();
+      continue;
+    }
+    if (inflight.size() + resend_packets.size() >= config.max_inflight) return false;
+    // The same records as the first time, so the same batch id.
+    auto recs = spool->peek(f->messages, std::size_t{4} << 20, f->after_spool_id);
+    if (!recs) {
+      spdlog::error("gateway: cannot read spool: {}", recs.error().message);
+      return false;
+    }
+    std::vector<ByteSpan> msgs;
+    for (const auto& rec : *recs) {
+      if (rec.id <= f->last_spool_id) msgs.push_back(rec.payload);
+    }
+    auto framed = e3::encode_batch(msgs, {255, 4096});
+    if (!framed || msgs.empty()) {
+      spdlog::error("gateway: cannot send spool records {}..{} again: {}", f->after_spool_id + 1, f->last_spool_id,
+                    framed ? std::string("not in the spool") : framed.error().message);
+      return false;
+    }
+    if (const auto id = receipt::batch_id(*framed); id != f->batch) {
+      // Other boundaries (records moved aside by a repair): a new id.
+      batch_index.erase(f->batch);
+      f->batch = id;
+      batch_index[id] = f->last_spool_id;
+    }
+    auto packet = mqtt->publish(up_topic(), *framed, mqtt::QoS::kAtLeastOnce, false, mnow(), true);
+    if (!packet) return false;
+    f->resend_queued = false;
+    f->resend_packet = *packet;
+    resend_packets[*packet] = f->last_spool_id;
+    counters.receipt_resends += f->messages;
+    counters.redelivered += f->messages;
+    resend_queue.pop_front();
+  }
+  return true;
+}
+
+void Gateway::Impl::reset_in_flight() {
+  for (const auto& f : inflight) batch_index.erase(f.batch);
+  inflight.clear();
+  resend_packets.clear();
+  resend_queue.clear();
+  for (auto& f : awaiting) {
+    if (f.resend_packet != 0) {
+      f.resend_packet = 0;
+      f.resend_queued = true;
+    }
+    if (f.resend_queued) resend_queue.push_back(f.last_spool_id);
+  }
 }
 
 asio::awaitable<void> Gateway::Impl::uplink_loop() {
@@ -668,9 +817,9 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
       mo.max_inflight = config.max_inflight;
       mqtt.emplace(std::move(mo));
       mqtt_connected = false;
-      inflight.clear();
+      reset_in_flight();
       // What the broker acknowledged and awaits a receipt is not sent again
-      // here; the receipt deadline decides that.
+      // here; a receipt that overtakes it or the deadline decides that.
       sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
       (void)mqtt->connect(mnow());
       tls::ClientOptions co;
@@ -682,7 +831,7 @@ asio::awaitable<void> Gateway::Impl::uplink_loop() {
         auto b = next_batch(config.early_data_max_bytes - std::min<std::size_t>(config.early_data_max_bytes, 512));
         if (b && *b) {
           if (!publish_batch(**b)) {
-            inflight.clear();
+            reset_in_flight();
             sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
           }
         }
