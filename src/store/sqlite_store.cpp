@@ -77,12 +77,13 @@ class SqliteStore final : public Store {
     select_runs_ = Stmt(d,
         "SELECT first_seq, last_seq, first_at, last_at FROM stored_ranges"
         " WHERE device = ?1 AND epoch = ?2 ORDER BY first_seq");
-    delete_runs_ = Stmt(d, "DELETE FROM stored_ranges WHERE device = ?1 AND epoch = ?2");
-    insert_run_ = Stmt(d,
+    delete_run_ = Stmt(d, "DELETE FROM stored_ranges WHERE device = ?1 AND epoch = ?2 AND first_seq = ?3");
+    upsert_run_ = Stmt(d,
         "INSERT INTO stored_ranges(device, epoch, first_seq, last_seq, first_at, last_at)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(device, epoch, first_seq) DO UPDATE SET"
+        " last_seq = excluded.last_seq, first_at = excluded.first_at, last_at = excluded.last_at");
     for (const Stmt* s : {&insert_reading_, &insert_readings_, &upsert_replay_, &insert_event_, &touch_device_,
-                          &select_runs_, &delete_runs_, &insert_run_}) {
+                          &select_runs_, &delete_run_, &upsert_run_}) {
       if (!s->ok()) return unexpected(sqlite::db_error(d, "prepare"));
     }
     return {};
@@ -469,25 +470,32 @@ class SqliteStore final : public Store {
     return runs;
   }
 
-  // Rewrites the runs of every series the batch added to.
+  // Writes the runs each series' batch changed, by key: usually one
+  // UPDATE of the last run (readings in order), never the whole series.
   StoreStatus write_runs(const StoredIndex::Plan& plan) {
     for (const auto& [key, series] : plan.series) {
       if (!series.dirty) continue;
-      delete_runs_.bind(1, std::string_view(key.device));
-      delete_runs_.bind(2, static_cast<std::int64_t>(key.epoch));
-      int rc = delete_runs_.step();
-      sqlite3_reset(delete_runs_.get());
-      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "delete stored ranges"));
-      for (const SeqRun& r : series.runs.runs()) {
-        insert_run_.bind(1, std::string_view(key.device));
-        insert_run_.bind(2, static_cast<std::int64_t>(key.epoch));
-        insert_run_.bind(3, static_cast<std::int64_t>(r.first));
-        insert_run_.bind(4, static_cast<std::int64_t>(r.last));
-        insert_run_.bind(5, r.first_at_ms);
-        insert_run_.bind(6, r.last_at_ms);
-        rc = insert_run_.step();
-        sqlite3_reset(insert_run_.get());
-        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert stored range"));
+      for (std::uint64_t first : series.removed_keys) {
+        if (series.runs.starts_run(first)) continue;  // created again: the upsert below writes it
+        delete_run_.bind(1, std::string_view(key.device));
+        delete_run_.bind(2, static_cast<std::int64_t>(key.epoch));
+        delete_run_.bind(3, static_cast<std::int64_t>(first));
+        int rc = delete_run_.step();
+        sqlite3_reset(delete_run_.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "delete stored range"));
+      }
+      for (std::uint64_t first : series.changed_keys) {
+        if (!series.runs.starts_run(first)) continue;  // merged away later in the batch (and removed above)
+        const SeqRun& r = series.runs.run_at(first);
+        upsert_run_.bind(1, std::string_view(key.device));
+        upsert_run_.bind(2, static_cast<std::int64_t>(key.epoch));
+        upsert_run_.bind(3, static_cast<std::int64_t>(r.first));
+        upsert_run_.bind(4, static_cast<std::int64_t>(r.last));
+        upsert_run_.bind(5, r.first_at_ms);
+        upsert_run_.bind(6, r.last_at_ms);
+        int rc = upsert_run_.step();
+        sqlite3_reset(upsert_run_.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "write stored range"));
       }
     }
     return {};
@@ -505,7 +513,7 @@ class SqliteStore final : public Store {
   std::filesystem::path path_;
   SqliteOptions options_;
   Stmt insert_reading_, insert_readings_, upsert_replay_, insert_event_, touch_device_;
-  Stmt select_runs_, delete_runs_, insert_run_;
+  Stmt select_runs_, delete_run_, upsert_run_;
   StoredIndex index_;
   bool index_loaded_ = false;
 };
@@ -564,7 +572,7 @@ StoreStatus SqliteStore::reconnect() {
   // view of the WAL and shared memory is suspect): start a fresh one. The
   // stored-ranges cache stays, it holds only what committed.
   Stmt* all[] = {&insert_reading_, &insert_readings_, &upsert_replay_, &insert_event_, &touch_device_,
-                 &select_runs_, &delete_runs_, &insert_run_};
+                 &select_runs_, &delete_run_, &upsert_run_};
   for (Stmt* st : all) *st = Stmt();
   db_.reset();
   auto db = open_db(path_, options_);

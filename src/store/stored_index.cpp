@@ -11,12 +11,25 @@ bool SeqRuns::contains(std::uint64_t seq) const {
   return it != runs_.end() && it->first <= seq;
 }
 
-void SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
+namespace {
+auto first_at_or_after(const std::vector<SeqRun>& runs, std::uint64_t first) {
+  return std::lower_bound(runs.begin(), runs.end(), first, [](const SeqRun& r, std::uint64_t f) { return r.first < f; });
+}
+}  // namespace
+
+bool SeqRuns::starts_run(std::uint64_t first) const {
+  auto it = first_at_or_after(runs_, first);
+  return it != runs_.end() && it->first == first;
+}
+
+const SeqRun& SeqRuns::run_at(std::uint64_t first) const { return *first_at_or_after(runs_, first); }
+
+RunEdit SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
   // In-order arrival extends the last run: the common case, decided first.
   if (!runs_.empty() && runs_.back().last + 1 == seq) {
     runs_.back().last = seq;
     runs_.back().last_at_ms = at_ms;
-    return;
+    return {runs_.back().first};
   }
   auto next = std::lower_bound(runs_.begin(), runs_.end(), seq,
                                [](const SeqRun& r, std::uint64_t s) { return r.last < s; });
@@ -24,19 +37,26 @@ void SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
   const bool joins_next = next != runs_.end() && seq + 1 == next->first;
   if (joins_prev && joins_next) {
     auto prev = std::prev(next);
+    const RunEdit edit{prev->first, next->first, true};
     prev->last = next->last;
     prev->last_at_ms = next->last_at_ms;
     runs_.erase(next);
-  } else if (joins_prev) {
+    return edit;
+  }
+  if (joins_prev) {
     auto prev = std::prev(next);
     prev->last = seq;
     prev->last_at_ms = at_ms;
-  } else if (joins_next) {
+    return {prev->first};
+  }
+  if (joins_next) {
+    const RunEdit edit{seq, next->first, true};
     next->first = seq;
     next->first_at_ms = at_ms;
-  } else {
-    runs_.insert(next, SeqRun{seq, seq, at_ms, at_ms});
+    return edit;
   }
+  runs_.insert(next, SeqRun{seq, seq, at_ms, at_ms});
+  return {seq};
 }
 
 void StoredIndex::put_loaded(SeriesKey key, SeqRuns runs) {
@@ -74,9 +94,18 @@ StoreResult<StoredIndex::Plan> StoredIndex::plan(std::span<const ReadingRow> row
       ++plan.duplicates;
       continue;
     }
-    last->runs.add(r.seq, r.received_at_ms);
+    const RunEdit edit = last->runs.add(r.seq, r.received_at_ms);
+    // In-order readings extend one run: note its key once, not per reading.
+    if (last->changed_keys.empty() || last->changed_keys.back() != edit.key) last->changed_keys.push_back(edit.key);
+    if (edit.removes) last->removed_keys.push_back(edit.removed_key);
     last->dirty = true;
     plan.fresh.push_back(i);
+  }
+  for (auto& [key, s] : plan.series) {
+    for (auto* keys : {&s.changed_keys, &s.removed_keys}) {
+      std::sort(keys->begin(), keys->end());
+      keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+    }
   }
   return plan;
 }

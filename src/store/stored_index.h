@@ -26,12 +26,26 @@
 
 namespace armored::store {
 
+// What one SeqRuns::add did to the runs, by their first numbers (the
+// stored_ranges key): the run now starting at `key` changed or is new, and,
+// when `removes`, the run that started at `removed_key` is gone (merged
+// into a neighbour, or now starting one lower).
+struct RunEdit {
+  std::uint64_t key = 0;
+  std::uint64_t removed_key = 0;
+  bool removes = false;
+};
+
 // Sorted, disjoint and non-adjacent runs of stored sequence numbers.
 class SeqRuns {
  public:
   bool contains(std::uint64_t seq) const;
+  // Whether a run starts at `first`.
+  bool starts_run(std::uint64_t first) const;
+  // The run starting at `first`; it must exist (starts_run).
+  const SeqRun& run_at(std::uint64_t first) const;
   // Adds a number not contained yet, merging with its neighbours.
-  void add(std::uint64_t seq, std::int64_t at_ms);
+  RunEdit add(std::uint64_t seq, std::int64_t at_ms);
   const std::vector<SeqRun>& runs() const { return runs_; }
   // For loading: runs must come sorted by first and not overlap.
   void append_loaded(const SeqRun& r) { runs_.push_back(r); }
@@ -64,6 +78,10 @@ class StoredIndex {
   struct Series {
     SeqRuns runs;
     bool dirty = false;  // gained a number: its runs must be written
+    // The keys of the runs the batch changed or created, and of those it
+    // removed, so a writer rewrites only those rows (usually one UPDATE of
+    // the last run) instead of the whole series. Sorted and unique after plan().
+    std::vector<std::uint64_t> changed_keys, removed_keys;
   };
   struct Plan {
     std::vector<std::size_t> fresh;  // indexes of the rows to insert, in batch order
