@@ -14,8 +14,8 @@ using namespace armored;
 using namespace armored::pki;
 
 struct Ca {
-  ossl::PkeyPtr key;
-  ossl::X509Ptr cert;
+  pki::ossl::PkeyPtr key;
+  pki::ossl::X509Ptr cert;
 };
 
 Ca& issuing_ca() {
@@ -71,8 +71,8 @@ void BM_KeyToPem(benchmark::State& state) {
   KeyGenerator keys;
   auto key = keys.generate().value();
   for (auto _ : state) {
-    auto pem = ossl::key_to_pem(key.get());
-    ossl::wipe(*pem);
+    auto pem = pki::ossl::key_to_pem(key.get());
+    pki::ossl::wipe(*pem);
   }
 }
 BENCHMARK(BM_KeyToPem);
@@ -82,8 +82,8 @@ void BM_KeyToPemOpenssl(benchmark::State& state) {
   KeyGenerator keys;
   auto key = keys.generate().value();
   for (auto _ : state) {
-    auto pem = ossl::key_to_pem_openssl(key.get());
-    ossl::wipe(*pem);
+    auto pem = pki::ossl::key_to_pem_openssl(key.get());
+    pki::ossl::wipe(*pem);
   }
 }
 BENCHMARK(BM_KeyToPemOpenssl);
@@ -92,7 +92,7 @@ void BM_CertToPem(benchmark::State& state) {
   KeyGenerator keys;
   auto key = keys.generate().value();
   auto cert = make_leaf(key.get(), device_request(), issuing_ca().cert.get(), issuing_ca().key.get()).value();
-  for (auto _ : state) benchmark::DoNotOptimize(ossl::cert_to_pem(cert.get()));
+  for (auto _ : state) benchmark::DoNotOptimize(pki::ossl::cert_to_pem(cert.get()));
 }
 BENCHMARK(BM_CertToPem);
 

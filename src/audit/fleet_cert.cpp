@@ -14,18 +14,16 @@
 #include <ctime>
 #include <memory>
 
+#include "ossl/ossl.h"
+
 namespace armored::audit {
 
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const { F(p); }
-};
-using BioPtr = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509, X509_free>>;
-using CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL, X509_CRL_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BIGNUM, BN_free>>;
+using ::armored::ossl::BioPtr;
+using ::armored::ossl::BnPtr;
+using ::armored::ossl::CrlPtr;
+using ::armored::ossl::X509Ptr;
 
 Unexpected<Error> ossl_fail(const std::string& what) {
   unsigned long e = ERR_peek_last_error();

@@ -9,12 +9,14 @@
 
 #include <memory>
 
+#include "ossl/ossl.h"
+
 namespace armored::audit {
 
 namespace {
 
 std::string name_text(const X509_NAME* n) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), n, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -22,7 +24,7 @@ std::string name_text(const X509_NAME* n) {
 }
 
 std::string time_text(const ASN1_TIME* t) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   ASN1_TIME_print_ex(bio.get(), t, ASN1_DTFLGS_ISO8601);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -31,7 +33,7 @@ std::string time_text(const ASN1_TIME* t) {
 
 // Seconds from `now` to `t` (negative in the past).
 long long seconds_until(const ASN1_TIME* t, std::time_t now) {
-  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> n(ASN1_TIME_set(nullptr, now), ASN1_TIME_free);
+  ossl::AsnTimePtr n(ASN1_TIME_set(nullptr, now));
   int days = 0, secs = 0;
   if (!n || ASN1_TIME_diff(&days, &secs, n.get(), t) != 1) return 0;
   return static_cast<long long>(days) * 86400 + secs;
@@ -99,7 +101,7 @@ ChainFacts check_chain(STACK_OF(X509)* chain, const std::string& name, const std
   if (f.self_signed) f.problems.emplace_back("tls-cert-self-signed", "subject = issuer = " + f.subject);
 
   // Verify the chain the server sent, ourselves, against the trust anchor.
-  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+  ossl::StorePtr store(X509_STORE_new());
   bool loaded = false;
   if (!ca_file.empty()) {
     loaded = X509_STORE_load_file(store.get(), ca_file.c_str()) == 1;
@@ -108,7 +110,7 @@ ChainFacts check_chain(STACK_OF(X509)* chain, const std::string& name, const std
     loaded = X509_STORE_set_default_paths(store.get()) == 1;
     f.trust_anchor = "system store";
   }
-  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> vctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
+  ossl::StoreCtxPtr vctx(X509_STORE_CTX_new());
   if (loaded && vctx && X509_STORE_CTX_init(vctx.get(), store.get(), leaf, chain) == 1) {
     X509_STORE_CTX_set_purpose(vctx.get(), X509_PURPOSE_SSL_SERVER);
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(vctx.get()), now);

@@ -15,6 +15,7 @@
 #include "audit/net.h"
 #include "audit/pcap_protocols.h"
 #include "audit/tls_chain.h"
+#include "ossl/ossl.h"
 
 namespace armored::audit {
 
@@ -105,14 +106,11 @@ const RuleInfo& rule(std::string_view id) {
   return kRules[0];
 }
 
-using CtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
-using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
-using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
+using CtxPtr = ossl::SslCtxPtr;
+using ossl::ChainPtr;
+using ossl::SessionPtr;
+using ossl::SslPtr;
 
-struct ChainFree {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
-};
-using ChainPtr = std::unique_ptr<STACK_OF(X509), ChainFree>;
 
 // What the handshake showed, collected by the message callback.
 struct Observed {
@@ -163,7 +161,7 @@ struct Attempt {
   const SSL_CIPHER* cipher = nullptr;
   bool reused = false;
   ChainPtr chain;
-  SessionPtr session{nullptr, SSL_SESSION_free};
+  SessionPtr session;
   bool hello_with(int v) const {
     return seen.server_hello && seen.server_hello->version() == static_cast<std::uint16_t>(v);
   }
@@ -181,7 +179,7 @@ class Prober {
   // verifies it itself afterwards.
   CtxPtr context(int min, int max, const std::string& ciphers12, const std::string& suites13,
                  bool with_client_cert = true) const {
-    CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    CtxPtr ctx(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return ctx;
     SSL_CTX_set_security_level(ctx.get(), 0);
     SSL_CTX_set_min_proto_version(ctx.get(), min);
@@ -190,11 +188,11 @@ class Prober {
     std::string list = ciphers12.empty() ? "ALL:COMPLEMENTOFALL:@SECLEVEL=0" : ciphers12;
     if (SSL_CTX_set_cipher_list(ctx.get(), list.c_str()) != 1) {
       drain_openssl_errors();
-      if (max <= TLS1_2_VERSION) return CtxPtr(nullptr, SSL_CTX_free);
+      if (max <= TLS1_2_VERSION) return CtxPtr();
     }
     if (!suites13.empty() && SSL_CTX_set_ciphersuites(ctx.get(), suites13.c_str()) != 1) {
       drain_openssl_errors();
-      return CtxPtr(nullptr, SSL_CTX_free);
+      return CtxPtr();
     }
     if (with_client_cert && !o_.client_cert.empty()) {
       if (SSL_CTX_use_certificate_chain_file(ctx.get(), o_.client_cert.c_str()) != 1 ||
@@ -220,7 +218,7 @@ class Prober {
       return a;
     }
     a.tcp = true;
-    SslPtr ssl(SSL_new(ctx), SSL_free);
+    SslPtr ssl(SSL_new(ctx));
     if (!ssl) {
       a.error = drain_openssl_errors();
       return a;
@@ -281,7 +279,7 @@ class Prober {
   // Appends every certificate of --client-chain to the client certificate's
   // chain: a leaf issued under an intermediate CA is rejected without it.
   bool add_chain(SSL_CTX* ctx) const {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(o_.client_chain.c_str(), "r"), BIO_free);
+    ossl::BioPtr bio(BIO_new_file(o_.client_chain.c_str(), "r"));
     if (!bio) return false;
     int added = 0;
     while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
@@ -390,7 +388,7 @@ Expected<Report> audit_tls(const TlsProbeOptions& o) {
       if (!a.seen.server_hello) break;
       std::uint8_t id[2] = {static_cast<std::uint8_t>(a.seen.server_hello->cipher_suite >> 8),
                             static_cast<std::uint8_t>(a.seen.server_hello->cipher_suite)};
-      SslPtr tmp(SSL_new(ctx.get()), SSL_free);
+      SslPtr tmp(SSL_new(ctx.get()));
       const SSL_CIPHER* c = tmp ? SSL_CIPHER_find(tmp.get(), id) : nullptr;
       if (!c) break;
       std::string n = cipher_name(c);
@@ -437,7 +435,7 @@ Expected<Report> audit_tls(const TlsProbeOptions& o) {
       if (a.seen.server_hello) {
         std::uint8_t id[2] = {static_cast<std::uint8_t>(a.seen.server_hello->cipher_suite >> 8),
                               static_cast<std::uint8_t>(a.seen.server_hello->cipher_suite)};
-        SslPtr tmp(SSL_new(ctx.get()), SSL_free);
+        SslPtr tmp(SSL_new(ctx.get()));
         const SSL_CIPHER* c = tmp ? SSL_CIPHER_find(tmp.get(), id) : nullptr;
         std::string choice = c ? cipher_name(c) : "unknown";
         report.details["tls13_choice_when_client_prefers_chacha20"] = choice;

@@ -24,12 +24,6 @@ using detail::drain_errors;
 
 constexpr const char* kCurve = "prime256v1";
 
-struct ParamBldFree { void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); } };
-struct ParamFree { void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); } };
-struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
-struct GroupFree { void operator()(EC_GROUP* p) const { EC_GROUP_free(p); } };
-struct PointFree { void operator()(EC_POINT* p) const { EC_POINT_clear_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
 
 std::shared_ptr<PkeyHandle> wrap(EVP_PKEY* p) {
   auto h = std::make_shared<PkeyHandle>();
@@ -75,13 +69,13 @@ CryptoResult<EcPublicKey> EcPublicKey::from_point(ByteSpan sec1) {
   const bool compressed = sec1.size() == 33 && (sec1[0] == 0x02 || sec1[0] == 0x03);
   if (!uncompressed && !compressed) return unexpected(CryptoError::kBadKey);
   detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  detail::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!ctx || !bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, sec1.data(), sec1.size()) != 1) {
     drain_errors();
     return unexpected(CryptoError::kInternal);
   }
-  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  detail::ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   EVP_PKEY* out = nullptr;
   if (!params || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &out, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
@@ -103,11 +97,11 @@ CryptoResult<EcPublicKey> EcPublicKey::from_spki_der(ByteSpan der) {
 }
 
 CryptoResult<EcPublicKey> EcPublicKey::from_pem(std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  detail::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return unexpected(CryptoError::kInternal);
   EVP_PKEY* out = nullptr;
   if (pem.find("BEGIN CERTIFICATE") != std::string_view::npos) {
-    std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    detail::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (cert) out = X509_get_pubkey(cert.get());
   } else {
     out = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
@@ -146,7 +140,7 @@ Bytes EcPublicKey::spki_der() const {
 }
 
 std::string EcPublicKey::to_pem() const {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  detail::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_->pkey.get()) != 1) {
     drain_errors();
     return {};
@@ -190,7 +184,7 @@ CryptoResult<EcPrivateKey> EcPrivateKey::generate() {
 
 CryptoResult<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan scalar) {
   if (scalar.size() != kP256ScalarSize) return unexpected(CryptoError::kBadKey);
-  std::unique_ptr<EC_GROUP, GroupFree> group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  detail::EcGroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
   detail::BnPtr d(BN_secure_new());
   if (!group || !d || BN_bin2bn(scalar.data(), static_cast<int>(scalar.size()), d.get()) == nullptr) {
     drain_errors();
@@ -200,7 +194,7 @@ CryptoResult<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan scalar) {
     return unexpected(CryptoError::kBadKey);
   }
   // OpenSSL 3.0 does not derive the public point on import, so compute d*G.
-  std::unique_ptr<EC_POINT, PointFree> q(EC_POINT_new(group.get()));
+  detail::EcPointPtr q(EC_POINT_new(group.get()));
   std::uint8_t pub[kP256PointSize];
   if (!q || EC_POINT_mul(group.get(), q.get(), d.get(), nullptr, nullptr, nullptr) != 1 ||
       EC_POINT_point2oct(group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, nullptr) !=
@@ -209,14 +203,14 @@ CryptoResult<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan scalar) {
     return unexpected(CryptoError::kInternal);
   }
   detail::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  detail::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!ctx || !bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) != 1) {
     drain_errors();
     return unexpected(CryptoError::kInternal);
   }
-  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  detail::ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   EVP_PKEY* out = nullptr;
   if (!params || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &out, EVP_PKEY_KEYPAIR, params.get()) != 1) {
@@ -227,7 +221,7 @@ CryptoResult<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan scalar) {
 }
 
 CryptoResult<EcPrivateKey> EcPrivateKey::from_pem(std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  detail::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return unexpected(CryptoError::kInternal);
   detail::PkeyPtr p(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!p || !is_p256(p.get())) {
@@ -238,7 +232,7 @@ CryptoResult<EcPrivateKey> EcPrivateKey::from_pem(std::string_view pem) {
 }
 
 std::string EcPrivateKey::to_pem() const {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_secmem()));
+  detail::BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), key_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     drain_errors();
     return {};

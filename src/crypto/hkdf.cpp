@@ -11,8 +11,6 @@
 namespace armored::crypto {
 namespace {
 
-struct KdfCtxFree { void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); } };
-
 EVP_KDF* hkdf_algorithm() {
   // Fetched once; lives for the program (reachable, so not a leak).
   static EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
@@ -25,7 +23,7 @@ CryptoResult<void> hkdf_sha256(ByteSpan ikm, ByteSpan salt, ByteSpan info, Mutab
   if (out_.empty() || out_.size() > kHkdfSha256MaxOutput) return unexpected(CryptoError::kBadParameters);
   EVP_KDF* kdf = hkdf_algorithm();
   if (kdf == nullptr) return unexpected(CryptoError::kInternal);
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf));
+  detail::KdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
   if (!ctx) return unexpected(CryptoError::kInternal);
 
   // OpenSSL reads the octet strings without modifying them.

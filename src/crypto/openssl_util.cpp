@@ -1,6 +1,22 @@
 #include "crypto/error.h"
 
+#include <spdlog/spdlog.h>
+
+#include "crypto/openssl_util.h"
+
 namespace armored::crypto {
+
+namespace detail {
+
+void drain_errors() {
+  if (!spdlog::should_log(spdlog::level::debug)) {
+    ossl::clear_errors();
+    return;
+  }
+  if (std::string text = ossl::take_error_text(); !text.empty()) spdlog::debug("crypto: OpenSSL: {}", text);
+}
+
+}  // namespace detail
 
 const char* to_string(CryptoError e) {
   switch (e) {

@@ -1,31 +1,30 @@
 #pragma once
-// Internal to src/crypto: owning pointers for OpenSSL objects.
+// Internal to src/crypto: the OpenSSL objects it holds (ossl/ossl.h) and
+// what it does with OpenSSL's error queue after a failed call.
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-
-#include <memory>
+#include "ossl/ossl.h"
 
 namespace armored::crypto::detail {
 
-struct EvpCipherCtxFree { void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); } };
-struct EvpPkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct EvpPkeyCtxFree { void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); } };
-struct EvpMdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
-struct BnFree { void operator()(BIGNUM* p) const { BN_free(p); } };
-struct EcdsaSigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
+using ossl::BioPtr;
+using ossl::BnPtr;
+using ossl::CipherCtxPtr;
+using ossl::EcdsaSigPtr;
+using ossl::EcGroupPtr;
+using ossl::EcPointPtr;
+using ossl::KdfCtxPtr;
+using ossl::MdCtxPtr;
+using ossl::ParamBldPtr;
+using ossl::ParamPtr;
+using ossl::PkeyCtxPtr;
+using ossl::PkeyPtr;
+using ossl::X509Ptr;
 
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxFree>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
-
-// Clears OpenSSL's thread-local error queue after a failed call, so a
-// rejected input does not surface as a stale error somewhere else.
-inline void drain_errors() { ERR_clear_error(); }
+// Empties OpenSSL's thread-local error queue after a failed call, so a
+// rejected input does not surface as a stale error somewhere else. The
+// failure itself is returned as a CryptoError code: what a caller can act
+// on (a bad key, a forged tag) is the code; OpenSSL's text, kept for a
+// person diagnosing an internal error, goes to the debug log.
+void drain_errors();
 
 }  // namespace armored::crypto::detail

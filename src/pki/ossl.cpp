@@ -13,21 +13,6 @@
 
 namespace armored::pki::ossl {
 
-std::string error_text(std::string_view what) {
-  std::string out(what);
-  unsigned long first = ERR_get_error();
-  if (first != 0) {
-    char buf[256];
-    ERR_error_string_n(first, buf, sizeof buf);
-    out += ": ";
-    out += buf;
-  }
-  ERR_clear_error();
-  return out;
-}
-
-void clear_errors() { ERR_clear_error(); }
-
 namespace {
 
 BioPtr mem_bio() { return BioPtr(BIO_new(BIO_s_mem())); }

@@ -1,6 +1,6 @@
 #pragma once
-// OpenSSL adapter for the PKI: owning pointers with the right deleters, and
-// error text drained from OpenSSL's per-thread error queue. Only src/pki
+// OpenSSL for the PKI: the owning pointers and error text of ossl/ossl.h,
+// and the PEM and name helpers the PKI needs. Only src/pki
 // includes this header; the public API (pki/pki.h) never exposes OpenSSL.
 
 #include <openssl/asn1.h>
@@ -14,38 +14,32 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "ossl/ossl.h"
 #include "common/result.h"
 
 namespace armored::pki::ossl {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
+using ::armored::ossl::AsnIntPtr;
+using ::armored::ossl::AsnTimePtr;
+using ::armored::ossl::BasicConstraintsPtr;
+using ::armored::ossl::BioPtr;
+using ::armored::ossl::CrlPtr;
+using ::armored::ossl::EkuPtr;
+using ::armored::ossl::ExtPtr;
+using ::armored::ossl::GeneralNamesPtr;
+using ::armored::ossl::NamePtr;
+using ::armored::ossl::PkeyCtxPtr;
+using ::armored::ossl::PkeyPtr;
+using ::armored::ossl::RevokedPtr;
+using ::armored::ossl::StoreCtxPtr;
+using ::armored::ossl::StorePtr;
+using ::armored::ossl::X509Ptr;
+using BignumPtr = ::armored::ossl::BnPtr;
 
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
-using RevokedPtr = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED, X509_REVOKED_free>>;
-using NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME, X509_NAME_free>>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-using AsnIntPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
-using AsnTimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
-using EkuPtr = std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>>;
-using BasicConstraintsPtr =
-    std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>>;
-
-// "what: <first OpenSSL reason>" and clears the whole error queue, so a
-// later failure never reports a stale reason.
-std::string error_text(std::string_view what);
-// Clears the error queue without reporting (after an expected failure).
-void clear_errors();
+// "what: <first OpenSSL reason>" and the error queue emptied; and the
+// queue emptied without a report (after an expected failure).
+using ::armored::ossl::clear_errors;
+using ::armored::ossl::error_text;
 
 // PEM encodings. The private key text is the caller's to wipe (see wipe()).
 Expected<std::string> cert_to_pem(X509* cert);

@@ -48,7 +48,7 @@ Status load_trust(TlsContext::Impl& impl) {
     return openssl_fail("cannot load certificate chain " + c.cert_chain.string());
   }
   if (!c.intermediates.empty()) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(c.intermediates.c_str(), "r"), &BIO_free);
+    detail::BioPtr bio(BIO_new_file(c.intermediates.c_str(), "r"));
     if (!bio) return openssl_fail("cannot open intermediate certificates " + c.intermediates.string());
     int added = 0;
     while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {

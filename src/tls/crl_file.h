@@ -13,7 +13,7 @@
 
 namespace armored::tls::detail {
 
-using X509CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
+using X509CrlPtr = ossl::CrlPtr;
 
 struct VerifiedCrls {
   std::vector<X509CrlPtr> crls;

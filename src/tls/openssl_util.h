@@ -1,6 +1,6 @@
 #pragma once
-// Internal to src/tls: owning wrappers for OpenSSL objects and the mapping
-// from OpenSSL's error queue and X509 verify codes to our typed reasons.
+// Internal to src/tls: the OpenSSL objects it holds (ossl/ossl.h) and the
+// mapping from OpenSSL's error queue and X509 verify codes to our typed reasons.
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -10,21 +10,17 @@
 #include <memory>
 #include <string>
 
+#include "ossl/ossl.h"
 #include "tls/error.h"
 
 namespace armored::tls::detail {
 
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const { Fn(p); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
-using SessionPtr = std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
+using ossl::BioPtr;
+using ossl::SessionPtr;
+using ossl::SslCtxPtr;
+using ossl::SslPtr;
+using ossl::X509Ptr;
+using X509StorePtr = ossl::StorePtr;
 
 // Empties the thread's OpenSSL error queue, returning the most specific
 // reason it can classify and OpenSSL's text for the first error.
