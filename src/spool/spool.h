@@ -91,7 +91,7 @@ struct SpoolStats {
   std::uint64_t disk_bytes = 0;       // segment files on disk (what max_total_bytes bounds)
   std::uint64_t segments = 0;
   std::uint64_t appended_records = 0;  // since open
-  std::uint64_t syncs = 0;             // fdatasync calls made for appends since open
+  std::uint64_t syncs = 0;             // fdatasync calls made for appends since open (a mirrored one syncs both copies)
   std::uint64_t full_rejections = 0;   // appends refused with kFull
   std::uint64_t torn_tail_truncations = 0;  // at open
   std::uint64_t torn_bytes = 0;             // bytes cut from torn tails at open
