@@ -4,7 +4,13 @@
 // fdatasync() of the same record size from 1, 8 and 64 threads (what the
 // file system gives without the spool).
 //
-// Usage: spool_bench [seconds per configuration] (default 3)
+// Mirrored (docs/spool.md, "Mirror"): the same appends with a mirror
+// directory, its two copies synced concurrently and one after the other,
+// each with its ratio to the unmirrored figure of this run.
+//
+// Usage: spool_bench [seconds per configuration] [mirror parent directory]
+// (default 3 s; the mirror goes next to the spool, i.e. on the same device,
+// unless a directory on another device is given)
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,10 +66,19 @@ struct Figure {
   double records_per_sync;
 };
 
-std::unique_ptr<spool::Spool> fresh(const fs::path& dir, int concurrent_syncs = 4) {
+// How a run mirrors: not at all, or into `dir` with concurrent or sequential syncs.
+struct Mirror {
+  std::optional<fs::path> dir;
+  bool concurrent = true;
+};
+
+std::unique_ptr<spool::Spool> fresh(const fs::path& dir, int concurrent_syncs = 4, const Mirror& mirror = {}) {
   fs::remove_all(dir);
   spool::SpoolOptions o;
   o.max_concurrent_syncs = concurrent_syncs;
+  if (mirror.dir) fs::remove_all(*mirror.dir);
+  o.mirror_dir = mirror.dir;
+  o.mirror_concurrent_sync = mirror.concurrent;
   auto s = spool::Spool::open(dir, o);
   if (!s) {
     std::fprintf(stderr, "open: %s\n", s.error().message.c_str());
@@ -71,8 +87,9 @@ std::unique_ptr<spool::Spool> fresh(const fs::path& dir, int concurrent_syncs = 
   return std::move(*s);
 }
 
-Figure appends(const fs::path& dir, int threads, std::size_t batch, double seconds, int concurrent_syncs) {
-  auto sp = fresh(dir, concurrent_syncs);
+Figure appends(const fs::path& dir, int threads, std::size_t batch, double seconds, int concurrent_syncs,
+               const Mirror& mirror = {}) {
+  auto sp = fresh(dir, concurrent_syncs, mirror);
   std::vector<std::uint8_t> rec(kRecord, 0x5A);
   std::vector<ByteSpan> spans(batch, ByteSpan(rec));
   std::atomic<bool> stop{false};
@@ -96,6 +113,8 @@ Figure appends(const fs::path& dir, int threads, std::size_t batch, double secon
   for (auto& th : pool) th.join();
   double s = std::chrono::duration<double>(Clock::now() - t0).count();
   auto st = sp->stats();
+  sp.reset();
+  if (mirror.dir) fs::remove_all(*mirror.dir);
   return {static_cast<double>(total) / s, static_cast<double>(st.appended_records) / static_cast<double>(st.syncs)};
 }
 
@@ -135,14 +154,36 @@ int main(int argc, char** argv) {
                 f.records_per_sync, f.per_second / ref);
     std::fflush(stdout);
   };
+  struct Config {
+    const char* what;
+    int threads;
+    std::size_t batch;
+    double ref;
+  };
+  const std::vector<Config> configs = {
+      {"append, 1 thread", 1, 1, raw},
+      {"append, 8 threads", 8, 1, raw8},
+      {"append, 64 threads", 64, 1, raw64},
+      {"append_batch(100), 1 thread", 1, 100, raw},
+      {"append_batch(1000), 1 thread", 1, 1000, raw},
+      {"append_batch(100), 4 threads", 4, 100, raw},
+  };
   for (int syncs : {1, 4}) {
     std::printf("-- max_concurrent_syncs = %d%s\n", syncs, syncs == 4 ? " (default)" : "");
-    show("append, 1 thread", appends(dir / "s", 1, 1, seconds, syncs), raw);
-    show("append, 8 threads", appends(dir / "s", 8, 1, seconds, syncs), raw8);
-    show("append, 64 threads", appends(dir / "s", 64, 1, seconds, syncs), raw64);
-    show("append_batch(100), 1 thread", appends(dir / "s", 1, 100, seconds, syncs), raw);
-    show("append_batch(1000), 1 thread", appends(dir / "s", 1, 1000, seconds, syncs), raw);
-    show("append_batch(100), 4 threads", appends(dir / "s", 4, 100, seconds, syncs), raw);
+    for (const auto& c : configs) show(c.what, appends(dir / "s", c.threads, c.batch, seconds, syncs), c.ref);
+  }
+  // Sync latency on a shared machine drifts over a run, so each mirrored
+  // figure is compared with an unmirrored run made just before it.
+  const fs::path mirror_parent = argc > 2 ? fs::path(argv[2]) : dir;
+  std::printf("-- mirrored in %s, max_concurrent_syncs = 4: unmirrored, then copies synced concurrently\n"
+              "   (default), then one after the other; records/s and the ratio to the unmirrored run\n",
+              mirror_parent.c_str());
+  for (const auto& c : configs) {
+    const double plain = appends(dir / "s", c.threads, c.batch, seconds, 4).per_second;
+    const double both = appends(dir / "s", c.threads, c.batch, seconds, 4, Mirror{mirror_parent / "mirror", true}).per_second;
+    const double serial = appends(dir / "s", c.threads, c.batch, seconds, 4, Mirror{mirror_parent / "mirror", false}).per_second;
+    std::printf("%-32s %9.0f | %9.0f %5.2fx | %9.0f %5.2fx\n", c.what, plain, both, both / plain, serial, serial / plain);
+    std::fflush(stdout);
   }
   std::printf("%-40s %10.0f records/s\n", "drain: peek(1000) + ack, 200k records", drain(dir / "s", 200000));
   fs::remove_all(dir);

@@ -1,1 +1,2 @@
 armored_fuzzer(spool_segment_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/spool_segment_fuzz.cpp armored_spool)
+armored_fuzzer(spool_mirror_merge_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/spool_mirror_merge_fuzz.cpp armored_spool)

@@ -1,5 +1,7 @@
 #include "gateway/config.h"
 
+#include <algorithm>
+
 #include "common/file_io.h"
 #include "config/tls_section.h"
 #include "config/toml_reader.h"
@@ -54,8 +56,23 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   ARMORED_TRY(sp.get_optional("max_bytes", smax, 1 << 20, std::int64_t{1} << 40));
   std::string on_damage = c.spool_on_damage == spool::OnCorruption::kFail ? "refuse" : "quarantine";
   ARMORED_TRY(sp.get_optional_choice("on_damage", on_damage, {"quarantine", "refuse"}));
+  std::string mirror;
+  ARMORED_TRY(sp.get_optional("mirror", mirror));
   ARMORED_TRY(sp.reject_unknown_keys());
   c.spool_dir = config::resolve_path(base, sdir);
+  if (!mirror.empty()) {
+    c.spool_mirror = config::resolve_path(base, mirror);
+    // Inside the spool the mirror shares the spool's device and fate, and
+    // its segment files would be the spool's own names one level down.
+    std::error_code ec1, ec2;
+    const fs::path d = fs::weakly_canonical(c.spool_dir, ec1);
+    const fs::path m = fs::weakly_canonical(*c.spool_mirror, ec2);
+    if (ec1 || ec2) return fail(path.string() + ": spool.mirror \"" + mirror + "\": cannot resolve the path");
+    if (std::mismatch(d.begin(), d.end(), m.begin(), m.end()).first == d.end()) {
+      return fail(path.string() + ": spool.mirror \"" + mirror + "\" is the spool directory " + c.spool_dir.string() +
+                  " or inside it; the mirror must be a directory of its own, ideally on another device");
+    }
+  }
   c.spool_max_bytes = static_cast<std::size_t>(smax);
   c.spool_on_damage = on_damage == "refuse" ? spool::OnCorruption::kFail : spool::OnCorruption::kQuarantine;
 

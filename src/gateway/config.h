@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -31,6 +32,9 @@ struct GatewayConfig {
   // Damage found at start: keep every intact record and move the damaged
   // bytes aside (quarantine), or refuse to start (strict). docs/spool.md.
   spool::OnCorruption spool_on_damage = spool::OnCorruption::kQuarantine;
+  // A second copy of every segment, repaired from at start (docs/spool.md,
+  // "Mirror"); none by default. Never the spool dir or inside it.
+  std::optional<std::filesystem::path> spool_mirror;
   // [forward]
   std::size_t batch_max_messages = 255;
   std::size_t max_inflight = 256;  // PUBLISH packets awaiting PUBACK (each acknowledged after an fsync)

@@ -64,6 +64,9 @@ KidKey kid_key(ByteSpan kid) {
 // One received datagram: its bytes are arena[offset, offset + size).
 // What opening the spool found and did, in words an operator can act on.
 void report_spool_recovery(const spool::SpoolStats& st, const std::filesystem::path& dir) {
+  // Repaired from the other copy: nothing lost, but a copy went bad (or a
+  // mirror was added) and an operator may want to check that device.
+  for (const auto& line : st.mirror_log) spdlog::warn("gateway: spool {}: {}", dir.string(), line);
   if (st.torn_bytes > 0) {
     spdlog::warn("gateway: spool {}: cut a torn tail of {} bytes. An append interrupted by a crash leaves"
                  " exactly this and was never answered, so its devices send those readings again; if the"
@@ -287,6 +290,7 @@ spool::SpoolOptions Gateway::Impl::spool_options() const {
   so.max_total_bytes = config.spool_max_bytes;
   so.max_segment_bytes = std::min<std::size_t>(so.max_segment_bytes, config.spool_max_bytes / 4);
   so.on_corruption = config.spool_on_damage;
+  so.mirror_dir = config.spool_mirror;
   return so;
 }
 

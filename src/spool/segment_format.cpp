@@ -22,10 +22,10 @@ std::uint32_t frame_crc(const std::uint8_t* header, ByteSpan payload) {
   return crc32c(payload, c);
 }
 
-// After an invalid record at `from`, the offset of the first valid record
-// with a later id, if any. Only offsets whose id field is plausible are
-// checked in full, so a torn tail of garbage costs one pass of cheap
-// comparisons.
+}  // namespace
+
+// Only offsets whose id field is plausible are checked in full, so a torn
+// tail of garbage costs one pass of cheap comparisons.
 std::optional<std::size_t> valid_frame_after(ByteSpan file, std::size_t from, std::uint64_t expected_id,
                                              std::size_t max_payload) {
   if (file.size() < kFrameHeaderSize) return std::nullopt;
@@ -37,8 +37,6 @@ std::optional<std::size_t> valid_frame_after(ByteSpan file, std::size_t from, st
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 void append_segment_header(std::uint64_t first_id, Bytes& out) {
   out.insert(out.end(), kSegmentMagic.begin(), kSegmentMagic.end());

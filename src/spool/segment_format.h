@@ -65,6 +65,11 @@ struct SegmentScan {
   std::vector<std::uint32_t> index;  // offset of every kIndexStride-th record
 };
 
+// After an invalid record at `from`, the offset of the first valid record
+// whose id is `expected_id` or later, if any.
+std::optional<std::size_t> valid_frame_after(ByteSpan file, std::size_t from, std::uint64_t expected_id,
+                                             std::size_t max_payload);
+
 // Walks a whole segment image. Records must carry consecutive ids starting
 // at the header's first_id; the first one that does not stops the scan.
 SegmentScan scan_segment(ByteSpan file, std::size_t max_payload);

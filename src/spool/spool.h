@@ -27,8 +27,9 @@ enum class SpoolErrorCode : std::uint8_t {
   kInvalidAck,  // ack beyond the last appended record
   kCorrupt,     // damaged data that is not a torn tail (see docs/spool.md)
   kLocked,      // another process has the spool open
-  kIo,          // the operating system refused; after a failed sync the spool
-                // refuses all writes until reopened
+  kIo,          // the operating system refused (on either copy, with a mirror);
+                // after a failed sync the spool refuses all writes until reopened
+  kBadOptions,  // SpoolOptions that contradict each other (a mirror inside the spool)
 };
 
 struct SpoolError {
@@ -64,6 +65,18 @@ struct SpoolOptions {
   // 0 reads everything from disk. Records are served only once durable,
   // exactly as from disk; docs/spool.md, "Memory tail".
   std::size_t memory_tail_bytes = std::size_t{8} << 20;
+  // Mirror: a second copy of every segment file in this directory (ideally
+  // on another device), written and synced before an append returns, so a
+  // range damaged or cut in one copy is repaired from the other at open
+  // (docs/spool.md, "Mirror"). Must not be `dir` or inside it. A missing or
+  // empty mirror is built from the primary at open. Off by default: it
+  // doubles the writes and the syncs. A failed mirror write fails the append
+  // (no silent single copy). The ack cursor stays in `dir` only.
+  std::optional<std::filesystem::path> mirror_dir;
+  // Sync the two copies of a segment at the same time (one of them on a
+  // short-lived thread) rather than one after the other. spool_bench
+  // measures both; docs/spool.md has the figures.
+  bool mirror_concurrent_sync = true;
 };
 
 struct SpoolRecord {
@@ -78,7 +91,7 @@ struct SpoolStats {
   std::uint64_t disk_bytes = 0;       // segment files on disk (what max_total_bytes bounds)
   std::uint64_t segments = 0;
   std::uint64_t appended_records = 0;  // since open
-  std::uint64_t syncs = 0;             // fdatasync calls made for appends since open
+  std::uint64_t syncs = 0;             // fdatasync calls made for appends since open (a mirrored one syncs both copies)
   std::uint64_t full_rejections = 0;   // appends refused with kFull
   std::uint64_t torn_tail_truncations = 0;  // at open
   std::uint64_t torn_bytes = 0;             // bytes cut from torn tails at open
@@ -91,12 +104,24 @@ struct SpoolStats {
   std::uint64_t tail_records_read = 0;      // records peek served from the memory tail
   std::uint64_t disk_records_read = 0;      // records peek read (and checked) from segment files
   std::uint64_t tail_bytes = 0;             // frame bytes held in the memory tail now
+  // Mirror (at open): ranges of one copy rewritten from the other, and their
+  // bytes (a torn tail made whole counts as one range); segments one copy
+  // lacked, copied whole from the other (a new mirror is built this way);
+  // one sentence per repair or copy, naming the file, for the log.
+  std::uint64_t mirror_repairs = 0;
+  std::uint64_t mirror_repaired_bytes = 0;
+  std::uint64_t mirror_copied_segments = 0;
+  std::uint64_t mirror_copied_bytes = 0;
+  std::vector<std::string> mirror_log;
+  std::uint64_t mirror_reads = 0;  // records peek took from the mirror after the primary's failed its checks
 };
 
 class Spool {
  public:
   // Opens (creating if needed) the spool in `dir` and recovers it: verifies
   // every record, truncates a torn tail, deletes fully acknowledged segments.
+  // With options.mirror_dir, first repairs each copy from the other, then
+  // makes the mirror equal to the recovered primary.
   static SpoolResult<std::unique_ptr<Spool>> open(const std::filesystem::path& dir,
                                                   const SpoolOptions& options = {});
   ~Spool();

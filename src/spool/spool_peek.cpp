@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "spool/spool_state.h"
 
@@ -68,6 +69,32 @@ std::uint64_t be(ByteSpan b, std::size_t n) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) v = (v << 8) | b[i];
   return v;
+}
+
+// The record `id` at `pos` of the segment's mirror copy, if it passes every
+// check there: what peek serves when the primary's copy of it does not.
+std::optional<Bytes> read_from_mirror(const Segment& seg, std::uint64_t id, std::uint64_t pos, std::uint64_t end,
+                                      std::size_t limit) {
+  if (seg.mirror_fd < 0 || pos + format::kFrameHeaderSize > end) return std::nullopt;
+  auto pread_all = [&](Bytes& buf, std::uint64_t at) {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t r = ::pread(seg.mirror_fd, buf.data() + done, buf.size() - done, static_cast<off_t>(at + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      done += static_cast<std::size_t>(r);
+    }
+    return true;
+  };
+  Bytes frame(format::kFrameHeaderSize);
+  if (!pread_all(frame, pos)) return std::nullopt;
+  const std::size_t len = static_cast<std::size_t>(be(frame, 4));
+  if (len == 0 || len > limit || pos + format::frame_size(len) > end) return std::nullopt;
+  frame.resize(format::frame_size(len));
+  if (!pread_all(frame, pos)) return std::nullopt;
+  auto f = format::parse_frame(frame, limit);
+  if (!f || f->id != id) return std::nullopt;
+  return frame;
 }
 
 }  // namespace
@@ -139,13 +166,19 @@ SpoolResult<std::vector<SpoolRecord>> Spool::peek(std::size_t max_records, std::
     const std::uint64_t end_id = seg.first_id + v.records;
     for (std::uint64_t id = v.start_id; id < end_id; ++id) {
       if (id > horizon || out.size() >= max_records) return finish(false);
-      if (!win.ensure(pos, format::kFrameHeaderSize)) return corrupt(seg, id, pos);
-      ByteSpan h = win.at(pos);
-      std::size_t len = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
-      if (len > s.scan_limit()) return corrupt(seg, id, pos);
-      if (!win.ensure(pos, format::frame_size(len))) return corrupt(seg, id, pos);
-      auto f = format::parse_frame(win.at(pos), s.scan_limit());
-      if (!f || f->id != id) return corrupt(seg, id, pos);
+      std::optional<Bytes> mirrored;  // the record from the mirror, when the primary's fails
+      Result<format::Frame, format::FrameError> f = unexpected(format::FrameError::kTruncated);
+      if (win.ensure(pos, format::kFrameHeaderSize)) {
+        const auto len = static_cast<std::size_t>(be(win.at(pos), 4));
+        if (len <= s.scan_limit() && win.ensure(pos, format::frame_size(len))) f = format::parse_frame(win.at(pos), s.scan_limit());
+      }
+      if (!f || f->id != id) {
+        mirrored = read_from_mirror(seg, id, pos, v.size, s.scan_limit());
+        if (!mirrored) return corrupt(seg, id, pos);
+        f = format::parse_frame(*mirrored, s.scan_limit());
+        std::lock_guard<std::mutex> lk(s.mu);
+        ++s.counters.mirror_reads;
+      }
       if (id >= want) {
         if (!out.empty() && bytes + f->payload.size() > max_bytes) return finish(false);
         bytes += f->payload.size();

@@ -25,9 +25,13 @@ struct Segment {
   std::uint64_t size = 0;  // bytes, header included
   std::vector<std::uint32_t> index;  // offset of every kIndexStride-th record
   int fd = -1;
+  // The mirror's copy (same bytes), when the spool has a mirror.
+  std::filesystem::path mirror_path;
+  int mirror_fd = -1;
 
   ~Segment() {
     if (fd >= 0) ::close(fd);
+    if (mirror_fd >= 0) ::close(mirror_fd);
   }
   // Meaningful only when records > 0.
   std::uint64_t last_id() const { return first_id + records - 1; }
@@ -45,6 +49,7 @@ struct Spool::State {
   std::filesystem::path dir;
   SpoolOptions opt;
   int lock_fd = -1;
+  int mirror_lock_fd = -1;
 
   // Guards everything below except the ack file.
   mutable std::mutex mu;
@@ -74,7 +79,9 @@ struct Spool::State {
 
   ~State() {
     if (lock_fd >= 0) ::close(lock_fd);
+    if (mirror_lock_fd >= 0) ::close(mirror_lock_fd);
   }
+  bool mirrored() const { return opt.mirror_dir.has_value(); }
   std::size_t scan_limit() const { return std::max(opt.max_record_bytes, opt.max_segment_bytes); }
 };
 
@@ -87,6 +94,8 @@ void tail_drop_acked(Spool::State& s);
 std::filesystem::path segment_path(const std::filesystem::path& dir, std::uint64_t first_id);
 inline SpoolError spool_error(SpoolErrorCode c, std::string m) { return SpoolError{c, std::move(m)}; }
 SpoolError errno_error(const std::string& what, const std::filesystem::path& p);
+// pwrite of all of `data` at offset `at`.
+Result<void, SpoolError> write_all(int fd, ByteSpan data, std::uint64_t at, const std::filesystem::path& p);
 // fsync of a directory, so created or renamed entries survive power loss.
 bool sync_dir(const std::filesystem::path& dir);
 

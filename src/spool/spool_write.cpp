@@ -10,13 +10,12 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <system_error>
+#include <thread>
 
 #include "spool/spool_state.h"
 
 namespace armored::spool {
-namespace {
-
-using Lock = std::unique_lock<std::mutex>;
 
 Result<void, SpoolError> write_all(int fd, ByteSpan data, std::uint64_t at, const std::filesystem::path& p) {
   std::size_t done = 0;
@@ -29,16 +28,71 @@ Result<void, SpoolError> write_all(int fd, ByteSpan data, std::uint64_t at, cons
   return {};
 }
 
+namespace {
+
+using Lock = std::unique_lock<std::mutex>;
+
+// fdatasync of a segment, both copies when mirrored: the caller may count
+// the records durable only if both succeed. With `concurrently` the mirror's
+// sync runs on a short-lived thread beside the primary's (spool_bench
+// measures whether that pays: docs/spool.md, "Mirror").
+Result<void, SpoolError> sync_copies(const Segment& seg, bool concurrently) {
+  int mirror_rc = 0, mirror_errno = 0;
+  std::thread helper;
+  if (seg.mirror_fd >= 0 && concurrently) {
+    try {
+      helper = std::thread([&] {
+        mirror_rc = ::fdatasync(seg.mirror_fd);
+        mirror_errno = errno;
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: the copies are synced one after the other.
+    }
+  }
+  const int rc = ::fdatasync(seg.fd);
+  const int primary_errno = errno;
+  if (helper.joinable()) {
+    helper.join();
+  } else if (seg.mirror_fd >= 0) {
+    mirror_rc = ::fdatasync(seg.mirror_fd);
+    mirror_errno = errno;
+  }
+  if (rc != 0) {
+    errno = primary_errno;
+    return unexpected(errno_error("cannot sync", seg.path));
+  }
+  if (mirror_rc != 0) {
+    errno = mirror_errno;
+    return unexpected(errno_error("cannot sync the mirror copy", seg.mirror_path));
+  }
+  return {};
+}
+
+// Creates one copy of a new segment holding only its header, synced, with
+// its directory. Unlinks it again on failure.
+Result<int, SpoolError> create_copy(const std::filesystem::path& dir, const std::filesystem::path& p, ByteSpan header) {
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return unexpected(errno_error("cannot create", p));
+  if (auto st = write_all(fd, header, 0, p); !st || ::fdatasync(fd) != 0 || !sync_dir(dir)) {
+    auto err = st ? errno_error("cannot initialise", p) : st.error();
+    ::close(fd);
+    ::unlink(p.c_str());
+    return unexpected(err);
+  }
+  return fd;
+}
+
 // Seals the active segment (synced) and starts a new one whose first id is
-// next_id. Called with the mutex held; syncs still in flight on the old
-// segment keep its descriptor alive through their shared_ptr.
+// next_id, in both directories when mirrored. Called with the mutex held;
+// syncs still in flight on the old segment keep its descriptors alive
+// through their shared_ptr.
 Result<void, SpoolError> roll(Spool::State& s) {
   if (s.active_open) {
     auto& old = *s.segments.back();
-    if (::fdatasync(old.fd) != 0) {
+    if (auto st = sync_copies(old, s.opt.mirror_concurrent_sync); !st) {
       s.failed = true;
-      s.failure = "sync failed on " + old.path.string();
-      return unexpected(errno_error("cannot sync", old.path));
+      s.failure = "sync failed: " + st.error().message;
+      return unexpected(st.error());
     }
     ++s.counters.syncs;
     s.durable_id = s.written_id;
@@ -47,13 +101,20 @@ Result<void, SpoolError> roll(Spool::State& s) {
   auto seg = std::make_shared<Segment>();
   seg->first_id = s.next_id;
   seg->path = segment_path(s.dir, seg->first_id);
-  seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (seg->fd < 0) return unexpected(errno_error("cannot create", seg->path));
   Bytes header;
   format::append_segment_header(seg->first_id, header);
-  if (auto st = write_all(seg->fd, header, 0, seg->path); !st || ::fdatasync(seg->fd) != 0 || !sync_dir(s.dir)) {
-    ::unlink(seg->path.c_str());
-    return unexpected(errno_error("cannot initialise", seg->path));
+  auto fd = create_copy(s.dir, seg->path, header);
+  if (!fd) return unexpected(fd.error());
+  seg->fd = *fd;
+  if (s.mirrored()) {
+    seg->mirror_path = segment_path(*s.opt.mirror_dir, seg->first_id);
+    auto mfd = create_copy(*s.opt.mirror_dir, seg->mirror_path, header);
+    if (!mfd) {
+      // No segment exists in one copy only: the primary's goes too.
+      ::unlink(seg->path.c_str());
+      return unexpected(mfd.error());
+    }
+    seg->mirror_fd = *mfd;
   }
   seg->size = header.size();
   s.disk_bytes += seg->size;
@@ -72,6 +133,7 @@ std::vector<std::filesystem::path> take_acked_segments(Spool::State& s) {
     if (active || (front->records > 0 && front->last_id() > s.acked)) break;
     s.disk_bytes -= front->size;
     gone.push_back(front->path);
+    if (front->mirror_fd >= 0) gone.push_back(front->mirror_path);
     s.segments.pop_front();
   }
   return gone;
@@ -154,11 +216,19 @@ SpoolResult<std::uint64_t> Spool::append_batch(std::span<const ByteSpan> payload
     if (rel % format::kIndexStride == 0) new_index.push_back(static_cast<std::uint32_t>(seg.size + frames.size()));
     format::append_frame(first + i, payloads[i], frames);
   }
-  if (auto st = write_all(seg.fd, frames, seg.size, seg.path); !st) {
+  // Primary first, then the mirror: if either write fails, both are cut
+  // back, so no record is answered from one copy only (a full or failing
+  // mirror makes the append fail as a whole, and devices hear "busy").
+  auto st = write_all(seg.fd, frames, seg.size, seg.path);
+  if (st && seg.mirror_fd >= 0) st = write_all(seg.mirror_fd, frames, seg.size, seg.mirror_path);
+  if (!st) {
     // Leave no partial record behind; if even that fails, stop writing.
-    if (::ftruncate(seg.fd, static_cast<off_t>(seg.size)) != 0) {
+    bool undone = ::ftruncate(seg.fd, static_cast<off_t>(seg.size)) == 0;
+    if (seg.mirror_fd >= 0) undone = ::ftruncate(seg.mirror_fd, static_cast<off_t>(seg.size)) == 0 && undone;
+    if (!undone) {
       s.failed = true;
-      s.failure = "cannot undo a partial write to " + seg.path.string();
+      s.failure = "cannot undo a partial write to " + seg.path.string() +
+                  (seg.mirror_fd >= 0 ? " or its mirror " + seg.mirror_path.string() : "");
     }
     return unexpected(st.error());
   }
@@ -182,15 +252,15 @@ SpoolResult<std::uint64_t> Spool::append_batch(std::span<const ByteSpan> payload
     s.sync_target = std::max(s.sync_target, target);
     std::shared_ptr<Segment> active = s.segments.back();
     lk.unlock();
-    int rc = ::fdatasync(active->fd);
+    auto synced = sync_copies(*active, s.opt.mirror_concurrent_sync);
     lk.lock();
     --s.syncs_in_flight;
     ++s.counters.syncs;
-    if (rc != 0) {
+    if (!synced) {
       // After a failed fdatasync the kernel may have dropped the dirty pages:
       // nothing written since the last good sync can be trusted.
       s.failed = true;
-      s.failure = "sync failed on " + active->path.string();
+      s.failure = "sync failed: " + synced.error().message;
     } else if (target > s.durable_id) {
       // fdatasync covers everything written before it started, so the
       // order in which overlapping syncs finish does not matter.

@@ -99,6 +99,35 @@ TEST(SampleConfig, SpoolDamagePolicyAndDatabaseCheckBoundAreChecked) {
   ASSERT_FALSE(bogus);
   EXPECT_NE(bogus.error().message.find("on_damage"), std::string::npos) << bogus.error().message;
   EXPECT_FALSE(with("on_damage = \"quarantine\"", "on_damage = 1"));
+}
+
+// spool.mirror: none by default; the documented line loads; the spool dir
+// itself or a directory inside it is refused with the key named.
+TEST(SampleConfig, SpoolMirrorIsOptionalAndNeverInsideTheSpool) {
+  const auto gw = testing::slurp(testing::source_path("config/gateway.toml"));
+  auto g = gateway::parse_gateway_config(gw, "/etc/armored/gateway.toml");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_FALSE(g->spool_mirror);
+  auto with = [&](const std::string& to) {
+    std::string t = gw;
+    const std::string from = "# mirror = \"/var/lib/armored/spool-mirror\"";
+    auto at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) t.replace(at, from.size(), to);
+    return gateway::parse_gateway_config(t, "/etc/armored/gateway.toml");
+  };
+  auto on = with("mirror = \"/var/lib/armored/spool-mirror\"");
+  ASSERT_TRUE(on) << on.error().message;
+  ASSERT_TRUE(on->spool_mirror);
+  EXPECT_EQ(*on->spool_mirror, "/var/lib/armored/spool-mirror");
+  auto relative = with("mirror = \"spool-mirror\"");
+  ASSERT_TRUE(relative) << relative.error().message;
+  EXPECT_EQ(*relative->spool_mirror, "/etc/armored/spool-mirror");
+  for (const char* bad : {"mirror = \"spool\"", "mirror = \"spool/mirror\"", "mirror = \"/etc/armored/spool/./m\""}) {
+    auto r = with(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("spool.mirror"), std::string::npos) << r.error().message;
+  }
 
   const auto cl = testing::slurp(testing::source_path("config/cloud.toml"));
   auto c = cloud::parse_cloud_config(cl, "/etc/armored/cloud.toml");
