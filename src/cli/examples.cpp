@@ -1,6 +1,6 @@
 #include "cli/examples.h"
 
-#include <sstream>
+#include "cli/app_tree.h"
 
 namespace armored::cli {
 
@@ -43,24 +43,12 @@ constexpr Example kExamples[] = {
     {"version", "armored --json version"},
 };
 
-CLI::App* find(CLI::App& root, const std::string& path) {
-  CLI::App* app = &root;
-  std::istringstream words(path);
-  std::string w;
-  while (words >> w) {
-    auto subs = app->get_subcommands([&w](CLI::App* s) { return s->check_name(w); });
-    if (subs.empty()) return nullptr;
-    app = subs.front();
-  }
-  return app;
-}
-
 }  // namespace
 
 std::vector<std::string> add_examples(CLI::App& root) {
   std::vector<std::string> missing;
   for (const Example& e : kExamples) {
-    CLI::App* app = find(root, e.path);
+    CLI::App* app = find_command(root, e.path);
     if (app == nullptr) {
       missing.emplace_back(e.path);
       continue;
