@@ -13,8 +13,9 @@ struct Example {
 
 // Device ids follow `armored pki fleet --prefix wearable`: wearable-0001..
 constexpr Example kExamples[] = {
-    {"", "armored pki init --dir pki --name \"Acme Fleet CA\"\n  armored cloud --config cloud.toml\n"
-         "  armored <command> --help"},
+    {"", "armored quickstart demo    # a working setup in demo/ and the commands that run it\n"
+         "  armored cloud --config cloud.toml\n  armored <command> --help"},
+    {"quickstart", "armored quickstart demo    # then run the commands it prints, from demo/"},
     {"pki", "armored pki init --dir pki --name \"Acme Fleet CA\""},
     {"pki init", "armored pki init --dir pki --name \"Acme Fleet CA\""},
     {"pki issue", "armored pki issue cloud --id cloud --dns cloud.example.net --dir pki\n"
