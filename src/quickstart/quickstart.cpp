@@ -219,7 +219,7 @@ NextCommands next_commands(const Setup& s, const std::string& program) {
   c.gateway = program + " gateway --config gateway.toml";
   c.fleet = program + " fleet --devices " + std::to_string(s.devices) +
             " --interval 30s --speedup 60 --duration 10m --gateway-config gateway.toml --pki pki --e3 e3"
-            " --state device-state";
+            " --state device-state --save-envelope envelope.hex";
   c.command = program + " command send --config cloud.toml --device " + s.first_device +
               " --wait 10 set_interval seconds=60";
   return c;
