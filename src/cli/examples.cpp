@@ -31,7 +31,7 @@ constexpr Example kExamples[] = {
     {"command send", "armored command send --config cloud.toml --device wearable-0001 --wait 10 set_interval seconds=60"},
     {"command status", "armored command status --config cloud.toml --device wearable-0001"},
     {"e3", "armored --json e3 inspect - < envelope.hex"},
-    {"e3 inspect", "armored --json e3 inspect - < envelope.hex    # hex of one captured envelope or batch"},
+    {"e3 inspect", "armored --json e3 inspect - < envelope.hex    # e.g. from armored fleet --save-envelope envelope.hex"},
     {"energy", "armored energy --profile nrf52840-ble --interval 30s\n"
                "  armored energy --profile nrf52840-ble --crypto-costs measured-cm4"},
     {"report", "armored report gaps --config cloud.toml"},

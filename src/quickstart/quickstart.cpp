@@ -191,6 +191,8 @@ QuickstartResult<Setup> create(const Options& o, Clock::TimePoint now, Rng& rng,
   step("E3 enrolment: a pseudonymous key ID per wearable, the cloud's E3 key, in e3/");
   auto enrolled = provision::enrol(pki_dir, s.dir / "e3", {}, rng);
   if (!enrolled) return failed("enroll: " + enrolled.error().message);
+  // It holds the cloud's E3 private key.
+  if (::chmod((s.dir / "e3").c_str(), 0700) != 0) return failed("cannot make " + (s.dir / "e3").string() + " owner-only (0700)");
 
   auto tcp = free_tcp_port();
   if (!tcp) return failed(tcp.error().message);

@@ -64,7 +64,9 @@ TEST(Quickstart, MakesAnOwnerOnlySetupOnPortsThatWereFree) {
   EXPECT_EQ(j["devices"]["last"], "wearable-0003");
   EXPECT_EQ(j["ports_free_at_creation"], true);
 
-  EXPECT_EQ(mode_of(dir), 0700u);
+  for (const char* secret_dir : {"", "e3", "pki/private", "pki/cloud", "pki/gateway", "pki/device"}) {
+    EXPECT_EQ(mode_of(dir / secret_dir), 0700u) << secret_dir;
+  }
   for (const char* key : {"pki/cloud/cloud.key", "pki/gateway/gw1.key", "pki/device/wearable-0001.key",
                           "pki/device/wearable-0003.key", "e3/cloud-e3.key", "cloud.toml", "gateway.toml"}) {
     EXPECT_EQ(mode_of(dir / key), 0600u) << key;
