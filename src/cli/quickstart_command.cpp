@@ -107,8 +107,11 @@ void add_quickstart(CLI::App& app, cli::Context& ctx) {
       for (const auto& r : s.removed) std::cout << " " << r;
       std::cout << "\n";
     }
-    std::cout << "  pki/          fleet CA; the cloud, gateway " << s.gateway_id << " and " << s.devices << " wearables "
-              << s.first_device << " .. " << s.last_device << ", each with its own key (0600)\n"
+    const std::string wearables = s.devices == 1 ? "1 wearable, " + s.first_device
+                                                 : std::to_string(s.devices) + " wearables " + s.first_device + " .. " +
+                                                       s.last_device;
+    std::cout << "  pki/          fleet CA; the cloud, gateway " << s.gateway_id << " and " << wearables
+              << ", each with its own key (0600)\n"
               << "  e3/           E3 enrolment: each wearable's key ID and the cloud's E3 key (0600)\n"
               << "  cloud.toml    TLS 1.3 + MQTT on 127.0.0.1:" << s.cloud_port
               << ", readings in armored.db, admin socket cloud.sock\n"

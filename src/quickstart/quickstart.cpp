@@ -42,7 +42,7 @@ Unexpected<Error> from_pki(const pki::Error& e, std::string_view step) {
 // what a quickstart makes there is removed.
 QuickstartResult<std::vector<std::string>> prepare_dir(const Options& o) {
   std::error_code ec;
-  const auto st = fs::symlink_status(o.dir, ec);
+  const auto st = fs::status(o.dir, ec);  // a symlink to a directory is that directory
   std::vector<std::string> removed;
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) return bad_input(o.dir.string() + " exists and is not a directory");
@@ -178,7 +178,7 @@ QuickstartResult<Setup> create(const Options& o, Clock::TimePoint now, Rng& rng,
   gw.validity = cloud.validity;
   if (auto r = authority->issue(gw, now); !r) return from_pki(r.error(), "pki issue gateway");
 
-  step(std::to_string(o.devices) + " wearables, each with its own key");
+  step(o.devices == 1 ? std::string("1 wearable, with its own key") : std::to_string(o.devices) + " wearables, each with its own key");
   pki::FleetRequest fleet;
   fleet.prefix = o.device_prefix;
   fleet.count = o.devices;
