@@ -32,7 +32,7 @@ say "1. A fleet PKI: root and issuing CA, the cloud, one gateway, $devices weara
 "$armored" pki init --dir pki --name "Demo Fleet CA" >/dev/null
 "$armored" pki issue cloud --id cloud --dns localhost --ip 127.0.0.1 --dir pki >/dev/null
 "$armored" pki issue gateway --id home-router --dir pki >/dev/null
-"$armored" pki fleet --count "$devices" --prefix patient --dir pki 2>/dev/null | head -1
+"$armored" pki fleet --count "$devices" --prefix wearable --dir pki 2>/dev/null | head -1
 
 say "2. E3 enrolment: a random pseudonymous key ID per device; the cloud's E3 key stays with the cloud"
 "$armored" enroll --pki pki --e3 e3
@@ -119,7 +119,7 @@ for _ in $(seq 1 20); do
   [ -n "$dev" ] && break
   sleep 1
 done
-dev=${dev:-patient-0001}
+dev=${dev:-wearable-0001}
 # Accepted: the cloud seals it for the device, the gateway relays it, the
 # device changes its interval and answers with a sealed acknowledgement.
 "$armored" command send --config cloud.toml --device "$dev" --wait 20 set_interval seconds=60 \

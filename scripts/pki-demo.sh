@@ -26,10 +26,10 @@ say "3. Give a gateway its own certificate"
 "$armored" pki issue gateway --id gateway-1 --dir "$pki"
 
 say "4. Provision 1000 devices, each with its own key pair (progress on stderr)"
-"$armored" pki fleet --count 1000 --prefix dev --dir "$pki"
+"$armored" pki fleet --count 1000 --prefix wearable --dir "$pki"
 
-say "5. A device was lost: revoke dev-0042 (the CRL is re-signed)"
-"$armored" pki revoke --id dev-0042 --dir "$pki"
+say "5. A device was lost: revoke wearable-0042 (the CRL is re-signed)"
+"$armored" pki revoke --id wearable-0042 --dir "$pki"
 
 say "6. What the PKI holds (first rows and the summary)"
 "$armored" pki list --dir "$pki" >"$work/list.txt"
@@ -39,19 +39,19 @@ grep -E ' revoked ' "$work/list.txt" || true
 tail -n 1 "$work/list.txt"
 
 say "7. Check a good device certificate"
-"$armored" pki verify "$pki/device/dev-0001.crt" --dir "$pki"
+"$armored" pki verify "$pki/device/wearable-0001.crt" --dir "$pki"
 
 say "8. Check the revoked one: it must be refused"
-if "$armored" pki verify "$pki/device/dev-0042.crt" --dir "$pki"; then
+if "$armored" pki verify "$pki/device/wearable-0042.crt" --dir "$pki"; then
   echo "demo: the revoked certificate was accepted" >&2
   exit 1
 fi
 
 say "9. The same checks with the stock openssl tool"
 if command -v openssl >/dev/null; then
-  openssl verify -CAfile "$pki/root-ca.crt" -untrusted "$pki/issuing-ca.crt" "$pki/device/dev-0001.crt"
+  openssl verify -CAfile "$pki/root-ca.crt" -untrusted "$pki/issuing-ca.crt" "$pki/device/wearable-0001.crt"
   openssl verify -crl_check -CRLfile "$pki/crl.pem" -CAfile "$pki/root-ca.crt" \
-    -untrusted "$pki/issuing-ca.crt" "$pki/device/dev-0042.crt" 2>&1 | grep -m1 'revoked' || true
+    -untrusted "$pki/issuing-ca.crt" "$pki/device/wearable-0042.crt" 2>&1 | grep -m1 'revoked' || true
 fi
 echo
 echo "Demo finished: every identity has its own key; the revoked device is refused. (Temporary files removed.)"

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "cli/command.h"
@@ -43,12 +44,35 @@ void add_target_options(CLI::App* cmd, Target& t) {
   s->excludes(c);
 }
 
-std::filesystem::path socket_path(const Target& t) {
-  if (!t.socket.empty()) return t.socket;
+// The admin socket, and how long the cloud waits for an answer before it
+// marks a command expired (unknown with --cloud-socket).
+struct CloudSide {
+  std::filesystem::path socket;
+  std::optional<std::chrono::seconds> ack_timeout;
+};
+
+CloudSide cloud_side(const Target& t) {
+  if (!t.socket.empty()) return {t.socket, std::nullopt};
   if (t.config.empty()) throw cli::UsageError("give --cloud-socket PATH or --config cloud.toml");
   auto c = cloud::load_cloud_config(t.config);
   if (!c) throw cli::UsageError(c.error().message);
-  return c->admin.socket;
+  return {c->admin.socket, c->admin.ack_timeout};
+}
+
+std::filesystem::path socket_path(const Target& t) { return cloud_side(t).socket; }
+
+// What is true when --wait ran out: the command left the cloud and the
+// cloud still matches a late answer to it until its ack timeout.
+std::string no_answer(const Target& t, std::int64_t id, double waited_s,
+                      const std::optional<std::chrono::seconds>& ack_timeout) {
+  const std::string how_long =
+      ack_timeout ? fmt::format("up to {} s after sending, then marks it expired", ack_timeout->count())
+                  : std::string("until its [commands] ack_timeout_s, then marks it expired");
+  const std::string where = t.config.empty() ? "--cloud-socket " + t.socket : "--config " + t.config;
+  return fmt::format(
+      "no answer from {} within {:g} s; command {} was sent and the cloud still takes its answer ({}): "
+      "armored command status {} --device {}",
+      t.device, waited_s, id, how_long, where, t.device);
 }
 
 json call(const std::filesystem::path& socket, const json& request) {
@@ -107,7 +131,8 @@ void add_send(CLI::App* parent, cli::Context& ctx) {
     command::Validator validator(schema);
     auto c = validator.from_text(schema.default_device_type(), o->name, o->args);
     if (!c) throw cli::UsageError("command refused: " + command::to_string(c.error()));
-    const auto socket = socket_path(o->target);
+    const auto side = cloud_side(o->target);
+    const auto& socket = side.socket;
     json reply = call(socket, {{"v", 1},
                                {"op", "send"},
                                {"device", o->target.device},
@@ -138,6 +163,10 @@ void add_send(CLI::App* parent, cli::Context& ctx) {
     } else {
       std::cout << fmt::format("command {} {} sent to {} via {}\n", id, c->name, o->target.device,
                                shown(reply.value("gateway", json(""))));
+    }
+    if (o->wait_s > 0 && !final_status(status)) {
+      std::cout.flush();
+      throw cli::OperationFailed(no_answer(o->target, id, o->wait_s, side.ack_timeout));
     }
     if (o->wait_s > 0 && status != "acknowledged") ctx.exit_code = 1;
   });

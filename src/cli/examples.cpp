@@ -1,6 +1,6 @@
 #include "cli/examples.h"
 
-#include <sstream>
+#include "cli/app_tree.h"
 
 namespace armored::cli {
 
@@ -13,8 +13,9 @@ struct Example {
 
 // Device ids follow `armored pki fleet --prefix wearable`: wearable-0001..
 constexpr Example kExamples[] = {
-    {"", "armored pki init --dir pki --name \"Acme Fleet CA\"\n  armored cloud --config cloud.toml\n"
-         "  armored <command> --help"},
+    {"", "armored quickstart demo    # a working setup in demo/ and the commands that run it\n"
+         "  armored cloud --config cloud.toml\n  armored <command> --help"},
+    {"quickstart", "armored quickstart demo    # then run the commands it prints, from demo/"},
     {"pki", "armored pki init --dir pki --name \"Acme Fleet CA\""},
     {"pki init", "armored pki init --dir pki --name \"Acme Fleet CA\""},
     {"pki issue", "armored pki issue cloud --id cloud --dns cloud.example.net --dir pki\n"
@@ -30,7 +31,7 @@ constexpr Example kExamples[] = {
     {"command send", "armored command send --config cloud.toml --device wearable-0001 --wait 10 set_interval seconds=60"},
     {"command status", "armored command status --config cloud.toml --device wearable-0001"},
     {"e3", "armored --json e3 inspect - < envelope.hex"},
-    {"e3 inspect", "armored --json e3 inspect - < envelope.hex    # hex of one captured envelope or batch"},
+    {"e3 inspect", "armored --json e3 inspect - < envelope.hex    # e.g. from armored fleet --save-envelope envelope.hex"},
     {"energy", "armored energy --profile nrf52840-ble --interval 30s\n"
                "  armored energy --profile nrf52840-ble --crypto-costs measured-cm4"},
     {"report", "armored report gaps --config cloud.toml"},
@@ -43,24 +44,12 @@ constexpr Example kExamples[] = {
     {"version", "armored --json version"},
 };
 
-CLI::App* find(CLI::App& root, const std::string& path) {
-  CLI::App* app = &root;
-  std::istringstream words(path);
-  std::string w;
-  while (words >> w) {
-    auto subs = app->get_subcommands([&w](CLI::App* s) { return s->check_name(w); });
-    if (subs.empty()) return nullptr;
-    app = subs.front();
-  }
-  return app;
-}
-
 }  // namespace
 
 std::vector<std::string> add_examples(CLI::App& root) {
   std::vector<std::string> missing;
   for (const Example& e : kExamples) {
-    CLI::App* app = find(root, e.path);
+    CLI::App* app = find_command(root, e.path);
     if (app == nullptr) {
       missing.emplace_back(e.path);
       continue;

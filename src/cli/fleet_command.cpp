@@ -14,6 +14,7 @@
 #include "common/rng.h"
 #include "device/direct.h"
 #include "device/fleet.h"
+#include "gateway/config.h"
 #include "provision/enroll.h"
 
 namespace {
@@ -138,6 +139,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     std::string cloud;
     std::string interval = "30s", duration = "60s", gateway = "127.0.0.1:5683", pki, e3, state, freshness = "60s";
     std::string sealer = "cxx";
+    std::string gateway_config;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("fleet", "Simulate a fleet of wearables sending sealed readings to a gateway");
@@ -145,7 +147,13 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   cmd->add_option("--devices", o->f.devices, "Number of devices (the first N enrolled)")->required()->check(CLI::Range(1, 1000000));
   cmd->add_option("--interval", o->interval, "Time between readings of one device")->capture_default_str();
   cmd->add_option("--speedup", o->f.speedup, "Run time faster by this factor")->capture_default_str()->check(CLI::Range(0.001, 1e6));
-  cmd->add_option("--gateway", o->gateway, "Gateway HOST:PORT")->capture_default_str();
+  auto* gateway_opt = cmd->add_option("--gateway", o->gateway, "Gateway HOST:PORT")->capture_default_str();
+  // The gateway's own config names the port it listens on (`armored
+  // quickstart` picks a free one), so the fleet need not be told it twice.
+  cmd->add_option("--gateway-config", o->gateway_config,
+                  "Send to the gateway whose gateway.toml this is ([udp] address and port) instead of --gateway")
+      ->type_name("FILE")
+      ->excludes(gateway_opt);
   cmd->add_option("--duration", o->duration, "How long to produce readings")->capture_default_str();
   cmd->add_option("--pki", o->pki, "PKI directory (device keys)")->required();
   cmd->add_option("--e3", o->e3, "E3 directory (registry, cloud public key)")->required();
@@ -156,6 +164,9 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                   "links, OpenSSL backend)")
       ->capture_default_str()
       ->check(CLI::IsMember({"cxx", "device-sdk"}));
+  cmd->add_option("--save-envelope", o->f.save_envelope,
+                  "Write the first sealed reading (an E3 envelope, in hex) to FILE, for `armored e3 inspect`")
+      ->type_name("FILE");
   cmd->add_option("--commands", o->f.commands, "Command schema the devices accept (default: the built-in config/commands.toml)");
   cmd->add_option("--device-type", o->f.device_type, "Device type in that schema (default: its default_device_type)");
   cmd->add_option("--command-freshness", o->freshness, "Refuse commands issued longer ago than this (\"stale\")")->capture_default_str();
@@ -176,6 +187,15 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     if (o->use_direct) {
       run_direct(*o, ctx);
       return;
+    }
+    if (!o->gateway_config.empty()) {
+      auto g = gateway::load_gateway_config(o->gateway_config);
+      if (!g) throw cli::UsageError(g.error().message);
+      if (g->udp_port == 0) {
+        throw cli::UsageError(o->gateway_config + ": udp.port is 0 (the gateway picks one when it starts); give --gateway HOST:PORT");
+      }
+      // A gateway listening on every address is reached on loopback from here.
+      o->gateway = (g->udp_address == "0.0.0.0" ? "127.0.0.1" : g->udp_address) + ":" + std::to_string(g->udp_port);
     }
     auto colon = o->gateway.rfind(':');
     if (colon == std::string::npos) throw cli::UsageError("--gateway must be HOST:PORT");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cli/app_tree.h"
+
 namespace armored::cli {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -96,16 +98,12 @@ std::string explain_unknown_word(const CLI::App& root, int argc, const char* con
     }
     const auto subs = cur->get_subcommands([](const CLI::App*) { return true; });
     if (subs.empty()) continue;  // a positional argument
-    const CLI::App* next = nullptr;
-    std::vector<std::string> names;
-    for (const CLI::App* s : subs) {
-      if (s->check_name(arg)) next = s;
-      names.push_back(s->get_name());
-    }
-    if (next != nullptr) {
+    if (const CLI::App* next = find_subcommand(*cur, arg)) {
       cur = next;
       continue;
     }
+    std::vector<std::string> names;
+    for (const CLI::App* s : subs) names.push_back(s->get_name());
     // A positional argument of a command that also has subcommands is not a typo.
     if (!cur->get_options([](const CLI::Option* o) { return o->get_positional(); }).empty()) continue;
     const std::string near = nearest(arg, names);

@@ -32,7 +32,7 @@ struct PkiOptions {
   std::vector<std::string> dns;
   std::vector<std::string> ips;
   long long count = 0;
-  std::string prefix = "dev";
+  std::string prefix = "wearable";
   std::string file;
 };
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/file_io.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "device/command_endpoint.h"
@@ -166,6 +167,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   const udp::endpoint gateway = *eps.begin();
 
   const auto produce_until = start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.duration_s));
+  bool envelope_saved = false;
   const auto give_up = produce_until + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.drain_s));
   const auto retry = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.retry_after_s));
   auto last_progress = start;
@@ -257,6 +259,13 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
           auto reading = telemetry::encode(r);
           auto n = d.sealer->seal(reading, sealed);
           if (!n) return fail("device " + d.id + ": " + n.error().message);
+          if (!envelope_saved && !o.save_envelope.empty()) {
+            const std::string hex = to_hex(ByteSpan(sealed.data(), *n)) + "\n";
+            if (auto w = write_file_atomic(o.save_envelope, as_bytes(hex), 0644); !w) {
+              return fail("--save-envelope: " + w.error().message);
+            }
+            envelope_saved = true;
+          }
           ++sum.readings;
           if (d.queue.size() >= o.max_queue) {
             d.queue.pop_front();

@@ -41,6 +41,9 @@ struct FleetOptions {
   // Which code seals: the C++ sealer (src/e3) or the device SDK's C library
   // (device-sdk/, OpenSSL backend), the code firmware runs.
   SealerKind sealer = SealerKind::kCxx;
+  // If set, the first sealed reading (E3 envelope) is written here in hex:
+  // what a gateway sees, for `armored e3 inspect`.
+  std::filesystem::path save_envelope;
   std::filesystem::path commands;  // command schema; empty: the built-in config/commands.toml
   std::string device_type;         // in that schema; empty: its default_device_type
   double command_freshness_s = 60; // commands issued longer ago are refused "stale"

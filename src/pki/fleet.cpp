@@ -58,7 +58,7 @@ PkiResult<std::vector<IssuedFiles>> Authority::issue_fleet(const FleetRequest& r
   if (request.count == 0 || request.count > kMaxFleet)
     return pki_error(ErrorCode::bad_input, "--count must be between 1 and " + std::to_string(kMaxFleet) +
                                                ", not " + std::to_string(request.count));
-  // Width 4 at least, so that dev-0001 .. dev-0999 sort as numbers do.
+  // Width 4 at least, so that wearable-0001 .. wearable-0999 sort as numbers do.
   std::size_t width = std::max<std::size_t>(4, std::to_string(request.count).size());
   std::vector<IssueRequest> requests(request.count);
   for (std::size_t i = 0; i < request.count; ++i) {

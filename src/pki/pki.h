@@ -84,7 +84,7 @@ struct IssueRequest {
 };
 
 struct FleetRequest {
-  std::string prefix = "dev";  // IDs are <prefix>-<number>, numbers zero-padded
+  std::string prefix = "wearable";  // IDs are <prefix>-<number>, numbers zero-padded
   std::size_t count = 0;       // 1..100000
   Validity validity;
   unsigned threads = 0;        // 0: one per core

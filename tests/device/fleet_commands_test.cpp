@@ -40,7 +40,7 @@ class FleetCommands : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.err;
     };
     step({"pki", "init", "--dir", (dir / "pki").string(), "--name", "Fleet Command Test CA"});
-    step({"pki", "fleet", "--count", "2", "--prefix", "patient", "--dir", (dir / "pki").string()});
+    step({"pki", "fleet", "--count", "2", "--prefix", "wearable", "--dir", (dir / "pki").string()});
     step({"enroll", "--pki", (dir / "pki").string(), "--e3", (dir / "e3").string()});
   }
 

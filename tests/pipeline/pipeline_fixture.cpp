@@ -43,7 +43,7 @@ void PipelineTest::make_pki(int devices, const std::vector<std::string>& gateway
   step({"pki", "init", "--dir", pki, "--name", "Pipeline Test CA"});
   step({"pki", "issue", "cloud", "--id", "cloud", "--dns", "localhost", "--ip", "127.0.0.1", "--dir", pki});
   for (const auto& g : gateways) step({"pki", "issue", "gateway", "--id", g, "--dir", pki});
-  step({"pki", "fleet", "--count", std::to_string(devices), "--prefix", "patient", "--dir", pki});
+  step({"pki", "fleet", "--count", std::to_string(devices), "--prefix", "wearable", "--dir", pki});
   step({"enroll", "--pki", pki, "--e3", (dir() / "e3").string()});
 }
 

@@ -328,12 +328,12 @@ TEST(PkiFleet, RejectsBadCountPrefixAndConflictsBeforeWriting) {
   FleetRequest req;
   req.count = 3;
   req.validity = validity_for_days(now(), 30);
-  ASSERT_TRUE(pki.issue(request(Role::device, "dev-0002", req.validity), now()));
+  ASSERT_TRUE(pki.issue(request(Role::device, "wearable-0002", req.validity), now()));
   auto before = snapshot(td / "p");
   auto r = pki.issue_fleet(req, now());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::conflict);
-  EXPECT_NE(r.error().message.find("dev-0002"), std::string::npos);
+  EXPECT_NE(r.error().message.find("wearable-0002"), std::string::npos);
   req.count = 0;
   EXPECT_EQ(pki.issue_fleet(req, now()).error().code, ErrorCode::bad_input);
   req.count = kMaxFleet + 1;

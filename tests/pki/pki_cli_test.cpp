@@ -223,7 +223,7 @@ TEST_F(PkiCli, FleetReportsProgressOnStderr) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("issuing device identities: 60/60 (100%)\n"), std::string::npos) << r.err;
   EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 11);
-  EXPECT_NE(r.out.find("Issued 60 device identities dev-0001 .. dev-0060"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Issued 60 device identities wearable-0001 .. wearable-0060"), std::string::npos) << r.out;
   EXPECT_EQ(files_with(td_ / "p" / "device", ".key").size(), 60u);
 }
 
@@ -292,9 +292,9 @@ class PkiCliBadInput : public PkiCli {
 
 TEST_F(PkiCliBadInput, EachGivesExitTwoOneLineAndChangesNothing) {
   ASSERT_EQ(must({"pki", "init", "--dir", p(), "--days", "100"}).exit_code, 0);
-  ASSERT_EQ(armored({"pki", "issue", "device", "--id", "dev-0002", "--dir", p()}).exit_code, 2)
+  ASSERT_EQ(armored({"pki", "issue", "device", "--id", "wearable-0002", "--dir", p()}).exit_code, 2)
       << "365 days must not fit into a 100-day CA";
-  ASSERT_EQ(must({"pki", "issue", "device", "--id", "dev-0002", "--days", "30", "--dir", p()}).exit_code, 0);
+  ASSERT_EQ(must({"pki", "issue", "device", "--id", "wearable-0002", "--days", "30", "--dir", p()}).exit_code, 0);
   ASSERT_EQ(must({"pki", "issue", "device", "--id", "gone", "--days", "30", "--dir", p()}).exit_code, 0);
   ASSERT_EQ(must({"pki", "revoke", "--id", "gone", "--dir", p()}).exit_code, 0);
   fs::create_directories(td_ / "busy");
@@ -311,7 +311,7 @@ TEST_F(PkiCliBadInput, EachGivesExitTwoOneLineAndChangesNothing) {
   expect_rejected({"pki", "issue", "device", "--id", ".hidden", "--dir", P}, "must not start with '.'");
   expect_rejected({"pki", "issue", "device", "--id", std::string(65, 'x'), "--dir", P}, "at most 64");
   expect_rejected({"pki", "issue", "device", "--id", "", "--dir", P}, "empty");
-  expect_rejected({"pki", "issue", "device", "--id", "dev-0002", "--days", "30", "--dir", P}, "already exists");
+  expect_rejected({"pki", "issue", "device", "--id", "wearable-0002", "--days", "30", "--dir", P}, "already exists");
   expect_rejected({"pki", "issue", "device", "--id", "x", "--days", "abc", "--dir", P}, "--days");
   expect_rejected({"pki", "issue", "device", "--id", "x", "--days", "0", "--dir", P}, "--days");
   expect_rejected({"pki", "issue", "device", "--id", "x", "--days", "-5", "--dir", P}, "--days");
@@ -330,7 +330,7 @@ TEST_F(PkiCliBadInput, EachGivesExitTwoOneLineAndChangesNothing) {
   expect_rejected({"pki", "fleet", "--count", "-3", "--dir", P}, "--count");
   expect_rejected({"pki", "fleet", "--count", "abc", "--dir", P}, "--count");
   expect_rejected({"pki", "fleet", "--count", "100001", "--dir", P}, "--count");
-  expect_rejected({"pki", "fleet", "--count", "3", "--days", "30", "--dir", P}, "dev-0002 already exists");
+  expect_rejected({"pki", "fleet", "--count", "3", "--days", "30", "--dir", P}, "wearable-0002 already exists");
   expect_rejected({"pki", "fleet", "--count", "3", "--prefix", "a/b", "--days", "30", "--dir", P}, "--prefix");
   expect_rejected({"pki", "revoke", "--id", "nobody", "--dir", P}, "no identity nobody");
   expect_rejected({"pki", "revoke", "--id", "gone", "--dir", P}, "already revoked");
