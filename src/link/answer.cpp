@@ -1,8 +1,12 @@
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 #include <algorithm>
 
-namespace armored::gateway {
+#include "link/internal/answer_header.h"
+
+namespace armored::link {
+
+using internal::answer_header_size;
 
 Result<IngressMessage, IngressReject> classify_datagram(ByteSpan d) {
   if (d.size() > kMaxDatagram) return unexpected(IngressReject::kOversized);
@@ -29,7 +33,7 @@ std::optional<Answer> parse_answer(ByteSpan d) {
   return Answer{d[0], d.subspan(1)};
 }
 
-std::size_t answer_header_size(std::uint8_t flags) {
+std::size_t internal::answer_header_size(std::uint8_t flags) {
   // Same bit layout as e3/wire.h: type, kid length - 1, partial IV length.
   const unsigned type = flags >> 6;
   const std::size_t kid = ((flags >> 3) & 0x07) + 1;
@@ -134,4 +138,4 @@ ByteSpan AnswerPacker::take() {
   return out;
 }
 
-}  // namespace armored::gateway
+}  // namespace armored::link
