@@ -79,7 +79,7 @@ void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
   spdlog::info("fleet: device {}: command {} {}{}", d.id, reply.command_id, command::to_string(reply.outcome),
                reply.outcome == command::Outcome::kRefused ? std::string(" ") + command::to_string(reply.reason) : "");
   for (auto& m : handled->uplink) {
-    if ((m[0] >> 6) == 2) ++sum.announcements;
+    if (e3::flags_type(m[0]) == e3::MessageType::kAnnouncement) ++sum.announcements;
     d.queue.push_back({MessageBytes(m), Steady::time_point{}});
   }
   if (handled->started_epoch) d.announcement_acked = false;
@@ -179,7 +179,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   // it echoes the header of, or count the refusal.
   auto on_answer = [&](const link::Answer& ans) -> void {
     // The echoed header: flags, epoch id, kid (length in the flags), PIV.
-    std::size_t kid_len = ((ans.header_bytes[0] >> 3) & 0x07) + 1;
+    const std::size_t kid_len = e3::flags_kid_size(ans.header_bytes[0]);
     if (ans.header_bytes.size() < 2 + kid_len) return;
     ByteSpan kid = ans.header_bytes.subspan(2, kid_len);
     auto it = by_kid.find(key_of(kid));
@@ -193,7 +193,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
           ++sum.refused;
           break;
         }
-        const bool is_announcement = (q[0] >> 6) == 2;
+        const bool is_announcement = e3::flags_type(q[0]) == e3::MessageType::kAnnouncement;
         if (is_announcement) d.announcement_acked = true;
         if (d.queue[qi].reading) ++sum.readings_acknowledged;
         d.queue.erase(qi);
