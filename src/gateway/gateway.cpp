@@ -33,6 +33,7 @@
 #include "tls/duplex.h"
 #include "tls/session_store.h"
 #include "tls/tcp_connect.h"
+#include "topics/topics.h"
 #include "udp_batch/udp_batch.h"
 
 namespace armored::gateway {
@@ -170,8 +171,7 @@ struct Gateway::Impl {
   std::uint64_t spool_refused_in_outage = 0;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
-  std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
-  std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
+  const topics::GatewayTopics topic = topics::gateway_topics(config.id);  // built once, from config.id
   bool receipt_mode() const { return config.confirm == GatewayConfig::Confirm::kReceipt; }
   // Receipt mode: a verified receipt marks its batches; settle() then lets
   // the confirmed prefix leave the spool.
@@ -440,7 +440,7 @@ Result<std::optional<Gateway::Impl::OutBatch>, spool::SpoolError> Gateway::Impl:
 }
 
 bool Gateway::Impl::publish_batch(OutBatch& b) {
-  auto id = mqtt->publish(up_topic(), b.framed, mqtt::QoS::kAtLeastOnce, false, mnow(), b.dup);
+  auto id = mqtt->publish(topic.up, b.framed, mqtt::QoS::kAtLeastOnce, false, mnow(), b.dup);
   if (!id) return false;
   inflight.back().packet_id = *id;
   counters.forwarded += inflight.back().messages;
@@ -485,8 +485,8 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
       case K::kConnected: {
         mqtt_connected = true;
         backoff.reset();
-        const std::string topic = down_topic(), receipts = receipt::topic_for(config.id);  // TopicRequest holds views
-        const mqtt::TopicRequest t[] = {{topic, mqtt::QoS::kAtLeastOnce}, {receipts, mqtt::QoS::kAtLeastOnce}};
+        const mqtt::TopicRequest t[] = {{topic.down, mqtt::QoS::kAtLeastOnce},
+                                        {topic.receipts, mqtt::QoS::kAtLeastOnce}};
         (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(t, receipt_mode() ? 2 : 1), mnow());
         break;
       }
@@ -519,7 +519,7 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         break;
       }
       case K::kMessage: {
-        if (receipt_mode() && ev.message.topic == receipt::topic_for(config.id)) {
+        if (receipt_mode() && ev.message.topic == topic.receipts) {
           on_receipt(ev.message.payload);
           break;
         }
@@ -596,7 +596,7 @@ void Gateway::Impl::on_receipt(ByteSpan payload) {
     // it named stays spooled and is sent again at the deadline.
     if (counters.receipts_refused++ == 0 || counters.receipts_refused % 1000 == 0) {
       spdlog::warn("gateway: refused a receipt on {}: {} ({} refused so far); nothing is confirmed by it",
-                   receipt::topic_for(config.id), receipt::to_string(r.error()), counters.receipts_refused);
+                   topic.receipts, receipt::to_string(r.error()), counters.receipts_refused);
     }
     return;
   }
@@ -638,7 +638,7 @@ void Gateway::Impl::check_receipt_deadline() {
   if (!receipt_warned) {
     spdlog::warn("gateway: no receipt from the cloud within {} s for {} messages the broker acknowledged; sending"
                  " them again (is the cloud's broker source running, and may it publish on {}?)",
-                 receipt_wait.count(), messages, receipt::topic_for(config.id));
+                 receipt_wait.count(), messages, topic.receipts);
     receipt_warned = true;
   }
   counters.receipt_resends += messages;
