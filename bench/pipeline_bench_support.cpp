@@ -18,7 +18,7 @@
 #include "common/rng.h"
 #include "crypto/ec.h"
 #include "e3/e3.h"
-#include "gateway/ingress.h"
+#include "link/link.h"
 #include "mqtt/mqtt.h"
 #include "provision/registry.h"
 #include "support/process.h"
@@ -215,15 +215,15 @@ void LatencyProbe::loop() {
 
   // The announcement must be spooled before readings mean anything.
   bool announced = false;
-  std::uint8_t rx[gateway::kMaxPackedAnswer + 1];
+  std::uint8_t rx[link::kMaxPackedAnswer + 1];
   for (int tries = 0; tries < 200 && !announced && !stop_; ++tries) {
     send(*ann);
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 100) > 0) {
       auto n = ::recv(fd, rx, sizeof rx, 0);
-      std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> got{};
-      auto k = gateway::parse_answers(ByteSpan(rx, n > 0 ? static_cast<std::size_t>(n) : 0), got);
-      if (k && *k > 0 && got[0].kind == gateway::kAckSpooled) announced = true;
+      std::array<link::Answer, link::kMaxAnswersPerDatagram> got{};
+      auto k = link::parse_answers(ByteSpan(rx, n > 0 ? static_cast<std::size_t>(n) : 0), got);
+      if (k && *k > 0 && got[0].kind == link::kAckSpooled) announced = true;
     }
   }
   if (!announced) {
@@ -265,12 +265,12 @@ void LatencyProbe::loop() {
     for (;;) {
       auto n = ::recv(fd, rx, sizeof rx, 0);
       if (n <= 0) break;
-      // Single or packed (gateway/ingress.h): the probe's messages may share a burst.
-      std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> got{};
-      auto k = gateway::parse_answers(ByteSpan(rx, static_cast<std::size_t>(n)), got);
+      // Single or packed (link/link.h): the probe's messages may share a burst.
+      std::array<link::Answer, link::kMaxAnswersPerDatagram> got{};
+      auto k = link::parse_answers(ByteSpan(rx, static_cast<std::size_t>(n)), got);
       if (!k) continue;
       for (std::size_t a = 0; a < *k; ++a) {
-        if (got[a].kind != gateway::kAckSpooled) continue;
+        if (got[a].kind != link::kAckSpooled) continue;
         const ByteSpan h = got[a].header_bytes;
         for (auto& o : outstanding) {
           if (o.message.size() > h.size() && std::equal(h.begin(), h.end(), o.message.begin())) {

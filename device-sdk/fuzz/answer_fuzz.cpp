@@ -1,5 +1,5 @@
 // The device SDK's answer parser (C) against the gateway's own (C++,
-// gateway/ingress.h) on arbitrary datagrams: both accept exactly the same
+// link/link.h) on arbitrary datagrams: both accept exactly the same
 // inputs with the same entries, and applying an accepted answer to an outbox
 // releases only messages whose header it echoes.
 #include <array>
@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "armored_device.h"
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 using namespace armored;
 
@@ -18,13 +18,13 @@ int fake_store(void*, const std::uint8_t*, std::size_t) { return 0; }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static armored_answer c_out[gateway::kMaxAnswersPerDatagram];
-  std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> cpp_out{};
+  static armored_answer c_out[link::kMaxAnswersPerDatagram];
+  std::array<link::Answer, link::kMaxAnswersPerDatagram> cpp_out{};
   std::size_t n = 0;
-  const armored_status st = armored_parse_answers(data, size, c_out, gateway::kMaxAnswersPerDatagram, &n);
-  auto ref = gateway::parse_answers(ByteSpan(data, size), cpp_out);
+  const armored_status st = armored_parse_answers(data, size, c_out, link::kMaxAnswersPerDatagram, &n);
+  auto ref = link::parse_answers(ByteSpan(data, size), cpp_out);
   if ((st == ARMORED_OK) != static_cast<bool>(ref)) std::abort();
-  if (!ref && (ref.error() == gateway::AnswerError::kNotAnswer) != (st == ARMORED_E_NOT_ANSWER)) std::abort();
+  if (!ref && (ref.error() == link::AnswerError::kNotAnswer) != (st == ARMORED_E_NOT_ANSWER)) std::abort();
   if (st != ARMORED_OK) return 0;
   if (n != *ref) std::abort();
   for (std::size_t i = 0; i < n; ++i) {

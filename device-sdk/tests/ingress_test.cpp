@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gateway/ingress.h"
+#include "link/link.h"
 #include "sdk_support.h"
 
 namespace armored::sdk_test {
@@ -13,8 +13,8 @@ Buf uplink_header(std::uint8_t seq) { return {0x11, 0x01, 0x4a, 0x7f, 0x01, seq}
 const Buf kAnnouncementHeader = {0x90, 0x01, 0x4a, 0x7f, 0x01};
 
 TEST(Answers, SingleAndPackedFromTheGatewayPacker_Section9_1) {
-  gateway::AnswerPacker packer;
-  ASSERT_TRUE(packer.add(gateway::kAckSpooled, uplink_header(7)));
+  link::AnswerPacker packer;
+  ASSERT_TRUE(packer.add(link::kAckSpooled, uplink_header(7)));
   const ByteSpan taken = packer.take();
   const Buf one(taken.begin(), taken.end());
   ASSERT_EQ(one, (Buf{0xC1, 0x11, 0x01, 0x4a, 0x7f, 0x01, 0x07}));
@@ -25,9 +25,9 @@ TEST(Answers, SingleAndPackedFromTheGatewayPacker_Section9_1) {
   EXPECT_EQ(a[0].kind, ARMORED_ANSWER_SPOOLED);
   EXPECT_EQ(Buf(a[0].header, a[0].header + a[0].header_len), uplink_header(7));
 
-  ASSERT_TRUE(packer.add(gateway::kAckSpooled, uplink_header(1)));
-  ASSERT_TRUE(packer.add(gateway::kAckRefused, kAnnouncementHeader));
-  ASSERT_TRUE(packer.add(gateway::kAckSpooled, uplink_header(2)));
+  ASSERT_TRUE(packer.add(link::kAckSpooled, uplink_header(1)));
+  ASSERT_TRUE(packer.add(link::kAckRefused, kAnnouncementHeader));
+  ASSERT_TRUE(packer.add(link::kAckSpooled, uplink_header(2)));
   const ByteSpan packed = packer.take();
   ASSERT_EQ(armored_parse_answers(packed.data(), packed.size(), a, 4, &n), ARMORED_OK);
   ASSERT_EQ(n, 3u);

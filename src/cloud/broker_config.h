@@ -19,8 +19,6 @@ class TomlDocument;
 
 namespace armored::cloud {
 
-inline constexpr std::string_view kBrokerTopicFilter = "armored/v1/+/up";
-
 struct BrokerUrl {
   std::string host;
   std::uint16_t port = 8883;

@@ -14,7 +14,6 @@
 #include <map>
 #include <optional>
 
-#include "cloud/topics.h"
 #include "common/backoff.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -23,6 +22,7 @@
 #include "tls/context.h"
 #include "tls/duplex.h"
 #include "tls/session_store.h"
+#include "topics/topics.h"
 
 namespace armored::cloud {
 using asio::ip::tcp;
@@ -136,7 +136,7 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
   ++counters.messages;
   const bool qos1 = p.qos == mqtt::QoS::kAtLeastOnce;
   WriteJob job;
-  auto owner = uplink_owner(p.topic);
+  auto owner = topics::uplink_owner(p.topic);
   if (!owner) {
     // Our subscription cannot match this: a broker bug or a misconfiguration.
     // Recorded and acknowledged (redelivery would not change it), never opened.
@@ -183,7 +183,7 @@ void BrokerSource::Impl::publish_receipts() {
         return;
       }
       // QoS 1: a receipt lost anyway only costs the gateway a re-send.
-      if (!mqtt->publish(receipt::topic_for(it->first), *sealed, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+      if (!mqtt->publish(topics::receipts_topic(it->first), *sealed, mqtt::QoS::kAtLeastOnce, false, mnow())) {
         flush();
         return;  // window full: the rest waits for the next round
       }
@@ -218,7 +218,7 @@ void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> event
                      ev.session_present ? "resumed, queued uplinks follow" : "new");
         // Subscribing again on a kept session is harmless and repairs a
         // session the broker lost.
-        mqtt::TopicRequest t{kBrokerTopicFilter, mqtt::QoS::kAtLeastOnce};
+        mqtt::TopicRequest t{topics::kEveryUplink, mqtt::QoS::kAtLeastOnce};
         (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(&t, 1), mnow());
         break;
       }
@@ -227,7 +227,7 @@ void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> event
           if (code == mqtt::SubAckCode::kFailure) {
             spdlog::error("cloud: broker {} refused the subscription to {} (check the broker's ACL for "
                           "client '{}')",
-                          where, kBrokerTopicFilter, config.client_id);
+                          where, topics::kEveryUplink, config.client_id);
           }
         }
         break;
@@ -388,7 +388,7 @@ Expected<std::unique_ptr<BrokerSource>> BrokerSource::create(const BrokerConfig&
 void BrokerSource::start() {
   auto& i = *impl_;
   spdlog::info("cloud: broker source {} as '{}', subscribing to {}", i.config.url, i.config.client_id,
-               kBrokerTopicFilter);
+               topics::kEveryUplink);
   asio::co_spawn(i.deps.io, i.connect_loop(), asio::detached);
   if (i.deps.receipt_key && i.config.receipts) asio::co_spawn(i.deps.io, i.receipt_loop(), asio::detached);
 }

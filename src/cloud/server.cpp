@@ -41,6 +41,7 @@
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/crl_watch.h"
+#include "topics/topics.h"
 
 namespace armored::cloud {
 namespace fs = std::filesystem;
@@ -385,7 +386,7 @@ bool CloudServer::Impl::publish_down(std::string_view gateway, ByteSpan payload)
   bool sent = false;
   for (const auto& c : conns) {
     if (c->closed || !c->subscribed_down || c->identity != gateway) continue;
-    if (c->mqtt->publish(downlink_topic(gateway), payload, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+    if (c->mqtt->publish(topics::downlink_topic(gateway), payload, mqtt::QoS::kAtLeastOnce, false, mnow())) {
       flush(c);
       sent = true;
     }
@@ -652,7 +653,7 @@ void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::A
         break;
       case K::kSubscribed:
         for (const auto& g : ev.granted) {
-          if (g.filter == downlink_topic(c->identity)) c->subscribed_down = true;
+          if (g.filter == topics::downlink_topic(c->identity)) c->subscribed_down = true;
         }
         break;
       case K::kClosed:

@@ -25,6 +25,7 @@
 #include "tls/duplex.h"
 #include "tls/session_store.h"
 #include "tls/tcp_connect.h"
+#include "topics/topics.h"
 
 namespace armored::device {
 namespace fs = std::filesystem;
@@ -108,7 +109,7 @@ Status DirectFleet::load() {
     const auto& enrol = keys->registry.devices[i];
     DirectDevice& d = devices_[i];
     d.id = enrol.device_id;
-    d.topic = "armored/v1/" + d.id + "/up";
+    d.topic = topics::uplink_topic(d.id);
     const fs::path key_path = o_.pki_dir / "device" / (d.id + ".key");
     auto ds = open_device_sealer(o_.sealer, *keys, enrol, o_.pki_dir, o_.state_dir, clock_, sys_rng_);
     if (!ds) return unexpected(ds.error());

@@ -15,10 +15,10 @@
 #include "device/pending_queue.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
-#include "gateway/ingress.h"
-#include "gateway/udp_batch.h"
+#include "link/link.h"
 #include "provision/registry.h"
 #include "telemetry/generator.h"
+#include "udp_batch/udp_batch.h"
 
 namespace armored::device {
 namespace fs = std::filesystem;
@@ -80,7 +80,7 @@ void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
   spdlog::info("fleet: device {}: command {} {}{}", d.id, reply.command_id, command::to_string(reply.outcome),
                reply.outcome == command::Outcome::kRefused ? std::string(" ") + command::to_string(reply.reason) : "");
   for (auto& m : handled->uplink) {
-    if ((m[0] >> 6) == 2) ++sum.announcements;
+    if (e3::flags_type(m[0]) == e3::MessageType::kAnnouncement) ++sum.announcements;
     d.queue.push_back({MessageBytes(m), Steady::time_point{}});
   }
   if (handled->started_epoch) d.announcement_acked = false;
@@ -171,17 +171,17 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   const auto give_up = produce_until + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.drain_s));
   const auto retry = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.retry_after_s));
   auto last_progress = start;
-  // Answers from the gateway, kUdpBatch per recvmmsg; drained often enough
+  // Answers from the gateway, udp_batch::kMaxBatch per recvmmsg; drained often enough
   // (also between devices while sending) that the socket buffer never
   // overflows, which would turn answers into re-sends and duplicates.
-  gateway::UdpBatchReceiver rx(2048);
-  gateway::UdpBatchSender tx(gateway::kMaxDatagram, o.gso);
+  udp_batch::Receiver rx(2048);
+  udp_batch::Sender tx(link::kMaxDatagram, o.gso);
   const int fd = sock.native_handle();
   // One answer (single or an entry of a packed answer): forget the message
   // it echoes the header of, or count the refusal.
-  auto on_answer = [&](const gateway::Answer& ans) -> void {
+  auto on_answer = [&](const link::Answer& ans) -> void {
     // The echoed header: flags, epoch id, kid (length in the flags), PIV.
-    std::size_t kid_len = ((ans.header_bytes[0] >> 3) & 0x07) + 1;
+    const std::size_t kid_len = e3::flags_kid_size(ans.header_bytes[0]);
     if (ans.header_bytes.size() < 2 + kid_len) return;
     ByteSpan kid = ans.header_bytes.subspan(2, kid_len);
     auto it = by_kid.find(key_of(kid));
@@ -191,11 +191,11 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
       const MessageBytes& q = d.queue[qi].message;
       if (q.size() > ans.header_bytes.size() &&
           std::equal(ans.header_bytes.begin(), ans.header_bytes.end(), q.begin())) {
-        if (ans.kind == gateway::kAckRefused) {
+        if (ans.kind == link::kAckRefused) {
           ++sum.refused;
           break;
         }
-        const bool is_announcement = (q[0] >> 6) == 2;
+        const bool is_announcement = e3::flags_type(q[0]) == e3::MessageType::kAnnouncement;
         if (is_announcement) d.announcement_acked = true;
         if (d.queue[qi].reading) ++sum.readings_acknowledged;
         d.queue.erase(qi);
@@ -204,25 +204,25 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
       }
     }
   };
-  // The gateway answers in single or packed form (gateway/ingress.h).
-  std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> answers{};
-  gateway::AnswerStats answer_stats;
+  // The gateway answers in single or packed form (link/link.h).
+  std::array<link::Answer, link::kMaxAnswersPerDatagram> answers{};
+  link::AnswerStats answer_stats;
   auto drain_answers = [&]() -> void {
     for (;;) {
       const std::size_t got = rx.receive(fd);
       for (std::size_t i = 0; i < got; ++i) {
         if (rx.truncated(i)) continue;
-        auto n = gateway::parse_answers(rx.data(i), answers, &answer_stats);
+        auto n = link::parse_answers(rx.data(i), answers, &answer_stats);
         if (!n) {
           // Not an answer: a command relayed by the gateway, or noise. A
           // malformed answer is dropped (counted in answer_stats.rejected):
           // the message it meant to answer is simply sent again.
-          if (n.error() == gateway::AnswerError::kNotAnswer) handle_downlink(rx.data(i), devices, by_kid, clock, o.speedup, sum);
+          if (n.error() == link::AnswerError::kNotAnswer) handle_downlink(rx.data(i), devices, by_kid, clock, o.speedup, sum);
           continue;
         }
         for (std::size_t k = 0; k < *n; ++k) on_answer(answers[k]);
       }
-      if (got < gateway::kUdpBatch) break;
+      if (got < udp_batch::kMaxBatch) break;
     }
   };
   std::array<std::uint8_t, 256> sealed{};

@@ -38,8 +38,7 @@ E3Result<Bytes> build_announcement(const AnnouncementFields& f, const crypto::Ec
   auto sig = identity_key.sign_p1363(sig_structure(kProtected, payload));
   if (!sig) return e3_fail(E3Errc::kInternal, "signing failed");
   Bytes out(2 + f.kid.size());
-  out[0] = static_cast<std::uint8_t>((static_cast<unsigned>(MessageType::kAnnouncement) << 6) |
-                                     ((f.kid.size() - 1) << 3));
+  out[0] = make_flags(MessageType::kAnnouncement, f.kid.size(), 0);
   out[1] = static_cast<std::uint8_t>(f.epoch & 0xff);
   std::copy(f.kid.begin(), f.kid.end(), out.begin() + 2);
   cbor::Writer w(out);

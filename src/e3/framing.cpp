@@ -33,8 +33,8 @@ void store_be_padded(std::uint8_t* p, std::uint64_t v, std::size_t len) {
 }  // namespace
 
 DataFraming::DataFraming(crypto::AeadAlg alg, ByteSpan kid, std::uint32_t epoch, MessageType type)
-    : kid_size_(static_cast<std::uint8_t>(kid.size())) {
-  header_[0] = static_cast<std::uint8_t>((static_cast<unsigned>(type) << 6) | ((kid.size() - 1) << 3));
+    : type_(type), kid_size_(static_cast<std::uint8_t>(kid.size())) {
+  header_[0] = make_flags(type, kid.size(), 0);  // write_header() sets the partial IV length
   header_[1] = static_cast<std::uint8_t>(epoch);
   std::memcpy(header_.data() + 2, kid.data(), kid.size());
 
@@ -56,7 +56,7 @@ std::size_t DataFraming::write_header(std::uint64_t seq, std::uint8_t* out) cons
   const std::size_t piv_len = partial_iv_length(seq);
   const std::size_t fixed = 2 + kid_size_;
   std::memcpy(out, header_.data(), fixed);
-  out[0] = static_cast<std::uint8_t>(out[0] | piv_len);
+  out[0] = make_flags(type_, kid_size_, piv_len);
   for (std::size_t i = 0; i < piv_len; ++i) out[fixed + i] = static_cast<std::uint8_t>(seq >> (8 * (piv_len - 1 - i)));
   return fixed + piv_len;
 }

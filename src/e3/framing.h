@@ -43,6 +43,7 @@ class DataFraming {
   static constexpr std::size_t kExtTailMax = 8;   // epoch (<=5) type (1)
 
   std::array<std::uint8_t, kMaxHeaderSize> header_{};  // flags without PIV length, epoch id, kid
+  MessageType type_ = MessageType::kUplink;
   std::uint8_t kid_size_ = 0;
   // external_aad = ext_head_ || bstr(partial IV) || ext_tail_
   std::array<std::uint8_t, kExtHeadMax> ext_head_{};

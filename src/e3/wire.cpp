@@ -14,13 +14,12 @@ E3Result<Header> parse_header(ByteSpan message) {
   const std::size_t size = message.size();
   const std::uint8_t* p = message.data();
   if (size < 2) return e3_fail(E3Errc::kMalformed, "truncated header");
-  const std::uint8_t flags = p[0];
-  const unsigned type = flags >> 6;
-  const std::size_t kid_len = ((flags >> 3) & 0x7u) + 1;
-  const std::size_t piv_len = flags & 0x7u;
-  if (type > 2) return e3_fail(E3Errc::kMalformed, "reserved message type");
+  const std::optional<MessageType> type = flags_type(p[0]);
+  const std::size_t kid_len = flags_kid_size(p[0]);
+  const std::size_t piv_len = flags_partial_iv_size(p[0]);
+  if (!type) return e3_fail(E3Errc::kMalformed, "reserved message type");
   Header h;
-  h.type = static_cast<MessageType>(type);
+  h.type = *type;
   h.epoch_id = p[1];
   std::size_t pos = 2;
   if (size - pos < kid_len) return e3_fail(E3Errc::kMalformed, "truncated key ID");
@@ -48,7 +47,7 @@ E3Result<Header> parse_header(ByteSpan message) {
 std::size_t write_data_header(MessageType type, std::uint8_t epoch_id, ByteSpan kid, std::uint64_t seq,
                               MutableByteSpan out_) {
   const std::size_t piv_len = oscore::partial_iv_size(seq);
-  out_[0] = static_cast<std::uint8_t>((static_cast<unsigned>(type) << 6) | ((kid.size() - 1) << 3) | piv_len);
+  out_[0] = make_flags(type, kid.size(), piv_len);
   out_[1] = epoch_id;
   std::copy(kid.begin(), kid.end(), out_.begin() + 2);
   oscore::encode_partial_iv(seq, out_.subspan(2 + kid.size()));

@@ -11,6 +11,7 @@
 //   rest     data: ciphertext || tag; announcement: COSE_Sign1 body
 
 #include <cstdint>
+#include <optional>
 
 #include "common/bytes.h"
 #include "crypto/aead.h"
@@ -30,6 +31,28 @@ inline constexpr std::size_t kMaxPartialIvSize = 5;
 inline constexpr std::uint64_t kMaxSequence = (std::uint64_t{1} << 40) - 1;
 inline constexpr std::uint8_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxHeaderSize = 2 + kMaxKidSize + kMaxPartialIvSize;
+
+// The flags byte that starts every E3 header (section 3): bits 7-6 message
+// type, bits 5-3 kid length - 1, bits 2-0 partial IV length. The only code
+// that knows the bit layout; these read and write the fields, parse_header()
+// decides whether their values are allowed.
+
+// The message type, or nullopt for the reserved type 3 (section 3; the
+// first byte of a batch, 0xC0, and of a gateway's answer, 0xC1..0xC3).
+constexpr std::optional<MessageType> flags_type(std::uint8_t flags) {
+  const unsigned type = flags >> 6;
+  if (type > static_cast<unsigned>(MessageType::kAnnouncement)) return std::nullopt;
+  return static_cast<MessageType>(type);
+}
+// The kid length, 1..8.
+constexpr std::size_t flags_kid_size(std::uint8_t flags) { return ((flags >> 3) & 0x07u) + 1; }
+// The partial IV length as written, 0..7 (only 1..5 are valid, and 0 only for
+// an announcement).
+constexpr std::size_t flags_partial_iv_size(std::uint8_t flags) { return flags & 0x07u; }
+// The flags byte for these fields: kid_size 1..8, partial_iv_size 0..7.
+constexpr std::uint8_t make_flags(MessageType type, std::size_t kid_size, std::size_t partial_iv_size) {
+  return static_cast<std::uint8_t>((static_cast<unsigned>(type) << 6) | ((kid_size - 1) << 3) | partial_iv_size);
+}
 
 struct Header {
   MessageType type = MessageType::kUplink;

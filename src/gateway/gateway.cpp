@@ -24,9 +24,8 @@
 #include "common/rng.h"
 #include "e3/batch.h"
 #include "common/backoff.h"
-#include "gateway/ingress.h"
 #include "gateway/recent_set.h"
-#include "gateway/udp_batch.h"
+#include "link/link.h"
 #include "mqtt/client_session.h"
 #include "receipt/receipt.h"
 #include "spool/spool.h"
@@ -35,6 +34,8 @@
 #include "tls/duplex.h"
 #include "tls/session_store.h"
 #include "tls/tcp_connect.h"
+#include "topics/topics.h"
+#include "udp_batch/udp_batch.h"
 
 namespace armored::gateway {
 using asio::ip::tcp;
@@ -184,10 +185,10 @@ struct Gateway::Impl {
   // Last UDP address each device (by kid) was seen at, for downlink relay.
   // Written only when a device's address changes.
   std::unordered_map<KidKey, udp::endpoint, KidKeyHash> device_addresses;
-  UdpBatchSender answers{kMaxPackedAnswer};
+  udp_batch::Sender answers{link::kMaxPackedAnswer};
   // Answers being packed, one per source address of the current burst.
   static constexpr std::size_t kOpenPackers = 8;
-  std::vector<std::pair<udp::endpoint, AnswerPacker>> packers;
+  std::vector<std::pair<udp::endpoint, link::AnswerPacker>> packers;
   std::size_t packers_used = 0;
   // Reused per burst, so the ingress path allocates nothing per datagram.
   std::vector<ByteSpan> accepted;
@@ -200,8 +201,7 @@ struct Gateway::Impl {
   std::uint64_t spool_refused_in_outage = 0;
 
   mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock.monotonic()); }
-  std::string up_topic() const { return "armored/v1/" + config.id + "/up"; }
-  std::string down_topic() const { return "armored/v1/" + config.id + "/down"; }
+  const topics::GatewayTopics topic = topics::gateway_topics(config.id);  // built once, from config.id
   bool receipt_mode() const { return config.confirm == GatewayConfig::Confirm::kReceipt; }
   // A verified receipt (or, direct to armored cloud, the PUBACK) marks its
   // batches; settle() then lets the confirmed prefix leave the spool.
@@ -231,7 +231,7 @@ struct Gateway::Impl {
   void handle_datagrams(const Bytes& arena, std::span<Datagram> batch);
   void remember_address(ByteSpan kid, const udp::endpoint& from);
   void queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header);
-  void send_answer(const udp::endpoint& to, AnswerPacker& p);
+  void send_answer(const udp::endpoint& to, link::AnswerPacker& p);
   void flush_answers();
   void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
@@ -327,7 +327,7 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
   for (auto& dg : batch) {
     ++counters.datagrams;
     const ByteSpan d = ByteSpan(arena).subspan(dg.offset, dg.size);
-    auto m = classify_datagram(d);
+    auto m = link::classify_datagram(d);
     if (!m) {
       ++counters.malformed;
       continue;  // no answer: the sender is not speaking E3
@@ -344,7 +344,7 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
     accepted.push_back(d);
     accepted_hash.push_back(h);
   }
-  std::uint8_t kind = kAckSpooled;
+  std::uint8_t kind = link::kAckSpooled;
   if (!accepted.empty()) {
     auto r = spool->append_batch(accepted);
     if (!r && spool->needs_reopen()) {
@@ -363,7 +363,7 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
       }
       spool_refused_in_outage += accepted.size();
       counters.refused_full += accepted.size();
-      kind = kAckRefused;
+      kind = link::kAckRefused;
     } else {
       if (spool_failing) {
         spdlog::warn("gateway: spool takes writes again after {:.1f} s ({} messages answered busy meanwhile)",
@@ -380,10 +380,10 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
   // answers to one source address share a datagram (docs/e3-protocol.md).
   for (const auto& dg : batch) {
     if (dg.header_size == 0) continue;
-    queue_answer(dg.from, dg.duplicate ? kAckSpooled : kind, ByteSpan(arena).subspan(dg.offset, dg.header_size));
+    queue_answer(dg.from, dg.duplicate ? link::kAckSpooled : kind, ByteSpan(arena).subspan(dg.offset, dg.header_size));
   }
   flush_answers();
-  if (kind == kAckSpooled && !accepted.empty()) pump();
+  if (kind == link::kAckSpooled && !accepted.empty()) pump();
 }
 
 void Gateway::Impl::queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header) {
@@ -400,14 +400,14 @@ void Gateway::Impl::queue_answer(const udp::endpoint& to, std::uint8_t kind, Byt
     }
     packers[k].first = to;
   }
-  AnswerPacker& p = packers[k].second;
+  link::AnswerPacker& p = packers[k].second;
   if (!p.add(kind, header)) {
     send_answer(to, p);
     (void)p.add(kind, header);
   }
 }
 
-void Gateway::Impl::send_answer(const udp::endpoint& to, AnswerPacker& p) {
+void Gateway::Impl::send_answer(const udp::endpoint& to, link::AnswerPacker& p) {
   const std::size_t entries = p.entries();
   ByteSpan out = p.take();
   if (out.empty()) return;
@@ -423,8 +423,8 @@ void Gateway::Impl::flush_answers() {
 }
 
 asio::awaitable<void> Gateway::Impl::udp_loop() {
-  // recvmmsg: one system call per up to kUdpBatch datagrams instead of one each.
-  UdpBatchReceiver rx(kMaxDatagram, gro);
+  // recvmmsg: one system call per up to kMaxBatch datagrams instead of one each.
+  udp_batch::Receiver rx(link::kMaxDatagram, gro);
   // The burst's datagrams, copied into one reused arena (no allocation per
   // datagram once it has grown to the burst size).
   Bytes arena;
@@ -444,7 +444,7 @@ asio::awaitable<void> Gateway::Impl::udp_loop() {
       const std::size_t n = rx.receive(udp_sock.native_handle());
       for (std::size_t i = 0; i < n; ++i) {
         ByteSpan d = rx.data(i);
-        if (rx.truncated(i)) d = d.first(std::min(d.size(), kMaxDatagram + 1));  // classified as oversized
+        if (rx.truncated(i)) d = d.first(std::min(d.size(), link::kMaxDatagram + 1));  // classified as oversized
         Datagram& dg = batch.emplace_back();
         dg.offset = arena.size();
         dg.size = d.size();
@@ -453,7 +453,7 @@ asio::awaitable<void> Gateway::Impl::udp_loop() {
         arena.insert(arena.end(), d.begin(), d.end());
       }
       // With GRO one receive can hold thousands: bound the burst all the same.
-      if (n < kUdpBatch || batch.size() >= 4 * kUdpBatch) break;
+      if (n < udp_batch::kMaxBatch || batch.size() >= 4 * udp_batch::kMaxBatch) break;
     }
     if (!batch.empty()) handle_datagrams(arena, batch);
   }
@@ -484,7 +484,7 @@ Result<std::optional<Gateway::Impl::OutBatch>, spool::SpoolError> Gateway::Impl:
 }
 
 bool Gateway::Impl::publish_batch(OutBatch& b) {
-  auto id = mqtt->publish(up_topic(), b.framed, mqtt::QoS::kAtLeastOnce, false, mnow(), b.dup);
+  auto id = mqtt->publish(topic.up, b.framed, mqtt::QoS::kAtLeastOnce, false, mnow(), b.dup);
   if (!id) return false;
   inflight.back().packet_id = *id;
   counters.forwarded += inflight.back().messages;
@@ -535,8 +535,8 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
       case K::kConnected: {
         mqtt_connected = true;
         backoff.reset();
-        const std::string topic = down_topic(), receipts = receipt::topic_for(config.id);  // TopicRequest holds views
-        const mqtt::TopicRequest t[] = {{topic, mqtt::QoS::kAtLeastOnce}, {receipts, mqtt::QoS::kAtLeastOnce}};
+        const mqtt::TopicRequest t[] = {{topic.down, mqtt::QoS::kAtLeastOnce},
+                                        {topic.receipts, mqtt::QoS::kAtLeastOnce}};
         (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(t, receipt_mode() ? 2 : 1), mnow());
         break;
       }
@@ -572,7 +572,7 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         break;
       }
       case K::kMessage: {
-        if (receipt_mode() && ev.message.topic == receipt::topic_for(config.id)) {
+        if (receipt_mode() && ev.message.topic == topic.receipts) {
           on_receipt(ev.message.payload);
           break;
         }
@@ -649,7 +649,7 @@ void Gateway::Impl::on_receipt(ByteSpan payload) {
     // it named stays spooled and is sent again at the deadline.
     if (counters.receipts_refused++ == 0 || counters.receipts_refused % 1000 == 0) {
       spdlog::warn("gateway: refused a receipt on {}: {} ({} refused so far); nothing is confirmed by it",
-                   receipt::topic_for(config.id), receipt::to_string(r.error()), counters.receipts_refused);
+                   topic.receipts, receipt::to_string(r.error()), counters.receipts_refused);
     }
     return;
   }
@@ -736,7 +736,7 @@ void Gateway::Impl::check_receipt_deadline() {
     if (!receipt_warned) {
       spdlog::warn("gateway: no receipt from the cloud within {} s for {} messages the broker acknowledged; sending"
                    " them again (is the cloud's broker source running, and may it publish on {}?)",
-                   receipt_wait.count(), messages, receipt::topic_for(config.id));
+                   receipt_wait.count(), messages, topic.receipts);
       receipt_warned = true;
     }
     receipt_wait = std::min<std::chrono::seconds>(receipt_wait * 2, std::chrono::minutes(10));
@@ -775,7 +775,7 @@ bool Gateway::Impl::publish_resends() {
       f->batch = id;
       batch_index[id] = f->last_spool_id;
     }
-    auto packet = mqtt->publish(up_topic(), *framed, mqtt::QoS::kAtLeastOnce, false, mnow(), true);
+    auto packet = mqtt->publish(topic.up, *framed, mqtt::QoS::kAtLeastOnce, false, mnow(), true);
     if (!packet) return false;
     f->resend_queued = false;
     f->resend_packet = *packet;
@@ -943,7 +943,7 @@ Expected<std::uint16_t> Gateway::bind() {
   if (!ec) i.udp_sock.bind(ep, ec);
   // Runs of datagrams from one sender (a hub, the fleet simulator) then
   // arrive as one buffer; udp_loop splits them. Optional: off where unsupported.
-  if (!ec) i.gro = enable_gro(i.udp_sock.native_handle());
+  if (!ec) i.gro = udp_batch::enable_gro(i.udp_sock.native_handle());
   if (ec) return fail(fmt::format("cannot bind UDP {}:{}: {}", i.config.udp_address, i.config.udp_port, ec.message()));
   return i.udp_sock.local_endpoint().port();
 }

@@ -30,10 +30,6 @@ Bytes to_be_signed(ByteSpan protected_bytes, ByteSpan payload) {
 }
 }  // namespace
 
-std::string topic_for(std::string_view gateway_id) {
-  return "armored/v1/" + std::string(gateway_id) + "/receipts";
-}
-
 BatchId batch_id(ByteSpan publish_payload) {
   std::array<std::uint8_t, 32> digest{};
   unsigned int len = 0;

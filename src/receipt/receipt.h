@@ -34,9 +34,6 @@ inline constexpr std::size_t kMaxBatchIds = 1024;
 inline constexpr std::size_t kMaxGatewayId = 64;
 inline constexpr std::size_t kMaxReceiptBytes = 128 + kMaxGatewayId + kMaxBatchIds * (kBatchIdSize + 1) + 16;
 
-// The topic a gateway's receipts are published on.
-std::string topic_for(std::string_view gateway_id);
-
 // first 16 bytes of SHA-256(payload)
 BatchId batch_id(ByteSpan publish_payload);
 

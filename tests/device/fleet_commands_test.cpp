@@ -16,7 +16,7 @@
 #include "command/codec.h"
 #include "common/file_io.h"
 #include "e3/e3.h"
-#include "gateway/ingress.h"
+#include "link/link.h"
 #include "provision/registry.h"
 #include "support/process.h"
 
@@ -98,10 +98,10 @@ TEST_P(FleetCommandsBySealer, DevicesAnswerEveryCommandSealedAndTheSummaryCounts
         continue;
       }
       const ByteSpan dg(rx.data(), n);
-      auto msg = gateway::classify_datagram(dg);
+      auto msg = link::classify_datagram(dg);
       ASSERT_TRUE(msg);
       std::array<std::uint8_t, 64> ans{};
-      const std::size_t an = gateway::write_answer(gateway::kAckSpooled, msg->header_bytes, ans);
+      const std::size_t an = link::write_answer(link::kAckSpooled, msg->header_bytes, ans);
       gw.send_to(asio::buffer(ans.data(), an), fleet_addr, 0, ec);
       if (msg->header.type == e3::MessageType::kAnnouncement) {
         auto acc = opener->accept_announcement(dg);

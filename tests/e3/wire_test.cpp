@@ -27,6 +27,30 @@ TEST(E3Wire, ParsesDataHeader) {
   EXPECT_EQ(to_hex(h->body), "aabb");
 }
 
+TEST(E3Wire, FlagsByteFieldsFollowSection3) {
+  // 0x12 = 00 010 010: uplink, kid length 3, PIV length 2 (the header above).
+  EXPECT_EQ(flags_type(0x12), MessageType::kUplink);
+  EXPECT_EQ(flags_kid_size(0x12), 3u);
+  EXPECT_EQ(flags_partial_iv_size(0x12), 2u);
+  // 0x7D = 01 111 101: downlink, 8-byte kid, 5-byte PIV.
+  EXPECT_EQ(flags_type(0x7D), MessageType::kDownlink);
+  EXPECT_EQ(flags_kid_size(0x7D), 8u);
+  EXPECT_EQ(flags_partial_iv_size(0x7D), 5u);
+  // 0x80 = 10 000 000: announcement, 1-byte kid, no PIV.
+  EXPECT_EQ(flags_type(0x80), MessageType::kAnnouncement);
+  EXPECT_EQ(flags_kid_size(0x80), 1u);
+  EXPECT_EQ(flags_partial_iv_size(0x80), 0u);
+  // Type 3 is reserved: batches (0xC0) and gateway answers (0xC1..0xC3) start with it.
+  for (unsigned b = 0xC0; b <= 0xFF; ++b) EXPECT_FALSE(flags_type(static_cast<std::uint8_t>(b))) << b;
+  EXPECT_EQ(make_flags(MessageType::kUplink, 3, 2), 0x12);
+  EXPECT_EQ(make_flags(MessageType::kDownlink, 8, 5), 0x7D);
+  EXPECT_EQ(make_flags(MessageType::kAnnouncement, 1, 0), 0x80);
+  for (unsigned b = 0; b < 0xC0; ++b) {
+    const auto f = static_cast<std::uint8_t>(b);
+    EXPECT_EQ(make_flags(*flags_type(f), flags_kid_size(f), flags_partial_iv_size(f)), f) << b;
+  }
+}
+
 TEST(E3Wire, WritesWhatItParses) {
   Bytes out(kMaxHeaderSize);
   const Bytes kid = {1, 2, 3, 4, 5, 6, 7, 8};

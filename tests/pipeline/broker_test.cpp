@@ -21,6 +21,7 @@
 #include "crypto/ec.h"
 #include "peer_fixture.h"
 #include "receipt/receipt.h"
+#include "topics/topics.h"
 
 namespace armored::pipeline_test {
 namespace {
@@ -360,7 +361,7 @@ TEST_F(BrokerFaultTest, HostileReceiptsConfirmNothing) {
   ASSERT_FALSE(wait_for_text(dir() / "gateway1.err", "gateway: connected", 20s).empty()) << slurp(dir() / "gateway1.err");
   std::this_thread::sleep_for(1s);
   for (const auto& [name, bytes] : hostile) {
-    auto pub = publish_via_broker("cloud-ingest", receipt::topic_for("gw1"), bytes, name);
+    auto pub = publish_via_broker("cloud-ingest", topics::receipts_topic("gw1"), bytes, name);
     EXPECT_EQ(pub.exit_code, 0) << name << ": " << pub.err;
   }
   auto f = finish_fleet(*fleet);

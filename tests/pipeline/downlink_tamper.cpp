@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "e3/wire.h"
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 namespace armored::pipeline_test {
 
@@ -69,13 +69,13 @@ void DownlinkTamper::loop() {
       // An answer echoes the header of the message it answers. The gateway
       // sees every device at this proxy's one address, so it packs their
       // answers: each goes back to its own device in the single form.
-      std::array<gateway::Answer, gateway::kMaxAnswersPerDatagram> answers{};
-      if (auto count = gateway::parse_answers(d, answers)) {
+      std::array<link::Answer, link::kMaxAnswersPerDatagram> answers{};
+      if (auto count = link::parse_answers(d, answers)) {
         for (std::size_t k = 0; k < *count; ++k) {
           auto to = headers_.find(Bytes(answers[k].header_bytes.begin(), answers[k].header_bytes.end()));
           if (to == headers_.end()) continue;
           std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> one{};
-          const std::size_t len = gateway::write_answer(answers[k].kind, answers[k].header_bytes, one);
+          const std::size_t len = link::write_answer(answers[k].kind, answers[k].header_bytes, one);
           ::sendto(front_, one.data(), len, 0, reinterpret_cast<const sockaddr*>(&to->second), sizeof to->second);
         }
         continue;

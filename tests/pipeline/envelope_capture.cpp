@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "common/hex.h"
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 namespace armored::pipeline_test {
 
@@ -38,7 +38,7 @@ EnvelopeCapture::~EnvelopeCapture() {
 }
 
 void EnvelopeCapture::loop() {
-  std::array<std::uint8_t, gateway::kMaxDatagram> buf{};
+  std::array<std::uint8_t, link::kMaxDatagram> buf{};
   std::array<std::uint8_t, 1 + e3::kMaxHeaderSize> answer{};
   while (!stop_) {
     sockaddr_in from{};
@@ -46,9 +46,9 @@ void EnvelopeCapture::loop() {
     auto n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n <= 0) continue;
     ByteSpan d(buf.data(), static_cast<std::size_t>(n));
-    auto msg = gateway::classify_datagram(d);
+    auto msg = link::classify_datagram(d);
     if (!msg) continue;
-    auto size = gateway::write_answer(gateway::kAckSpooled, msg->header_bytes, answer);
+    auto size = link::write_answer(link::kAckSpooled, msg->header_bytes, answer);
     ::sendto(fd_, answer.data(), size, 0, reinterpret_cast<sockaddr*>(&from), len);
     std::lock_guard lock(mu_);
     Bytes copy(d.begin(), d.end());

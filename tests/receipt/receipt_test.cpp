@@ -41,7 +41,6 @@ TEST(Receipt, BatchIdIsTheFirst16BytesOfSha256) {
   const BatchId want = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
                         0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23};
   EXPECT_EQ(batch_id(as_bytes("abc")), want);
-  EXPECT_EQ(topic_for("gw1"), "armored/v1/gw1/receipts");
 }
 
 TEST(Receipt, ForgedBySomeoneElseIsRefused) {

@@ -1,16 +1,20 @@
-// The gateway's answers to devices (gateway/ingress.h, docs/e3-protocol.md
-// "Gateway ingress"): the single form 0xC1/0xC2 || header and the packed
+// The gateway's answers to devices (link/link.h, docs/e3-protocol.md
+// section 9.1 "Gateway ingress"): the single form 0xC1/0xC2 || header and the packed
 // form 0xC3 || (kind || header)*, built by AnswerPacker and read by
 // parse_answers, including every way a packed answer can be malformed.
 
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace armored::gateway {
+#include "link/internal/answer_header.h"
+
+namespace armored::link {
 namespace {
+
+using internal::answer_header_size;
 
 Bytes uplink_header(std::uint64_t seq, std::size_t kid_size = 8) {
   Bytes kid(kid_size, 0);
@@ -268,4 +272,4 @@ TEST(IngressAnswer, EveryPrefixOfAPackedAnswerFailsOrYieldsOnlyWholeEntries) {
 }
 
 }  // namespace
-}  // namespace armored::gateway
+}  // namespace armored::link

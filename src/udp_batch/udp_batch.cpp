@@ -1,11 +1,11 @@
-#include "gateway/udp_batch.h"
+#include "udp_batch/udp_batch.h"
 
 #include <netinet/udp.h>
 
 #include <cerrno>
 #include <cstring>
 
-namespace armored::gateway {
+namespace armored::udp_batch {
 namespace {
 
 // A GSO send carries at most this many payload bytes (one UDP datagram's
@@ -22,8 +22,8 @@ bool enable_gro(int fd) {
   return ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) == 0;
 }
 
-UdpBatchReceiver::UdpBatchReceiver(std::size_t max_size, bool gro)
-    : max_size_(max_size), slot_size_(gro ? 65536 : max_size + 1), slots_(gro ? 64 : kUdpBatch), gro_(gro),
+Receiver::Receiver(std::size_t max_size, bool gro)
+    : max_size_(max_size), slot_size_(gro ? 65536 : max_size + 1), slots_(gro ? 64 : kMaxBatch), gro_(gro),
       buf_(slots_ * slot_size_), hdrs_(slots_), iov_(slots_), addrs_(slots_), control_(slots_) {
   for (std::size_t i = 0; i < slots_; ++i) {
     // One spare byte per slot: a datagram that fills it was too long.
@@ -32,7 +32,7 @@ UdpBatchReceiver::UdpBatchReceiver(std::size_t max_size, bool gro)
   segs_.reserve(slots_);
 }
 
-std::size_t UdpBatchReceiver::receive(int fd) {
+std::size_t Receiver::receive(int fd) {
   for (std::size_t i = 0; i < slots_; ++i) {
     hdrs_[i].msg_hdr = {};
     hdrs_[i].msg_hdr.msg_iov = &iov_[i];
@@ -78,19 +78,19 @@ std::size_t UdpBatchReceiver::receive(int fd) {
   return segs_.size();
 }
 
-ByteSpan UdpBatchReceiver::data(std::size_t i) const {
+ByteSpan Receiver::data(std::size_t i) const {
   const Segment& s = segs_[i];
   return ByteSpan(static_cast<const std::uint8_t*>(iov_[s.slot].iov_base) + s.offset, s.size);
 }
 
-bool UdpBatchReceiver::truncated(std::size_t i) const { return segs_[i].truncated; }
+bool Receiver::truncated(std::size_t i) const { return segs_[i].truncated; }
 
-UdpBatchSender::UdpBatchSender(std::size_t max_size, bool gso)
-    : max_size_(max_size), gso_(gso), buf_(kUdpBatch * max_size) {}
+Sender::Sender(std::size_t max_size, bool gso)
+    : max_size_(max_size), gso_(gso), buf_(kMaxBatch * max_size) {}
 
-bool UdpBatchSender::add(int fd, ByteSpan data, const sockaddr* to, socklen_t to_len) {
+bool Sender::add(int fd, ByteSpan data, const sockaddr* to, socklen_t to_len) {
   if (data.size() > max_size_ || to_len > sizeof(sockaddr_storage)) return false;
-  if (n_ == kUdpBatch) flush(fd);
+  if (n_ == kMaxBatch) flush(fd);
   std::uint8_t* slot = buf_.data() + n_ * max_size_;
   std::memcpy(slot, data.data(), data.size());
   std::memcpy(&addrs_[n_], to, to_len);
@@ -104,13 +104,13 @@ bool UdpBatchSender::add(int fd, ByteSpan data, const sockaddr* to, socklen_t to
   return true;
 }
 
-std::size_t UdpBatchSender::flush(int fd) {
+std::size_t Sender::flush(int fd) {
   const std::size_t sent = gso_ ? flush_segmented(fd) : flush_plain(fd, 0);
   n_ = 0;
   return sent;
 }
 
-std::size_t UdpBatchSender::flush_plain(int fd, std::size_t from) {
+std::size_t Sender::flush_plain(int fd, std::size_t from) {
   std::size_t sent = 0;
   while (from + sent < n_) {
     int r = ::sendmmsg(fd, hdrs_.data() + from + sent, static_cast<unsigned>(n_ - from - sent), MSG_DONTWAIT);
@@ -124,10 +124,10 @@ std::size_t UdpBatchSender::flush_plain(int fd, std::size_t from) {
   return sent;
 }
 
-std::size_t UdpBatchSender::flush_segmented(int fd) {
+std::size_t Sender::flush_segmented(int fd) {
   // Group runs: same size, same address, at most kMaxSegments and 65,000 bytes.
   std::size_t m = 0;
-  std::array<std::size_t, kUdpBatch> first{};
+  std::array<std::size_t, kMaxBatch> first{};
   for (std::size_t i = 0; i < n_;) {
     const std::size_t size = iov_[i].iov_len;
     const msghdr& hi = hdrs_[i].msg_hdr;
@@ -174,4 +174,4 @@ std::size_t UdpBatchSender::flush_segmented(int fd) {
   return sent;
 }
 
-}  // namespace armored::gateway
+}  // namespace armored::udp_batch

@@ -1,8 +1,16 @@
-#include "gateway/ingress.h"
+#include "link/link.h"
 
 #include <algorithm>
 
-namespace armored::gateway {
+#include "link/internal/answer_header.h"
+
+namespace armored::link {
+
+using internal::answer_header_size;
+
+// Answers share the socket with relayed E3 envelopes: their first byte must
+// never read as the flags of a type an E3 message can have (section 9.1).
+static_assert(!e3::flags_type(kAckSpooled) && !e3::flags_type(kAckRefused) && !e3::flags_type(kAckPacked));
 
 Result<IngressMessage, IngressReject> classify_datagram(ByteSpan d) {
   if (d.size() > kMaxDatagram) return unexpected(IngressReject::kOversized);
@@ -29,14 +37,13 @@ std::optional<Answer> parse_answer(ByteSpan d) {
   return Answer{d[0], d.subspan(1)};
 }
 
-std::size_t answer_header_size(std::uint8_t flags) {
-  // Same bit layout as e3/wire.h: type, kid length - 1, partial IV length.
-  const unsigned type = flags >> 6;
-  const std::size_t kid = ((flags >> 3) & 0x07) + 1;
-  const std::size_t piv = flags & 0x07;
-  if (type == static_cast<unsigned>(e3::MessageType::kUplink)) {
+std::size_t internal::answer_header_size(std::uint8_t flags) {
+  const std::optional<e3::MessageType> type = e3::flags_type(flags);
+  const std::size_t kid = e3::flags_kid_size(flags);
+  const std::size_t piv = e3::flags_partial_iv_size(flags);
+  if (type == e3::MessageType::kUplink) {
     if (piv < 1 || piv > e3::kMaxPartialIvSize) return 0;
-  } else if (type == static_cast<unsigned>(e3::MessageType::kAnnouncement)) {
+  } else if (type == e3::MessageType::kAnnouncement) {
     if (piv != 0) return 0;
   } else {
     return 0;  // downlink or reserved: never answered
@@ -134,4 +141,4 @@ ByteSpan AnswerPacker::take() {
   return out;
 }
 
-}  // namespace armored::gateway
+}  // namespace armored::link

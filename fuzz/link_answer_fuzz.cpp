@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "gateway/ingress.h"
+#include "link/internal/answer_header.h"
+#include "link/link.h"
 
 using namespace armored;
-using namespace armored::gateway;
+using namespace armored::link;
+using armored::link::internal::answer_header_size;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ByteSpan d(data, size);

@@ -1,8 +1,8 @@
-// UdpBatchSender / UdpBatchReceiver over real loopback sockets: everything
+// udp_batch::Sender / Receiver over real loopback sockets: everything
 // sent in batches arrives intact with its sender's address, an oversized
 // datagram is flagged as truncated, and the sender refuses what it cannot hold.
 
-#include "gateway/udp_batch.h"
+#include "udp_batch/udp_batch.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 
 #include <vector>
 
-namespace armored::gateway {
+namespace armored::udp_batch {
 namespace {
 
 struct Socket {
@@ -31,7 +31,7 @@ struct Socket {
   sockaddr_in addr{};
 };
 
-std::size_t receive_all(UdpBatchReceiver& rx, int fd, std::size_t want, std::vector<Bytes>& got,
+std::size_t receive_all(Receiver& rx, int fd, std::size_t want, std::vector<Bytes>& got,
                         std::vector<std::uint16_t>& ports) {
   for (int spins = 0; got.size() < want && spins < 200; ++spins) {
     pollfd p{fd, POLLIN, 0};
@@ -48,17 +48,17 @@ std::size_t receive_all(UdpBatchReceiver& rx, int fd, std::size_t want, std::vec
 
 TEST(UdpBatch, SixHundredDatagramsArriveIntactWithTheSendersAddress) {
   Socket a, b;
-  UdpBatchSender tx(128);
+  Sender tx(128);
   for (std::uint32_t i = 0; i < 600; ++i) {
     Bytes m(20 + i % 100, static_cast<std::uint8_t>(i));
     m[0] = static_cast<std::uint8_t>(i >> 8);
     ASSERT_TRUE(tx.add(a.fd, m, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
-    EXPECT_LE(tx.queued(), kUdpBatch);  // full batches went out on their own
+    EXPECT_LE(tx.queued(), kMaxBatch);  // full batches went out on their own
   }
-  EXPECT_EQ(tx.flush(a.fd), 600 % kUdpBatch);
+  EXPECT_EQ(tx.flush(a.fd), 600 % kMaxBatch);
   EXPECT_EQ(tx.queued(), 0u);
 
-  UdpBatchReceiver rx(128);
+  Receiver rx(128);
   std::vector<Bytes> got;
   std::vector<std::uint16_t> ports;
   ASSERT_EQ(receive_all(rx, b.fd, 600, got, ports), 600u);
@@ -72,16 +72,16 @@ TEST(UdpBatch, SixHundredDatagramsArriveIntactWithTheSendersAddress) {
 
 TEST(UdpBatch, OversizedDatagramIsFlaggedTruncatedAndSenderRefusesOversize) {
   Socket a, b;
-  UdpBatchSender tx(512);
+  Sender tx(512);
   Bytes big(300, 0xAB);
   ASSERT_TRUE(tx.add(a.fd, big, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
   Bytes small(10, 0x01);
   ASSERT_TRUE(tx.add(a.fd, small, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
   EXPECT_EQ(tx.flush(a.fd), 2u);
-  UdpBatchSender tiny(16);
+  Sender tiny(16);
   EXPECT_FALSE(tiny.add(a.fd, big, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
 
-  UdpBatchReceiver rx(100);  // smaller than the first datagram
+  Receiver rx(100);  // smaller than the first datagram
   std::vector<Bytes> got;
   std::vector<std::uint16_t> ports;
   ASSERT_EQ(receive_all(rx, b.fd, 2, got, ports), 2u);
@@ -104,7 +104,7 @@ void segmented_round_trip(bool gro) {
   if (gro) {
     ASSERT_TRUE(enable_gro(b.fd));
   }
-  UdpBatchSender tx(256, true);
+  Sender tx(256, true);
   std::vector<Bytes> to_b, to_c;
   for (std::uint32_t i = 0; i < 700; ++i) {
     const std::size_t size = i % 97 == 0 ? 33 : 60 + (i / 100);  // runs of 100, an odd one now and then
@@ -118,7 +118,7 @@ void segmented_round_trip(bool gro) {
   tx.flush(a.fd);
   EXPECT_TRUE(tx.gso()) << "this kernel refused UDP_SEGMENT";
 
-  UdpBatchReceiver rx(256, gro);
+  Receiver rx(256, gro);
   std::vector<Bytes> got;
   std::vector<std::uint16_t> ports;
   std::size_t coalesced = 0;
@@ -139,7 +139,7 @@ void segmented_round_trip(bool gro) {
   if (gro) EXPECT_GT(coalesced, 0u) << "no run arrived coalesced";
   else EXPECT_EQ(coalesced, 0u);
 
-  UdpBatchReceiver rc(256);
+  Receiver rc(256);
   std::vector<Bytes> got_c;
   ASSERT_EQ(receive_all(rc, c.fd, to_c.size(), got_c, ports), to_c.size());
   EXPECT_EQ(got_c, to_c);
@@ -152,12 +152,12 @@ TEST(UdpBatch, SegmentedSendsArriveCoalescedAndAreSplitAtAGroReceiver) { segment
 TEST(UdpBatch, GroReceiverStillFlagsOversizedDatagramsAndTakesPlainOnes) {
   Socket a, b;
   ASSERT_TRUE(enable_gro(b.fd));
-  UdpBatchSender tx(2000);  // plain sends
+  Sender tx(2000);  // plain sends
   Bytes big(1200, 0xAB), small(10, 0x01);
   ASSERT_TRUE(tx.add(a.fd, big, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
   ASSERT_TRUE(tx.add(a.fd, small, reinterpret_cast<const sockaddr*>(&b.addr), sizeof b.addr));
   EXPECT_EQ(tx.flush(a.fd), 2u);
-  UdpBatchReceiver rx(1000, true);
+  Receiver rx(1000, true);
   std::vector<bool> flags;
   std::vector<std::size_t> sizes;
   for (int spins = 0; flags.size() < 2 && spins < 200; ++spins) {
@@ -177,11 +177,11 @@ TEST(UdpBatch, GroReceiverStillFlagsOversizedDatagramsAndTakesPlainOnes) {
 
 TEST(UdpBatch, NothingWaitingReceivesZero) {
   Socket a;
-  UdpBatchReceiver rx(64);
+  Receiver rx(64);
   EXPECT_EQ(rx.receive(a.fd), 0u);
-  UdpBatchSender tx(64);
+  Sender tx(64);
   EXPECT_EQ(tx.flush(a.fd), 0u);
 }
 
 }  // namespace
-}  // namespace armored::gateway
+}  // namespace armored::udp_batch

@@ -1,6 +1,6 @@
 #pragma once
 // Batched UDP I/O for the device-to-gateway hop: recvmmsg/sendmmsg move up
-// to kUdpBatch datagrams per system call, where one recvfrom/sendto per
+// to kMaxBatch datagrams per system call, where one recvfrom/sendto per
 // 76-byte reading made the syscalls the largest cost of the hop (both on
 // the gateway and in the fleet simulator). Linux only; non-blocking sockets.
 //
@@ -20,9 +20,9 @@
 
 #include "common/bytes.h"
 
-namespace armored::gateway {
+namespace armored::udp_batch {
 
-inline constexpr std::size_t kUdpBatch = 256;
+inline constexpr std::size_t kMaxBatch = 256;
 // Datagrams per GSO send (the kernel's limit is 64 or more, by version).
 inline constexpr std::size_t kMaxSegments = 64;
 
@@ -30,13 +30,13 @@ inline constexpr std::size_t kMaxSegments = 64;
 // as one buffer (UDP_GRO). False where the kernel has no UDP GRO.
 bool enable_gro(int fd);
 
-// Receives up to kUdpBatch datagrams of at most `max_size` bytes each.
+// Receives up to kMaxBatch datagrams of at most `max_size` bytes each.
 // With `gro` (the socket has enable_gro()), a slot holds up to 64 KiB and a
 // coalesced run is split back into its datagrams, so callers see datagrams
-// either way (a receive may then return more than kUdpBatch of them).
-class UdpBatchReceiver {
+// either way (a receive may then return more than kMaxBatch of them).
+class Receiver {
  public:
-  explicit UdpBatchReceiver(std::size_t max_size, bool gro = false);
+  explicit Receiver(std::size_t max_size, bool gro = false);
   // One recvmmsg on the non-blocking socket `fd`; returns how many
   // datagrams arrived (0 if none were waiting or on error).
   std::size_t receive(int fd);
@@ -70,9 +70,9 @@ class UdpBatchReceiver {
 // consecutive datagrams of equal size for the same address go out as one
 // segmented send; if the kernel refuses that, the sender falls back to
 // plain datagrams for good.
-class UdpBatchSender {
+class Sender {
  public:
-  explicit UdpBatchSender(std::size_t max_size, bool gso = false);
+  explicit Sender(std::size_t max_size, bool gso = false);
   // Queues a copy of `data` to `to`; flushes first when the batch is full.
   // Returns false if the datagram is larger than max_size.
   bool add(int fd, ByteSpan data, const sockaddr* to, socklen_t to_len);
@@ -88,13 +88,13 @@ class UdpBatchSender {
   std::size_t max_size_;
   bool gso_;
   std::size_t n_ = 0;
-  std::array<mmsghdr, kUdpBatch> out_{};  // segmented sends
-  std::array<std::size_t, kUdpBatch> out_count_{};
-  std::array<std::array<std::uint8_t, 32>, kUdpBatch> control_{};
+  std::array<mmsghdr, kMaxBatch> out_{};  // segmented sends
+  std::array<std::size_t, kMaxBatch> out_count_{};
+  std::array<std::array<std::uint8_t, 32>, kMaxBatch> control_{};
   std::vector<std::uint8_t> buf_;
-  std::array<mmsghdr, kUdpBatch> hdrs_{};
-  std::array<iovec, kUdpBatch> iov_{};
-  std::array<sockaddr_storage, kUdpBatch> addrs_{};
+  std::array<mmsghdr, kMaxBatch> hdrs_{};
+  std::array<iovec, kMaxBatch> iov_{};
+  std::array<sockaddr_storage, kMaxBatch> addrs_{};
 };
 
-}  // namespace armored::gateway
+}  // namespace armored::udp_batch

@@ -1,8 +1,13 @@
 #pragma once
-// The device-to-gateway datagram protocol (docs/e3-protocol.md, "Gateway
-// ingress"). A device sends one E3 message per UDP datagram: an uplink
-// envelope or an epoch announcement. The gateway, which holds no E3 key,
-// checks only the public header and answers with
+// The device-gateway link (docs/e3-protocol.md section 9.1, "Gateway
+// ingress"), both ends of it: the gateway classifies datagrams and packs
+// answers, the device parses them. Sans-I/O: bytes in, bytes or a typed
+// error out; the sockets belong to the gateway and the device (batched by
+// udp_batch/udp_batch.h).
+//
+// A device sends one E3 message per UDP datagram: an uplink envelope or an
+// epoch announcement. The gateway, which holds no E3 key, checks only the
+// public header and answers with
 //
 //   0xC1 || header   spooled durably: the device may forget the message
 //   0xC2 || header   refused (spool full): retry later
@@ -27,9 +32,10 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "common/result.h"
 #include "e3/wire.h"
 
-namespace armored::gateway {
+namespace armored::link {
 
 inline constexpr std::uint8_t kAckSpooled = 0xC1;
 inline constexpr std::uint8_t kAckRefused = 0xC2;
@@ -48,7 +54,10 @@ struct IngressMessage {
   ByteSpan header_bytes;  // message[0 .. header_size)
 };
 
-// Accepts an uplink envelope or an announcement; anything else is rejected.
+// The gateway's check of a datagram (section 9.1): an uplink envelope or an
+// announcement whose header parses, at most kMaxDatagram bytes. kOversized,
+// kMalformed (section 8.1 rule 2) or kNotUplink (a downlink) otherwise; the
+// gateway answers none of those.
 Result<IngressMessage, IngressReject> classify_datagram(ByteSpan datagram);
 
 // Writes the answer for a message into out_ (1 + header bytes); returns its size.
@@ -86,10 +95,6 @@ struct AnswerStats {
 Result<std::size_t, AnswerError> parse_answers(ByteSpan datagram, std::span<Answer> out_,
                                                AnswerStats* stats = nullptr);
 
-// Size of the uplink or announcement header that starts with `flags`, or 0
-// if those flags cannot start one (downlink, reserved type, bad PIV length).
-std::size_t answer_header_size(std::uint8_t flags);
-
 // Builds packed answers for one destination, sans-I/O: add entries, and
 // take() a finished datagram whenever add() says the next one does not fit.
 class AnswerPacker {
@@ -109,4 +114,4 @@ class AnswerPacker {
   std::size_t entries_ = 0;
 };
 
-}  // namespace armored::gateway
+}  // namespace armored::link
