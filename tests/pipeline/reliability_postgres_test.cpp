@@ -51,20 +51,29 @@ class PostgresFaultTest : public PipelineTest {
     return false;
   }
 
+  static bool long_run() {
+    const char* l = std::getenv("ARMORED_FAULTS_LONG");
+    return l && *l && std::string(l) != "0";
+  }
+
   // The run: fleet through the gateway into the cloud on PostgreSQL, the
-  // fault after 4 s, then the row.
+  // fault 2 s after the first reading is stored, then the row. `make faults`
+  // runs it at the size of the "nothing lost" table: 200 devices, 2,000
+  // readings/s for 60 s (120,000 readings).
   void run_fault(const std::string& name, const std::function<void()>& fault) {
-    make_pki(20);
+    const int devices = long_run() ? 200 : 20;
+    make_pki(devices);
     auto cloud = start_cloud();
     auto gateway = start_gateway();
-    auto fleet = start_fleet(20, 300, 14, gateway_udp_port_);
+    auto fleet = start_fleet(devices, 300, long_run() ? 60 : 14, gateway_udp_port_);
     ASSERT_TRUE(wait_for_pg_stored(1, 15s));
     std::this_thread::sleep_for(2s);
     fault();
     auto f = finish_fleet(*fleet);
     EXPECT_EQ(f.exit_code, 0);
     EXPECT_EQ(f.unacknowledged, 0);
-    ASSERT_TRUE(wait_for_pg_stored(f.readings_acknowledged, 60s)) << pg_int("SELECT count(*) FROM readings");
+    ASSERT_TRUE(wait_for_pg_stored(f.readings_acknowledged, long_run() ? 180s : 60s))
+        << pg_int("SELECT count(*) FROM readings");
     std::this_thread::sleep_for(1s);
     const std::int64_t stored = pg_int("SELECT count(*) FROM readings");
     const std::int64_t distinct = pg_int("SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings) d");
@@ -102,11 +111,9 @@ TEST_F(PostgresFaultTest, ServerRestartedImmediateUnderLoadNothingLost) {
 
 TEST_F(PostgresFaultTest, ServerStoppedForSecondsUnderLoadNothingLost) {
   // `make faults` (ARMORED_FAULTS_LONG=1) holds it down 30 s.
-  const char* l = std::getenv("ARMORED_FAULTS_LONG");
-  const bool long_run = l && *l && std::string(l) != "0";
-  run_fault(long_run ? "PostgreSQL stopped 30 s under load" : "PostgreSQL stopped 6 s under load", [&] {
+  run_fault(long_run() ? "PostgreSQL stopped 30 s under load" : "PostgreSQL stopped 6 s under load", [&] {
     ASSERT_TRUE(pg_.stop());
-    std::this_thread::sleep_for(long_run ? 30s : 6s);
+    std::this_thread::sleep_for(long_run() ? 30s : 6s);
     ASSERT_TRUE(pg_.start());
   });
 }
