@@ -37,6 +37,7 @@ void add_gateway(CLI::App& app, cli::Context& ctx) {
       std::cout << " (" << s.lost_record_ids << " record ids lost with it)";
     }
     if (s.ack_rebuilt) std::cout << "; spool ack cursor rebuilt at start";
+    std::cout << gateway::format_mirror_repairs(s);
     std::cout << std::endl;
   });
 }

@@ -166,7 +166,9 @@ struct Gateway::Impl {
   std::deque<std::uint64_t> resend_queue;                     // awaiting entries to publish again, by last spool id
   std::unordered_map<std::uint16_t, std::uint64_t> resend_packets;  // packet id of a re-sent copy -> last spool id
   std::uint64_t next_ack_seq = 1;
-  Clock::Duration last_receipt_progress{};  // the last receipt that confirmed one of ours
+  // Where the receipt wait runs from: the last receipt that confirmed one of
+  // ours, or the last silence (so each doubled wait is waited in full).
+  Clock::Duration receipt_wait_from{};
   std::optional<crypto::EcPublicKey> receipt_key;
   std::chrono::seconds receipt_wait{};  // doubles while no receipt comes
   bool receipt_warned = false;  // one warning per silence, not per batch
@@ -545,11 +547,15 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         for (auto& f : inflight) {
           if (f.packet_id == ev.packet_id && !f.acked) {
             f.acked = found = true;
-            f.acked_at = clock.monotonic();
-            f.ack_seq = next_ack_seq++;
             // Direct to armored cloud, the PUBACK follows the commit: it is
-            // the confirmation. Through a broker, a receipt must follow.
-            if (!receipt_mode()) f.receipted = true;
+            // the confirmation. Through a broker, a receipt must follow, and
+            // the wait for it and the PUBACK order start here.
+            if (receipt_mode()) {
+              f.acked_at = clock.monotonic();
+              f.ack_seq = next_ack_seq++;
+            } else {
+              f.receipted = true;
+            }
             break;
           }
         }
@@ -666,7 +672,7 @@ void Gateway::Impl::on_receipt(ByteSpan payload) {
     if (f->ack_seq != 0 && f->resend_packet == 0) newest_ack = std::max(newest_ack, f->ack_seq);
   }
   if (progress) {
-    last_receipt_progress = clock.monotonic();
+    receipt_wait_from = clock.monotonic();
     receipt_wait = config.receipt_timeout;
     if (receipt_warned) {
       spdlog::info("gateway: receipts from the cloud again");
@@ -721,7 +727,7 @@ void Gateway::Impl::check_receipt_deadline() {
   // has confirmed anything of ours for as long (a cloud that is stopped or
   // cut off, a broker that lost everything). Everything that old goes again.
   const bool silence = !oldest.receipted && oldest.resend_packet == 0 && !oldest.resend_queued &&
-                       now - oldest.acked_at >= receipt_wait && now - last_receipt_progress >= receipt_wait;
+                       now - oldest.acked_at >= receipt_wait && now - receipt_wait_from >= receipt_wait;
   std::size_t messages = 0;
   for (auto& f : awaiting) {
     if (f.receipted || f.resend_queued || f.resend_packet != 0) continue;
@@ -740,7 +746,7 @@ void Gateway::Impl::check_receipt_deadline() {
       receipt_warned = true;
     }
     receipt_wait = std::min<std::chrono::seconds>(receipt_wait * 2, std::chrono::minutes(10));
-    last_receipt_progress = now;  // the doubled wait runs from here
+    receipt_wait_from = now;
   }
   if (messages != 0) pump();
 }
@@ -893,6 +899,9 @@ GatewayStatus Gateway::Impl::snapshot() const {
   s.lost_record_ids = st.id_gaps;
   s.torn_bytes = st.torn_bytes;
   s.ack_rebuilt = st.ack_rebuilt;
+  s.mirror_repairs = st.mirror_repairs;
+  s.mirror_copied_segments = st.mirror_copied_segments;
+  s.mirror_reads = st.mirror_reads;
   s.spool_failing = spool_failing;
   s.receipt_mode = receipt_mode();
   for (const auto& f : awaiting) s.awaiting_receipt += f.messages;
@@ -909,15 +918,23 @@ void Gateway::Impl::begin_stop() {
   io.stop();
 }
 
+std::string format_mirror_repairs(const GatewayStatus& s) {
+  if (s.mirror_repairs == 0 && s.mirror_copied_segments == 0 && s.mirror_reads == 0) return {};
+  return fmt::format("; spool mirror: {} damaged ranges repaired and {} segments copied at start, {} records read"
+                     " from the mirror (nothing lost; check the disks)",
+                     s.mirror_repairs, s.mirror_copied_segments, s.mirror_reads);
+}
+
 std::string format_status(const GatewayStatus& s, const GatewayStatus& b, double secs) {
   double rate = secs > 0 ? static_cast<double>(s.acknowledged - b.acknowledged) / secs : 0;
   return fmt::format(
       "{}, {} datagrams, {} malformed, {} spooled, {:.0f} msgs/s acknowledged ({} in all), {} pending, "
-      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed){}{}{}",
+      "{} refused (spool full), {} answer datagrams ({} packed), connects {} ({} resumed, {} 0-RTT, {} failed){}{}{}{}",
       s.connected ? "connected" : "disconnected", s.datagrams, s.malformed, s.spooled, rate, s.acknowledged,
       s.pending, s.refused_full, s.answer_datagrams, s.packed_answers, s.connects, s.resumed, s.zero_rtt,
       s.connect_failures, s.spool_failing ? "; SPOOL REFUSES WRITES (devices answered busy)" : "",
       s.quarantined.empty() ? "" : fmt::format("; {} damaged spool ranges quarantined", s.quarantined.size()),
+      format_mirror_repairs(s),
       !s.receipt_mode ? ""
                       : fmt::format("; {} awaiting the cloud's receipt, {} receipts, {} refused, {} sent again", s.awaiting_receipt,
                                     s.receipts, s.receipts_refused, s.receipt_resends));

@@ -35,6 +35,12 @@ struct GatewayStatus {
   std::vector<std::string> quarantined;
   std::uint64_t lost_record_ids = 0, torn_bytes = 0;
   bool ack_rebuilt = false;
+  // With a spool mirror (docs/spool.md, "Mirror"): damaged or cut ranges of
+  // one copy rewritten from the other at start, segments one copy lacked and
+  // took whole from the other, and records read from the mirror since
+  // because the primary's failed its checks. Nothing was lost to any of
+  // them, but a disk went bad and an operator should look at it.
+  std::uint64_t mirror_repairs = 0, mirror_copied_segments = 0, mirror_reads = 0;
   bool spool_failing = false;  // writes refused (disk full, I/O error): devices are answered busy
   // With forward.confirm = "receipt" (docs/broker.md, "Receipts"): messages
   // the broker acknowledged that no receipt has named yet, receipts taken,
@@ -63,5 +69,7 @@ class Gateway {
 };
 
 std::string format_status(const GatewayStatus& now, const GatewayStatus& before, double seconds);
+// "; spool mirror: ..." when the mirror repaired or served anything, else empty.
+std::string format_mirror_repairs(const GatewayStatus& s);
 
 }  // namespace armored::gateway

@@ -476,7 +476,7 @@ class SqliteStore final : public Store {
     for (const auto& [key, series] : plan.series) {
       if (!series.dirty) continue;
       for (std::uint64_t first : series.removed_keys) {
-        if (series.runs.starts_run(first)) continue;  // created again: the upsert below writes it
+        if (series.runs.find_run(first)) continue;  // created again: the upsert below writes it
         delete_run_.bind(1, std::string_view(key.device));
         delete_run_.bind(2, static_cast<std::int64_t>(key.epoch));
         delete_run_.bind(3, static_cast<std::int64_t>(first));
@@ -485,8 +485,9 @@ class SqliteStore final : public Store {
         if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "delete stored range"));
       }
       for (std::uint64_t first : series.changed_keys) {
-        if (!series.runs.starts_run(first)) continue;  // merged away later in the batch (and removed above)
-        const SeqRun& r = series.runs.run_at(first);
+        const SeqRun* run = series.runs.find_run(first);
+        if (!run) continue;  // merged away later in the batch (and removed above)
+        const SeqRun& r = *run;
         upsert_run_.bind(1, std::string_view(key.device));
         upsert_run_.bind(2, static_cast<std::int64_t>(key.epoch));
         upsert_run_.bind(3, static_cast<std::int64_t>(r.first));

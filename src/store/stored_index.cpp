@@ -17,12 +17,10 @@ auto first_at_or_after(const std::vector<SeqRun>& runs, std::uint64_t first) {
 }
 }  // namespace
 
-bool SeqRuns::starts_run(std::uint64_t first) const {
+const SeqRun* SeqRuns::find_run(std::uint64_t first) const {
   auto it = first_at_or_after(runs_, first);
-  return it != runs_.end() && it->first == first;
+  return it != runs_.end() && it->first == first ? &*it : nullptr;
 }
-
-const SeqRun& SeqRuns::run_at(std::uint64_t first) const { return *first_at_or_after(runs_, first); }
 
 RunEdit SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
   // In-order arrival extends the last run: the common case, decided first.

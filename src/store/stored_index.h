@@ -40,10 +40,8 @@ struct RunEdit {
 class SeqRuns {
  public:
   bool contains(std::uint64_t seq) const;
-  // Whether a run starts at `first`.
-  bool starts_run(std::uint64_t first) const;
-  // The run starting at `first`; it must exist (starts_run).
-  const SeqRun& run_at(std::uint64_t first) const;
+  // The run starting at `first`, or null if no run starts there.
+  const SeqRun* find_run(std::uint64_t first) const;
   // Adds a number not contained yet, merging with its neighbours.
   RunEdit add(std::uint64_t seq, std::int64_t at_ms);
   const std::vector<SeqRun>& runs() const { return runs_; }

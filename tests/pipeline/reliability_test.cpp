@@ -427,6 +427,9 @@ TEST_F(ReliabilityTest, FlippedSpoolBytesAndATornTailWithAMirrorLoseNothing) {
   EXPECT_EQ(err.find("torn tail"), std::string::npos) << err;
   expect_fault_row("8 bytes flipped mid-segment and the last 5,000 bytes cut, with a mirror", f, gateway->running());
   EXPECT_EQ(gateway->stop(), 0);
+  // The summary counts the repairs too, for an operator who reads no log.
+  const std::string out = slurp(dir() / "gateway2.out");
+  EXPECT_TRUE(std::regex_search(out, std::regex("spool mirror: [1-9][0-9]* damaged ranges repaired"))) << out;
   stop_cloud(cloud);
 }
 
