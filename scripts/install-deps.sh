@@ -9,6 +9,8 @@ packages=(
   libasio-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients python3 python3-paho-mqtt tcpdump tshark
+  # metrics: the Prometheus client library, and Prometheus itself (promtool, scrape tests)
+  prometheus-cpp-dev prometheus
   testssl.sh
   # device-sdk: Cortex-M4 cross build, its emulator, Mbed TLS (host PSA backend)
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev dpkg-dev
@@ -56,7 +58,7 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts mosquitto and postgresql services on install where it can;
 # Armored's tests start their own instances on 127.0.0.1, so stop the system ones.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now mosquitto prometheus >/dev/null 2>&1 || true
 fi
 fetch_mbedtls_source
 echo "install-deps: done"
