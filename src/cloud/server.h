@@ -11,6 +11,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cloud/config.h"
 #include "common/clock.h"
@@ -38,6 +40,19 @@ struct CloudStatus {
   // Audit aggregation (audit_limiter.h): events counted in summary rows
   // instead of a row each, and rows dropped below the disk reserve.
   std::uint64_t audit_events_summarized = 0, audit_rows_not_stored = 0;
+
+  // For metrics and `armored status` (docs/operations.md): the totals above
+  // broken down, and what the status line leaves out.
+  std::uint64_t connections_handshaking = 0;  // of `connections`, TLS handshake not done yet
+  std::vector<std::pair<std::string, std::uint64_t>> connections_by_role;  // "gateway", "device", ...
+  std::vector<std::pair<std::string, std::uint64_t>> rejected_by_reason;   // every reason, 0 included
+  std::vector<std::pair<std::string, std::uint64_t>> handshake_failures_by_reason;  // non-zero only
+  std::uint64_t readings_opened = 0;  // opened and valid, before storage's duplicate check
+  std::uint64_t early_data_accepted = 0, early_data_rejected = 0, early_data_replays_refused = 0;
+  std::uint64_t commands_sent = 0, commands_acknowledged = 0, commands_refused_by_device = 0,
+                commands_refused_by_cloud = 0, commands_no_route = 0, commands_expired = 0;
+  double crl_age_seconds = -1;            // since the CRL's lastUpdate; -1: no CRL configured
+  double certificate_expiry_seconds = 0;  // until the cloud's own certificate expires
 };
 
 class CloudServer {

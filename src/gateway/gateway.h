@@ -48,6 +48,10 @@ struct GatewayStatus {
   // messages sent again because no receipt came in time.
   bool receipt_mode = false;
   std::uint64_t awaiting_receipt = 0, receipts = 0, receipts_refused = 0, receipt_resends = 0;
+  // For metrics and `armored status` (docs/operations.md).
+  std::uint64_t spool_bytes = 0;           // segment files on disk
+  std::uint64_t inflight_messages = 0;     // published, the broker's or cloud's PUBACK not in yet
+  double backlog_age_seconds = 0;          // how long the oldest unacknowledged record has waited (0: none)
 };
 
 class Gateway {
