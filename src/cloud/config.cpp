@@ -4,6 +4,7 @@
 
 #include "common/file_io.h"
 #include "config/tls_section.h"
+#include "config/http_listener.h"
 #include "config/toml_reader.h"
 
 namespace armored::cloud {
@@ -14,7 +15,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
   ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker", "admin",
-                                            "commands", "audit"}));
+                                            "commands", "audit", "metrics"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -115,6 +116,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   c.max_packet_bytes = static_cast<std::size_t>(maxpkt);
 
   ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
+  ARMORED_TRY(config::read_http_listener(*doc, "metrics", c.metrics));
 
   auto au = doc->section("audit");
   std::int64_t ai = c.audit.interval.count() / 1000, per_key = static_cast<std::int64_t>(c.audit.rows_per_key),

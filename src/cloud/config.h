@@ -13,6 +13,7 @@
 #include "cloud/broker_config.h"
 #include "common/file_mode.h"
 #include "common/result.h"
+#include "config/http_listener.h"
 #include "tls/config.h"
 
 namespace armored::cloud {
@@ -61,6 +62,7 @@ struct CloudConfig {
   std::uint64_t audit_min_free_disk_mb = 1024;
   // [status]
   std::chrono::seconds status_interval{5};
+  config::HttpListener metrics;  // [metrics]: off unless a port is set
   // [broker]: the optional second source (broker_config.h)
   bool broker_enabled = false;
   BrokerConfig broker;

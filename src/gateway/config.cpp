@@ -4,6 +4,7 @@
 
 #include "common/file_io.h"
 #include "config/tls_section.h"
+#include "config/http_listener.h"
 #include "config/toml_reader.h"
 #include "pki/pki.h"
 
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::path& path) {
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
-  ARMORED_TRY(doc->reject_unknown_sections({"udp", "cloud", "spool", "forward", "backoff", "status"}));
+  ARMORED_TRY(doc->reject_unknown_sections({"udp", "cloud", "spool", "forward", "backoff", "status", "metrics"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   GatewayConfig c;
   auto root = doc->section("");
@@ -108,6 +109,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   c.backoff_max = std::chrono::milliseconds(bmx);
 
   ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
+  ARMORED_TRY(config::read_http_listener(*doc, "metrics", c.metrics));
   return c;
 }
 

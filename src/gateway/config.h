@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "config/http_listener.h"
 #include "spool/spool.h"
 #include "tls/config.h"
 
@@ -55,6 +56,7 @@ struct GatewayConfig {
   std::chrono::milliseconds backoff_max{30000};
   // [status]
   std::chrono::seconds status_interval{5};
+  config::HttpListener metrics;  // [metrics]: off unless a port is set
 };
 
 Expected<GatewayConfig> load_gateway_config(const std::filesystem::path& path);

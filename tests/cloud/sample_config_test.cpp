@@ -47,6 +47,32 @@ TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
   EXPECT_EQ(c->spool_dir, "/etc/armored/spool");
 }
 
+// [metrics] is off in the samples; its documented lines, uncommented as a
+// user would, turn it on at the documented defaults.
+TEST(SampleConfig, MetricsSectionsLoadWhenUncommented) {
+  auto uncomment = [](std::string text) {
+    const auto at = text.find("[metrics]");
+    const auto end = text.find("\n[", at + 1);
+    for (const char* key : {"# port = ", "# address = ", "# allow_remote = "}) {
+      const auto k = text.find(key, at);
+      if (k != std::string::npos && k < end) text.erase(k, 2);
+    }
+    return text;
+  };
+  auto c = cloud::parse_cloud_config(uncomment(testing::slurp(testing::source_path("config/cloud.toml"))), "c.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->metrics.enabled);
+  EXPECT_EQ(c->metrics.endpoint(), "127.0.0.1:9464");
+  auto g = gateway::parse_gateway_config(uncomment(testing::slurp(testing::source_path("config/gateway.toml"))),
+                                         "g.toml");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_TRUE(g->metrics.enabled);
+  EXPECT_EQ(g->metrics.endpoint(), "127.0.0.1:9465");
+  auto as_shipped = cloud::parse_cloud_config(testing::slurp(testing::source_path("config/cloud.toml")), "c.toml");
+  ASSERT_TRUE(as_shipped);
+  EXPECT_FALSE(as_shipped->metrics.enabled);
+}
+
 // The reliability options: documented defaults load, bad values are refused
 // with the key named, and nothing else is assumed.
 // forward.confirm: "puback" by default; "receipt" needs the cloud's
