@@ -1,0 +1,1 @@
+armored_fuzzer(http_request_fuzz http_request_fuzz.cpp armored_http)
