@@ -319,6 +319,52 @@ class PostgresStore final : public Store {
     return {};
   }
 
+  StoreResult<DevicePage> list_devices(const DeviceQuery& q) override {
+    // Both statements share one WHERE: $1 the pattern, $2 the cut-off (0: none).
+    constexpr const char* kWhere = " WHERE identity LIKE $1 ESCAPE '\\' AND ($2::bigint = 0 OR last_seen < $2)";
+    const std::string pattern = like_contains(q.search);
+    auto n = count((std::string("SELECT count(*) FROM devices") + kWhere).c_str(),
+                   {Param::text(pattern), Param::integer(q.not_seen_since_ms)});
+    if (!n) return unexpected(n.error());
+    DevicePage page;
+    page.total = *n;
+    const std::string select = std::string("SELECT key_id, identity, registered_at, last_seen FROM devices") +
+                               kWhere + " ORDER BY identity, key_id LIMIT $3 OFFSET $4";
+    auto r = query(select.c_str(),
+                   {Param::text(pattern), Param::integer(q.not_seen_since_ms),
+                    Param::integer(static_cast<std::int64_t>(std::min(q.limit, kMaxDevicePage))),
+                    Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(q.offset, kMaxSeq)))});
+    if (!r) return unexpected(r.error());
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      page.devices.push_back(DeviceRow{pg::col_bytea(res, i, 0), pg::col_text(res, i, 1), pg::col_int(res, i, 2),
+                                       pg::col_int(res, i, 3)});
+    }
+    return page;
+  }
+
+  StoreResult<std::vector<Command>> recent_commands(std::size_t limit) override {
+    auto r = query("SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+                   " ORDER BY id DESC LIMIT $1",
+                   {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
+    if (!r) return unexpected(r.error());
+    std::vector<Command> out;
+    PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      Command c;
+      c.id = pg::col_int(res, i, 0);
+      c.device = pg::col_text(res, i, 1);
+      c.command = pg::col_text(res, i, 2);
+      c.params = pg::col_text(res, i, 3);
+      c.status = command_status_from(pg::col_text(res, i, 4)).value_or(CommandStatus::kFailed);
+      c.reason = pg::col_text(res, i, 5);
+      c.created_at_ms = pg::col_int(res, i, 6);
+      c.updated_at_ms = pg::col_int(res, i, 7);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
   StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                  std::optional<CommandStatus> status) override {
     auto r = query("SELECT id, command, params, status, reason, created_at, updated_at FROM commands"

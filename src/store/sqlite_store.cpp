@@ -368,6 +368,58 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  StoreResult<DevicePage> list_devices(const DeviceQuery& q) override {
+    // Both statements share one WHERE: ?1 the pattern, ?2 the cut-off (0: none).
+    constexpr const char* kWhere = " WHERE identity LIKE ?1 ESCAPE '\\' AND (?2 = 0 OR last_seen < ?2)";
+    const std::string pattern = like_contains(q.search);
+    DevicePage page;
+    {
+      Stmt st(db_.get(), std::string("SELECT count(*) FROM devices") + kWhere);
+      if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      st.bind(1, std::string_view(pattern));
+      st.bind(2, q.not_seen_since_ms);
+      if (st.step() != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "count devices"));
+      page.total = static_cast<std::uint64_t>(st.col_int(0));
+    }
+    Stmt st(db_.get(), std::string("SELECT key_id, identity, registered_at, last_seen FROM devices") + kWhere +
+                           " ORDER BY identity, key_id LIMIT ?3 OFFSET ?4");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, std::string_view(pattern));
+    st.bind(2, q.not_seen_since_ms);
+    st.bind(3, static_cast<std::int64_t>(std::min(q.limit, kMaxDevicePage)));
+    st.bind(4, static_cast<std::int64_t>(std::min<std::size_t>(q.offset, kMaxSeq)));
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      page.devices.push_back(DeviceRow{st.col_blob(0), st.col_text(1), st.col_int(2), st.col_int(3)});
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select devices"));
+    return page;
+  }
+
+  StoreResult<std::vector<Command>> recent_commands(std::size_t limit) override {
+    Stmt st(db_.get(),
+            "SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+            " ORDER BY id DESC LIMIT ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)));
+    std::vector<Command> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      Command c;
+      c.id = st.col_int(0);
+      c.device = st.col_text(1);
+      c.command = st.col_text(2);
+      c.params = st.col_text(3);
+      c.status = command_status_from(st.col_text(4)).value_or(CommandStatus::kFailed);
+      c.reason = st.col_text(5);
+      c.created_at_ms = st.col_int(6);
+      c.updated_at_ms = st.col_int(7);
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select commands"));
+    return out;
+  }
+
   StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                  std::optional<CommandStatus> status) override {
     Stmt st(db_.get(),

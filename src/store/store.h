@@ -89,6 +89,11 @@ class Store {
                                          std::string_view reason, std::int64_t now_ms) = 0;
   virtual StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                          std::optional<CommandStatus> status) = 0;
+
+  // The dashboard's pages (docs/operations.md, "Dashboard"); neither reads
+  // a reading. Commands newest first.
+  virtual StoreResult<DevicePage> list_devices(const DeviceQuery& query) = 0;
+  virtual StoreResult<std::vector<Command>> recent_commands(std::size_t limit) = 0;
 };
 
 // Key order of the SQLite readings table (docs/storage.md). Both refuse a

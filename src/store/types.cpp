@@ -55,4 +55,13 @@ std::optional<CommandStatus> command_status_from(std::string_view s) {
   return std::nullopt;
 }
 
+std::string like_contains(std::string_view search) {
+  std::string out = "%";
+  for (char c : search) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
 }  // namespace armored::store

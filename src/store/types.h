@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -89,6 +90,24 @@ struct DeviceRow {
   std::int64_t registered_at_ms = 0;
   std::int64_t last_seen_ms = 0;  // 0: never seen
   bool operator==(const DeviceRow&) const = default;
+};
+
+// A page of the devices table for the dashboard: identities containing
+// `search` (case-sensitive, no wildcards), optionally only those not seen
+// since `not_seen_since_ms` (never seen included), ordered by identity.
+struct DeviceQuery {
+  std::string search;
+  std::int64_t not_seen_since_ms = 0;  // 0: every device
+  std::size_t offset = 0;
+  std::size_t limit = 50;  // at most kMaxDevicePage
+};
+inline constexpr std::size_t kMaxDevicePage = 500;
+// `search` as a LIKE pattern matching identities that contain it, with
+// '%', '_' and '\\' escaped (ESCAPE '\\').
+std::string like_contains(std::string_view search);
+struct DevicePage {
+  std::vector<DeviceRow> devices;
+  std::uint64_t total = 0;  // devices matching, all pages
 };
 
 // Replay protection state of one device in one key epoch. `window` is the

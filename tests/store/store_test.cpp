@@ -333,6 +333,67 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, StoreErrorCode::kNotFound);
   EXPECT_TRUE(this->store_->commands_for("dev-2", std::nullopt)->empty());
+  auto recent = this->store_->recent_commands(1);
+  ASSERT_TRUE(recent) << recent.error().message;
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->at(0).command, "reboot");
+  EXPECT_EQ(recent->at(0).device, "dev-1");
+  EXPECT_EQ(this->store_->recent_commands(10)->size(), 2u);
+}
+
+// The dashboard's device pages: ordered by identity, searched by substring
+// with LIKE's wildcards taken literally, filtered to devices not seen
+// since a time (never seen included), and counted across pages.
+TYPED_TEST(StoreSuite, DevicePagesSearchFilterAndCount) {
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = "ward-" + std::to_string(100 + i);
+    ASSERT_TRUE(this->store_->register_device(as_bytes(id), id, 1000));
+  }
+  ASSERT_TRUE(this->store_->register_device(as_bytes("k%"), "odd_%name", 1000));
+  std::vector<Bytes> seen;
+  for (const char* id : {"ward-100", "ward-101", "ward-102"}) {
+    const auto b = as_bytes(id);
+    seen.emplace_back(b.begin(), b.end());
+  }
+  ASSERT_TRUE(this->store_->touch_devices(seen, 50'000));
+  ASSERT_TRUE(this->store_->touch_devices(std::span(seen.data(), 1), 90'000));
+
+  DeviceQuery q;
+  q.limit = 5;
+  auto first = this->store_->list_devices(q);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->total, 13u);
+  ASSERT_EQ(first->devices.size(), 5u);
+  EXPECT_EQ(first->devices[0].identity, "odd_%name");
+  EXPECT_EQ(first->devices[1].identity, "ward-100");
+  EXPECT_EQ(first->devices[1].last_seen_ms, 90'000);
+  q.offset = 10;
+  auto last = this->store_->list_devices(q);
+  ASSERT_EQ(last->devices.size(), 3u);
+  EXPECT_EQ(last->devices.back().identity, "ward-111");
+
+  DeviceQuery search;
+  search.search = "ward-11";
+  EXPECT_EQ(this->store_->list_devices(search)->total, 2u);
+  search.search = "_%";  // literal, not wildcards
+  auto odd = this->store_->list_devices(search);
+  ASSERT_EQ(odd->total, 1u);
+  EXPECT_EQ(odd->devices[0].identity, "odd_%name");
+  search.search = "' OR 1=1 --";
+  EXPECT_EQ(this->store_->list_devices(search)->total, 0u);
+
+  DeviceQuery inactive;
+  inactive.not_seen_since_ms = 60'000;  // ward-101 and -102 last seen at 50 s, 9 never
+  auto quiet = this->store_->list_devices(inactive);
+  EXPECT_EQ(quiet->total, 12u);
+  inactive.search = "ward-10";
+  auto ids = this->store_->list_devices(inactive);
+  ASSERT_EQ(ids->total, 9u);
+  EXPECT_EQ(ids->devices[0].identity, "ward-101");
+
+  DeviceQuery huge;
+  huge.limit = 1'000'000;
+  EXPECT_EQ(this->store_->list_devices(huge)->devices.size(), 13u);  // capped at kMaxDevicePage, all fit
 }
 
 }  // namespace
