@@ -137,6 +137,22 @@ inline constexpr std::chrono::hours kCrlValidity{24 * 30};
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;
 
+// What the dashboard shows of a certificate or CRL file, without a PKI
+// directory: the cloud has only its own files (docs/operations.md).
+struct CertificateSummary {
+  std::string subject;  // one line, "CN = cloud, ..."
+  TimePoint not_after;
+};
+struct CrlSummary {
+  TimePoint last_update;
+  std::optional<TimePoint> next_update;
+  std::size_t revoked = 0;  // entries, over every CRL in the file
+};
+// The first certificate of a PEM file (a leaf, or a CA file's first CA).
+PkiResult<CertificateSummary> inspect_certificate(const fs::path& pem_file);
+// Every CRL of a PEM file; the newest lastUpdate and its nextUpdate.
+PkiResult<CrlSummary> inspect_crl(const fs::path& pem_file);
+
 class Authority {
  public:
   enum class Access { read_only, read_write };

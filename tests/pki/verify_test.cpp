@@ -184,3 +184,38 @@ TEST_F(PkiVerify, RefusesOversizedAndNonPemInput) {
 
 }  // namespace
 }  // namespace armored::pki::test
+
+namespace armored::pki::test {
+namespace {
+
+// What the dashboard's certificate view reads from a server's own files.
+TEST_F(PkiVerify, InspectReadsExpiryAndRevocationsFromTheFiles) {
+  const auto cert = issue(Role::cloud, "cloud-1", valid_between(t_ - Days(1), t_ + Days(42)));
+  auto c = inspect_certificate(cert);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_NE(c->subject.find("cloud-1"), std::string::npos) << c->subject;
+  EXPECT_EQ(std::chrono::time_point_cast<std::chrono::seconds>(c->not_after),
+            std::chrono::time_point_cast<std::chrono::seconds>(t_ + Days(42)));
+
+  issue(Role::device, "d1", validity_for_days(t_, 30));
+  issue(Role::device, "d2", validity_for_days(t_, 30));
+  ASSERT_TRUE(pki_->revoke("d1", t_));
+  ASSERT_TRUE(pki_->revoke("d2", t_ + 10s));
+  auto crl = inspect_crl(Authority::crl_path(td_ / "p"));
+  ASSERT_TRUE(crl) << crl.error().message;
+  EXPECT_EQ(crl->revoked, 2u);
+  EXPECT_EQ(std::chrono::time_point_cast<std::chrono::seconds>(crl->last_update),
+            std::chrono::time_point_cast<std::chrono::seconds>(t_ + 10s));
+  ASSERT_TRUE(crl->next_update.has_value());
+  EXPECT_GT(*crl->next_update, crl->last_update);
+
+  std::ofstream(td_ / "junk.pem") << "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----\n";
+  auto junk = inspect_crl(td_ / "junk.pem");
+  ASSERT_FALSE(junk);
+  EXPECT_NE(junk.error().message.find("no CRL"), std::string::npos) << junk.error().message;
+  EXPECT_FALSE(inspect_certificate(td_ / "missing.crt"));
+  EXPECT_FALSE(inspect_certificate(Authority::crl_path(td_ / "p")));
+}
+
+}  // namespace
+}  // namespace armored::pki::test
