@@ -40,6 +40,15 @@ void add_counter(Families& out, const std::string& name, const std::string& help
 void add_gauge(Families& out, const std::string& name, const std::string& help, double value,
                const Labels& labels = {});
 
+// This process's resources, from /proc/self (0 where unreadable).
+struct ProcessSample {
+  double resident_bytes = 0;
+  double cpu_seconds = 0;         // user + system
+  double start_time_seconds = 0;  // unix time
+  double open_fds = 0;
+};
+ProcessSample read_process();
+
 // process_resident_memory_bytes, process_cpu_seconds_total,
 // process_open_fds, process_start_time_seconds and process_max_fds, read
 // from /proc/self as the official clients do (so the usual dashboards work).

@@ -58,16 +58,15 @@ double boot_time_seconds() {
 
 }  // namespace
 
-void add_process_families(Families& out) {
+ProcessSample read_process() {
+  ProcessSample p;
   const ProcStat st = read_proc_stat();
   if (st.ok) {
     const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
     const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-    add_counter(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                (st.utime_ticks + st.stime_ticks) / ticks);
-    add_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", st.rss_pages * page);
-    add_gauge(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-              boot_time_seconds() + st.start_ticks / ticks);
+    p.cpu_seconds = (st.utime_ticks + st.stime_ticks) / ticks;
+    p.resident_bytes = st.rss_pages * page;
+    p.start_time_seconds = boot_time_seconds() + st.start_ticks / ticks;
   }
   std::error_code ec;
   std::size_t fds = 0;
@@ -75,7 +74,19 @@ void add_process_families(Families& out) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  if (!ec) add_gauge(out, "process_open_fds", "Number of open file descriptors.", static_cast<double>(fds));
+  if (!ec) p.open_fds = static_cast<double>(fds);
+  return p;
+}
+
+void add_process_families(Families& out) {
+  const ProcessSample p = read_process();
+  if (p.resident_bytes > 0) {
+    add_counter(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+    add_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", p.resident_bytes);
+    add_gauge(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+              p.start_time_seconds);
+  }
+  if (p.open_fds > 0) add_gauge(out, "process_open_fds", "Number of open file descriptors.", p.open_fds);
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
     add_gauge(out, "process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(rl.rlim_cur));

@@ -6,7 +6,7 @@
 namespace armored::store {
 namespace {
 
-constexpr std::array<std::pair<EventKind, const char*>, 8> kEventNames = {{
+constexpr std::array<std::pair<EventKind, const char*>, 9> kEventNames = {{
     {EventKind::kRejectedEnvelope, "rejected_envelope"},
     {EventKind::kFailedHandshake, "failed_handshake"},
     {EventKind::kAclDenied, "acl_denied"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<EventKind, const char*>, 8> kEventNames = {{
     {EventKind::kCommandRefused, "command_refused"},
     {EventKind::kOther, "other"},
     {EventKind::kConnected, "connected"},
+    {EventKind::kOperatorAuthFailed, "operator_auth_failed"},
 }};
 
 constexpr std::array<std::pair<CommandStatus, const char*>, 5> kStatusNames = {{

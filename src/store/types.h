@@ -132,6 +132,8 @@ enum class EventKind : std::uint8_t {
   // audit reads these to find revoked identities that still got in and
   // identities that never connected. peer = identity, detail names the serial.
   kConnected,
+  // A dashboard request with a missing or refused token (peer = address).
+  kOperatorAuthFailed,
 };
 
 struct SecurityEvent {

@@ -158,7 +158,7 @@
       const g = await api('/api/gaps?limit=200');
       main.replaceChildren(
         el('h2', {}, 'Sequence gaps: readings sealed but never stored'),
-        el('div', { class: 'cards' }, card('Devices with gaps', num(g.totals.devices), g.totals.devices ? 'warn' : 'good'),
+        el('div', { class: 'cards' }, card('Device epochs with gaps', num(g.totals.series), g.totals.series ? 'warn' : 'good'),
           card('Readings missing', num(g.totals.missing), g.totals.missing ? 'warn' : 'good')),
         el('h2', {}, 'Largest first (' + g.gaps.length + ' shown)'),
         table([{ title: 'Device', get: r => r.device }, { title: 'Epoch', num: true, get: r => r.epoch },
