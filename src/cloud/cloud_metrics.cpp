@@ -103,6 +103,13 @@ void add_cloud_families(metrics::Families& out, const CloudStatus& s) {
   if (s.crl_age_seconds >= 0) {
     add_gauge(out, "armored_cloud_crl_age_seconds", "Time since the loaded CRL's lastUpdate.", s.crl_age_seconds);
   }
+  if (s.gap_readings >= 0) {
+    add_gauge(out, "armored_cloud_sequence_gap_readings",
+              "Readings missing from devices' sequence numbers (armored report gaps), counted about once a minute.",
+              static_cast<double>(s.gap_readings));
+    add_gauge(out, "armored_cloud_sequence_gap_series", "Device epochs with at least one missing reading.",
+              static_cast<double>(s.gap_series));
+  }
   add_gauge(out, "armored_cloud_certificate_expiry_seconds", "Time until the cloud's own certificate expires.",
             s.certificate_expiry_seconds);
 }

@@ -53,6 +53,10 @@ struct CloudStatus {
                 commands_refused_by_cloud = 0, commands_no_route = 0, commands_expired = 0;
   double crl_age_seconds = -1;            // since the CRL's lastUpdate; -1: no CRL configured
   double certificate_expiry_seconds = 0;  // until the cloud's own certificate expires
+  // Readings missing from devices' sequences and the (device, epoch) series
+  // with a hole, as `armored report gaps` counts them; refreshed about once
+  // a minute (-1: not counted yet).
+  std::int64_t gap_readings = -1, gap_series = -1;
 };
 
 class CloudServer {

@@ -31,6 +31,8 @@ TEST(MetricFamilies, CloudStatusMapsFieldByField) {
   s.commands_acknowledged = 9;
   s.crl_age_seconds = 60;
   s.certificate_expiry_seconds = 86400;
+  s.gap_readings = 17;
+  s.gap_series = 2;
   prometheus::Registry live;
   cloud::CloudHistograms h(live);
   h.commit_seconds.Observe(0.004);
@@ -54,6 +56,7 @@ TEST(MetricFamilies, CloudStatusMapsFieldByField) {
                            "armored_cloud_commands_total{outcome=\"acknowledged\"} 9",
                            "armored_cloud_crl_age_seconds 60",
                            "armored_cloud_certificate_expiry_seconds 86400",
+                           "armored_cloud_sequence_gap_readings 17", "armored_cloud_sequence_gap_series 2",
                            "armored_cloud_commit_duration_seconds_count 1"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
@@ -91,6 +94,39 @@ TEST(MetricFamilies, GatewayStatusMapsFieldByField) {
                            "armored_gateway_spool_mirror_repairs_total 2"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
+}
+
+// The shipped scrape configuration and alert rules are what Prometheus
+// accepts, and every metric an alert names is one the cloud or gateway
+// serves.
+TEST(MetricFamilies, SamplePrometheusConfigAndAlertsCheck) {
+  auto cfg = armored::testing::run(
+      {"promtool", "check", "config", armored::testing::source_path("config/prometheus/prometheus.yml").string()},
+      std::chrono::seconds(30));
+  EXPECT_EQ(cfg.exit_code, 0) << cfg.out << cfg.err;
+  cloud::CloudStatus cs;
+  cs.gap_readings = 0;
+  cs.gap_series = 0;
+  cs.broker_enabled = true;
+  cs.crl_age_seconds = 0;  // served when a CRL is configured, as it always is for a server
+  cs.rejected_by_reason = {{"forged", 0}};
+  cs.handshake_failures_by_reason = {{"certificate_revoked", 1}};
+  Families f;
+  add_cloud_families(f, cs);
+  add_gateway_families(f, gateway::GatewayStatus{});
+  const std::string served = to_text(f);
+  const std::string rules = armored::testing::slurp(armored::testing::source_path("config/prometheus/armored-alerts.yml"));
+  std::size_t named = 0;
+  for (std::size_t at = rules.find("armored_"); at != std::string::npos; at = rules.find("armored_", at + 1)) {
+    if (at > 0 && (std::isalnum(static_cast<unsigned char>(rules[at - 1])) || rules[at - 1] == '_')) continue;
+    std::size_t end = at;
+    while (end < rules.size() && (std::isalnum(static_cast<unsigned char>(rules[end])) || rules[end] == '_')) ++end;
+    const std::string metric = rules.substr(at, end - at);
+    if (metric.rfind("armored_cloud_", 0) != 0 && metric.rfind("armored_gateway_", 0) != 0) continue;
+    ++named;
+    EXPECT_NE(served.find("\n" + metric), std::string::npos) << metric << " is in an alert but never served";
+  }
+  EXPECT_GE(named, 8u);
 }
 
 }  // namespace
