@@ -15,7 +15,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
   ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker", "admin",
-                                            "commands", "audit", "metrics"}));
+                                            "commands", "audit", "metrics", "dashboard"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -117,6 +117,10 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
 
   ARMORED_TRY(config::read_status_section(*doc, c.status_interval));
   ARMORED_TRY(config::read_http_listener(*doc, "metrics", c.metrics));
+  std::string token_file;
+  ARMORED_TRY(config::read_http_listener(*doc, "dashboard", c.dashboard, [&](config::TomlSection& s) {
+    return s.get_optional("token_file", token_file);
+  }));
 
   auto au = doc->section("audit");
   std::int64_t ai = c.audit.interval.count() / 1000, per_key = static_cast<std::int64_t>(c.audit.rows_per_key),
@@ -138,6 +142,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   ARMORED_TRY(parse_broker_section(*doc, base, c.broker, c.broker_enabled));
   const fs::path db_dir = c.backend == "sqlite" && c.sqlite_path.has_parent_path() ? c.sqlite_path.parent_path() : base;
   ARMORED_TRY(parse_admin_config(*doc, base, db_dir, c.admin));
+  c.dashboard_token_file = token_file.empty() ? db_dir / "dashboard.token" : config::resolve_path(base, token_file);
 
   return c;
 }

@@ -63,6 +63,8 @@ struct CloudConfig {
   // [status]
   std::chrono::seconds status_interval{5};
   config::HttpListener metrics;  // [metrics]: off unless a port is set
+  config::HttpListener dashboard;  // [dashboard]: off unless a port is set
+  std::filesystem::path dashboard_token_file;  // default: dashboard.token next to the database
   // [broker]: the optional second source (broker_config.h)
   bool broker_enabled = false;
   BrokerConfig broker;

@@ -19,13 +19,15 @@ std::string HttpListener::endpoint() const {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-Status read_http_listener(const TomlDocument& doc, std::string_view section, HttpListener& out_) {
+Status read_http_listener(const TomlDocument& doc, std::string_view section, HttpListener& out_,
+                          const std::function<Status(TomlSection&)>& more) {
   auto s = doc.section(section);
   HttpListener l;
   std::int64_t port = -1;
   ARMORED_TRY(s.get_optional("port", port, 0, 65535));
   ARMORED_TRY(s.get_optional_ip_address("address", l.address));
   ARMORED_TRY(s.get_optional("allow_remote", l.allow_remote));
+  if (more) ARMORED_TRY(more(s));
   ARMORED_TRY(s.reject_unknown_keys());
   if (port < 0) {
     if (s.has("address") || s.has("allow_remote")) {

@@ -13,6 +13,7 @@
 // writes down (allow_remote = true), not a default.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,7 @@
 namespace armored::config {
 
 class TomlDocument;
+class TomlSection;
 
 struct HttpListener {
   bool enabled = false;
@@ -30,7 +32,9 @@ struct HttpListener {
   std::string endpoint() const;  // "127.0.0.1:9464", "[::1]:9464"
 };
 
-// Reads `section` ("metrics", "dashboard") into `out_`, rejecting unknown keys.
-Status read_http_listener(const TomlDocument& doc, std::string_view section, HttpListener& out_);
+// Reads `section` ("metrics", "dashboard") into `out_`, rejecting unknown
+// keys; `more` reads the section's own further keys first.
+Status read_http_listener(const TomlDocument& doc, std::string_view section, HttpListener& out_,
+                          const std::function<Status(TomlSection&)>& more = {});
 
 }  // namespace armored::config

@@ -47,15 +47,18 @@ TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
   EXPECT_EQ(c->spool_dir, "/etc/armored/spool");
 }
 
-// [metrics] is off in the samples; its documented lines, uncommented as a
-// user would, turn it on at the documented defaults.
-TEST(SampleConfig, MetricsSectionsLoadWhenUncommented) {
+// [metrics] and [dashboard] are off in the samples; their documented lines,
+// uncommented as a user would, turn them on at the documented defaults.
+TEST(SampleConfig, MetricsAndDashboardSectionsLoadWhenUncommented) {
   auto uncomment = [](std::string text) {
-    const auto at = text.find("[metrics]");
-    const auto end = text.find("\n[", at + 1);
-    for (const char* key : {"# port = ", "# address = ", "# allow_remote = "}) {
-      const auto k = text.find(key, at);
-      if (k != std::string::npos && k < end) text.erase(k, 2);
+    for (const char* section : {"[metrics]", "[dashboard]"}) {
+      const auto at = text.find(section);
+      if (at == std::string::npos) continue;
+      for (const char* key : {"# port = ", "# address = ", "# allow_remote = ", "# token_file = "}) {
+        const auto end = text.find("\n[", at + 1);
+        const auto k = text.find(key, at);
+        if (k != std::string::npos && k < end) text.erase(k, 2);
+      }
     }
     return text;
   };
@@ -68,9 +71,14 @@ TEST(SampleConfig, MetricsSectionsLoadWhenUncommented) {
   ASSERT_TRUE(g) << g.error().message;
   EXPECT_TRUE(g->metrics.enabled);
   EXPECT_EQ(g->metrics.endpoint(), "127.0.0.1:9465");
-  auto as_shipped = cloud::parse_cloud_config(testing::slurp(testing::source_path("config/cloud.toml")), "c.toml");
+  EXPECT_TRUE(c->dashboard.enabled);
+  EXPECT_EQ(c->dashboard.endpoint(), "127.0.0.1:8443");
+  EXPECT_EQ(c->dashboard_token_file, std::filesystem::path("./dashboard.token"));
+  auto as_shipped = cloud::parse_cloud_config(testing::slurp(testing::source_path("config/cloud.toml")), "/srv/c.toml");
   ASSERT_TRUE(as_shipped);
   EXPECT_FALSE(as_shipped->metrics.enabled);
+  EXPECT_FALSE(as_shipped->dashboard.enabled);
+  EXPECT_EQ(as_shipped->dashboard_token_file, as_shipped->sqlite_path.parent_path() / "dashboard.token");
 }
 
 // The reliability options: documented defaults load, bad values are refused
