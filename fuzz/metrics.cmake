@@ -1,0 +1,1 @@
+armored_fuzzer(metrics_text_fuzz metrics_text_fuzz.cpp armored_metrics)
