@@ -1,11 +1,9 @@
 #include "device/direct.h"
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -17,19 +15,16 @@
 #include "crypto/cpu.h"
 #include "device/device_sealer.h"
 #include "e3/e3.h"
-#include "common/backoff.h"
 #include "mqtt/client_session.h"
+#include "mqtt_link/client_link.h"
 #include "provision/registry.h"
 #include "telemetry/generator.h"
 #include "tls/context.h"
-#include "tls/duplex.h"
 #include "tls/session_store.h"
-#include "tls/tcp_connect.h"
 #include "topics/topics.h"
 
 namespace armored::device {
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -49,12 +44,8 @@ struct DirectDevice {
   std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<tls::TlsContext> tls;
   std::unique_ptr<tls::SessionStore> tickets;
-  std::unique_ptr<Backoff> backoff;
   std::deque<Queued> queue;  // unacknowledged messages, oldest first
-  std::shared_ptr<tls::Duplex> link;
-  std::optional<mqtt::ClientSession> mqtt;
-  bool connected = false;  // CONNACK received on the current link
-  bool holds_slot = false; // counted in connecting_ (handshake in progress)
+  std::unique_ptr<mqtt_link::ClientLink> link;
   Steady::time_point next_reading;
 };
 
@@ -66,18 +57,11 @@ class DirectFleet {
   Expected<DirectSummary> run(const FleetProgress& progress);
 
  private:
-  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock_.monotonic()); }
-  asio::awaitable<void> device_loop(DirectDevice& d);
   asio::awaitable<void> ticker(const FleetProgress& progress);
-  void on_event(DirectDevice& d, tls::Event& e);
+  void make_link(DirectDevice& d);
   void on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events);
   void publish_queued(DirectDevice& d);
-  void flush(DirectDevice& d);
   Status produce(DirectDevice& d, Steady::time_point now);
-  void release_slot(DirectDevice& d) {
-    if (d.holds_slot && connecting_ > 0) --connecting_;
-    d.holds_slot = false;
-  }
 
   const FleetOptions& o_;
   const DirectOptions& d_;
@@ -88,7 +72,8 @@ class DirectFleet {
   DirectSummary sum_;
   Steady::time_point start_, produce_until_, give_up_;
   Steady::duration period_{};
-  std::size_t connecting_ = 0;
+  // So that thousands of devices do not stampede the cloud.
+  mqtt_link::ConnectLimiter limiter_{d_.max_connecting};
   bool stopping_ = false;
   std::string fatal_;
 };
@@ -136,8 +121,7 @@ Status DirectFleet::load() {
     fs::create_directories(tdir, ec);
     fs::permissions(tdir, fs::perms::owner_all, ec);
     d.tickets = std::make_unique<tls::SessionStore>(tdir, clock_, std::chrono::seconds(7200));
-    d.backoff = std::make_unique<Backoff>(std::chrono::milliseconds(200), std::chrono::milliseconds(10000),
-                                                   *d.rng);
+    make_link(d);
   }
   sum_.fleet.devices = o_.devices;
   return {};
@@ -169,33 +153,52 @@ Status DirectFleet::produce(DirectDevice& d, Steady::time_point now) {
   return {};
 }
 
-void DirectFleet::flush(DirectDevice& d) {
-  if (!d.link || !d.mqtt) return;
-  auto out = d.mqtt->pending_output();
-  if (out.empty()) return;
-  if (std::size_t n = d.link->write_some(out); n > 0) d.mqtt->consume_output(n);
+void DirectFleet::make_link(DirectDevice& d) {
+  mqtt_link::LinkOptions o;
+  o.host = d_.cloud_host;
+  o.port = d_.cloud_port;
+  o.mqtt.client_id = d.id;
+  o.mqtt.keep_alive_s = d_.keep_alive_s;
+  o.mqtt.max_inflight = d_.max_inflight;
+  o.backoff_initial = std::chrono::milliseconds(200);
+  o.backoff_max = std::chrono::milliseconds(10000);
+  o.tickets = d.tickets.get();
+  o.limiter = &limiter_;
+  o.log_name = "fleet: device " + d.id;
+  mqtt_link::LinkHandler h;
+  // A new session: everything unacknowledged goes again once it is connected.
+  h.on_session = [&d](std::size_t) {
+    for (auto& q : d.queue) q.packet_id = 0;
+  };
+  h.on_handshake = [this](const tls::HandshakeComplete& hc) {
+    ++sum_.connects;
+    if (hc.resumed) ++sum_.resumed;
+  };
+  h.on_events = [this, &d](std::span<const mqtt::ClientEvent> events) { on_mqtt(d, events); };
+  h.on_down = [this, &d](const mqtt_link::LinkDown& down) {
+    spdlog::debug("fleet: device {}: link ended: {}", d.id, down.reason);
+    if (down.stage != mqtt_link::LinkDown::Stage::kSession) ++sum_.connect_failures;
+  };
+  d.link = std::make_unique<mqtt_link::ClientLink>(io_, *d.tls, clock_, *d.rng, std::move(o), std::move(h));
 }
 
 void DirectFleet::publish_queued(DirectDevice& d) {
-  if (!d.connected || !d.mqtt) return;
+  if (!d.link->connected()) return;
+  mqtt::ClientSession& session = *d.link->session();
   for (auto& q : d.queue) {
     if (q.packet_id != 0) continue;
-    auto id = d.mqtt->publish(d.topic, q.message, mqtt::QoS::kAtLeastOnce, false, mnow());
+    auto id = session.publish(d.topic, q.message, mqtt::QoS::kAtLeastOnce, false, d.link->now());
     if (!id) break;  // window full
     q.packet_id = *id;
     ++sum_.fleet.datagrams_sent;
   }
-  flush(d);
+  d.link->flush();
 }
 
 void DirectFleet::on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events) {
   using K = mqtt::ClientEvent::Kind;
   for (const auto& ev : events) {
-    if (ev.kind == K::kConnected) {
-      d.connected = true;
-      d.backoff->reset();
-      release_slot(d);
-    } else if (ev.kind == K::kPublishAcked) {
+    if (ev.kind == K::kPublishAcked) {
       for (auto it = d.queue.begin(); it != d.queue.end(); ++it) {
         if (it->packet_id == ev.packet_id) {
           d.queue.erase(it);
@@ -203,86 +206,11 @@ void DirectFleet::on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> ev
           break;
         }
       }
-    } else if (ev.kind == K::kClosed) {
-      if (ev.error) spdlog::debug("fleet: device {}: MQTT session closed: {}", d.id, ev.error->message);
-      d.connected = false;
-      if (d.link) d.link->close();
+    } else if (ev.kind == K::kClosed && ev.error) {
+      spdlog::debug("fleet: device {}: MQTT session closed: {}", d.id, ev.error->message);
     }
   }
   publish_queued(d);
-}
-
-void DirectFleet::on_event(DirectDevice& d, tls::Event& e) {
-  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
-    ++sum_.connects;
-    if (hc->resumed) ++sum_.resumed;
-  } else if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
-    if (auto s = d.tickets->save(d_.cloud_host, d_.cloud_port, *t); !s) {
-      spdlog::warn("fleet: device {}: cannot save session ticket: {}", d.id, s.error().message);
-    }
-  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-    on_mqtt(d, d.mqtt->receive(ad->bytes, mnow()));
-  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
-    spdlog::debug("fleet: device {}: link failed: {}", d.id, f->error.message);
-    if (!d.link || !d.link->connection().handshake_done()) {
-      d.tickets->forget(d_.cloud_host, d_.cloud_port);  // a ticket the cloud refused is not worth another try
-    }
-    d.connected = false;
-  } else if (std::get_if<tls::Closed>(&e)) {
-    d.connected = false;
-  }
-}
-
-asio::awaitable<void> DirectFleet::device_loop(DirectDevice& d) {
-  asio::steady_timer t(io_);
-  while (!stopping_) {
-    if (d.queue.empty() && Steady::now() >= produce_until_) break;  // nothing left to deliver
-    // The connection cap: wait for a free handshake slot.
-    while (connecting_ >= d_.max_connecting && !stopping_) {
-      t.expires_after(std::chrono::milliseconds(5));
-      co_await t.async_wait(kNoThrow);
-    }
-    if (stopping_) break;
-    ++connecting_;
-    d.holds_slot = true;
-    tcp::socket sock(io_);
-    bool ok = !co_await tls::tcp_connect(sock, d_.cloud_host, d_.cloud_port);
-    if (ok) {
-      asio::error_code nec;
-      sock.set_option(tcp::no_delay(true), nec);
-      mqtt::ClientOptions mo;
-      mo.client_id = d.id;
-      mo.keep_alive_s = d_.keep_alive_s;
-      mo.max_inflight = d_.max_inflight;
-      d.mqtt.emplace(std::move(mo));
-      d.connected = false;
-      for (auto& q : d.queue) q.packet_id = 0;  // everything unacknowledged goes again
-      (void)d.mqtt->connect(mnow());
-      tls::ClientOptions co;
-      co.server_name = d_.cloud_host;
-      co.session = d.tickets->load(d_.cloud_host, d_.cloud_port);
-      auto conn = tls::Connection::client(*d.tls, co);
-      if (conn) {
-        d.link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock_);
-        d.link->start([this, &d](tls::Event& e) { on_event(d, e); });
-        flush(d);
-        // Released at CONNACK (on_mqtt); if the link dies first, here.
-        co_await d.link->wait_finished();
-        release_slot(d);
-        d.link.reset();
-        d.connected = false;
-        if (stopping_) break;
-      } else {
-        ok = false;
-      }
-    }
-    release_slot(d);
-    if (!ok) ++sum_.connect_failures;
-    if (stopping_) break;
-    if (d.queue.empty() && Steady::now() >= produce_until_) break;
-    t.expires_after(d.backoff->next());
-    co_await t.async_wait(kNoThrow);
-  }
 }
 
 asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
@@ -299,11 +227,7 @@ asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
           stopping_ = true;
         }
       }
-      if (d.connected && d.mqtt) {
-        auto dl = d.mqtt->next_deadline();
-        if (dl && *dl <= mnow()) on_mqtt(d, d.mqtt->on_timer(mnow()));
-        publish_queued(d);
-      }
+      publish_queued(d);  // what produce() added
       queued += d.queue.size();
     }
     sum_.fleet.unacknowledged = queued;
@@ -318,19 +242,13 @@ asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
   }
   // Done: say goodbye on every open session and let the links close.
   stopping_ = true;
-  for (auto& d : devices_) {
-    if (d.mqtt && d.connected) {
-      (void)d.mqtt->disconnect(mnow());
-      flush(d);
-    }
-    if (d.link) d.link->close();
-  }
+  for (auto& d : devices_) d.link->stop();
 }
 
 Expected<DirectSummary> DirectFleet::run(const FleetProgress& progress) {
   produce_until_ = start_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.duration_s));
   give_up_ = produce_until_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.drain_s));
-  for (auto& d : devices_) asio::co_spawn(io_, device_loop(d), asio::detached);
+  for (auto& d : devices_) d.link->start();
   asio::co_spawn(io_, ticker(progress), asio::detached);
   io_.run();
   sum_.fleet.seconds = std::chrono::duration<double>(Steady::now() - start_).count();
