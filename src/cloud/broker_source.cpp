@@ -255,9 +255,11 @@ void BrokerSource::Impl::on_link_down(const mqtt_link::LinkDown& down) {
   counters.connected = false;
   if (down.stage == Stage::kTcp) {
     ++counters.connect_failures;
-    if (down.resolving) {
+    if (!down.retry_in) {
+      // Cancelled by stop(): nothing to report.
+    } else if (down.resolving) {
       spdlog::warn("cloud: cannot resolve broker host {}: {}", config.endpoint.host, down.reason);
-    } else if (down.retry_in) {
+    } else {
       spdlog::warn("cloud: cannot reach broker {}: {}", where, down.reason);
     }
   } else if (down.stage == Stage::kTls) {
