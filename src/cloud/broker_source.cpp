@@ -1,10 +1,8 @@
 #include "cloud/broker_source.h"
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -14,18 +12,16 @@
 #include <map>
 #include <optional>
 
-#include "common/backoff.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "mqtt/client_session.h"
+#include "mqtt_link/client_link.h"
 #include "receipt/receipt.h"
 #include "tls/context.h"
-#include "tls/duplex.h"
 #include "tls/session_store.h"
 #include "topics/topics.h"
 
 namespace armored::cloud {
-using asio::ip::tcp;
 
 namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
@@ -37,30 +33,20 @@ std::int64_t unix_ms(Clock::TimePoint t) {
 
 struct BrokerSource::Impl {
   Impl(const BrokerConfig& c, Deps d)
-      : config(c), deps(std::move(d)), retry(deps.io), backoff(c.backoff_initial, c.backoff_max, rng),
-        where(fmt::format("{}:{}", c.endpoint.host, c.endpoint.port)) {}
+      : config(c), deps(std::move(d)), where(fmt::format("{}:{}", c.endpoint.host, c.endpoint.port)) {}
 
   BrokerConfig config;
   Deps deps;
   SystemRng rng;
-  asio::steady_timer retry;
-  Backoff backoff;
   std::string where;  // host:port, for logs and the audit trail
   std::unique_ptr<tls::TlsContext> tls_ctx;
   std::unique_ptr<tls::SessionStore> sessions;
-
-  std::shared_ptr<tls::Duplex> link;
-  std::optional<mqtt::ClientSession> mqtt;
+  std::unique_ptr<mqtt_link::ClientLink> link;
   // Packet ids belong to one connection: a commit that completes after a
   // reconnect must not acknowledge the new connection's packet of that id.
   std::uint64_t connection_generation = 0;
   std::size_t storing = 0;  // PUBLISHes handed to storage, not yet completed
-  // The resolve or TCP connect under way, cancelled by stop() so an
-  // unreachable broker cannot hold up shutdown.
-  tcp::resolver* resolving = nullptr;
-  tcp::socket* connecting = nullptr;
   bool stopping = false;
-  bool finished = false;
   BrokerSourceStatus counters;
   // Batch ids durable but not yet in a published receipt, per gateway id.
   std::map<std::string, std::deque<receipt::BatchId>, std::less<>> unreceipted;
@@ -68,19 +54,17 @@ struct BrokerSource::Impl {
   // oldest ids go (counted); that gateway re-sends them and gets a receipt then.
   static constexpr std::size_t kMaxUnreceiptedPerGateway = 8 * receipt::kMaxBatchIds;
 
-  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(deps.clock.monotonic()); }
-  std::string server_name() const {
-    return config.server_name.empty() ? config.endpoint.host : config.server_name;
-  }
+  mqtt::Time mnow() const { return link->now(); }
+  // The current connection's session; null before the first.
+  mqtt::ClientSession* session() { return link->session(); }
 
-  asio::awaitable<void> connect_loop();
-  asio::awaitable<void> timer_loop(std::shared_ptr<tls::Duplex> d, std::uint64_t generation);
+  void make_link();
   asio::awaitable<void> close_when_stored();
   asio::awaitable<void> receipt_loop();
   // Publishes receipts for what is durable; what the session cannot take now
   // (window full, disconnected) waits for the next round.
   void publish_receipts();
-  void on_link_event(tls::Event& e);
+  void on_link_down(const mqtt_link::LinkDown& down);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void on_publish(const mqtt::Publish& p);
   // Stores the job; once durable, marks `received` and acknowledges.
@@ -88,14 +72,29 @@ struct BrokerSource::Impl {
   // (empty: none, e.g. a foreign topic).
   void submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id, bool qos1,
               std::string receipt_for = {}, receipt::BatchId batch = {});
-  void flush();
+  void flush() { link->flush(); }
 };
 
-void BrokerSource::Impl::flush() {
-  if (!link || !mqtt || link->closed()) return;
-  auto out = mqtt->pending_output();
-  if (out.empty()) return;
-  if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
+void BrokerSource::Impl::make_link() {
+  mqtt_link::LinkOptions o;
+  o.host = config.endpoint.host;
+  o.port = config.endpoint.port;
+  o.server_name = config.server_name;
+  o.mqtt.client_id = config.client_id;
+  o.mqtt.clean_session = false;  // the broker queues uplinks while we are away
+  o.mqtt.keep_alive_s = config.keep_alive_s;
+  o.mqtt.deferred_acks = true;  // PUBACK only once durable
+  o.mqtt.max_pending_acks = config.max_unacknowledged;
+  o.backoff_initial = config.backoff_initial;
+  o.backoff_max = config.backoff_max;
+  o.tickets = sessions.get();
+  o.early_data_max_bytes = 0;  // CONNECT and SUBSCRIBE are not replay-safe
+  o.log_name = "cloud: broker source";
+  mqtt_link::LinkHandler h;
+  h.on_session = [this](std::size_t) { ++connection_generation; };
+  h.on_events = [this](std::span<const mqtt::ClientEvent> events) { on_mqtt_events(events); };
+  h.on_down = [this](const mqtt_link::LinkDown& down) { on_link_down(down); };
+  link = std::make_unique<mqtt_link::ClientLink>(deps.io, *tls_ctx, deps.clock, rng, std::move(o), std::move(h));
 }
 
 void BrokerSource::Impl::submit(WriteJob job, std::vector<ReceivedKey> received, std::uint16_t packet_id,
@@ -121,8 +120,8 @@ void BrokerSource::Impl::submit(WriteJob job, std::vector<ReceivedKey> received,
           ++counters.receipts_dropped;
         }
       }
-      if (!qos1 || !mqtt || generation != connection_generation) return;
-      if (!mqtt->acknowledge(packet_id)) return;  // session gone: the broker redelivers
+      if (!qos1 || !session() || generation != connection_generation) return;
+      if (!session()->acknowledge(packet_id)) return;  // session gone: the broker redelivers
       ++counters.acknowledged;
       flush();
     });
@@ -168,7 +167,7 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
 }
 
 void BrokerSource::Impl::publish_receipts() {
-  if (!deps.receipt_key || !mqtt || mqtt->state() != mqtt::ClientState::kConnected) return;
+  if (!deps.receipt_key || !link->connected()) return;
   for (auto it = unreceipted.begin(); it != unreceipted.end();) {
     auto& q = it->second;
     while (!q.empty()) {
@@ -183,7 +182,7 @@ void BrokerSource::Impl::publish_receipts() {
         return;
       }
       // QoS 1: a receipt lost anyway only costs the gateway a re-send.
-      if (!mqtt->publish(topics::receipts_topic(it->first), *sealed, mqtt::QoS::kAtLeastOnce, false, mnow())) {
+      if (!session()->publish(topics::receipts_topic(it->first), *sealed, mqtt::QoS::kAtLeastOnce, false, mnow())) {
         flush();
         return;  // window full: the rest waits for the next round
       }
@@ -198,7 +197,7 @@ void BrokerSource::Impl::publish_receipts() {
 
 asio::awaitable<void> BrokerSource::Impl::receipt_loop() {
   asio::steady_timer t(deps.io);
-  while (!finished) {
+  while (!link->finished()) {
     t.expires_after(config.receipt_interval);
     co_await t.async_wait(kNoThrow);
     publish_receipts();
@@ -213,13 +212,12 @@ void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> event
         counters.connected = true;
         counters.session_resumed = ev.session_present;
         ++counters.connects;
-        backoff.reset();
         spdlog::info("cloud: broker source connected to {} as '{}' (session {})", where, config.client_id,
                      ev.session_present ? "resumed, queued uplinks follow" : "new");
         // Subscribing again on a kept session is harmless and repairs a
         // session the broker lost.
         mqtt::TopicRequest t{topics::kEveryUplink, mqtt::QoS::kAtLeastOnce};
-        (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(&t, 1), mnow());
+        (void)session()->subscribe(std::span<const mqtt::TopicRequest>(&t, 1), mnow());
         break;
       }
       case K::kSubscribed:
@@ -244,109 +242,42 @@ void BrokerSource::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> event
             spdlog::warn("cloud: broker session closed: {}", ev.error->message);
           }
         }
-        counters.connected = false;
-        if (link) link->close();
+        counters.connected = false;  // the link closes the connection
         break;
       default:
         break;
     }
   }
-  flush();
 }
 
-void BrokerSource::Impl::on_link_event(tls::Event& e) {
-  if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
-    if (auto s = sessions->save(server_name(), config.endpoint.port, *t); !s) {
-      spdlog::warn("cloud: cannot save the broker's session ticket: {}", s.error().message);
+void BrokerSource::Impl::on_link_down(const mqtt_link::LinkDown& down) {
+  using Stage = mqtt_link::LinkDown::Stage;
+  counters.connected = false;
+  if (down.stage == Stage::kTcp) {
+    ++counters.connect_failures;
+    if (!down.retry_in) {
+      // Cancelled by stop(): nothing to report.
+    } else if (down.resolving) {
+      spdlog::warn("cloud: cannot resolve broker host {}: {}", config.endpoint.host, down.reason);
+    } else {
+      spdlog::warn("cloud: cannot reach broker {}: {}", where, down.reason);
     }
-  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-    if (mqtt) on_mqtt_events(mqtt->receive(ad->bytes, mnow()));
-  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
-    if (!link || !link->connection().handshake_done()) {
-      ++counters.connect_failures;
+  } else if (down.stage == Stage::kTls) {
+    ++counters.connect_failures;
+    if (down.tls_error) {
       // One clear line: which broker, and why it was refused.
       spdlog::error("cloud: broker {} refused: TLS handshake failed: {} ({})", where,
-                    tls::reason_name(f->error.reason), f->error.message);
-      sessions->forget(server_name(), config.endpoint.port);
+                    tls::reason_name(down.tls_error->reason), down.tls_error->message);
     } else {
-      spdlog::warn("cloud: link to broker {} failed: {} ({})", where, tls::reason_name(f->error.reason),
-                   f->error.message);
+      spdlog::error("cloud: broker TLS: {}", down.reason);
     }
-    counters.connected = false;
-    if (mqtt) mqtt->transport_closed();
-  } else if (std::get_if<tls::Closed>(&e)) {
-    counters.connected = false;
-    if (mqtt) mqtt->transport_closed();
+  } else if (down.tls_error) {
+    spdlog::warn("cloud: link to broker {} failed: {} ({})", where, tls::reason_name(down.tls_error->reason),
+                 down.tls_error->message);
   }
-}
-
-asio::awaitable<void> BrokerSource::Impl::timer_loop(std::shared_ptr<tls::Duplex> d, std::uint64_t generation) {
-  asio::steady_timer t(deps.io);
-  while (!d->closed()) {
-    t.expires_after(std::chrono::milliseconds(200));
-    co_await t.async_wait(kNoThrow);
-    if (d->closed() || !mqtt || generation != connection_generation) break;
-    auto dl = mqtt->next_deadline();
-    if (dl && *dl <= mnow()) on_mqtt_events(mqtt->on_timer(mnow()));
-  }
-}
-
-asio::awaitable<void> BrokerSource::Impl::connect_loop() {
-  while (!stopping) {
-    tcp::resolver resolver(deps.io);
-    resolving = &resolver;
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(config.endpoint.host, std::to_string(config.endpoint.port), kNoThrow);
-    resolving = nullptr;
-    tcp::socket sock(deps.io);
-    bool ok = !rec && !stopping;
-    if (ok) {
-      connecting = &sock;
-      auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kNoThrow);
-      connecting = nullptr;
-      (void)ep;
-      ok = !cec;
-      if (!ok) spdlog::warn("cloud: cannot reach broker {}: {}", where, cec.message());
-    } else if (rec) {
-      spdlog::warn("cloud: cannot resolve broker host {}: {}", config.endpoint.host, rec.message());
-    }
-    if (ok && !stopping) {
-      mqtt::ClientOptions mo;
-      mo.client_id = config.client_id;
-      mo.clean_session = false;  // the broker queues uplinks while we are away
-      mo.keep_alive_s = config.keep_alive_s;
-      mo.deferred_acks = true;   // PUBACK only once durable
-      mo.max_pending_acks = config.max_unacknowledged;
-      mqtt.emplace(std::move(mo));
-      ++connection_generation;
-      (void)mqtt->connect(mnow());
-      tls::ClientOptions co;
-      co.server_name = server_name();
-      // No early data: CONNECT and SUBSCRIBE are not replay-safe.
-      co.session = sessions->load(server_name(), config.endpoint.port);
-      auto conn = tls::Connection::client(*tls_ctx, co);
-      if (conn) {
-        link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), deps.clock);
-        link->start([this](tls::Event& e) { on_link_event(e); });
-        flush();  // CONNECT, sent once the handshake completes
-        asio::co_spawn(deps.io, timer_loop(link, connection_generation), asio::detached);
-        co_await link->wait_finished();
-        link.reset();
-        counters.connected = false;
-      } else {
-        spdlog::error("cloud: broker TLS: {}", conn.error().message);
-        ++counters.connect_failures;
-      }
-    } else if (!ok) {
-      ++counters.connect_failures;
-    }
-    if (stopping) break;
-    auto delay = backoff.next();
-    spdlog::info("cloud: reconnecting to broker {} in {} ms", where, delay.count());
-    retry.expires_after(delay);
-    co_await retry.async_wait(kNoThrow);
-  }
-  finished = true;
+  // The MQTT session's own end (a refused CONNECT, a keep-alive timeout) is
+  // logged with its event in on_mqtt_events.
+  if (down.retry_in) spdlog::info("cloud: reconnecting to broker {} in {} ms", where, down.retry_in->count());
 }
 
 asio::awaitable<void> BrokerSource::Impl::close_when_stored() {
@@ -359,11 +290,7 @@ asio::awaitable<void> BrokerSource::Impl::close_when_stored() {
     co_await t.async_wait(kNoThrow);
   }
   publish_receipts();  // spares the gateways a re-send of what just became durable
-  if (mqtt && mqtt->state() == mqtt::ClientState::kConnected) {
-    (void)mqtt->disconnect(mnow());  // clean session off: the broker keeps our session
-    flush();
-  }
-  if (link) link->close();
+  link->disconnect();  // clean session off: the broker keeps our session
 }
 
 BrokerSource::BrokerSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -382,6 +309,7 @@ Expected<std::unique_ptr<BrokerSource>> BrokerSource::create(const BrokerConfig&
   if (ec) return fail("cannot create " + config.ticket_dir.string() + ": " + ec.message());
   std::filesystem::permissions(config.ticket_dir, std::filesystem::perms::owner_all, ec);
   impl->sessions = std::make_unique<tls::SessionStore>(config.ticket_dir, impl->deps.clock, config.ticket_max_age);
+  impl->make_link();
   return std::unique_ptr<BrokerSource>(new BrokerSource(std::move(impl)));
 }
 
@@ -389,7 +317,7 @@ void BrokerSource::start() {
   auto& i = *impl_;
   spdlog::info("cloud: broker source {} as '{}', subscribing to {}", i.config.url, i.config.client_id,
                topics::kEveryUplink);
-  asio::co_spawn(i.deps.io, i.connect_loop(), asio::detached);
+  i.link->start();
   if (i.deps.receipt_key && i.config.receipts) asio::co_spawn(i.deps.io, i.receipt_loop(), asio::detached);
 }
 
@@ -397,12 +325,9 @@ void BrokerSource::stop() {
   auto& i = *impl_;
   if (i.stopping) return;
   i.stopping = true;
-  i.retry.cancel();
-  if (i.resolving) i.resolving->cancel();
-  if (i.connecting) {
-    asio::error_code ec;
-    i.connecting->close(ec);
-  }
+  // An unreachable broker must not hold up shutdown; a connection that is
+  // up stays until what is being stored is acknowledged.
+  i.link->stop_reconnecting();
   asio::co_spawn(i.deps.io, i.close_when_stored(), asio::detached);
 }
 

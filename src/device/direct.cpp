@@ -1,11 +1,9 @@
 #include "device/direct.h"
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -16,46 +14,32 @@
 #include "common/rng.h"
 #include "crypto/cpu.h"
 #include "device/device_sealer.h"
+#include "device/internal/simulated_wearable.h"
 #include "e3/e3.h"
-#include "common/backoff.h"
 #include "mqtt/client_session.h"
+#include "mqtt_link/client_link.h"
 #include "provision/registry.h"
 #include "telemetry/generator.h"
 #include "tls/context.h"
-#include "tls/duplex.h"
 #include "tls/session_store.h"
-#include "tls/tcp_connect.h"
 #include "topics/topics.h"
 
 namespace armored::device {
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-struct Queued {
-  Bytes message;
-  std::uint16_t packet_id = 0;  // 0: not published on the current connection
-};
-
-// One wearable with its own TLS identity and MQTT session.
+// One wearable (internal/simulated_wearable.h) with its own TLS identity
+// and MQTT link: the transport publishes what the wearable may send and
+// confirms each message at its PUBACK.
 struct DirectDevice {
-  std::string id;
+  std::optional<SimulatedWearable> sim;
   std::string topic;
-  std::unique_ptr<DeviceSealer> sealer;
-  std::unique_ptr<SeededRng> rng;
-  std::unique_ptr<telemetry::ReadingGenerator> gen;
   std::unique_ptr<tls::TlsContext> tls;
   std::unique_ptr<tls::SessionStore> tickets;
-  std::unique_ptr<Backoff> backoff;
-  std::deque<Queued> queue;  // unacknowledged messages, oldest first
-  std::shared_ptr<tls::Duplex> link;
-  std::optional<mqtt::ClientSession> mqtt;
-  bool connected = false;  // CONNACK received on the current link
-  bool holds_slot = false; // counted in connecting_ (handshake in progress)
-  Steady::time_point next_reading;
+  std::unique_ptr<mqtt_link::ClientLink> link;
 };
 
 class DirectFleet {
@@ -66,29 +50,22 @@ class DirectFleet {
   Expected<DirectSummary> run(const FleetProgress& progress);
 
  private:
-  mqtt::Time mnow() const { return std::chrono::duration_cast<mqtt::Time>(clock_.monotonic()); }
-  asio::awaitable<void> device_loop(DirectDevice& d);
   asio::awaitable<void> ticker(const FleetProgress& progress);
-  void on_event(DirectDevice& d, tls::Event& e);
+  void make_link(DirectDevice& d);
   void on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events);
   void publish_queued(DirectDevice& d);
-  void flush(DirectDevice& d);
-  Status produce(DirectDevice& d, Steady::time_point now);
-  void release_slot(DirectDevice& d) {
-    if (d.holds_slot && connecting_ > 0) --connecting_;
-    d.holds_slot = false;
-  }
 
   const FleetOptions& o_;
   const DirectOptions& d_;
   SystemClock clock_;
   SystemRng sys_rng_;
   asio::io_context io_;
-  std::vector<DirectDevice> devices_;
+  std::vector<std::unique_ptr<DirectDevice>> devices_;
   DirectSummary sum_;
   Steady::time_point start_, produce_until_, give_up_;
   Steady::duration period_{};
-  std::size_t connecting_ = 0;
+  // So that thousands of devices do not stampede the cloud.
+  mqtt_link::ConnectLimiter limiter_{d_.max_connecting};
   bool stopping_ = false;
   std::string fatal_;
 };
@@ -102,187 +79,108 @@ Status DirectFleet::load() {
   fs::create_directories(o_.state_dir / "tickets", ec);
   if (ec) return fail("cannot create " + o_.state_dir.string() + ": " + ec.message());
 
-  period_ = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.interval_s / o_.speedup));
-  start_ = Steady::now();
-  devices_.resize(o_.devices);
+  period_ = period_of(o_.interval_s, o_.speedup);
+  std::vector<SimulatedWearable*> sims;
   for (std::size_t i = 0; i < o_.devices; ++i) {
     const auto& enrol = keys->registry.devices[i];
-    DirectDevice& d = devices_[i];
-    d.id = enrol.device_id;
-    d.topic = topics::uplink_topic(d.id);
-    const fs::path key_path = o_.pki_dir / "device" / (d.id + ".key");
+    DirectDevice& d = *devices_.emplace_back(std::make_unique<DirectDevice>());
+    const std::string& id = enrol.device_id;
+    d.topic = topics::uplink_topic(id);
+    const fs::path key_path = o_.pki_dir / "device" / (id + ".key");
     auto ds = open_device_sealer(o_.sealer, *keys, enrol, o_.pki_dir, o_.state_dir, clock_, sys_rng_);
     if (!ds) return unexpected(ds.error());
-    d.rng = std::move(ds->rng);
-    d.sealer = std::move(ds->sealer);
-    // The current announcement goes first (again, after a restart): the
-    // cloud treats a repeat as a no-op.
-    d.queue.push_back({d.sealer->announcement(), 0});
-    ++sum_.fleet.announcements;
-    d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
-    d.next_reading = start_ + std::chrono::duration_cast<Steady::duration>(
-                                  period_ * (static_cast<double>(i) / static_cast<double>(o_.devices)));
+    d.sim.emplace(id, std::move(*ds), o_.max_queue, sum_.fleet);
+    sims.push_back(&*d.sim);
 
     tls::TlsConfig tc;
     tc.role = tls::Role::kClient;
     tc.ca_file = o_.pki_dir / "root-ca.crt";
-    tc.cert_chain = o_.pki_dir / "device" / (d.id + ".crt");
+    tc.cert_chain = o_.pki_dir / "device" / (id + ".crt");
     tc.key_file = key_path;
     tc.intermediates = o_.pki_dir / "issuing-ca.crt";
     auto ctx = tls::TlsContext::create(tc, clock_);
-    if (!ctx) return fail("device " + d.id + ": " + ctx.error().message);
+    if (!ctx) return fail("device " + id + ": " + ctx.error().message);
     d.tls = std::move(*ctx);
-    const fs::path tdir = o_.state_dir / "tickets" / d.id;
+    const fs::path tdir = o_.state_dir / "tickets" / id;
     fs::create_directories(tdir, ec);
     fs::permissions(tdir, fs::perms::owner_all, ec);
     d.tickets = std::make_unique<tls::SessionStore>(tdir, clock_, std::chrono::seconds(7200));
-    d.backoff = std::make_unique<Backoff>(std::chrono::milliseconds(200), std::chrono::milliseconds(10000),
-                                                   *d.rng);
+    make_link(d);
   }
   sum_.fleet.devices = o_.devices;
+  // The schedule starts once every device is loaded (TLS contexts included):
+  // started before, every device would begin behind with a burst to catch up.
+  start_ = start_schedules(sims, period_);
   return {};
 }
 
-Status DirectFleet::produce(DirectDevice& d, Steady::time_point now) {
-  std::array<std::uint8_t, 256> sealed{};
-  // Catch up on due readings, bounded so one slow tick cannot explode.
-  for (int k = 0; k < 16 && d.next_reading <= now; ++k) {
-    d.next_reading += period_;
-    if (d.sealer->rotation_due()) {
-      auto ann = d.sealer->start_epoch();
-      if (!ann) return fail("device " + d.id + ": " + ann.error().message);
-      d.queue.push_back({*ann, 0});
-      ++sum_.fleet.announcements;
-    }
-    auto reading = telemetry::encode(d.gen->next(static_cast<std::uint32_t>(unix_seconds(clock_.now())), 30));
-    auto n = d.sealer->seal(reading, sealed);
-    if (!n) return fail("device " + d.id + ": " + n.error().message);
-    ++sum_.fleet.readings;
-    if (d.queue.size() >= o_.max_queue) {
-      // Never drop the announcement at the front: the readings depend on it.
-      auto victim = d.queue.size() > 1 ? d.queue.begin() + 1 : d.queue.begin();
-      d.queue.erase(victim);
-      ++sum_.fleet.dropped;
-    }
-    d.queue.push_back({Bytes(sealed.begin(), sealed.begin() + static_cast<std::ptrdiff_t>(*n)), 0});
-  }
-  return {};
-}
-
-void DirectFleet::flush(DirectDevice& d) {
-  if (!d.link || !d.mqtt) return;
-  auto out = d.mqtt->pending_output();
-  if (out.empty()) return;
-  if (std::size_t n = d.link->write_some(out); n > 0) d.mqtt->consume_output(n);
+void DirectFleet::make_link(DirectDevice& d) {
+  mqtt_link::LinkOptions o;
+  o.host = d_.cloud_host;
+  o.port = d_.cloud_port;
+  o.mqtt.client_id = d.sim->id();
+  o.mqtt.keep_alive_s = d_.keep_alive_s;
+  o.mqtt.max_inflight = d_.max_inflight;
+  o.backoff_initial = std::chrono::milliseconds(200);
+  o.backoff_max = std::chrono::milliseconds(10000);
+  o.tickets = d.tickets.get();
+  o.limiter = &limiter_;
+  o.log_name = "fleet: device " + d.sim->id();
+  mqtt_link::LinkHandler h;
+  // A new session: everything unacknowledged goes again once it is connected.
+  h.on_session = [&d](std::size_t) {
+    auto& queue = d.sim->queue();
+    for (std::size_t i = 0; i < queue.size(); ++i) queue[i].packet_id = 0;
+  };
+  h.on_handshake = [this](const tls::HandshakeComplete& hc) {
+    ++sum_.connects;
+    if (hc.resumed) ++sum_.resumed;
+  };
+  h.on_events = [this, &d](std::span<const mqtt::ClientEvent> events) { on_mqtt(d, events); };
+  h.on_down = [this, &d](const mqtt_link::LinkDown& down) {
+    spdlog::debug("fleet: device {}: link ended: {}", d.sim->id(), down.reason);
+    if (down.stage != mqtt_link::LinkDown::Stage::kSession) ++sum_.connect_failures;
+  };
+  d.link = std::make_unique<mqtt_link::ClientLink>(io_, *d.tls, clock_, d.sim->rng(), std::move(o), std::move(h));
 }
 
 void DirectFleet::publish_queued(DirectDevice& d) {
-  if (!d.connected || !d.mqtt) return;
-  for (auto& q : d.queue) {
-    if (q.packet_id != 0) continue;
-    auto id = d.mqtt->publish(d.topic, q.message, mqtt::QoS::kAtLeastOnce, false, mnow());
+  if (!d.link->connected()) return;
+  mqtt::ClientSession& session = *d.link->session();
+  auto& queue = d.sim->queue();
+  // The session's window bounds what is in flight (published in queue
+  // order, so a prefix of it); nothing behind an unconfirmed announcement
+  // goes yet.
+  const std::size_t sendable = d.sim->sendable(d_.max_inflight + 1);
+  for (std::size_t i = 0; i < sendable; ++i) {
+    Outgoing& q = queue[i];
+    if (q.in_flight()) continue;
+    auto id = session.publish(d.topic, q.message.span(), mqtt::QoS::kAtLeastOnce, false, d.link->now());
     if (!id) break;  // window full
     q.packet_id = *id;
+    if (q.sends > 0) ++sum_.fleet.retransmissions;
+    if (q.sends < 255) ++q.sends;
     ++sum_.fleet.datagrams_sent;
   }
-  flush(d);
+  d.link->flush();
 }
 
 void DirectFleet::on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> events) {
   using K = mqtt::ClientEvent::Kind;
   for (const auto& ev : events) {
-    if (ev.kind == K::kConnected) {
-      d.connected = true;
-      d.backoff->reset();
-      release_slot(d);
-    } else if (ev.kind == K::kPublishAcked) {
-      for (auto it = d.queue.begin(); it != d.queue.end(); ++it) {
-        if (it->packet_id == ev.packet_id) {
-          d.queue.erase(it);
-          ++sum_.fleet.acknowledged;
+    if (ev.kind == K::kPublishAcked) {
+      auto& queue = d.sim->queue();
+      for (std::size_t i = 0; i < queue.size(); ++i) {
+        if (queue[i].packet_id == ev.packet_id) {
+          d.sim->confirm(i);  // the cloud acknowledges once it is durable
           break;
         }
       }
-    } else if (ev.kind == K::kClosed) {
-      if (ev.error) spdlog::debug("fleet: device {}: MQTT session closed: {}", d.id, ev.error->message);
-      d.connected = false;
-      if (d.link) d.link->close();
+    } else if (ev.kind == K::kClosed && ev.error) {
+      spdlog::debug("fleet: device {}: MQTT session closed: {}", d.sim->id(), ev.error->message);
     }
   }
   publish_queued(d);
-}
-
-void DirectFleet::on_event(DirectDevice& d, tls::Event& e) {
-  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
-    ++sum_.connects;
-    if (hc->resumed) ++sum_.resumed;
-  } else if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
-    if (auto s = d.tickets->save(d_.cloud_host, d_.cloud_port, *t); !s) {
-      spdlog::warn("fleet: device {}: cannot save session ticket: {}", d.id, s.error().message);
-    }
-  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-    on_mqtt(d, d.mqtt->receive(ad->bytes, mnow()));
-  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
-    spdlog::debug("fleet: device {}: link failed: {}", d.id, f->error.message);
-    if (!d.link || !d.link->connection().handshake_done()) {
-      d.tickets->forget(d_.cloud_host, d_.cloud_port);  // a ticket the cloud refused is not worth another try
-    }
-    d.connected = false;
-  } else if (std::get_if<tls::Closed>(&e)) {
-    d.connected = false;
-  }
-}
-
-asio::awaitable<void> DirectFleet::device_loop(DirectDevice& d) {
-  asio::steady_timer t(io_);
-  while (!stopping_) {
-    if (d.queue.empty() && Steady::now() >= produce_until_) break;  // nothing left to deliver
-    // The connection cap: wait for a free handshake slot.
-    while (connecting_ >= d_.max_connecting && !stopping_) {
-      t.expires_after(std::chrono::milliseconds(5));
-      co_await t.async_wait(kNoThrow);
-    }
-    if (stopping_) break;
-    ++connecting_;
-    d.holds_slot = true;
-    tcp::socket sock(io_);
-    bool ok = !co_await tls::tcp_connect(sock, d_.cloud_host, d_.cloud_port);
-    if (ok) {
-      asio::error_code nec;
-      sock.set_option(tcp::no_delay(true), nec);
-      mqtt::ClientOptions mo;
-      mo.client_id = d.id;
-      mo.keep_alive_s = d_.keep_alive_s;
-      mo.max_inflight = d_.max_inflight;
-      d.mqtt.emplace(std::move(mo));
-      d.connected = false;
-      for (auto& q : d.queue) q.packet_id = 0;  // everything unacknowledged goes again
-      (void)d.mqtt->connect(mnow());
-      tls::ClientOptions co;
-      co.server_name = d_.cloud_host;
-      co.session = d.tickets->load(d_.cloud_host, d_.cloud_port);
-      auto conn = tls::Connection::client(*d.tls, co);
-      if (conn) {
-        d.link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock_);
-        d.link->start([this, &d](tls::Event& e) { on_event(d, e); });
-        flush(d);
-        // Released at CONNACK (on_mqtt); if the link dies first, here.
-        co_await d.link->wait_finished();
-        release_slot(d);
-        d.link.reset();
-        d.connected = false;
-        if (stopping_) break;
-      } else {
-        ok = false;
-      }
-    }
-    release_slot(d);
-    if (!ok) ++sum_.connect_failures;
-    if (stopping_) break;
-    if (d.queue.empty() && Steady::now() >= produce_until_) break;
-    t.expires_after(d.backoff->next());
-    co_await t.async_wait(kNoThrow);
-  }
 }
 
 asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
@@ -290,21 +188,23 @@ asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
   auto last_progress = start_;
   for (;;) {
     const auto now = Steady::now();
-    const bool producing = now < produce_until_;
+    if (o_.stop_requested && o_.stop_requested->load(std::memory_order_relaxed)) {
+      sum_.fleet.stopped = true;
+      stopping_ = true;
+    }
+    const bool producing = now < produce_until_ && !stopping_;
+    // Readings carry whole seconds: one clock read per pass over the fleet.
+    const auto wall_s = static_cast<std::uint32_t>(unix_seconds(clock_.now()));
     std::uint64_t queued = 0;
     for (auto& d : devices_) {
       if (producing) {
-        if (auto s = produce(d, now); !s) {
+        if (auto s = d->sim->produce(now, wall_s); !s) {
           fatal_ = s.error().message;
           stopping_ = true;
         }
       }
-      if (d.connected && d.mqtt) {
-        auto dl = d.mqtt->next_deadline();
-        if (dl && *dl <= mnow()) on_mqtt(d, d.mqtt->on_timer(mnow()));
-        publish_queued(d);
-      }
-      queued += d.queue.size();
+      publish_queued(*d);  // what produce() added
+      queued += d->sim->queued();
     }
     sum_.fleet.unacknowledged = queued;
     sum_.fleet.seconds = std::chrono::duration<double>(now - start_).count();
@@ -318,19 +218,13 @@ asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
   }
   // Done: say goodbye on every open session and let the links close.
   stopping_ = true;
-  for (auto& d : devices_) {
-    if (d.mqtt && d.connected) {
-      (void)d.mqtt->disconnect(mnow());
-      flush(d);
-    }
-    if (d.link) d.link->close();
-  }
+  for (auto& d : devices_) d->link->stop();
 }
 
 Expected<DirectSummary> DirectFleet::run(const FleetProgress& progress) {
   produce_until_ = start_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.duration_s));
   give_up_ = produce_until_ + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o_.drain_s));
-  for (auto& d : devices_) asio::co_spawn(io_, device_loop(d), asio::detached);
+  for (auto& d : devices_) d->link->start();
   asio::co_spawn(io_, ticker(progress), asio::detached);
   io_.run();
   sum_.fleet.seconds = std::chrono::duration<double>(Steady::now() - start_).count();

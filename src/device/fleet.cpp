@@ -12,7 +12,7 @@
 #include "common/rng.h"
 #include "device/command_endpoint.h"
 #include "device/device_sealer.h"
-#include "device/pending_queue.h"
+#include "device/internal/simulated_wearable.h"
 #include "crypto/cpu.h"
 #include "e3/e3.h"
 #include "link/link.h"
@@ -23,50 +23,31 @@
 namespace armored::device {
 namespace fs = std::filesystem;
 using asio::ip::udp;
-using Steady = std::chrono::steady_clock;
 
 namespace {
 
-struct Pending {
-  MessageBytes message;
-  Steady::time_point last_sent;
-  std::uint8_t sends = 0;  // each re-send waits twice as long (up to 16x): late answers are not losses
-  bool reading = false;    // a sealed reading (not an announcement or a command reply)
-};
-
-// One simulated wearable.
+// One simulated wearable (internal/simulated_wearable.h) and the commands it takes.
 struct Device {
-  std::string id;
-  std::unique_ptr<DeviceSealer> sealer;
-  std::unique_ptr<telemetry::ReadingGenerator> gen;
-  std::unique_ptr<SeededRng> rng;
-  RingQueue<Pending> queue;         // unanswered messages, oldest first
-  bool announcement_acked = false;  // readings wait until the epoch is known to be spooled
-  Steady::time_point next_reading;
-  Steady::duration period{};        // interval / speedup; set_interval changes it
+  SimulatedWearable sim;
   std::unique_ptr<CommandEndpoint> commands;
 };
-
-Steady::duration period_of(double interval_s, double speedup) {
-  return std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(interval_s / speedup));
-}
 
 std::string key_of(ByteSpan header) { return std::string(reinterpret_cast<const char*>(header.data()), header.size()); }
 
 // A datagram that is not an answer: a command for one of the devices (by
 // the kid in its E3 header), or noise, which is ignored.
-void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
+void handle_downlink(ByteSpan datagram, std::vector<std::unique_ptr<Device>>& devices,
                      const std::unordered_map<std::string, std::size_t>& by_kid, const Clock& clock, double speedup,
                      FleetSummary& sum) {
   auto h = e3::parse_header(datagram);
   if (!h || h->type != e3::MessageType::kDownlink) return;
   auto it = by_kid.find(key_of(h->kid));
   if (it == by_kid.end()) return;
-  Device& d = devices[it->second];
-  auto handled = d.commands->handle(*d.sealer, datagram, clock.now());
+  Device& d = *devices[it->second];
+  auto handled = d.commands->handle(d.sim.sealer(), datagram, clock.now());
   if (!handled) {
     ++sum.commands_unopened;
-    spdlog::info("fleet: device {}: downlink envelope refused: {}", d.id, handled.error().message);
+    spdlog::info("fleet: device {}: downlink envelope refused: {}", d.sim.id(), handled.error().message);
     return;
   }
   ++sum.commands_received;
@@ -77,19 +58,13 @@ void handle_downlink(ByteSpan datagram, std::vector<Device>& devices,
     ++sum.commands_refused;
     ++sum.refusal_reasons[command::to_string(reply.reason)];
   }
-  spdlog::info("fleet: device {}: command {} {}{}", d.id, reply.command_id, command::to_string(reply.outcome),
+  spdlog::info("fleet: device {}: command {} {}{}", d.sim.id(), reply.command_id, command::to_string(reply.outcome),
                reply.outcome == command::Outcome::kRefused ? std::string(" ") + command::to_string(reply.reason) : "");
-  for (auto& m : handled->uplink) {
-    if (e3::flags_type(m[0]) == e3::MessageType::kAnnouncement) ++sum.announcements;
-    d.queue.push_back({MessageBytes(m), Steady::time_point{}});
-  }
-  if (handled->started_epoch) d.announcement_acked = false;
+  // A new epoch's announcement among them holds back what follows it.
+  for (auto& m : handled->uplink) d.sim.queue_message(m);
   const auto settings = d.commands->device().settings();
   const auto period = period_of(static_cast<double>(settings.interval_s), speedup);
-  if (period != d.period || handled->rebooted) {
-    d.period = period;
-    d.next_reading = Steady::now() + period;
-  }
+  if (period != d.sim.period() || handled->rebooted) d.sim.restart_schedule(Steady::now(), period);
 }
 
 }  // namespace
@@ -125,34 +100,20 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
   sum.devices = o.devices;
   const auto period = period_of(o.interval_s, o.speedup);
 
-  std::vector<Device> devices(o.devices);
+  std::vector<std::unique_ptr<Device>> devices;
+  std::vector<SimulatedWearable*> sims;
   std::unordered_map<std::string, std::size_t> by_kid;
   for (std::size_t i = 0; i < o.devices; ++i) {
     const auto& enrol = keys->registry.devices[i];
-    Device& d = devices[i];
-    d.id = enrol.device_id;
     auto ds = open_device_sealer(o.sealer, *keys, enrol, o.pki_dir, o.state_dir, clock, sys_rng);
     if (!ds) return unexpected(ds.error());
-    d.rng = std::move(ds->rng);
-    d.sealer = std::move(ds->sealer);
-    // After a restart the current announcement goes first again: the cloud
-    // treats a repeat as a no-op, and a lost one must not strand the readings.
-    d.queue.push_back({MessageBytes(d.sealer->announcement()), Steady::time_point{}});
-    ++sum.announcements;
-    d.gen = std::make_unique<telemetry::ReadingGenerator>(*d.rng);
-    d.period = period;
-    d.commands = std::make_unique<CommandEndpoint>(*schema, device_type, initial, clock.now(), pc);
+    devices.push_back(std::make_unique<Device>(Device{SimulatedWearable(enrol.device_id, std::move(*ds), o.max_queue, sum),
+                                                      std::make_unique<CommandEndpoint>(*schema, device_type, initial,
+                                                                                        clock.now(), pc)}));
+    sims.push_back(&devices.back()->sim);
     by_kid[key_of(enrol.kid)] = i;
   }
-  // The clock starts once every device is loaded (seconds for a large
-  // fleet): started before, every device would begin behind schedule and
-  // the first pass would send a burst of catch-up readings.
-  const auto start = Steady::now();
-  for (std::size_t i = 0; i < o.devices; ++i) {
-    // Spread first readings over one period so the fleet does not fire at once.
-    devices[i].next_reading =
-        start + std::chrono::duration_cast<Steady::duration>(period * (static_cast<double>(i) / static_cast<double>(o.devices)));
-  }
+  const auto start = start_schedules(sims, period);
 
   asio::io_context io;
   udp::socket sock(io);
@@ -186,20 +147,17 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     ByteSpan kid = ans.header_bytes.subspan(2, kid_len);
     auto it = by_kid.find(key_of(kid));
     if (it == by_kid.end()) return;
-    Device& d = devices[it->second];
-    for (std::size_t qi = 0; qi < d.queue.size(); ++qi) {
-      const MessageBytes& q = d.queue[qi].message;
+    SimulatedWearable& d = devices[it->second]->sim;
+    auto& queue = d.queue();
+    for (std::size_t qi = 0; qi < queue.size(); ++qi) {
+      const MessageBytes& q = queue[qi].message;
       if (q.size() > ans.header_bytes.size() &&
           std::equal(ans.header_bytes.begin(), ans.header_bytes.end(), q.begin())) {
         if (ans.kind == link::kAckRefused) {
           ++sum.refused;
           break;
         }
-        const bool is_announcement = e3::flags_type(q[0]) == e3::MessageType::kAnnouncement;
-        if (is_announcement) d.announcement_acked = true;
-        if (d.queue[qi].reading) ++sum.readings_acknowledged;
-        d.queue.erase(qi);
-        ++sum.acknowledged;
+        d.confirm(qi);
         break;
       }
     }
@@ -225,14 +183,26 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
       if (got < udp_batch::kMaxBatch) break;
     }
   };
-  std::array<std::uint8_t, 256> sealed{};
+  // Per reading: alerts against its device's threshold, and --save-envelope.
+  std::int64_t alert_dbpm = 0;  // of the device producing
+  const SimulatedWearable::ReadingHook on_reading = [&](const telemetry::Reading& r, ByteSpan sealed) -> Status {
+    if (r.heart_rate_dbpm > alert_dbpm) ++sum.alerts;
+    if (!envelope_saved && !o.save_envelope.empty()) {
+      const std::string hex = to_hex(sealed) + "\n";
+      if (auto w = write_file_atomic(o.save_envelope, as_bytes(hex), 0644); !w) {
+        return fail("--save-envelope: " + w.error().message);
+      }
+      envelope_saved = true;
+    }
+    return {};
+  };
 
   for (;;) {
     auto now = Steady::now();
     if (o.stop_requested && o.stop_requested->load(std::memory_order_relaxed)) {
       sum.stopped = true;
       std::uint64_t queued = 0;
-      for (const auto& d : devices) queued += d.queue.size();
+      for (const auto& d : devices) queued += d->sim.queued();
       sum.unacknowledged = queued;
       break;
     }
@@ -241,45 +211,19 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     const auto wall_s = static_cast<std::uint32_t>(unix_seconds(clock.now()));
     std::uint64_t queued = 0;
     std::size_t since_drain = 0;
-    for (auto& d : devices) {
-      if (producing && d.announcement_acked) {
-        // Catch up on due readings, bounded so one slow tick cannot explode.
-        for (int k = 0; k < 16 && d.next_reading <= now; ++k) {
-          d.next_reading += d.period;
-          if (d.sealer->rotation_due()) {
-            auto ann = d.sealer->start_epoch();
-            if (!ann) return fail("device " + d.id + ": " + ann.error().message);
-            d.announcement_acked = false;
-            d.queue.push_back({MessageBytes(*ann), Steady::time_point{}});
-            ++sum.announcements;
-            break;
-          }
-          const auto r = d.gen->next(wall_s, 30);
-          if (r.heart_rate_dbpm > d.commands->device().settings().alert_threshold_bpm * 10) ++sum.alerts;
-          auto reading = telemetry::encode(r);
-          auto n = d.sealer->seal(reading, sealed);
-          if (!n) return fail("device " + d.id + ": " + n.error().message);
-          if (!envelope_saved && !o.save_envelope.empty()) {
-            const std::string hex = to_hex(ByteSpan(sealed.data(), *n)) + "\n";
-            if (auto w = write_file_atomic(o.save_envelope, as_bytes(hex), 0644); !w) {
-              return fail("--save-envelope: " + w.error().message);
-            }
-            envelope_saved = true;
-          }
-          ++sum.readings;
-          if (d.queue.size() >= o.max_queue) {
-            d.queue.pop_front();
-            ++sum.dropped;
-          }
-          d.queue.push_back({MessageBytes(ByteSpan(sealed.data(), *n)), Steady::time_point{}, 0, true});
-        }
+    for (auto& dev : devices) {
+      SimulatedWearable& d = dev->sim;
+      if (producing) {
+        alert_dbpm = dev->commands->device().settings().alert_threshold_bpm * 10;
+        if (auto made = d.produce(now, wall_s, on_reading); !made) return unexpected(made.error());
       }
-      // Send what is new or due again; until the announcement is spooled,
-      // only the announcement goes out.
-      std::size_t budget = d.announcement_acked ? std::min<std::size_t>(64, d.queue.size())
-                                                : std::min<std::size_t>(1, d.queue.size());
+      // Send what is new or due again, nothing behind an unconfirmed
+      // announcement. Each re-send waits twice as long (up to 16x): late
+      // answers are not losses.
+      auto& queue = d.queue();
+      const std::size_t budget = d.sendable(64);
       for (std::size_t k = 0; k < budget; ++k) {
-        Pending& p = d.queue[k];
+        Outgoing& p = queue[k];
         if (p.last_sent != Steady::time_point{} &&
             now - p.last_sent < retry * (1 << std::min<int>(p.sends - 1, 4))) {
           continue;
@@ -290,7 +234,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
         if (p.sends < 255) ++p.sends;
         ++sum.datagrams_sent;
       }
-      queued += d.queue.size();
+      queued += d.queued();
       if (++since_drain == 256) {
         since_drain = 0;
         tx.flush(fd);

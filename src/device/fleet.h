@@ -36,7 +36,9 @@ struct FleetOptions {
   double duration_s = 60;         // stop producing readings after this
   double drain_s = 30;            // then wait this long at most for every answer
   double retry_after_s = 0.5;     // re-send an unanswered message after this
-  std::size_t max_queue = 10000;  // per device; beyond it the oldest reading is dropped (counted)
+  // Per device; beyond it the oldest reading not in flight is dropped
+  // (counted; docs/pipeline.md, "One simulated device").
+  std::size_t max_queue = 10000;
   std::string aead;               // empty: ChaCha20 without AES hardware, AES-128-GCM with
   // Which code seals: the C++ sealer (src/e3) or the device SDK's C library
   // (device-sdk/, OpenSSL backend), the code firmware runs.
@@ -66,7 +68,12 @@ struct FleetSummary {
   std::uint64_t refused = 0;         // answers "spool full" (the message is re-sent)
   std::uint64_t retransmissions = 0;
   std::uint64_t unacknowledged = 0;  // still queued at the end
-  std::uint64_t dropped = 0;         // queue overflow
+  std::uint64_t dropped = 0;         // readings dropped at queue overflow (never announcements or replies)
+  // Of those, readings sent at least once before they were dropped: the
+  // cloud may still store these (an answer or PUBACK lost, or still to come).
+  // So the cloud stores at least readings_acknowledged and at most that plus
+  // dropped_after_send plus what is still queued.
+  std::uint64_t dropped_after_send = 0;
   std::uint64_t alerts = 0;          // readings with heart rate above the device's alert threshold
   std::uint64_t commands_received = 0;   // downlink envelopes opened by their device
   std::uint64_t commands_accepted = 0;

@@ -69,6 +69,7 @@ class RingQueue {
   bool empty() const { return size_ == 0; }
   std::size_t capacity() const { return buf_.size(); }
   T& operator[](std::size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+  const T& operator[](std::size_t i) const { return buf_[(head_ + i) & (buf_.size() - 1)]; }
   T& front() { return buf_[head_]; }
 
   void push_back(T v) {

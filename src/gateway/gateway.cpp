@@ -23,17 +23,15 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "e3/batch.h"
-#include "common/backoff.h"
 #include "gateway/recent_set.h"
 #include "link/link.h"
 #include "mqtt/client_session.h"
+#include "mqtt_link/client_link.h"
 #include "receipt/receipt.h"
 #include "spool/spool.h"
 #include "tls/context.h"
 #include "tls/crl_watch.h"
-#include "tls/duplex.h"
 #include "tls/session_store.h"
-#include "tls/tcp_connect.h"
 #include "topics/topics.h"
 #include "udp_batch/udp_batch.h"
 
@@ -100,8 +98,7 @@ struct Datagram {
 
 struct Gateway::Impl {
   Impl(const GatewayConfig& c, Clock& clk)
-      : config(c), clock(clk), udp_sock(io), signals(io, SIGINT, SIGTERM), pump_wake(io),
-        backoff(c.backoff_initial, c.backoff_max, rng) {
+      : config(c), clock(clk), udp_sock(io), signals(io, SIGINT, SIGTERM), pump_wake(io) {
     pump_wake.expires_at(std::chrono::steady_clock::time_point::max());
   }
 
@@ -115,15 +112,14 @@ struct Gateway::Impl {
   std::unique_ptr<tls::TlsContext> tls_ctx;
   std::unique_ptr<tls::SessionStore> sessions;
   std::unique_ptr<spool::Spool> spool;
-  Backoff backoff;
   bool stopping = false;
   int exit_code = 0;
   bool gro = false;  // the UDP socket takes coalesced runs (UDP_GRO)
   GatewayStatus counters;
 
-  // The current uplink connection.
-  std::shared_ptr<tls::Duplex> link;
-  std::optional<mqtt::ClientSession> mqtt;
+  // The uplink: connecting, keep-alive, flushing and reconnecting are the link's.
+  std::unique_ptr<mqtt_link::ClientLink> link;
+  mqtt::ClientSession* mqtt = nullptr;  // the link's session for the current connection
   bool mqtt_connected = false;
   struct InFlight {
     std::uint16_t packet_id;
@@ -227,15 +223,17 @@ struct Gateway::Impl {
   // Closes and opens the spool again (after a failed sync); false if it cannot.
   bool reopen_spool();
   asio::awaitable<void> udp_loop();
-  asio::awaitable<void> uplink_loop();
+  void make_link();
+  // A new connection's session; with early_budget > 0, the first batch rides in 0-RTT.
+  void on_session(std::size_t early_budget);
+  void on_link_down(const mqtt_link::LinkDown& down);
   asio::awaitable<void> status_loop();
-  asio::awaitable<void> timer_loop(std::shared_ptr<tls::Duplex> d);
+  asio::awaitable<void> receipt_timer_loop();
   void handle_datagrams(const Bytes& arena, std::span<Datagram> batch);
   void remember_address(ByteSpan kid, const udp::endpoint& from);
   void queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header);
   void send_answer(const udp::endpoint& to, link::AnswerPacker& p);
   void flush_answers();
-  void on_link_event(tls::Event& e);
   void on_mqtt_events(std::span<const mqtt::ClientEvent> events);
   void pump();
   Result<std::optional<OutBatch>, spool::SpoolError> next_batch(std::size_t max_bytes);
@@ -284,6 +282,7 @@ Status Gateway::Impl::load() {
   if (st.pending_records > 0) {
     spdlog::info("gateway: {} spooled messages from before the restart will be forwarded", st.pending_records);
   }
+  make_link();
   return {};
 }
 
@@ -495,7 +494,7 @@ bool Gateway::Impl::publish_batch(OutBatch& b) {
 }
 
 void Gateway::Impl::pump() {
-  if (!link || link->closed() || !mqtt || !mqtt_connected) return;
+  if (!link || !mqtt || !mqtt_connected) return;
   // Copies the cloud never received go first: they are the oldest.
   if (receipt_mode() && !publish_resends()) {
     flush_mqtt();
@@ -522,12 +521,7 @@ void Gateway::Impl::pump() {
 }
 
 void Gateway::Impl::flush_mqtt() {
-  if (!link || !mqtt) return;
-  auto out = mqtt->pending_output();
-  if (out.empty()) return;
-  // One write() takes at most tls::Connection::kMaxPendingWrite; a wide
-  // PUBLISH window after a reconnect can queue several times that.
-  if (std::size_t n = link->write_some(out); n > 0) mqtt->consume_output(n);
+  if (link) link->flush();
 }
 
 void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
@@ -536,7 +530,6 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
     switch (ev.kind) {
       case K::kConnected: {
         mqtt_connected = true;
-        backoff.reset();
         const mqtt::TopicRequest t[] = {{topic.down, mqtt::QoS::kAtLeastOnce},
                                         {topic.receipts, mqtt::QoS::kAtLeastOnce}};
         (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(t, receipt_mode() ? 2 : 1), mnow());
@@ -598,8 +591,7 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
       }
       case K::kClosed:
         if (ev.error) spdlog::warn("gateway: MQTT session closed: {}", ev.error->message);
-        mqtt_connected = false;
-        if (link) link->close();
+        mqtt_connected = false;  // the link closes the connection
         break;
       default:
         break;
@@ -608,43 +600,33 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
   pump();
 }
 
-void Gateway::Impl::on_link_event(tls::Event& e) {
-  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
-    ++counters.connects;
-    if (hc->resumed) ++counters.resumed;
-    if (hc->early_data_accepted) ++counters.zero_rtt;
-  } else if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {
-    if (auto s = sessions->save(config.cloud_host, config.cloud_port, *t); !s) {
-      spdlog::warn("gateway: cannot save session ticket: {}", s.error().message);
-    }
-  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-    on_mqtt_events(mqtt->receive(ad->bytes, mnow()));
-  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
+void Gateway::Impl::on_link_down(const mqtt_link::LinkDown& down) {
+  mqtt_connected = false;
+  const bool tcp_failed = down.stage == mqtt_link::LinkDown::Stage::kTcp;
+  if (tcp_failed && !tcp_failing) {
+    // Once per outage, with the reason; the reconnect lines follow at info.
+    spdlog::warn("gateway: cannot {} {}:{}: {}", down.resolving ? "resolve" : "connect to", config.cloud_host,
+                 config.cloud_port, down.reason);
+  }
+  tcp_failing = tcp_failed;
+  if (down.tls_error) {
     spdlog::warn("gateway: link to {}:{} failed: {} ({})", config.cloud_host, config.cloud_port,
-                 tls::reason_name(f->error.reason), f->error.message);
-    if (!link || !link->connection().handshake_done()) {
-      ++counters.connect_failures;
-      // A ticket the server would not take is not worth another try.
-      sessions->forget(config.cloud_host, config.cloud_port);
-    }
-    mqtt_connected = false;
-  } else if (std::get_if<tls::Closed>(&e)) {
-    mqtt_connected = false;
+                 tls::reason_name(down.tls_error->reason), down.tls_error->message);
+  }
+  // The link forgets a ticket the server would not take.
+  if (down.stage != mqtt_link::LinkDown::Stage::kSession) ++counters.connect_failures;
+  if (down.retry_in) {
+    spdlog::info("gateway: reconnecting to {}:{} in {} ms", config.cloud_host, config.cloud_port,
+                 down.retry_in->count());
   }
 }
 
-asio::awaitable<void> Gateway::Impl::timer_loop(std::shared_ptr<tls::Duplex> d) {
+asio::awaitable<void> Gateway::Impl::receipt_timer_loop() {
   asio::steady_timer t(io);
-  while (!d->closed()) {
+  while (!stopping) {
     t.expires_after(std::chrono::milliseconds(200));
     co_await t.async_wait(kNoThrow);
-    if (d->closed() || !mqtt) break;
-    auto dl = mqtt->next_deadline();
-    if (dl && *dl <= mnow()) {
-      on_mqtt_events(mqtt->on_timer(mnow()));
-      flush_mqtt();
-    }
-    if (receipt_mode()) check_receipt_deadline();
+    if (!stopping && link && link->connected()) check_receipt_deadline();
   }
 }
 
@@ -807,66 +789,47 @@ void Gateway::Impl::reset_in_flight() {
   }
 }
 
-asio::awaitable<void> Gateway::Impl::uplink_loop() {
-  asio::steady_timer t(io);
-  while (!stopping) {
-    tcp::socket sock(io);
-    const auto tcp_error = co_await tls::tcp_connect(sock, config.cloud_host, config.cloud_port);
-    const bool ok = !tcp_error;
-    if (!ok && !tcp_failing) {
-      // Once per outage, with the reason; the reconnect lines follow at info.
-      spdlog::warn("gateway: cannot {} {}:{}: {}", tcp_error.resolving ? "resolve" : "connect to", config.cloud_host,
-                   config.cloud_port, tcp_error.code.message());
-    }
-    tcp_failing = !ok;
-    if (ok) {
-      // New MQTT session; everything not acknowledged is sent again from the spool.
-      mqtt::ClientOptions mo;
-      mo.client_id = config.id;
-      mo.keep_alive_s = config.keep_alive_s;
-      mo.max_inflight = config.max_inflight;
-      mqtt.emplace(std::move(mo));
-      mqtt_connected = false;
+void Gateway::Impl::make_link() {
+  mqtt_link::LinkOptions o;
+  o.host = config.cloud_host;
+  o.port = config.cloud_port;
+  o.mqtt.client_id = config.id;
+  o.mqtt.keep_alive_s = config.keep_alive_s;
+  o.mqtt.max_inflight = config.max_inflight;
+  o.backoff_initial = config.backoff_initial;
+  o.backoff_max = config.backoff_max;
+  o.tickets = sessions.get();
+  // 0-RTT: CONNECT and the first batch go in the first flight. E3 drops
+  // any replay of it, so early data is safe for telemetry.
+  o.early_data_max_bytes = config.early_data_max_bytes;
+  o.log_name = "gateway";
+  mqtt_link::LinkHandler h;
+  h.on_session = [this](std::size_t early_budget) { on_session(early_budget); };
+  h.on_handshake = [this](const tls::HandshakeComplete& hc) {
+    ++counters.connects;
+    if (hc.resumed) ++counters.resumed;
+    if (hc.early_data_accepted) ++counters.zero_rtt;
+  };
+  h.on_events = [this](std::span<const mqtt::ClientEvent> events) { on_mqtt_events(events); };
+  h.on_down = [this](const mqtt_link::LinkDown& down) { on_link_down(down); };
+  link = std::make_unique<mqtt_link::ClientLink>(io, *tls_ctx, clock, rng, std::move(o), std::move(h));
+}
+
+void Gateway::Impl::on_session(std::size_t early_budget) {
+  // New MQTT session; everything not acknowledged is sent again from the spool.
+  mqtt = link->session();
+  mqtt_connected = false;
+  reset_in_flight();
+  // What the broker acknowledged and awaits a receipt is not sent again
+  // here; a receipt that overtakes it or the deadline decides that.
+  sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
+  if (early_budget == 0) return;
+  auto b = next_batch(early_budget);
+  if (b && *b) {
+    if (!publish_batch(**b)) {
       reset_in_flight();
-      // What the broker acknowledged and awaits a receipt is not sent again
-      // here; a receipt that overtakes it or the deadline decides that.
       sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
-      (void)mqtt->connect(mnow());
-      tls::ClientOptions co;
-      co.server_name = config.cloud_host;
-      co.session = sessions->load(config.cloud_host, config.cloud_port);
-      if (co.session && config.early_data_max_bytes > 0) {
-        // 0-RTT: CONNECT and the first batch go in the first flight. E3
-        // drops any replay of it, so early data is safe for telemetry.
-        auto b = next_batch(config.early_data_max_bytes - std::min<std::size_t>(config.early_data_max_bytes, 512));
-        if (b && *b) {
-          if (!publish_batch(**b)) {
-            reset_in_flight();
-            sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
-          }
-        }
-        auto out = mqtt->pending_output();
-        co.early_data.assign(out.begin(), out.end());
-        mqtt->consume_output(out.size());
-      }
-      auto conn = tls::Connection::client(*tls_ctx, co);
-      if (conn) {
-        link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock);
-        link->start([this](tls::Event& e) { on_link_event(e); });
-        flush_mqtt();  // CONNECT, when it did not go as early data
-        asio::co_spawn(io, timer_loop(link), asio::detached);
-        co_await link->wait_finished();
-        link.reset();
-        mqtt_connected = false;
-      }
-    } else {
-      ++counters.connect_failures;
     }
-    if (stopping) break;
-    auto delay = backoff.next();
-    spdlog::info("gateway: reconnecting to {}:{} in {} ms", config.cloud_host, config.cloud_port, delay.count());
-    t.expires_after(delay);
-    co_await t.async_wait(kNoThrow);
   }
 }
 
@@ -914,7 +877,7 @@ void Gateway::Impl::begin_stop() {
   asio::error_code ec;
   udp_sock.close(ec);
   signals.cancel(ec);
-  if (link) link->close();
+  if (link) link->stop();
   io.stop();
 }
 
@@ -971,7 +934,8 @@ int Gateway::run() {
     if (!ec) i.begin_stop();
   });
   asio::co_spawn(i.io, i.udp_loop(), asio::detached);
-  asio::co_spawn(i.io, i.uplink_loop(), asio::detached);
+  i.link->start();
+  if (i.receipt_mode()) asio::co_spawn(i.io, i.receipt_timer_loop(), asio::detached);
   asio::co_spawn(i.io, i.status_loop(), asio::detached);
   // With [cloud] crl set, the CRL is reloaded on SIGHUP and when the file
   // changes, like the cloud's: new connections are checked against it.
