@@ -92,12 +92,24 @@ class Connection {
   Result<void, TlsError> write(ByteSpan app);
   // Sends close_notify.
   void close();
-  // The transport failed or timed out (the runner's call): the connection
+  // The transport failed or timed out (the driver's call): the connection
   // is failed and the reason counted. No-op once closed or failed.
   void abort(TlsError error);
+  // Time limits are on the caller's monotonic scale (Clock::monotonic()),
+  // never on wall time, which may jump.
+  // A handshake not complete at `deadline` fails with Reason::kTimeout when
+  // on_timer() is called at or after it. Without one, no handshake limit.
+  void set_handshake_deadline(Clock::Duration deadline);
+  // When on_timer() next has something to do; nullopt: nothing pending.
+  std::optional<Clock::Duration> next_deadline() const;
+  // Acts on what is due at `monotonic_now`: a Failed{kTimeout} event if the
+  // handshake is past its deadline, nothing otherwise.
+  std::vector<Event> on_timer(Clock::Duration monotonic_now);
   // Bytes to send to the peer (and clears them).
   Bytes take_output();
   bool has_output() const;
+  // How many bytes take_output() would return.
+  std::size_t output_size() const;
 
   bool handshake_done() const;
   // The context's clock, for runners that feed bytes as they arrive.
