@@ -489,7 +489,6 @@ std::size_t Connection::output_size() const { return impl_->pipe.out.size(); }
 bool Connection::handshake_done() const {
   return impl_->state == State::kEstablished || (impl_->state == State::kClosed && SSL_is_init_finished(impl_->ssl.get()));
 }
-Clock& Connection::clock() const { return *impl_->ctx->clock; }
 bool Connection::is_open() const { return impl_->state != State::kClosed && impl_->state != State::kFailed; }
 bool Connection::is_server() const { return impl_->st.server; }
 

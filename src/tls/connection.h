@@ -1,8 +1,9 @@
 #pragma once
 // Sans-I/O TLS connection (after fizz and ngtcp2): OpenSSL runs over memory
 // BIOs, so the caller feeds received bytes in and takes bytes to send out.
-// No sockets, no clock reads: the same object runs on the event loop, in unit
-// tests and in the fuzzer.
+// No sockets, no clock reads: time enters only as the `now` the caller passes
+// to start(), feed() and on_timer() (tls::Duplex reads the Clock for it), so
+// the same object runs on the event loop, in unit tests and in the fuzzer.
 //
 // Usage: create, call start() (the client's first flight), then loop:
 // send take_output() to the peer, feed() what arrives, act on the events.
@@ -112,8 +113,6 @@ class Connection {
   std::size_t output_size() const;
 
   bool handshake_done() const;
-  // The context's clock, for runners that feed bytes as they arrive.
-  Clock& clock() const;
   bool is_open() const;  // neither closed nor failed
   bool is_server() const;
 
