@@ -1,6 +1,7 @@
 #pragma once
 // Duplex: drives a sans-I/O Connection over a TCP socket with exactly one
-// reader and one writer coroutine. Application code may queue data at any
+// reader, one writer and one timer coroutine; the only code that pairs a
+// socket with a Connection. Application code may queue data at any
 // moment (from handlers, timers or storage completions) without two writes
 // ever racing on the socket: it only wakes the writer.
 //
@@ -37,7 +38,7 @@ class Duplex : public std::enable_shared_from_this<Duplex> {
 
   Duplex(asio::ip::tcp::socket socket, std::unique_ptr<Connection> conn, Clock& clock);
 
-  // Starts the reader and writer (clients: with their first flight).
+  // Starts the reader, writer and timer (clients: with their first flight).
   void start(EventHandler on_event);
   // Queues application data (held until the handshake if needed).
   Result<void, TlsError> write(ByteSpan bytes);
