@@ -31,7 +31,7 @@
 #include "common/log.h"
 #include "pki/pki.h"
 #include "crypto/cpu.h"
-#include "tls/asio_client.h"
+#include "tls/client_link.h"
 #include "tls/fleet.h"
 #include "tls/openssl_peers.h"
 #include "tls/server_thread.h"
@@ -108,36 +108,28 @@ Rate drive(tls::TlsContext& client_ctx, std::uint16_t port, bool resume) {
   Rate rate;
   auto body = [&]() -> asio::awaitable<void> {
     std::optional<Bytes> ticket;
-    auto run_one = [&](bool count) -> asio::awaitable<bool> {
-      tls::ConnectOptions o;
-      o.host = "localhost";
-      o.port = port;
+    auto run_one = [&]() -> asio::awaitable<bool> {
       asio::ip::tcp::socket sock(io);
-      // tls_connect resolves each time; keep it simple and identical for both servers.
-      (void)count;
-      tls::SessionStore* none = nullptr;
-      o.sessions = none;
-      auto conn = tls::Connection::client(client_ctx, tls::ClientOptions{o.host, resume ? ticket : std::nullopt, {}});
-      if (!conn) co_return false;
       asio::error_code ec;
       co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), port},
                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return false;
-      tls::TlsStream s(std::move(sock), std::move(*conn));
-      auto hs = co_await s.handshake(std::chrono::seconds(5));
-      if (!hs) co_return false;
-      if (!(co_await s.write(as_bytes("x\n")))) co_return false;
-      auto r = co_await s.read();
-      auto tickets = s.take_tickets();
+      const tls::ClientOptions options{"localhost", resume ? ticket : std::nullopt, {}};
+      auto s = co_await testing::ClientLink::handshake(std::move(sock), client_ctx, options, std::chrono::seconds(5));
+      if (!s) co_return false;
+      const bool resumed = (*s)->handshake_info().resumed;
+      if (!(*s)->write(as_bytes("x\n"))) co_return false;
+      auto r = co_await (*s)->read();
+      auto tickets = (*s)->take_tickets();
       if (!tickets.empty()) ticket = tickets.back().der;
-      co_await s.close();
-      co_return r.has_value() && (!resume || hs->resumed || !ticket);
+      co_await (*s)->close();
+      co_return r.has_value() && (!resume || resumed || !ticket);
     };
-    co_await run_one(false);  // warm-up, and the ticket for resumption
+    co_await run_one();  // warm-up, and the ticket for resumption
     if (resume && !ticket) co_return;
     auto start = Steady::now();
     while (rate.done < kMaxHandshakes && Steady::now() - start < kMaxTime) {
-      if (!co_await run_one(true)) break;
+      if (!co_await run_one()) break;
       ++rate.done;
     }
     rate.seconds = std::chrono::duration<double>(Steady::now() - start).count();

@@ -41,6 +41,7 @@
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/crl_watch.h"
+#include "tls/duplex.h"
 #include "topics/topics.h"
 
 namespace armored::cloud {
@@ -126,20 +127,16 @@ Expected<DatabaseCheck> check_database(const CloudConfig& config) {
   return out;
 }
 
-// One client connection: the socket, its sans-I/O TLS connection and MQTT
-// session. Only the writer coroutine writes to the socket.
-struct Conn : std::enable_shared_from_this<Conn> {
-  Conn(tcp::socket s, std::unique_ptr<tls::Connection> t)
-      : sock(std::move(s)), tls(std::move(t)), wake(sock.get_executor()) {
-    wake.expires_at(std::chrono::steady_clock::time_point::max());
-  }
-  tcp::socket sock;
-  std::unique_ptr<tls::Connection> tls;
+// One client connection: its TLS driver (tls::Duplex, the socket's one
+// owner: reader, writer and the timer for both the handshake limit and the
+// MQTT session's deadlines), its MQTT session, and the cloud's policy state
+// the Duplex event handler (on_tls_event) keeps.
+struct Conn {
+  std::shared_ptr<tls::Duplex> link;
   std::optional<mqtt::ServerSession> mqtt;  // set right after construction
-  asio::steady_timer wake;  // cancelled to wake the writer
   std::string peer_address;  // address:port, for audit details
   std::string address;       // the IP alone: the key of per-address limits and audit aggregation
-  std::chrono::steady_clock::time_point accepted_at;
+  Clock::Duration accepted_at{};  // on the clock's monotonic scale
   std::uint64_t seq = 0;        // accept order: the oldest of an identity is replaced first
   std::string identity_key;     // "gateway:gw1", once counted against max_connections_per_identity
   bool failure_audited = false; // a refusal of this connection is already in the audit trail
@@ -155,7 +152,6 @@ struct Conn : std::enable_shared_from_this<Conn> {
   bool handshake_done = false;
   bool subscribed_down = false;  // to its own downlink topic: commands may be published to it
   bool closed = false;
-  bool writer_done = false;
 };
 
 struct CloudServer::Impl {
@@ -209,9 +205,13 @@ struct CloudServer::Impl {
 
   Status load();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> reader(std::shared_ptr<Conn> c);
-  asio::awaitable<void> writer_loop(std::shared_ptr<Conn> c);
-  asio::awaitable<void> timer_loop(std::shared_ptr<Conn> c);
+  // Waits until the connection's Duplex has finished, then gives back its slots.
+  asio::awaitable<void> serve(std::shared_ptr<Conn> c);
+  void on_tls_event(const std::shared_ptr<Conn>& c, tls::Event& e);
+  void on_handshake(const std::shared_ptr<Conn>& c, const tls::HandshakeComplete& hc);
+  // The connection's next deadline for its Duplex timer, and what is done then.
+  std::optional<Clock::Duration> next_deadline(const Conn& c) const;
+  void on_deadline(const std::shared_ptr<Conn>& c, Clock::Duration now);
   asio::awaitable<void> status_loop();
   void on_app_data(const std::shared_ptr<Conn>& c, const tls::ApplicationData& d);
   void on_publish(const std::shared_ptr<Conn>& c, const mqtt::Publish& p, bool early);
@@ -542,20 +542,18 @@ void CloudServer::Impl::flush(const std::shared_ptr<Conn>& c) {
   if (!out.empty()) {
     // In pieces: one write() takes at most kMaxPendingWrite (a gateway's
     // whole backlog of PUBACKs and commands can be more).
-    if (tls::write_in_pieces(*c->tls, out) != out.size()) {
+    if (c->link->write_some(out) != out.size()) {
       close(c);
       return;
     }
     c->mqtt->consume_output(out.size());
   }
-  if (c->tls->has_output()) c->wake.cancel();
 }
 
 void CloudServer::Impl::close(const std::shared_ptr<Conn>& c) {
   if (c->closed) return;
   c->closed = true;
-  if (c->tls->is_open()) c->tls->close();
-  c->wake.cancel();  // the writer sends what is left (close_notify), then closes the socket
+  c->link->close();  // sends what is queued and close_notify, then closes the socket
 }
 
 void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::Publish& p, bool early) {
@@ -670,117 +668,105 @@ void CloudServer::Impl::on_app_data(const std::shared_ptr<Conn>& c, const tls::A
   flush(c);
 }
 
-asio::awaitable<void> CloudServer::Impl::writer_loop(std::shared_ptr<Conn> c) {
-  for (;;) {
-    if (c->tls->has_output()) {
-      Bytes out = c->tls->take_output();
-      auto [ec, n] = co_await asio::async_write(c->sock, asio::buffer(out), kNoThrow);
-      (void)n;
-      if (ec) break;
-      continue;
-    }
-    if (c->closed) break;
-    c->wake.expires_at(std::chrono::steady_clock::time_point::max());
-    co_await c->wake.async_wait(kNoThrow);
+// Before the handshake: its limit, which shrinks as the listener fills
+// (admission.h), so it is read again at least every half
+// handshake_timeout_min. After: the MQTT session's keep-alive, connect
+// timeout and retransmissions (mqtt::Time is the clock's monotonic scale).
+std::optional<Clock::Duration> CloudServer::Impl::next_deadline(const Conn& c) const {
+  if (c.closed) return std::nullopt;
+  if (!c.handshake_done) {
+    const Clock::Duration limit_at = c.accepted_at + admission->handshake_timeout();
+    return std::min(limit_at, clock.monotonic() + Clock::Duration(config.handshake_timeout_min) / 2);
   }
-  asio::error_code ec;
-  c->sock.shutdown(tcp::socket::shutdown_both, ec);
-  c->sock.close(ec);
-  c->writer_done = true;
+  return c.mqtt->next_deadline();
 }
 
-asio::awaitable<void> CloudServer::Impl::timer_loop(std::shared_ptr<Conn> c) {
-  asio::steady_timer t(c->sock.get_executor());
-  const auto started = c->accepted_at;
-  while (!c->closed) {
-    t.expires_after(std::chrono::milliseconds(500));
-    co_await t.async_wait(kNoThrow);
+void CloudServer::Impl::on_deadline(const std::shared_ptr<Conn>& c, Clock::Duration now) {
+  if (c->closed) return;
+  if (!c->handshake_done) {
+    const auto limit = admission->handshake_timeout();
+    if (now - c->accepted_at >= limit) {
+      refuse_before_handshake(c, "handshake timeout",
+                              fmt::format("{}: no handshake within {} ms", c->peer_address, limit.count()));
+    }
+    return;
+  }
+  auto events = c->mqtt->on_timer(now);
+  for (const auto& ev : events) {
+    if (ev.kind != mqtt::ServerEvent::Kind::kClosed) continue;
+    if (ev.error) {
+      const bool keep_alive = ev.error->code == mqtt::ErrorCode::kKeepAliveTimeout;
+      audit_event(store::EventKind::kProtocolError, keep_alive ? "keep-alive timeout" : "mqtt connect timeout",
+                  c->identity,
+                  fmt::format("{} from {} (keep alive {} s)", ev.error->message, c->peer_address,
+                              c->mqtt->keep_alive_s()),
+                  c->identity);
+    }
+    close(c);
+  }
+  flush(c);
+}
+
+void CloudServer::Impl::on_handshake(const std::shared_ptr<Conn>& c, const tls::HandshakeComplete& hc) {
+  c->handshake_done = true;
+  --unauthenticated;
+  pending.erase(c->seq);
+  c->identity = hc.peer.id;
+  c->serial = hc.peer.serial;
+  if (c->identity.empty()) {
+    c->failure_audited = true;
+    audit_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address, c->address);
+    close(c);
+    return;
+  }
+  c->peer = hc.peer;
+  if (auto why = peer_policy->refuse(hc.peer)) {
+    ++counters.acl_denied;
+    security_event(store::EventKind::kAclDenied, "role mismatch", c->identity,
+                   fmt::format("{} ({}) from {}", *why, hc.peer.uri, c->peer_address));
+    close(c);
+    return;
+  }
+  c->connected_row = connected_event(unix_ms(clock.now()), hc, c->peer_address);
+  c->identity_key = std::string(role_name(hc.peer.kind)) + ":" + c->identity;
+  if (admission->identity_opened(c->identity_key) > config.max_connections_per_identity) {
+    replace_oldest_of_identity(c);
+  }
+  auto early = std::move(c->early);
+  for (const auto& ad : early) {
     if (c->closed) break;
+    on_app_data(c, ad);
+  }
+}
+
+// The cloud's connection policy, event by event. Once the connection is
+// closed the rest of a batch is ignored.
+void CloudServer::Impl::on_tls_event(const std::shared_ptr<Conn>& c, tls::Event& e) {
+  if (c->closed) return;
+  if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
+    on_handshake(c, *hc);
+  } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
     if (!c->handshake_done) {
-      // The deadline shrinks as the listener fills (admission.h).
-      const auto limit = admission->handshake_timeout();
-      if (std::chrono::steady_clock::now() - started > limit) {
-        refuse_before_handshake(c, "handshake timeout",
-                                fmt::format("{}: no handshake within {} ms", c->peer_address, limit.count()));
-      }
-      continue;
+      c->early.push_back(std::move(*ad));
+    } else {
+      on_app_data(c, *ad);
     }
-    auto dl = c->mqtt->next_deadline();
-    if (dl && *dl <= mnow()) {
-      auto events = c->mqtt->on_timer(mnow());
-      for (const auto& ev : events) {
-        if (ev.kind != mqtt::ServerEvent::Kind::kClosed) continue;
-        if (ev.error) {
-          const bool keep_alive = ev.error->code == mqtt::ErrorCode::kKeepAliveTimeout;
-          audit_event(store::EventKind::kProtocolError, keep_alive ? "keep-alive timeout" : "mqtt connect timeout",
-                      c->identity,
-                      fmt::format("{} from {} (keep alive {} s)", ev.error->message, c->peer_address,
-                                  c->mqtt->keep_alive_s()),
-                      c->identity);
-        }
-        close(c);
-      }
-      flush(c);
+  } else if (auto* f = std::get_if<tls::Failed>(&e)) {
+    // A TLS failure leaves the Connection failed; a Failed while it is still
+    // open is the socket ending, audited as an abandoned handshake in serve().
+    const bool tls_refused = !c->link->connection().is_open();
+    if (!c->handshake_done && tls_refused) {
+      refuse_before_handshake(c, std::string(tls::reason_name(f->error.reason)),
+                              fmt::format("{}: {}", c->peer_address, f->error.message));
     }
+    close(c);
+  } else if (std::get_if<tls::Closed>(&e)) {
+    close(c);
   }
 }
 
-asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
-  std::array<std::uint8_t, 16384> buf;
-  while (!c->closed) {
-    auto [ec, n] = co_await c->sock.async_read_some(asio::buffer(buf), kNoThrow);
-    if (ec) break;
-    auto events = c->tls->feed(ByteSpan(buf.data(), n), clock.now());
-    for (auto& e : events) {
-      if (auto* hc = std::get_if<tls::HandshakeComplete>(&e)) {
-        c->handshake_done = true;
-        --unauthenticated;
-        pending.erase(c->seq);
-        c->identity = hc->peer.id;
-        c->serial = hc->peer.serial;
-        if (c->identity.empty()) {
-          c->failure_audited = true;
-          audit_event(store::EventKind::kFailedHandshake, "no armored identity", "", c->peer_address, c->address);
-          close(c);
-          break;
-        }
-        c->peer = hc->peer;
-        if (auto why = peer_policy->refuse(hc->peer)) {
-          ++counters.acl_denied;
-          security_event(store::EventKind::kAclDenied, "role mismatch", c->identity,
-                         fmt::format("{} ({}) from {}", *why, hc->peer.uri, c->peer_address));
-          close(c);
-          break;
-        }
-        c->connected_row = connected_event(unix_ms(clock.now()), *hc, c->peer_address);
-        c->identity_key = std::string(role_name(hc->peer.kind)) + ":" + c->identity;
-        if (admission->identity_opened(c->identity_key) > config.max_connections_per_identity) {
-          replace_oldest_of_identity(c);
-        }
-        auto early = std::move(c->early);
-        for (const auto& ad : early) {
-          if (c->closed) break;
-          on_app_data(c, ad);
-        }
-      } else if (auto* ad = std::get_if<tls::ApplicationData>(&e)) {
-        if (!c->handshake_done) {
-          c->early.push_back(std::move(*ad));
-        } else {
-          on_app_data(c, *ad);
-        }
-      } else if (auto* f = std::get_if<tls::Failed>(&e)) {
-        if (!c->handshake_done) {
-          refuse_before_handshake(c, std::string(tls::reason_name(f->error.reason)),
-                                  fmt::format("{}: {}", c->peer_address, f->error.message));
-        }
-        close(c);
-      } else if (std::get_if<tls::Closed>(&e)) {
-        close(c);
-      }
-      if (c->closed) break;
-    }
-    if (c->tls->has_output()) c->wake.cancel();
-  }
+asio::awaitable<void> CloudServer::Impl::serve(std::shared_ptr<Conn> c) {
+  co_await c->link->wait_finished();
   if (!c->handshake_done && !c->failure_audited && !stopping) {
     // The peer went away mid-handshake: no TLS alert, no timeout, yet a trace.
     refuse_before_handshake(c, "handshake abandoned",
@@ -788,12 +774,6 @@ asio::awaitable<void> CloudServer::Impl::reader(std::shared_ptr<Conn> c) {
   }
   close(c);
   if (c->connected_row) record_connected(c, std::nullopt);
-  // Wait for the writer to finish with the socket before the state goes away.
-  asio::steady_timer t(c->sock.get_executor());
-  while (!c->writer_done) {
-    t.expires_after(std::chrono::milliseconds(5));
-    co_await t.async_wait(kNoThrow);
-  }
   if (!c->handshake_done) --unauthenticated;
   pending.erase(c->seq);
   admission->release(c->address);
@@ -841,12 +821,12 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
       admission->release(address);
       continue;
     }
-    auto c = std::make_shared<Conn>(std::move(sock), std::move(*t));
+    auto c = std::make_shared<Conn>();
+    c->link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*t), clock);
     c->address = address;
     c->peer_address = peer_address;
-    c->accepted_at = std::chrono::steady_clock::now();
+    c->accepted_at = clock.monotonic();
     c->seq = next_seq++;
-    c->sock.set_option(tcp::no_delay(true), aec);
     ++unauthenticated;
     pending.emplace(c->seq, c);
     Conn* raw = c.get();
@@ -876,9 +856,20 @@ asio::awaitable<void> CloudServer::Impl::accept_loop() {
     };
     c->mqtt.emplace(std::move(o), mnow());
     conns.insert(c);
-    asio::co_spawn(io, writer_loop(c), asio::detached);
-    asio::co_spawn(io, timer_loop(c), asio::detached);
-    asio::co_spawn(io, reader(c), asio::detached);
+    // Weak: the Duplex holds these handlers and the Conn holds the Duplex.
+    std::weak_ptr<Conn> weak = c;
+    c->link->set_owner_timer(
+        [this, weak]() -> std::optional<Clock::Duration> {
+          auto conn = weak.lock();
+          return conn ? next_deadline(*conn) : std::nullopt;
+        },
+        [this, weak](Clock::Duration now) {
+          if (auto conn = weak.lock()) on_deadline(conn, now);
+        });
+    c->link->start([this, weak](tls::Event& e) {
+      if (auto conn = weak.lock()) on_tls_event(conn, e);
+    });
+    asio::co_spawn(io, serve(c), asio::detached);
   }
 }
 

@@ -140,8 +140,9 @@ int cert_verify_cb(X509_STORE_CTX* x, void* arg) {
 int ticket_key_cb(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                   EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx, int enc) {
   auto* impl = static_cast<TlsContext::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  if (impl == nullptr || !impl->ticket_keys) return -1;
-  Clock::TimePoint now = impl->clock->now();
+  ConnectionState* st = state_of(ssl);
+  if (impl == nullptr || !impl->ticket_keys || st == nullptr) return -1;
+  const Clock::TimePoint now = st->now;
   TicketKey key;
   int ret = 1;
   if (enc) {
@@ -210,7 +211,7 @@ int client_hello_cb(SSL* ssl, int* /*alert*/, void* /*arg*/) {
 int allow_early_data_cb(SSL* ssl, void* /*arg*/) {
   ConnectionState* st = state_of(ssl);
   if (st == nullptr || !st->offered_psk || !st->ctx->replay) return 0;
-  if (st->ctx->replay->admit(st->psk_extension_hash, st->ctx->clock->now())) return 1;
+  if (st->ctx->replay->admit(st->psk_extension_hash, st->now)) return 1;
   st->ctx->counters.early_data_replays_refused++;
   return 0;
 }

@@ -117,8 +117,12 @@ struct Connection::Impl {
   Bytes early_data;         // client: bytes sent as 0-RTT (resent if rejected)
   bool early_attempted = false;
   bool close_requested = false;
+  std::optional<Clock::Duration> handshake_deadline;  // monotonic
 
-  void set_verify_time(Clock::TimePoint now) {
+  // Records the caller's `now` for the callbacks and the resumption recheck,
+  // and judges certificates and CRLs at it.
+  void set_now(Clock::TimePoint now) {
+    st.now = now;
     X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl.get()), static_cast<time_t>(unix_seconds(now)));
   }
 
@@ -161,7 +165,7 @@ struct Connection::Impl {
   Reason recheck_resumed_peer() {
     X509* cert = SSL_get0_peer_certificate(ssl.get());
     if (cert == nullptr) return Reason::kNoPeerCertificate;
-    time_t now = static_cast<time_t>(unix_seconds(ctx->clock->now()));
+    time_t now = static_cast<time_t>(unix_seconds(st.now));
     if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) return Reason::kCertExpired;
     X509_STORE* store = nullptr;
     SSL_get0_verify_cert_store(ssl.get(), &store);
@@ -308,10 +312,9 @@ Expected<std::unique_ptr<Connection::Impl>> make_impl(TlsContext& ctx, bool serv
   SSL_set_app_data(impl->ssl.get(), &impl->st);
   // set0: the connection's SSL owns the reference acquired here.
   SSL_set0_verify_cert_store(impl->ssl.get(), impl->ctx->acquire_verify_store());
-  // Certificates and CRLs are judged at the caller's `now` (start/feed);
-  // until then, at the injected clock's time.
+  // Certificates and CRLs are judged at the caller's `now`, set by start()
+  // and feed() before OpenSSL sees any handshake message.
   X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl.get());
-  impl->set_verify_time(ctx.clock().now());
   X509_VERIFY_PARAM_set_purpose(param, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
   if (server) {
     SSL_set_accept_state(impl->ssl.get());
@@ -372,7 +375,7 @@ std::vector<Event> Connection::start(Clock::TimePoint now) {
   std::vector<Event> out;
   Impl& c = *impl_;
   if (c.st.server || c.state != State::kStart) return out;
-  c.set_verify_time(now);
+  c.set_now(now);
   c.state = State::kHandshake;
   if (!c.early_data.empty()) {
     std::size_t written = 0;
@@ -391,7 +394,13 @@ std::vector<Event> Connection::feed(ByteSpan in, Clock::TimePoint now) {
   std::vector<Event> out;
   Impl& c = *impl_;
   if (c.state == State::kClosed || c.state == State::kFailed) return out;
-  if (c.state != State::kEstablished) c.set_verify_time(now);
+  // Once established the certificates were judged at handshake time; the
+  // time still matters for the tickets a server issues after it.
+  if (c.state != State::kEstablished) {
+    c.set_now(now);
+  } else {
+    c.st.now = now;
+  }
   if (in.size() > kMaxFeed) {
     c.fail(out, TlsError{Reason::kProtocolError, "more than 1 MiB fed at once"});
     return out;
@@ -453,6 +462,22 @@ void Connection::abort(TlsError error) {
   c.fail(ignored, std::move(error));
 }
 
+void Connection::set_handshake_deadline(Clock::Duration deadline) { impl_->handshake_deadline = deadline; }
+
+std::optional<Clock::Duration> Connection::next_deadline() const {
+  const Impl& c = *impl_;
+  if (c.state == State::kEstablished || c.state == State::kClosed || c.state == State::kFailed) return std::nullopt;
+  return c.handshake_deadline;
+}
+
+std::vector<Event> Connection::on_timer(Clock::Duration monotonic_now) {
+  std::vector<Event> out;
+  auto due = next_deadline();
+  if (!due || monotonic_now < *due) return out;
+  impl_->fail(out, TlsError{Reason::kTimeout, "handshake did not complete in time"});
+  return out;
+}
+
 Bytes Connection::take_output() {
   Bytes out;
   out.swap(impl_->pipe.out);  // leaves nothing allocated behind
@@ -460,10 +485,10 @@ Bytes Connection::take_output() {
 }
 
 bool Connection::has_output() const { return !impl_->pipe.out.empty(); }
+std::size_t Connection::output_size() const { return impl_->pipe.out.size(); }
 bool Connection::handshake_done() const {
   return impl_->state == State::kEstablished || (impl_->state == State::kClosed && SSL_is_init_finished(impl_->ssl.get()));
 }
-Clock& Connection::clock() const { return *impl_->ctx->clock; }
 bool Connection::is_open() const { return impl_->state != State::kClosed && impl_->state != State::kFailed; }
 bool Connection::is_server() const { return impl_->st.server; }
 

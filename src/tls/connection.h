@@ -1,8 +1,9 @@
 #pragma once
 // Sans-I/O TLS connection (after fizz and ngtcp2): OpenSSL runs over memory
 // BIOs, so the caller feeds received bytes in and takes bytes to send out.
-// No sockets, no clock reads: the same object runs on the event loop, in unit
-// tests and in the fuzzer.
+// No sockets, no clock reads: time enters only as the `now` the caller passes
+// to start(), feed() and on_timer() (tls::Duplex reads the Clock for it), so
+// the same object runs on the event loop, in unit tests and in the fuzzer.
 //
 // Usage: create, call start() (the client's first flight), then loop:
 // send take_output() to the peer, feed() what arrives, act on the events.
@@ -92,16 +93,26 @@ class Connection {
   Result<void, TlsError> write(ByteSpan app);
   // Sends close_notify.
   void close();
-  // The transport failed or timed out (the runner's call): the connection
+  // The transport failed or timed out (the driver's call): the connection
   // is failed and the reason counted. No-op once closed or failed.
   void abort(TlsError error);
+  // Time limits are on the caller's monotonic scale (Clock::monotonic()),
+  // never on wall time, which may jump.
+  // A handshake not complete at `deadline` fails with Reason::kTimeout when
+  // on_timer() is called at or after it. Without one, no handshake limit.
+  void set_handshake_deadline(Clock::Duration deadline);
+  // When on_timer() next has something to do; nullopt: nothing pending.
+  std::optional<Clock::Duration> next_deadline() const;
+  // Acts on what is due at `monotonic_now`: a Failed{kTimeout} event if the
+  // handshake is past its deadline, nothing otherwise.
+  std::vector<Event> on_timer(Clock::Duration monotonic_now);
   // Bytes to send to the peer (and clears them).
   Bytes take_output();
   bool has_output() const;
+  // How many bytes take_output() would return.
+  std::size_t output_size() const;
 
   bool handshake_done() const;
-  // The context's clock, for runners that feed bytes as they arrive.
-  Clock& clock() const;
   bool is_open() const;  // neither closed nor failed
   bool is_server() const;
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "tls/connection.h"
 #include "tls/error.h"
 
@@ -15,6 +16,10 @@ namespace armored::tls::detail {
 struct ConnectionState {
   TlsContext::Impl* ctx = nullptr;
   bool server = false;
+  // The caller's time from the last start() or feed(): OpenSSL's callbacks
+  // (ticket keys, the 0-RTT replay register) judge by it instead of reading
+  // a clock, so the core's time is only what its caller passed in.
+  Clock::TimePoint now{};
   // First verification failure our callback saw (wins over OpenSSL's
   // generic "certificate verify failed").
   Reason verify_reason = Reason::kNone;

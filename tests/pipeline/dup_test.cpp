@@ -14,7 +14,7 @@
 
 #include "mqtt/client_session.h"
 #include "peer_fixture.h"
-#include "tls/asio_client.h"
+#include "tls/client_link.h"
 #include "tls/context.h"
 
 namespace armored::pipeline_test {
@@ -46,10 +46,10 @@ class DupTest : public PeerTest {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-          tls::ConnectOptions co;
+          armored::testing::ConnectOptions co;
           co.host = "localhost";
           co.port = static_cast<std::uint16_t>(cloud_port_);
-          auto stream = co_await tls::tls_connect(**ctx, co);
+          auto stream = co_await armored::testing::ClientLink::connect(**ctx, co);
           if (!stream) {
             ADD_FAILURE() << stream.error().message;
             co_return;
@@ -66,7 +66,7 @@ class DupTest : public PeerTest {
             while (!done) {
               auto out = s.pending_output();
               if (!out.empty()) {
-                auto w = co_await (*stream)->write(out);
+                auto w = (*stream)->write(out);
                 if (!w) co_return;
                 s.consume_output(out.size());
               }
@@ -80,7 +80,7 @@ class DupTest : public PeerTest {
             ++acked;
           }
           (void)s.disconnect(now());
-          (void)co_await (*stream)->write(s.pending_output());
+          (void)(*stream)->write(s.pending_output());
           co_await (*stream)->close();
         },
         asio::detached);

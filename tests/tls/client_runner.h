@@ -1,10 +1,10 @@
 #pragma once
-// Runs our asio client (tls::tls_connect) to completion on a private
-// io_context: connect, handshake, send, read one reply, save tickets.
+// Runs a test client (testing::ClientLink over tls::Duplex) to completion on
+// a private io_context: connect, handshake, send, read one reply, save tickets.
 
 #include <string>
 
-#include "tls/asio_client.h"
+#include "tls/client_link.h"
 
 namespace armored::testing {
 
@@ -14,7 +14,7 @@ struct ClientRun {
   std::string reply;
 };
 
-ClientRun run_client(tls::TlsContext& ctx, tls::ConnectOptions opts, const std::string& send,
+ClientRun run_client(tls::TlsContext& ctx, ConnectOptions opts, const std::string& send,
                      bool read_reply = true, bool wait_ticket = false);
 
 }  // namespace armored::testing

@@ -12,6 +12,8 @@
 namespace armored::tls {
 namespace {
 
+using testing::ConnectOptions;
+
 using testing::Fleet;
 using testing::OpensslServer;
 using testing::run_client;

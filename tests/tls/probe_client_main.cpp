@@ -1,5 +1,5 @@
 // tls_probe_client: a separate client process for restart tests. Connects
-// with our asio client and an on-disk SessionStore, sends one message (as
+// with the test client over tls::Duplex and an on-disk SessionStore, sends one message (as
 // 0-RTT when the stored ticket allows), waits for a new ticket, and prints
 // "resumed=<0|1> early=<0|1>" or "failed=<reason>".
 // Usage: tls_probe_client CA CERT KEY HOST PORT STORE_DIR MAX_AGE_S MESSAGE
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/log.h"
-#include "tls/asio_client.h"
+#include "tls/client_link.h"
 
 int main(int argc, char** argv) {
   using namespace armored;
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   tls::SessionStore store(argv[6], clock, std::chrono::seconds(std::stol(argv[7])));
-  tls::ConnectOptions o;
+  testing::ConnectOptions o;
   o.host = argv[4];
   o.port = static_cast<std::uint16_t>(std::stoi(argv[5]));
   o.sessions = &store;
@@ -40,14 +40,14 @@ int main(int argc, char** argv) {
   int rc = 1;
   asio::io_context io;
   auto body = [&]() -> asio::awaitable<void> {
-    auto s = co_await tls::tls_connect(**ctx, o);
+    auto s = co_await testing::ClientLink::connect(**ctx, o);
     if (!s) {
       std::printf("failed=%s\n", std::string(tls::reason_name(s.error().reason)).c_str());
       co_return;
     }
-    auto hs = *(*s)->handshake_info();
+    auto hs = (*s)->handshake_info();
     co_await (*s)->wait_for_ticket(std::chrono::seconds(3));
-    tls::save_tickets(**s, &store, o.host, o.port, clock.now());
+    (*s)->save_tickets(&store, o.host, o.port);
     co_await (*s)->close();
     std::printf("resumed=%d early=%d\n", hs.resumed ? 1 : 0, hs.early_data_accepted ? 1 : 0);
     rc = 0;

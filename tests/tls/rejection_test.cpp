@@ -14,6 +14,8 @@
 namespace armored::tls {
 namespace {
 
+using testing::ConnectOptions;
+
 using testing::Eku;
 using testing::Fleet;
 using testing::LeafSpec;
@@ -284,7 +286,7 @@ TEST_F(ServerRejects, Tls12ClientAcceptedWithEcdheAeadWhenConfigured) {
 }
 
 TEST_F(ServerRejects, SilentClientIsDroppedAfterHandshakeTimeout) {
-  tls::ServeOptions o;
+  testing::ServeOptions o;
   o.handshake_timeout = std::chrono::milliseconds(300);
   server_ = std::make_unique<testing::ServerThread>(*ctx_, o);
   asio::io_context io;

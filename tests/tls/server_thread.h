@@ -1,7 +1,9 @@
 #pragma once
-// Runs our asio TLS server (tls::serve) on 127.0.0.1:<ephemeral> in a
-// background thread; the handler echoes "echo:" + the first chunk and
-// records what it saw. Stopped and joined by the destructor.
+// Runs a TLS server on 127.0.0.1:<ephemeral> in a background thread, one
+// tls::Duplex per accepted connection: it answers the first chunk of
+// application data with "echo:" + the chunk, records what it saw, and
+// closes. Failed handshakes are counted in the context and dropped. Stopped
+// and joined by the destructor.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -11,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tls/asio_server.h"
+#include "tls/duplex.h"
 
 namespace armored::testing {
 
@@ -21,15 +23,24 @@ struct SeenConnection {
   bool data_was_early = false;
 };
 
+struct ServeOptions {
+  std::chrono::milliseconds handshake_timeout{10000};
+  // Stops accepting after this many connections (0: no limit).
+  std::size_t max_connections = 0;
+};
+
 class ServerThread {
  public:
-  explicit ServerThread(tls::TlsContext& ctx, tls::ServeOptions opts = {});
+  explicit ServerThread(tls::TlsContext& ctx, ServeOptions opts = {});
   ~ServerThread();
   std::uint16_t port() const { return port_; }
   // Waits until `n` connections reached the handler (or timeout).
   std::vector<SeenConnection> wait_for(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
+  asio::awaitable<void> accept_loop(tls::TlsContext& ctx, ServeOptions opts);
+  void record(SeenConnection seen);
+
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
