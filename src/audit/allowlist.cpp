@@ -40,9 +40,9 @@ Expected<Allowlist> Allowlist::parse(std::string_view text) {
 
 Expected<Allowlist> Allowlist::load(const std::filesystem::path& path) {
   auto text = read_text_file(path, 1u << 20);
-  if (!text) return fail("allowlist " + path.string() + ": " + text.error().message);
+  if (!text) return fail("allowlist " + path.string(), text.error());
   auto parsed = parse(*text);
-  if (!parsed) return fail(path.string() + ": " + parsed.error().message);
+  if (!parsed) return fail(path.string(), parsed.error());
   return parsed;
 }
 

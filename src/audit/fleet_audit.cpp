@@ -21,7 +21,7 @@ Expected<CertFacts> load_cert(const fs::path& path) {
   auto text = read_text_file(path, kMaxFleetPemBytes);
   if (!text) return unexpected(text.error());
   auto facts = read_certificate(*text);
-  if (!facts) return fail(path.filename().string() + ": " + facts.error().message);
+  if (!facts) return fail(path.filename().string(), facts.error());
   return facts;
 }
 
@@ -64,9 +64,9 @@ void read_crl_file(const fs::path& dir, FleetInventory& inv) {
 
 Expected<FleetInventory> read_fleet_inventory(const fs::path& dir, std::vector<std::string>& skipped) {
   auto index_text = read_text_file(dir / "pki.json", kMaxFleetIndexBytes);
-  if (!index_text) return fail("no PKI index in " + dir.string() + ": " + index_text.error().message);
+  if (!index_text) return fail("no PKI index in " + dir.string(), index_text.error());
   auto index = pki::Index::from_json(*index_text);
-  if (!index) return fail((dir / "pki.json").string() + " is damaged: " + index.error().message);
+  if (!index) return fail((dir / "pki.json").string() + " is damaged", index.error());
 
   FleetInventory inv;
   read_cas(dir, inv, skipped);
@@ -114,7 +114,7 @@ Expected<std::unique_ptr<store::Store>> open_store(const FleetOptions& o, std::s
     if (!fs::is_regular_file(o.sqlite_path, ec)) return fail("no such database file: " + o.sqlite_path.string());
     source = "sqlite " + o.sqlite_path.string();
     auto s = store::open_sqlite(o.sqlite_path);
-    if (!s) return fail(s.error().message);
+    if (!s) return fail(s.error());
     return std::move(*s);
   }
   source = "postgresql schema " + o.postgres_schema;
@@ -122,7 +122,7 @@ Expected<std::unique_ptr<store::Store>> open_store(const FleetOptions& o, std::s
   po.conninfo = o.postgres_conninfo;
   po.schema = o.postgres_schema;
   auto s = store::open_postgres(po);
-  if (!s) return fail(s.error().message);
+  if (!s) return fail(s.error());
   return std::move(*s);
 }
 
@@ -130,13 +130,13 @@ Expected<std::unique_ptr<store::Store>> open_store(const FleetOptions& o, std::s
 Expected<ConnectionFacts> read_connections(store::Store& s, std::vector<std::string>& notes) {
   ConnectionFacts facts;
   auto total = s.count_events(std::nullopt);
-  if (!total) return fail("audit trail: " + total.error().message);
+  if (!total) return fail("audit trail", total.error());
   if (*total > kMaxFleetEvents) {
     notes.push_back("audit trail: only the newest " + std::to_string(kMaxFleetEvents) + " of " +
                     std::to_string(*total) + " events read");
   }
   auto events = s.recent_events(std::min<std::size_t>(*total, kMaxFleetEvents));
-  if (!events) return fail("audit trail: " + events.error().message);
+  if (!events) return fail("audit trail", events.error());
   for (const auto& e : *events) {
     if (e.kind != store::EventKind::kConnected) continue;
     Connection c;
@@ -149,7 +149,7 @@ Expected<ConnectionFacts> read_connections(store::Store& s, std::vector<std::str
   }
   store::Store::GapTotals totals;
   auto gaps = s.sequence_gaps(kMaxFleetGaps, &totals);
-  if (!gaps) return fail("stored ranges: " + gaps.error().message);
+  if (!gaps) return fail("stored ranges", gaps.error());
   for (const auto& g : *gaps) {
     facts.gaps.push_back({g.device, g.epoch, g.first_missing, g.last_missing,
                           SysSeconds(std::chrono::seconds(g.before_ms / 1000))});
@@ -163,7 +163,7 @@ Expected<ConnectionFacts> read_connections(store::Store& s, std::vector<std::str
   auto readings = s.count_readings();
   if (readings && *readings <= kMaxFleetReadingKeys) {
     auto keys = s.reading_keys();
-    if (!keys) return fail("readings: " + keys.error().message);
+    if (!keys) return fail("readings", keys.error());
     for (const auto& k : *keys) facts.seen.insert(k.device);
   } else if (readings) {
     notes.push_back("readings not scanned (" + std::to_string(*readings) +

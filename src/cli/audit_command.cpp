@@ -41,7 +41,7 @@ void add_common(CLI::App* cmd, CommonOptions& o, bool with_sarif) {
 void finish(Report report, const CommonOptions& o, armored::cli::Context& ctx) {
   if (!o.allowlist.empty()) {
     auto list = armored::audit::Allowlist::load(o.allowlist);
-    if (!list) throw armored::cli::UsageError(list.error().message);
+    if (!list) throw armored::cli::Failure(list.error());
     report.suppressed = list->filter(report.findings);
   }
   if (o.sarif) {
@@ -67,7 +67,11 @@ std::vector<std::filesystem::path> existing_paths(const std::vector<std::string>
   return out;
 }
 
-void add_audit(CLI::App& app, armored::cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_audit(CLI::App& app, Context& ctx) {
   auto* audit = app.add_subcommand(
       "audit", "Find transport-security pitfalls in endpoints, code, firmware and captures");
   audit->require_subcommand(1);
@@ -110,7 +114,7 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
     add_common(cmd, *opt, false);
     cmd->callback([&ctx, opt, file] {
       auto report = armored::audit::audit_pcap(*file, {});
-      if (!report) throw armored::cli::UsageError(report.error().message);
+      if (!report) throw armored::cli::Failure(report.error());
       finish(std::move(*report), *opt, ctx);
     });
   }
@@ -143,7 +147,7 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
       fo->sqlite_path = *db;
       fo->checks.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
       auto report = armored::audit::audit_fleet(*fo);
-      if (!report) throw armored::cli::UsageError(report.error().message);
+      if (!report) throw armored::cli::Failure(report.error());
       finish(std::move(*report), *opt, ctx);
     });
   }
@@ -195,12 +199,10 @@ void add_audit(CLI::App& app, armored::cli::Context& ctx) {
         }
       }
       auto report = armored::audit::audit_tls(*probe);
-      if (!report) throw armored::cli::OperationFailed(report.error().message);
+      if (!report) throw armored::cli::OperationFailed(report.error());
       finish(std::move(*report), *opt, ctx);
     });
   }
 }
 
-}  // namespace
-
-ARMORED_COMMAND(700, add_audit);
+}  // namespace armored::cli

@@ -7,11 +7,9 @@
 #include "cloud/config.h"
 #include "cloud/server.h"
 
-namespace {
+namespace armored::cli {
 
-using namespace armored;
-
-void add_cloud(CLI::App& app, cli::Context& ctx) {
+void add_cloud(CLI::App& app, Context& ctx) {
   auto config_path = std::make_shared<std::string>();
   auto broker_url = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("cloud", "Run the cloud endpoint: mutual TLS 1.3 + MQTT (default port 8883)");
@@ -25,10 +23,10 @@ void add_cloud(CLI::App& app, cli::Context& ctx) {
                   "credentials come from [broker])");
   cmd->callback([config_path, broker_url, check, &ctx] {
     auto config = cloud::load_cloud_config(*config_path);
-    if (!config) throw cli::UsageError(config.error().message);
+    if (!config) throw Failure(config.error());
     if (*check) {
       auto r = cloud::check_database(*config);
-      if (!r) throw cli::OperationFailed(r.error().message);
+      if (!r) throw OperationFailed(r.error());
       std::cout << (r->ok ? "database ok" : "DATABASE DAMAGED") << " (" << config->backend << ", "
                 << (r->bytes >> 20) << " MB checked in " << r->seconds << " s)";
       if (!r->ok) std::cout << ":\n" << r->report << "\nrecorded in the audit trail as 'database check failed'";
@@ -41,13 +39,13 @@ void add_cloud(CLI::App& app, cli::Context& ctx) {
         throw cli::UsageError("--broker needs a [broker] section in " + *config_path +
                               " with the CA, client certificate and key to connect with");
       }
-      if (auto b = cloud::set_broker_url(config->broker, *broker_url); !b) throw cli::UsageError(b.error().message);
+      if (auto b = cloud::set_broker_url(config->broker, *broker_url); !b) throw Failure(b.error());
     }
     SystemClock clock;
     auto server = cloud::CloudServer::create(*config, clock);
-    if (!server) throw cli::UsageError(server.error().message);
+    if (!server) throw Failure(server.error());
     auto port = (*server)->listen();
-    if (!port) throw cli::OperationFailed(port.error().message);
+    if (!port) throw OperationFailed(port.error());
     // Tests and scripts read this line to find the port (the config may say 0).
     std::cout << "armored cloud listening on " << config->address << ":" << *port << std::endl;
     ctx.exit_code = (*server)->run();
@@ -62,6 +60,4 @@ void add_cloud(CLI::App& app, cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(200, add_cloud);
+}  // namespace armored::cli

@@ -55,7 +55,7 @@ CloudSide cloud_side(const Target& t) {
   if (!t.socket.empty()) return {t.socket, std::nullopt};
   if (t.config.empty()) throw cli::UsageError("give --cloud-socket PATH or --config cloud.toml");
   auto c = cloud::load_cloud_config(t.config);
-  if (!c) throw cli::UsageError(c.error().message);
+  if (!c) throw cli::Failure(c.error());
   return {c->admin.socket, c->admin.ack_timeout};
 }
 
@@ -77,7 +77,7 @@ std::string no_answer(const Target& t, std::int64_t id, double waited_s,
 
 json call(const std::filesystem::path& socket, const json& request) {
   auto r = cloud::admin_call(socket, request);
-  if (!r) throw cli::OperationFailed(r.error().message);
+  if (!r) throw cli::OperationFailed(r.error());
   return std::move(*r);
 }
 
@@ -124,7 +124,7 @@ void add_send(CLI::App* parent, cli::Context& ctx) {
     std::optional<command::Schema> loaded;
     if (!o->commands.empty()) {
       auto s = command::Schema::load(o->commands);
-      if (!s) throw cli::UsageError(s.error().message);
+      if (!s) throw cli::Failure(s.error());
       loaded.emplace(std::move(*s));
     }
     const command::Schema& schema = loaded ? *loaded : command::Schema::builtin();
@@ -202,7 +202,11 @@ void add_status(CLI::App* parent, cli::Context& ctx) {
   });
 }
 
-void add_command(CLI::App& app, cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("command", "Send commands to devices through the cloud; show their outcomes");
   cmd->footer(
       "Commands are validated against the schema (config/commands.toml) here, again by the\n"
@@ -215,6 +219,4 @@ void add_command(CLI::App& app, cli::Context& ctx) {
   add_status(cmd, ctx);
 }
 
-}  // namespace
-
-ARMORED_COMMAND(260, add_command);
+}  // namespace armored::cli

@@ -29,7 +29,7 @@ std::string type_name(e3::MessageType t) {
 }
 
 [[noreturn]] void malformed(const e3::E3Error& e) {
-  throw armored::cli::UsageError(std::string("e3 inspect: ") + e3::to_string(e.code) + ": " + e.message);
+  throw armored::cli::Failure(e);
 }
 
 json describe(ByteSpan msg) {
@@ -69,7 +69,11 @@ void print_text(const json& j, const std::string& indent) {
   }
 }
 
-void add_e3(CLI::App& app, armored::cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_e3(CLI::App& app, Context& ctx) {
   auto* e3cmd = app.add_subcommand("e3", "End-to-end sealed envelopes (E3)");
   e3cmd->require_subcommand(1);
   auto* inspect = e3cmd->add_subcommand("inspect", "Print an E3 message's header fields (no keys needed)");
@@ -104,6 +108,4 @@ void add_e3(CLI::App& app, armored::cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(300, add_e3);
+}  // namespace armored::cli

@@ -55,7 +55,7 @@ struct Options {
 
 void run(const Options& o, cli::Context& ctx) {
   auto profile = load_profile(o.profile);
-  if (!profile) throw cli::UsageError(profile.error().message);
+  if (!profile) throw cli::Failure(profile.error());
   std::optional<CryptoCosts> costs;
   if (!o.crypto_costs.empty()) {
     auto c = load_crypto_costs(o.crypto_costs);
@@ -71,12 +71,12 @@ void run(const Options& o, cli::Context& ctx) {
   s.aead = profile->default_aead;
   if (!o.aead.empty()) {
     auto a = parse_aead(o.aead);
-    if (!a) throw cli::UsageError(a.error().message);
+    if (!a) throw cli::Failure(a.error());
     s.aead = *a;
   }
 
   auto wire = cli::measure_wire_facts(s.reading_bytes);
-  if (!wire) throw cli::OperationFailed(wire.error().message);
+  if (!wire) throw cli::OperationFailed(wire.error());
 
   Report report = evaluate(*profile, s, *wire);
   std::vector<Report> per_aead;
@@ -96,7 +96,7 @@ void run(const Options& o, cli::Context& ctx) {
   if (!o.plot.empty()) {
     std::string svg = render_svg(report);
     auto st = write_file_atomic(o.plot, as_bytes(svg), 0644);
-    if (!st) throw cli::OperationFailed(st.error().message);
+    if (!st) throw cli::OperationFailed(st.error());
   }
   std::optional<DeviceCryptoComparison> device_crypto;
   if (costs) device_crypto = compare_device_crypto(report, *costs, o.cpu_mhz);
@@ -112,7 +112,11 @@ void run(const Options& o, cli::Context& ctx) {
   }
 }
 
-void add_energy(CLI::App& app, cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_energy(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("energy", "Model what security costs a battery, from Armored's measured bytes and round trips");
   cmd->footer("Model what security costs a battery: energy per reading, per day and battery life for\nkeeping the connection open, a full handshake, a resumed one or 0-RTT per reading,\nusing the bytes and round trips Armored's E3 envelope and TLS handshakes put on the wire.");
@@ -148,6 +152,4 @@ void add_energy(CLI::App& app, cli::Context& ctx) {
   cmd->callback([opts, &ctx] { run(*opts, ctx); });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(600, add_energy);
+}  // namespace armored::cli

@@ -137,22 +137,22 @@ Expected<energy::WireFacts> measure_wire_facts(unsigned reading_bytes) {
   pki::InitOptions io;
   io.validity = pki::validity_for_days(now, 2);
   auto created = pki::Authority::create(dir.path / "pki", io, now);
-  if (!created) return fail(created.error().message);
+  if (!created) return fail(created.error());
   auto ca = pki::Authority::open(dir.path / "pki", pki::Authority::Access::read_write);
-  if (!ca) return fail(ca.error().message);
+  if (!ca) return fail(ca.error());
   pki::IssueRequest cloud_req;
   cloud_req.role = pki::Role::cloud;
   cloud_req.id = "cloud";
   cloud_req.dns = {"localhost"};
   cloud_req.validity = pki::validity_for_days(now, 1);
   auto cloud = ca->issue(cloud_req, now);
-  if (!cloud) return fail(cloud.error().message);
+  if (!cloud) return fail(cloud.error());
   pki::IssueRequest dev_req;
   dev_req.role = pki::Role::device;
   dev_req.id = "dev-energy";
   dev_req.validity = pki::validity_for_days(now, 1);
   auto dev = ca->issue(dev_req, now);
-  if (!dev) return fail(dev.error().message);
+  if (!dev) return fail(dev.error());
 
   // Leaf then issuing CA: the chain each side presents.
   auto fullchain = [&](const fs::path& leaf, const std::string& name) -> Expected<fs::path> {

@@ -1,5 +1,5 @@
-// `armored fleet` (the device simulator) and `armored enroll` (E3 key IDs
-// for the devices of a PKI).
+// `armored fleet`: the device simulator, sending sealed readings to a gateway
+// (or, with --direct, straight to the cloud).
 
 #include <unistd.h>
 
@@ -11,11 +11,9 @@
 #include <csignal>
 
 #include "cli/command.h"
-#include "common/rng.h"
 #include "device/direct.h"
 #include "device/fleet.h"
 #include "gateway/config.h"
-#include "provision/enroll.h"
 
 namespace {
 
@@ -33,36 +31,6 @@ double parse_duration_s(const std::string& s, const char* what) {
   double mult = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 0.001 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
   if (mult < 0 || !(v > 0)) throw cli::UsageError(std::string(what) + " '" + s + "' is not a positive duration");
   return v * mult;
-}
-
-void add_enroll(CLI::App& app, cli::Context& ctx) {
-  struct Opts {
-    std::string pki, e3;
-    std::size_t kid_bytes = 3;
-  };
-  auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("enroll", "Give each device of a PKI a pseudonymous E3 key ID; create the cloud's E3 key");
-  cmd->footer("Give every device of a PKI a random pseudonymous E3 key ID (the only identity a gateway\never sees) and create the cloud's E3 key pair on first use. Idempotent: enrolled devices\nkeep their key ID. Writes DIR/registry.json, DIR/cloud-e3.key (0600) and DIR/cloud-e3.pub.");
-  cmd->add_option("--pki", o->pki, "PKI directory (from `armored pki init`)")->required();
-  cmd->add_option("--e3", o->e3, "E3 directory to create or update")->required();
-  cmd->add_option("--kid-bytes", o->kid_bytes, "Key ID length in bytes")->check(CLI::Range(1, 8))->capture_default_str();
-  cmd->callback([o, &ctx] {
-    SystemRng rng;
-    provision::EnrolOptions eo;
-    eo.kid_bytes = o->kid_bytes;
-    auto r = provision::enrol(o->pki, o->e3, eo, rng);
-    if (!r) throw cli::UsageError(r.error().message);
-    if (ctx.json) {
-      std::cout << nlohmann::json{{"enrolled", r->enrolled}, {"already", r->already},
-                                  {"created_cloud_key", r->created_cloud_key},
-                                  {"devices", r->registry.devices.size()}}
-                       .dump()
-                << "\n";
-    } else {
-      std::cout << "Enrolled " << r->enrolled << " new devices (" << r->already << " already enrolled); "
-                << (r->created_cloud_key ? "created" : "kept") << " the cloud E3 key in " << o->e3 << "\n";
-    }
-  });
 }
 
 // HOST:PORT; `what` names the option in the usage error.
@@ -127,11 +95,15 @@ void run_direct(Opts& o, cli::Context& ctx) {
                  tty ? "   " : "\n");
   });
   if (tty) std::fprintf(stderr, "\n");
-  if (!r) throw cli::UsageError(r.error().message);
+  if (!r) throw cli::Failure(r.error());
   print_summary(r->fleet, o.f.sealer, ctx, &*r);
 }
 
-void add_fleet(CLI::App& app, cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_fleet(CLI::App& app, Context& ctx) {
   struct Opts {
     device::FleetOptions f;
     device::DirectOptions direct;
@@ -190,7 +162,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
     }
     if (!o->gateway_config.empty()) {
       auto g = gateway::load_gateway_config(o->gateway_config);
-      if (!g) throw cli::UsageError(g.error().message);
+      if (!g) throw cli::Failure(g.error());
       if (g->udp_port == 0) {
         throw cli::UsageError(o->gateway_config + ": udp.port is 0 (the gateway picks one when it starts); give --gateway HOST:PORT");
       }
@@ -227,7 +199,7 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
                    tty ? "   " : "\n");
     });
     if (tty) std::fprintf(stderr, "\n");
-    if (!r) throw cli::UsageError(r.error().message);
+    if (!r) throw cli::Failure(r.error());
     if (ctx.json) {
       std::cout << nlohmann::json{{"devices", r->devices},           {"readings", r->readings},
                                   {"sealer", std::string(device::sealer_name(f.sealer))},
@@ -262,7 +234,4 @@ void add_fleet(CLI::App& app, cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(150, add_enroll);
-ARMORED_COMMAND(400, add_fleet);
+}  // namespace armored::cli

@@ -7,23 +7,21 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 
-namespace {
+namespace armored::cli {
 
-using namespace armored;
-
-void add_gateway(CLI::App& app, cli::Context& ctx) {
+void add_gateway(CLI::App& app, Context& ctx) {
   auto config_path = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("gateway", "Run a gateway: UDP device ingress, durable spool, forwarding over mutual TLS 1.3");
   cmd->footer("Run a gateway: devices send sealed E3 messages by UDP (default port 5683); the gateway\nspools them durably, answers each device once its message is safe, and forwards them\nin batches over mutual TLS 1.3 + MQTT QoS 1. A message leaves the spool only when the\ncloud acknowledged it. The gateway cannot read, forge or replay what it forwards.\nStops on SIGTERM or SIGINT. See config/gateway.toml for every option.");
   cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
   cmd->callback([config_path, &ctx] {
     auto config = gateway::load_gateway_config(*config_path);
-    if (!config) throw cli::UsageError(config.error().message);
+    if (!config) throw Failure(config.error());
     SystemClock clock;
     auto gw = gateway::Gateway::create(*config, clock);
-    if (!gw) throw cli::UsageError(gw.error().message);
+    if (!gw) throw Failure(gw.error());
     auto port = (*gw)->bind();
-    if (!port) throw cli::OperationFailed(port.error().message);
+    if (!port) throw OperationFailed(port.error());
     std::cout << "armored gateway " << config->id << " listening on udp " << config->udp_address << ":" << *port
               << ", forwarding to " << config->cloud_host << ":" << config->cloud_port << std::endl;
     ctx.exit_code = (*gw)->run();
@@ -42,6 +40,4 @@ void add_gateway(CLI::App& app, cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(300, add_gateway);
+}  // namespace armored::cli

@@ -38,10 +38,8 @@ struct PkiOptions {
 
 pki::TimePoint now() { return armored::SystemClock().now(); }
 
-[[noreturn]] void raise(const pki::Error& e) {
-  if (pki::is_input_error(e)) throw armored::cli::UsageError(e.message);
-  throw armored::cli::OperationFailed(e.message);
-}
+// Exits 2 when the user can fix the cause (pki::is_input_error), else 1.
+[[noreturn]] void raise(const pki::Error& e) { throw armored::cli::Failure(e); }
 
 template <typename T>
 T check(pki::PkiResult<T> r) {
@@ -300,6 +298,10 @@ void run_verify(const PkiOptions& o, Context& ctx) {
   for (const auto& r : report.reasons) std::cout << "  - " << r << "\n";
 }
 
+}  // namespace
+
+namespace armored::cli {
+
 void add_pki(CLI::App& app, Context& ctx) {
   auto* pki_cmd = app.add_subcommand(
       "pki",
@@ -381,6 +383,4 @@ void add_pki(CLI::App& app, Context& ctx) {
   verify->callback([o, &ctx] { run_verify(*o, ctx); });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(100, add_pki);
+}  // namespace armored::cli

@@ -50,7 +50,11 @@ std::string program_name() {
   return shell_word(self.string());
 }
 
-void add_quickstart(CLI::App& app, cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_quickstart(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<quickstart::Options>();
   auto dir = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
@@ -128,6 +132,4 @@ void add_quickstart(CLI::App& app, cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(50, add_quickstart);
+}  // namespace armored::cli

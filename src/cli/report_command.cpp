@@ -35,29 +35,33 @@ std::unique_ptr<store::Store> open_for_report(const std::string& config_path, co
     // open_sqlite creates a missing file: a typo must not report an empty store.
     if (!fs::is_regular_file(db_path, ec)) throw cli::UsageError("no such database file: " + db_path);
     auto s = store::open_sqlite(db_path);
-    if (!s) throw cli::OperationFailed(s.error().message);
+    if (!s) throw cli::OperationFailed(s.error());
     return std::move(*s);
   }
   auto config = cloud::load_cloud_config(config_path);
-  if (!config) throw cli::UsageError(config.error().message);
+  if (!config) throw cli::Failure(config.error());
   if (config->backend == "sqlite") {
     std::error_code ec;
     if (!fs::is_regular_file(config->sqlite_path, ec)) {
       throw cli::UsageError("no such database file: " + config->sqlite_path.string() + " (from " + config_path + ")");
     }
     auto s = store::open_sqlite(config->sqlite_path);
-    if (!s) throw cli::OperationFailed(s.error().message);
+    if (!s) throw cli::OperationFailed(s.error());
     return std::move(*s);
   }
   store::PostgresOptions po;
   po.conninfo = config->postgresql_conninfo;
   po.schema = config->postgresql_schema;
   auto s = store::open_postgres(po);
-  if (!s) throw cli::OperationFailed(s.error().message);
+  if (!s) throw cli::OperationFailed(s.error());
   return std::move(*s);
 }
 
-void add_report(CLI::App& app, cli::Context& ctx) {
+}  // namespace
+
+namespace armored::cli {
+
+void add_report(CLI::App& app, Context& ctx) {
   auto* report = app.add_subcommand("report", "Reports from the cloud's storage (gaps: readings never received)");
   report->require_subcommand(1);
   struct Opts {
@@ -86,9 +90,9 @@ void add_report(CLI::App& app, cli::Context& ctx) {
     auto store = open_for_report(o->config, o->db);
     store::Store::GapTotals totals;
     auto list = store->sequence_gaps(o->limit, &totals);
-    if (!list) throw cli::OperationFailed(list.error().message);
+    if (!list) throw cli::OperationFailed(list.error());
     auto stored = store->count_readings();
-    if (!stored) throw cli::OperationFailed(stored.error().message);
+    if (!stored) throw cli::OperationFailed(stored.error());
     if (ctx.json) {
       nlohmann::json j;
       j["readings_stored"] = *stored;
@@ -127,6 +131,4 @@ void add_report(CLI::App& app, cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(650, add_report);
+}  // namespace armored::cli

@@ -8,9 +8,9 @@
 
 #include "cli/command.h"
 
-namespace {
+namespace armored::cli {
 
-void add_version(CLI::App& app, armored::cli::Context& ctx) {
+void add_version(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("version", "Print the version of armored and of OpenSSL");
   cmd->callback([&ctx] {
     std::string ossl = OpenSSL_version(OPENSSL_VERSION);
@@ -22,6 +22,4 @@ void add_version(CLI::App& app, armored::cli::Context& ctx) {
   });
 }
 
-}  // namespace
-
-ARMORED_COMMAND(900, add_version);
+}  // namespace armored::cli

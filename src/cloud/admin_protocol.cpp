@@ -71,6 +71,12 @@ std::uint32_t read_be32(const std::uint8_t* p) {
 
 }  // namespace
 
+Error to_error(const AdminError& e) {
+  const bool failed =
+      e.code == AdminErrc::kNoRoute || e.code == AdminErrc::kTooManyRequests || e.code == AdminErrc::kInternal;
+  return {e.message, "admin", to_string(e.code), failed ? ErrorKind::kFailed : ErrorKind::kBadInput};
+}
+
 const char* to_string(AdminErrc e) {
   switch (e) {
     case AdminErrc::kOversized: return "oversized";

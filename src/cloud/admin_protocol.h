@@ -47,6 +47,11 @@ struct AdminError {
   std::string message;
 };
 
+// The general error, component "admin", code to_string(code): a refusal the
+// caller can fix (unknown device, bad command) is bad input; kNoRoute,
+// kTooManyRequests and kInternal are failures.
+Error to_error(const AdminError& e);
+
 // One decoded request. Params stay JSON: the command schema checks them.
 struct AdminRequest {
   enum class Op : std::uint8_t { kSend, kStatus };

@@ -237,7 +237,7 @@ Expected<nlohmann::json> admin_call(const fs::path& path, const nlohmann::json& 
   for (;;) {
     std::size_t consumed = 0;
     auto r = parse_admin_response(received, 1u << 20, consumed);
-    if (!r) return fail("malformed response from the cloud: " + r.error().message);
+    if (!r) return fail("malformed response from the cloud", r.error());
     if (*r) return std::move(**r);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return fail("no response from the cloud within the timeout");

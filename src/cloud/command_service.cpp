@@ -82,7 +82,7 @@ Status CommandService::load() {
   for (const auto& [device, kid] : kids_) {
     (void)kid;
     auto sent = store_.commands_for(device, store::CommandStatus::kSent);
-    if (!sent) return fail("commands of " + device + ": " + sent.error().message);
+    if (!sent) return fail("commands of " + device, sent.error());
     for (const auto& c : *sent) {
       outstanding_[static_cast<std::uint64_t>(c.id)] = {device, c.command, c.updated_at_ms};
     }

@@ -91,7 +91,7 @@ Status E3StateFile::load(e3::Opener& opener) {
       snapshot_gen = get_be(state.data() + sizeof(kMagic), 8);
       state = state.subspan(sizeof(kMagic) + 8);
     }
-    if (auto r = opener.restore(state); !r) return fail(path_.string() + ": " + r.error().message);
+    if (auto r = opener.restore(state); !r) return fail(path_.string(), r.error());
     snapshot_bytes_ = file->size();
   }
   std::vector<Entry> entries;
@@ -124,7 +124,7 @@ Status E3StateFile::load(e3::Opener& opener) {
   for (const auto& e : entries) {
     highest = std::max(highest, e.generation);
     if (e.generation <= snapshot_gen) continue;
-    if (auto r = opener.restore_device(e.bytes); !r) return fail(journal_path().string() + ": " + r.error().message);
+    if (auto r = opener.restore_device(e.bytes); !r) return fail(journal_path().string(), r.error());
   }
   on_disk_ = snapshot_gen;
   next_ = highest;

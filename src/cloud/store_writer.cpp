@@ -55,17 +55,17 @@ Status StoreWriter::commit(const Gathered& g, Progress& progress) {
   // at a crash could not be re-opened, but a persisted epoch without its
   // readings is harmless.
   if (!progress.state && !state.empty() && persist_state_) {
-    if (auto st = persist_state_(state); !st) return fail("cannot persist E3 state: " + st.error().message);
+    if (auto st = persist_state_(state); !st) return fail("cannot persist E3 state", st.error());
   }
   progress.state = true;
   if (!progress.rows && !rows.empty()) {
     auto r = store_.store_batch(rows);
-    if (!r) return fail("storage commit failed: " + r.error().message);
+    if (!r) return fail("storage commit failed", r.error());
     progress.result = *r;
   }
   progress.rows = true;
   if (!events.empty()) {
-    if (auto r = store_.record_events(events); !r) return fail("recording security events failed: " + r.error().message);
+    if (auto r = store_.record_events(events); !r) return fail("recording security events failed", r.error());
   }
   return {};
 }

@@ -1,9 +1,12 @@
 #pragma once
 // Result<T, E>: the one error-returning type of Armored (C++20 has no
 // std::expected). Hot paths return it instead of throwing. E is usually a
-// component's Error struct: an enum class code plus a short static message.
+// component's Error struct: an enum class code plus a short static message;
+// at a component's edge it becomes the general Error below.
 
 #include <cassert>
+#include <concepts>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -76,18 +79,55 @@ class [[nodiscard]] Result<void, E> {
   bool ok_ = true;
 };
 
-// A general-purpose error for start-up, files and configuration, where a
-// message with context is worth an allocation. Hot paths use their own
-// component error enums instead.
+// Who can fix a failure; the CLI's exit code follows from it
+// (src/cli/command.h).
+enum class ErrorKind : std::uint8_t {
+  kBadInput,  // the caller can fix it: bad usage, a missing or malformed file,
+              // a configuration value out of range. Exit 2.
+  kFailed,    // the operation ran and failed: a port taken, a database that
+              // would not open, a disk that refused a write. Exit 1.
+};
+
+// The general error, and the one that crosses into the CLI. A component
+// error converts into it with fail(e) or fail(context, e), keeping its
+// component and code; each typed error (pki::Error, store::StoreError, ...)
+// declares a to_error() beside itself for that. fail("message") makes a
+// message-only error: no component, no code, bad input.
 struct Error {
   std::string message;
+  std::string_view component = {};  // static: "store", "pki", "e3", ...; empty when message-only
+  std::string_view code = {};       // static snake_case name, stable for scripts; empty when message-only
+  ErrorKind kind = ErrorKind::kBadInput;
 };
 
 template <typename T>
 using Expected = Result<T, Error>;
 using Status = Result<void, Error>;
 
+inline Error to_error(Error e) { return e; }
+
+// A typed error that converts into Error: to_error(e) is found beside E.
+template <typename E>
+concept ConvertsToError = requires(const E& e) {
+  { to_error(e) } -> std::same_as<Error>;
+};
+
 inline Unexpected<Error> fail(std::string message) { return {Error{std::move(message)}}; }
+
+// Crosses a typed error (or an Error) into Error, code and all.
+template <ConvertsToError E>
+Unexpected<Error> fail(const E& e) {
+  return {to_error(e)};
+}
+
+// The same, naming where it happened: the message becomes
+// "<context>: <message>".
+template <ConvertsToError E>
+Unexpected<Error> fail(std::string_view context, const E& e) {
+  Error out = to_error(e);
+  out.message = std::string(context) + ": " + out.message;
+  return {std::move(out)};
+}
 
 }  // namespace armored
 

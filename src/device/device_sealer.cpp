@@ -75,21 +75,21 @@ Expected<OpenedDevice> open_device_sealer(SealerKind kind, const FleetKeys& keys
   if (kind == SealerKind::kCxx) {
     auto store = std::make_unique<e3::FileStateStore>(state_path);
     auto s = e3::Sealer::create(sc, *key, keys.cloud_public, clock, sys_rng, *store);
-    if (!s) return fail("device " + id + ": " + s.error().message);
+    if (!s) return fail("device " + id, s.error());
     if (!saved.empty()) {
-      if (auto r = s->restore(saved); !r) return fail("device " + id + ": " + r.error().message);
+      if (auto r = s->restore(saved); !r) return fail("device " + id, r.error());
     }
     out.sealer = std::make_unique<CxxSealer>(std::move(store), std::move(*s));
   } else {
     auto sdk = internal::make_sdk_sealer(sc, std::move(*key), keys.cloud_public, clock, state_path, saved);
-    if (!sdk) return fail("device " + id + ": " + sdk.error().message);
+    if (!sdk) return fail("device " + id, sdk.error());
     out.sealer = std::move(*sdk);
   }
   // Every start is a new epoch (docs/e3-protocol.md 7.1): resuming the old
   // one would skip the numbers between the last used and the reservation,
   // and the cloud could not tell that hole from readings lost on the way.
   // This way every hole in an epoch is a reading the cloud never got.
-  if (auto ann = out.sealer->start_epoch(); !ann) return fail("device " + id + ": " + ann.error().message);
+  if (auto ann = out.sealer->start_epoch(); !ann) return fail("device " + id, ann.error());
   return out;
 }
 

@@ -22,4 +22,9 @@ const char* to_string(E3Errc c) {
   return "unknown";
 }
 
+Error to_error(const E3Error& e) {
+  const bool failed = e.code == E3Errc::kPersistFailed || e.code == E3Errc::kInternal;
+  return {e.message ? e.message : "", "e3", to_string(e.code), failed ? ErrorKind::kFailed : ErrorKind::kBadInput};
+}
+
 }  // namespace armored::e3

@@ -33,6 +33,10 @@ struct E3Error {
   const char* message;  // static string naming what was wrong
 };
 
+// The general error, component "e3", code to_string(code). Rejected input
+// is bad input (exit 2); kPersistFailed and kInternal are failures (exit 1).
+Error to_error(const E3Error& e);
+
 template <typename T>
 using E3Result = Result<T, E3Error>;
 

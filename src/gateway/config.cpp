@@ -21,7 +21,7 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   auto root = doc->section("");
   ARMORED_TRY(root.get("id", c.id));
   ARMORED_TRY(root.reject_unknown_keys());
-  if (auto v = pki::validate_id(c.id); !v) return fail(path.string() + ": id: " + v.error().message);
+  if (auto v = pki::validate_id(c.id); !v) return fail(path.string() + ": id", v.error());
 
   auto udp = doc->section("udp");
   std::int64_t uport = c.udp_port;

@@ -74,6 +74,12 @@ inline Unexpected<Error> mqtt_error(ErrorCode code, std::string_view message) {
 // Stable snake_case name of a code, for status lines and metrics.
 std::string_view to_string(ErrorCode code);
 
+// The general error, component "mqtt", code to_string(code): a peer or a
+// session failed at run time (exit 1).
+inline armored::Error to_error(const Error& e) {
+  return {std::string(e.message), "mqtt", to_string(e.code), ErrorKind::kFailed};
+}
+
 // Errors counted by code. Not thread-safe: one per decoder or session; the
 // application sums them if it wants totals.
 class ErrorCounters {

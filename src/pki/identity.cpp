@@ -39,6 +39,13 @@ bool is_input_error(const Error& e) {
   return false;
 }
 
+armored::Error to_error(const Error& e) {
+  static constexpr std::string_view kNames[] = {"bad_input", "conflict", "not_found", "ca_unusable",
+                                                "busy",      "io",       "crypto"};
+  return {e.message, "pki", kNames[static_cast<std::size_t>(e.code)],
+          is_input_error(e) ? ErrorKind::kBadInput : ErrorKind::kFailed};
+}
+
 namespace {
 constexpr std::size_t kMaxIdLength = 64;
 

@@ -63,7 +63,7 @@ Expected<Identity> parse_row(const json& row) {
   Identity i;
   if (!row.contains("id") || !row["id"].is_string()) return fail("an identity has no id");
   i.id = row["id"].get<std::string>();
-  if (auto ok = validate_id(i.id); !ok) return fail("identity '" + i.id + "': " + ok.error().message);
+  if (auto ok = validate_id(i.id); !ok) return fail("identity '" + i.id + "'", ok.error());
   auto role = row.contains("role") && row["role"].is_string()
                   ? parse_role(row["role"].get<std::string>())
                   : std::nullopt;
@@ -84,7 +84,7 @@ Expected<Identity> parse_row(const json& row) {
   i.ips = std::move(*ips);
   if (row.contains("revoked_at")) {
     auto r = time_field(row, "revoked_at");
-    if (!r) return fail("identity " + i.id + ": " + r.error().message);
+    if (!r) return fail("identity " + i.id, r.error());
     i.revoked_at = *r;
   }
   return i;

@@ -50,6 +50,9 @@ struct Error {
 // True when the caller (a user at the CLI) can fix the cause: exit code 2.
 bool is_input_error(const Error& e);
 
+// The general error, component "pki", code the ErrorCode's name.
+armored::Error to_error(const Error& e);
+
 template <typename T>
 using PkiResult = armored::Result<T, Error>;
 using PkiStatus = armored::Result<void, Error>;

@@ -63,7 +63,7 @@ Expected<EnrolResult> enrol(const fs::path& pki_dir, const fs::path& e3_dir, con
                             Rng& rng) {
   if (options.kid_bytes < 1 || options.kid_bytes > 8) return fail("--kid-bytes must be 1..8");
   auto authority = pki::Authority::open(pki_dir, pki::Authority::Access::read_only);
-  if (!authority) return fail(authority.error().message);
+  if (!authority) return fail(authority.error());
   std::vector<std::string> device_ids;
   for (const auto& e : authority->list(SystemClock().now())) {
     if (e.identity.role == pki::Role::device && !e.revoked) device_ids.push_back(e.identity.id);

@@ -50,7 +50,7 @@ Expected<Registry> parse_registry(std::string_view text, const std::string& sour
     }
     Enrolment e;
     e.device_id = d["id"].get<std::string>();
-    if (auto v = pki::validate_id(e.device_id); !v) return fail(where + ": " + v.error().message);
+    if (auto v = pki::validate_id(e.device_id); !v) return fail(where, v.error());
     auto kid = from_hex(d["kid"].get<std::string>());
     if (!kid || kid->empty() || kid->size() > 8) return fail(where + ": kid must be 1..8 bytes of hex");
     e.kid = *kid;

@@ -37,6 +37,16 @@ struct SpoolError {
   std::string message;
 };
 
+// The general error, component "spool". Options the caller chose badly are
+// bad input (exit 2); the rest happened to a running spool (exit 1).
+inline Error to_error(const SpoolError& e) {
+  static constexpr std::string_view kNames[] = {"full", "too_large", "invalid_ack", "corrupt",
+                                                "locked", "io", "bad_options"};
+  const bool input = e.code == SpoolErrorCode::kBadOptions || e.code == SpoolErrorCode::kTooLarge;
+  return {e.message, "spool", kNames[static_cast<std::size_t>(e.code)],
+          input ? ErrorKind::kBadInput : ErrorKind::kFailed};
+}
+
 template <typename T>
 using SpoolResult = Result<T, SpoolError>;
 

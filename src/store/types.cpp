@@ -28,6 +28,17 @@ constexpr std::array<std::pair<CommandStatus, const char*>, 5> kStatusNames = {{
 
 }  // namespace
 
+Error to_error(const StoreError& e) {
+  switch (e.code) {
+    case StoreErrorCode::kUnavailable: return {e.message, "store", "unavailable", ErrorKind::kFailed};
+    case StoreErrorCode::kIo: return {e.message, "store", "io", ErrorKind::kFailed};
+    case StoreErrorCode::kInvalidArgument: return {e.message, "store", "invalid_argument", ErrorKind::kBadInput};
+    case StoreErrorCode::kConflict: return {e.message, "store", "conflict", ErrorKind::kBadInput};
+    case StoreErrorCode::kNotFound: return {e.message, "store", "not_found", ErrorKind::kBadInput};
+  }
+  return {e.message, "store", "io", ErrorKind::kFailed};
+}
+
 const char* to_string(EventKind k) {
   for (const auto& [kind, name] : kEventNames) {
     if (kind == k) return name;

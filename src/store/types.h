@@ -28,6 +28,10 @@ struct StoreError {
   std::string message;
 };
 
+// The general error, component "store": unavailable and io are failures
+// (exit 1), the others bad input.
+Error to_error(const StoreError& e);
+
 template <typename T>
 using StoreResult = Result<T, StoreError>;
 using StoreStatus = Result<void, StoreError>;

@@ -60,10 +60,10 @@ TEST(E3Inspect, PrintsAnnouncementAndBatch) {
 
 TEST(E3Inspect, MalformedInputExitsTwoWithTheTypedError) {
   for (const auto& [hex, expect] : std::vector<std::pair<std::string, std::string>>{
-           {"c1000100aa", "malformed: reserved message type"},
-           {"0200010001aa", "malformed: non-minimal partial IV"},
-           {"010001", "malformed: truncated partial IV"},
-           {"c00100", "malformed: truncated batch entry length"},
+           {"c1000100aa", "armored: e3: reserved message type (malformed)"},
+           {"0200010001aa", "armored: e3: non-minimal partial IV (malformed)"},
+           {"010001", "armored: e3: truncated partial IV (malformed)"},
+           {"c00100", "armored: e3: truncated batch entry length (malformed)"},
            {"zz", "input is not hex"}}) {
     auto r = run({armored_binary().string(), "e3", "inspect", hex});
     EXPECT_EQ(r.exit_code, 2) << hex;

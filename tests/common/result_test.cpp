@@ -45,5 +45,60 @@ TEST(Result, VoidStatus) {
   EXPECT_EQ(bad.error().message, "no");
 }
 
+
+// A component's typed error, converted the way each component converts its own.
+namespace sensor {
+enum class SensorErrc { kUnplugged, kOutOfRange };
+struct SensorError {
+  SensorErrc code;
+  std::string message;
+};
+Error to_error(const SensorError& e) {
+  return e.code == SensorErrc::kUnplugged ? Error{e.message, "sensor", "unplugged", ErrorKind::kFailed}
+                                          : Error{e.message, "sensor", "out_of_range", ErrorKind::kBadInput};
+}
+}  // namespace sensor
+
+static_assert(ConvertsToError<sensor::SensorError>);
+static_assert(ConvertsToError<Error>);
+static_assert(!ConvertsToError<E>);  // no to_error: it cannot cross silently
+
+Expected<int> read_sensor(bool plugged) {
+  Result<int, sensor::SensorError> r = plugged ? Result<int, sensor::SensorError>(7)
+                                               : unexpected(sensor::SensorError{sensor::SensorErrc::kUnplugged, "no signal"});
+  if (!r) return fail("sensor 3", r.error());
+  return *r;
+}
+
+TEST(Error, MessageOnlyFailIsBadInputWithoutComponent) {
+  Status s = fail("config.toml: port is 70000");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "config.toml: port is 70000");
+  EXPECT_TRUE(s.error().component.empty());
+  EXPECT_TRUE(s.error().code.empty());
+  EXPECT_EQ(s.error().kind, ErrorKind::kBadInput);
+}
+
+TEST(Error, TypedErrorKeepsComponentCodeAndKindAcrossFail) {
+  auto r = read_sensor(false);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "sensor 3: no signal");
+  EXPECT_EQ(r.error().component, "sensor");
+  EXPECT_EQ(r.error().code, "unplugged");
+  EXPECT_EQ(r.error().kind, ErrorKind::kFailed);
+  EXPECT_EQ(*read_sensor(true), 7);
+}
+
+TEST(Error, AGeneralErrorPassesThroughFailUnchanged) {
+  const Error e{"cannot open x.db", "store", "unavailable", ErrorKind::kFailed};
+  Status once = fail(e);
+  Status twice = fail("cloud", once.error());
+  EXPECT_EQ(once.error().message, "cannot open x.db");
+  EXPECT_EQ(twice.error().message, "cloud: cannot open x.db");
+  EXPECT_EQ(twice.error().component, "store");
+  EXPECT_EQ(twice.error().code, "unavailable");
+  EXPECT_EQ(twice.error().kind, ErrorKind::kFailed);
+}
+
 }  // namespace
 }  // namespace armored

@@ -1,5 +1,7 @@
-// Packet bodies (MQTT 3.1.1 chapter 3), read through a bounded ByteReader so
-// each parser reads like the packet's schema.
+// Packet bodies (MQTT 3.1.1 chapter 3): decode_body() and one parser per
+// packet type, each reading through a bounded ByteReader so it reads like the
+// packet's schema. The streaming Decoder that frames a byte stream into
+// packets is decoder.cpp.
 #include "mqtt/codec.h"
 #include "mqtt/text.h"
 
