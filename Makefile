@@ -4,6 +4,10 @@
 .PHONY: demo pki-demo test faults deps build release armored bench fuzz fuzz-smoke clean
 
 JOBS ?= $(shell nproc)
+# ccache keys on paths relative to the checkout, so a second clone (a CI
+# checkout, a worktree) reuses what the first compiled.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 deps:
 	@scripts/install-deps.sh

@@ -8,7 +8,7 @@ if(TARGET armored_test_support)
                                 ${PROJECT_SOURCE_DIR}/tests/mqtt/tcp_test_socket.cpp)
   target_include_directories(pipeline_bench PRIVATE ${PROJECT_SOURCE_DIR}/tests/mqtt ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(pipeline_bench PRIVATE armored_e3 armored_link armored_mqtt armored_tls armored_provision
-                        armored_telemetry armored_test_support SQLite::SQLite3 Threads::Threads)
+                        armored_telemetry armored_metrics armored_test_support SQLite::SQLite3 Threads::Threads)
   armored_warnings(pipeline_bench)
   # The bench runs the `armored` program it was built with.
   add_dependencies(pipeline_bench armored)

@@ -25,6 +25,12 @@
 //                                      [--rate R,R,...] [--sealer cxx,device-sdk] [--keep]
 //                                      [--baseline OTHER_ARMORED]
 //
+// --operator-view runs every fleet size twice in the same run, first with
+// [metrics] and [dashboard] off, then on, with a scraper reading both
+// /metrics pages every second and the dashboard's overview and series
+// every 5 s (an open browser tab) during each live phase; it prints the
+// on/off ratio of the sustained rate: what the operator's view costs.
+//
 // --baseline runs every fleet size twice in the same run, first with
 // another `armored` binary (e.g. built from an earlier commit by
 // bench/compare-commits.sh), then with this build's, and prints the
@@ -34,7 +40,9 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -42,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/scrape.h"
 #include "pipeline_bench_support.h"
 #include "provision/registry.h"
 #include "support/process.h"
@@ -64,7 +73,8 @@ struct Args {
   std::string work;  // reuse this directory's PKI (made there if missing)
   int gateway_inflight = 256;  // the gateway's [forward] max_inflight (its default)
   int cloud_batch_rows = 0;    // the cloud's [storage] max_batch_rows; 0: its default
-  std::vector<std::string> sealers{"cxx"};  // `armored fleet --sealer`, one run per fleet size each
+  std::vector<std::string> sealers{"cxx"};
+  bool operator_view = false;  // compare [metrics] + [dashboard] off and on  // `armored fleet --sealer`, one run per fleet size each
   std::string baseline;        // another armored binary to run first, for a before/after ratio
 };
 
@@ -116,6 +126,8 @@ struct Pipeline {
   int udp_port = 0;
   int cloud_starts = 0;
   std::string sealer = "cxx";
+  bool operator_view = false;  // [metrics] on cloud and gateway, [dashboard] on the cloud
+  int cloud_metrics_port = 0, dashboard_port = 0, gateway_metrics_port = 0;
   std::unique_ptr<Subprocess> cloud, gateway, fleet;
 
   bool start_cloud() {
@@ -129,7 +141,8 @@ struct Pipeline {
                    "replay_window = 1024\n"
                    "[storage]\nsqlite_path = \"cloud.db\"\n" +
                    (cloud_batch_rows > 0 ? "max_batch_rows = " + std::to_string(cloud_batch_rows) + "\n" : "") +
-                   "[status]\ninterval_s = 1\n");
+                   "[status]\ninterval_s = 1\n" +
+                   (operator_view ? "[metrics]\nport = 0\n[dashboard]\nport = 0\n" : ""));
     const auto out = dir / ("cloud" + std::to_string(++cloud_starts) + ".out");
     Subprocess::Options o;
     o.cwd = dir;
@@ -137,7 +150,12 @@ struct Pipeline {
     o.stderr_path = dir / ("cloud" + std::to_string(cloud_starts) + ".err");
     cloud = std::make_unique<Subprocess>(std::vector<std::string>{armored_bin(), "cloud", "--config", "cloud.toml"}, o);
     if (!wait_for(out, "listening on", 300s)) return false;
+    if (operator_view && !wait_for(out, "dashboard on", 30s)) return false;
     cloud_port = port_after(testing::slurp(out), "listening on");
+    if (operator_view) {
+      cloud_metrics_port = port_after(testing::slurp(out), "metrics on http://127.0.0.1");
+      dashboard_port = port_after(testing::slurp(out), "dashboard on https://127.0.0.1");
+    }
     return cloud_port > 0;
   }
   int gateway_inflight = 256;
@@ -149,7 +167,8 @@ struct Pipeline {
                    "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/gw1.crt\"\n"
                    "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/gw1.key\"\nticket_dir = \"tickets\"\n"
                    "[spool]\ndir = \"spool\"\n[forward]\nmax_inflight = " + std::to_string(gateway_inflight) +
-                   "\n[backoff]\ninitial_ms = 100\nmax_ms = 500\n[status]\ninterval_s = 1\n");
+                   "\n[backoff]\ninitial_ms = 100\nmax_ms = 500\n[status]\ninterval_s = 1\n" +
+                   (operator_view ? "[metrics]\nport = 0\n" : ""));
     Subprocess::Options o;
     o.cwd = dir;
     o.stdout_path = dir / "gateway.out";
@@ -157,6 +176,10 @@ struct Pipeline {
     gateway = std::make_unique<Subprocess>(std::vector<std::string>{armored_bin(), "gateway", "--config", "gateway.toml"}, o);
     if (!wait_for(dir / "gateway.out", "listening on udp", 30s)) return false;
     udp_port = port_after(testing::slurp(dir / "gateway.out"), "listening on udp");
+    if (operator_view) {
+      if (!wait_for(dir / "gateway.out", "metrics on", 30s)) return false;
+      gateway_metrics_port = port_after(testing::slurp(dir / "gateway.out"), "metrics on http://127.0.0.1");
+    }
     return udp_port > 0;
   }
   void start_fleet(std::size_t devices, double rate, double seconds) {
@@ -271,6 +294,60 @@ struct RunFigures {
   }
 };
 
+// What an operator's tools do while the pipeline runs: Prometheus scraping
+// both /metrics pages every second (15 times its default), and a browser
+// tab on the dashboard reloading its overview and series every 5 s.
+class OperatorLoad {
+ public:
+  explicit OperatorLoad(const Pipeline& p) : p_(p) {
+    if (p.operator_view) thread_ = std::thread([this] { run(); });
+  }
+  ~OperatorLoad() { finish(); }
+  // Scrapes that failed or returned nothing: the view must keep answering.
+  std::string finish() {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    return p_.operator_view ? std::to_string(scrapes_) + " scrapes (" + std::to_string(failures_) + " failed), " +
+                                  std::to_string(pages_) + " dashboard loads"
+                            : "";
+  }
+
+ private:
+  void run() {
+    const std::string token = testing::slurp(p_.dir / "dashboard.token").substr(0, 64);
+    for (int tick = 0;; ++tick) {
+      for (int port : {p_.cloud_metrics_port, p_.gateway_metrics_port}) {
+        auto s = metrics::scrape("127.0.0.1", static_cast<std::uint16_t>(port), 5s);
+        ++scrapes_;
+        if (!s || s->empty()) ++failures_;
+      }
+      if (tick % 5 == 0) {
+        for (const char* path : {"/api/overview", "/api/series"}) {
+          auto r = testing::run({"curl", "-sk", "-o", "/dev/null", "--max-time", "10", "-H",
+                                 "Authorization: Bearer " + token,
+                                 "https://127.0.0.1:" + std::to_string(p_.dashboard_port) + path},
+                                20s);
+          if (r.exit_code == 0) ++pages_;
+        }
+      }
+      std::unique_lock lk(mu_);
+      if (cv_.wait_for(lk, 1s, [this] { return stop_; })) return;
+    }
+  }
+  const Pipeline& p_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::uint64_t scrapes_ = 0, failures_ = 0, pages_ = 0;
+};
+
 // One live phase: a fresh fleet offering `rate`, measured for a.seconds with
 // the latency probe beside it; the fleet is then stopped and the pipeline
 // left to clear whatever backlog it built before the next phase.
@@ -306,6 +383,7 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
   std::this_thread::sleep_for(2s);  // warm-up
   RssSampler rss({{"cloud", p.cloud->pid()}, {"gateway", p.gateway->pid()}, {"fleet", p.fleet->pid()}}, 100ms);
   const std::vector<pid_t> pids{p.cloud->pid(), p.gateway->pid(), p.fleet->pid()};
+  OperatorLoad operator_load(p);
   const Count c0 = count_readings(db);
   const Cpu cpu0 = Cpu::of(pids);
   const auto spooled0 = gateway_spooled(p.dir / "gateway.err");
@@ -314,6 +392,7 @@ LiveFigures live_phase(Pipeline& p, std::size_t devices, double rate, const fs::
   const Cpu cpu1 = Cpu::of(pids);
   const auto spooled1 = gateway_spooled(p.dir / "gateway.err");
   auto figs = rss.finish();
+  if (p.operator_view) std::printf("    operator view: %s\n", operator_load.finish().c_str());
   // The probe's last readings queue behind whatever backlog there is: wait
   // for them (up to 30 s, the fleet still running) so the latency says how
   // long that queue was.
@@ -358,6 +437,7 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const std::string
   p.sealer = sealer;
   p.gateway_inflight = a.gateway_inflight;
   p.cloud_batch_rows = a.cloud_batch_rows;
+  p.operator_view = label == "-on";
   // A fresh cloud, gateway and device state per sealer: each starts from
   // nothing, as the other did.
   const std::string run = std::to_string(devices) + "-" + sealer + label;
@@ -455,7 +535,7 @@ void print_sealer_ratios(const std::vector<std::pair<std::size_t, RunFigures>>& 
 }
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--sealer cxx,device-sdk] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N] [--baseline ARMORED]\n"
+  std::fprintf(stderr, "usage: pipeline_bench [--seconds S] [--devices N,N] [--rate R,R,...] [--sealer cxx,device-sdk] [--keep] [--work DIR] [--gateway-inflight N] [--cloud-batch-rows N] [--baseline ARMORED] [--operator-view]\n"
                        "example: pipeline_bench --devices 5000 --rate 200000 --seconds 10 --baseline /tmp/old/armored\n");
   std::exit(2);
 }
@@ -493,6 +573,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--devices" && i + 1 < argc) a.devices = sorted_list<std::size_t>(argv[++i]);
     else if (s == "--sealer" && i + 1 < argc) a.sealers = names(argv[++i]);
     else if (s == "--baseline" && i + 1 < argc) a.baseline = argv[++i];
+    else if (s == "--operator-view") a.operator_view = true;
     else usage();
   }
   if (a.devices.empty() || a.rates.empty() || a.sealers.empty()) usage();
@@ -532,7 +613,7 @@ int main(int argc, char** argv) {
   }
   for (std::size_t n : a.devices) {
     for (const auto& s : a.sealers) {
-      for (const char* label : {"", "-before", "-after"}) {
+      for (const char* label : {"", "-before", "-after", "-off", "-on"}) {
         fs::remove_all(root / ("run-" + std::to_string(n) + "-" + s + label));
       }
     }
@@ -553,6 +634,15 @@ int main(int argc, char** argv) {
                 ref, detail.c_str());
     std::fflush(stdout);
     for (const auto& sealer : a.sealers) {
+      if (a.operator_view) {
+        RunFigures off = run_size(root, n, sealer, a, "-off");
+        off.reference = ref;
+        RunFigures on = run_size(root, n, sealer, a, "-on");
+        on.reference = ref;
+        comparisons.push_back({n, off, on});
+        std::fflush(stdout);
+        continue;
+      }
       if (!a.baseline.empty()) {
         g_armored = a.baseline;
         RunFigures before = run_size(root, n, sealer, a, "-before");
@@ -571,8 +661,13 @@ int main(int argc, char** argv) {
     }
   }
   if (!comparisons.empty()) {
-    std::printf("\nbefore/after (same run; before = %s, after = %s):\n", a.baseline.c_str(),
-                testing::armored_binary().c_str());
+    if (a.operator_view) {
+      std::printf("\noperator view off/on (same run, same binary; on = [metrics] on cloud and gateway scraped every"
+                  " second, [dashboard] loaded every 5 s):\n");
+    } else {
+      std::printf("\nbefore/after (same run; before = %s, after = %s):\n", a.baseline.c_str(),
+                  testing::armored_binary().c_str());
+    }
     for (const auto& c : comparisons) {
       auto ratio = [](double after, double before) { return before > 0 ? after / before : 0.0; };
       std::printf("  %6zu devices, sealer %s:\n", c.devices, c.after.sealer.c_str());

@@ -32,7 +32,7 @@
 #include "pki/pki.h"
 #include "crypto/cpu.h"
 #include "tls/client_link.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 #include "tls/openssl_peers.h"
 #include "tls/server_thread.h"
 #include "tls_bench.h"

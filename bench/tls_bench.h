@@ -6,7 +6,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::tlsbench {
 

@@ -11,6 +11,8 @@ packages=(
   mosquitto mosquitto-clients python3 python3-paho-mqtt tcpdump tshark
   # metrics: the Prometheus client library, and Prometheus itself (promtool, scrape tests)
   prometheus-cpp-dev prometheus
+  # the dashboard's browser test (headless)
+  chromium curl
   testssl.sh
   # device-sdk: Cortex-M4 cross build, its emulator, Mbed TLS (host PSA backend)
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev dpkg-dev

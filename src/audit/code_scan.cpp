@@ -3,7 +3,7 @@
 #include "audit/allowlist.h"
 #include "audit/code_lexer.h"
 #include "audit/code_rules.h"
-#include "audit/file_walk.h"
+#include "audit/internal/file_walk.h"
 
 #include <regex>
 

@@ -1,4 +1,4 @@
-#include "audit/file_walk.h"
+#include "audit/internal/file_walk.h"
 
 #include <fcntl.h>
 #include <unistd.h>

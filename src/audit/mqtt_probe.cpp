@@ -3,7 +3,7 @@
 
 #include <unistd.h>
 
-#include "audit/net.h"
+#include "audit/internal/net.h"
 #include "audit/tls_probe.h"
 
 namespace armored::audit {

@@ -1,4 +1,4 @@
-#include "audit/net.h"
+#include "audit/internal/net.h"
 
 #include <fcntl.h>
 #include <netdb.h>

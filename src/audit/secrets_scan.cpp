@@ -9,7 +9,7 @@
 #include <set>
 
 #include "audit/binary_strings.h"
-#include "audit/file_walk.h"
+#include "audit/internal/file_walk.h"
 
 namespace armored::audit {
 

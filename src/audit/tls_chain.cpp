@@ -1,4 +1,4 @@
-#include "audit/tls_chain.h"
+#include "audit/internal/tls_chain.h"
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>

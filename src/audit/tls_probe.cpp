@@ -12,9 +12,9 @@
 #include <memory>
 #include <optional>
 
-#include "audit/net.h"
+#include "audit/internal/net.h"
 #include "audit/pcap_protocols.h"
-#include "audit/tls_chain.h"
+#include "audit/internal/tls_chain.h"
 #include "ossl/ossl.h"
 
 namespace armored::audit {

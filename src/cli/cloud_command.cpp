@@ -48,6 +48,7 @@ void add_cloud(CLI::App& app, Context& ctx) {
     if (!port) throw OperationFailed(port.error());
     // Tests and scripts read this line to find the port (the config may say 0).
     std::cout << "armored cloud listening on " << config->address << ":" << *port << std::endl;
+    for (const auto& line : (*server)->operator_view()) std::cout << "armored cloud " << line << std::endl;
     ctx.exit_code = (*server)->run();
     auto s = (*server)->status();
     std::cout << "armored cloud stopped: " << s.readings_stored << " readings stored, " << s.duplicates

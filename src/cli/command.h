@@ -93,6 +93,7 @@ void add_cloud(CLI::App& app, Context& ctx);
 void add_command(CLI::App& app, Context& ctx);
 void add_gateway(CLI::App& app, Context& ctx);
 void add_fleet(CLI::App& app, Context& ctx);
+void add_status(CLI::App& app, Context& ctx);
 void add_e3(CLI::App& app, Context& ctx);
 void add_energy(CLI::App& app, Context& ctx);
 void add_report(CLI::App& app, Context& ctx);

@@ -172,7 +172,7 @@ void add_send(CLI::App* parent, cli::Context& ctx) {
   });
 }
 
-void add_status(CLI::App* parent, cli::Context& ctx) {
+void add_command_status(CLI::App* parent, cli::Context& ctx) {
   struct Opts {
     Target target;
     std::size_t limit = 20;
@@ -216,7 +216,7 @@ void add_command(CLI::App& app, Context& ctx) {
       "See docs/commands-admin.md.");
   cmd->require_subcommand(1);
   add_send(cmd, ctx);
-  add_status(cmd, ctx);
+  add_command_status(cmd, ctx);
 }
 
 }  // namespace armored::cli

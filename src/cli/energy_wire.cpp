@@ -74,7 +74,7 @@ Expected<Measured> handshake(tls::TlsContext& cctx, tls::TlsContext& sctx, std::
       if (std::get_if<tls::HandshakeComplete>(&e)) {
         client_done = true;
         if (!early) {
-          if (auto w = (*client)->write(reading); !w) return fail(w.error().message);
+          if (auto w = (*client)->write(reading); !w) return fail(w.error());
         }
       }
       if (auto* t = std::get_if<tls::NewSessionTicket>(&e)) {

@@ -24,6 +24,11 @@ void add_gateway(CLI::App& app, Context& ctx) {
     if (!port) throw OperationFailed(port.error());
     std::cout << "armored gateway " << config->id << " listening on udp " << config->udp_address << ":" << *port
               << ", forwarding to " << config->cloud_host << ":" << config->cloud_port << std::endl;
+    if (auto mp = (*gw)->metrics_port()) {
+      const std::string& a = config->metrics.address;
+      std::cout << "armored gateway metrics on http://" << (a.find(':') != std::string::npos ? "[" + a + "]" : a)
+                << ":" << *mp << "/metrics" << std::endl;
+    }
     ctx.exit_code = (*gw)->run();
     auto s = (*gw)->status();
     std::cout << "armored gateway stopped: " << s.acknowledged << " messages acknowledged by the cloud, "

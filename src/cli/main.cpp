@@ -21,8 +21,8 @@ namespace {
 // then the programs of a deployment in the order a reading meets them, then
 // the tools.
 constexpr void (*kCommands[])(CLI::App&, Context&) = {
-    add_quickstart, add_pki,   add_enroll, add_cloud,  add_command, add_gateway,
-    add_fleet,      add_e3,    add_energy, add_report, add_audit,   add_version,
+    add_quickstart, add_pki,    add_enroll, add_cloud,  add_command, add_gateway, add_fleet,
+    add_status,     add_e3,     add_energy, add_report, add_audit,   add_version,
 };
 
 // The one place an error is printed (the format is in command.h). Returns

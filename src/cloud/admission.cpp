@@ -1,4 +1,4 @@
-#include "cloud/admission.h"
+#include "cloud/internal/admission.h"
 
 #include <algorithm>
 #include <cstdint>

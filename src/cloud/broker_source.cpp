@@ -1,4 +1,4 @@
-#include "cloud/broker_source.h"
+#include "cloud/internal/broker_source.h"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -302,7 +302,7 @@ Expected<std::unique_ptr<BrokerSource>> BrokerSource::create(const BrokerConfig&
   }
   auto impl = std::make_unique<Impl>(config, std::move(deps));
   auto ctx = tls::TlsContext::create(config.tls, impl->deps.clock);
-  if (!ctx) return fail("broker TLS: " + ctx.error().message);
+  if (!ctx) return fail("broker TLS", ctx.error());
   impl->tls_ctx = std::move(*ctx);
   std::error_code ec;
   std::filesystem::create_directories(config.ticket_dir, ec);

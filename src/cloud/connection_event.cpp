@@ -1,4 +1,4 @@
-#include "cloud/connection_event.h"
+#include "cloud/internal/connection_event.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "cloud/dashboard_source.h"
+#include "cloud/internal/dashboard_source.h"
 
 #include <cmath>
 
@@ -135,7 +135,7 @@ Expected<nlohmann::json> CloudDashboardSource::devices(const dashboard::DevicePa
   q.offset = (r.page - 1) * r.per_page;
   if (r.inactive_s > 0) q.not_seen_since_ms = unix_ms(clock_.now()) - r.inactive_s * 1000;
   auto page = store_->list_devices(q);
-  if (!page) return fail("devices: " + page.error().message);
+  if (!page) return fail("devices", page.error());
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& d : page->devices) {
     rows.push_back({{"identity", d.identity},
@@ -149,7 +149,7 @@ Expected<nlohmann::json> CloudDashboardSource::devices(const dashboard::DevicePa
 Expected<nlohmann::json> CloudDashboardSource::gaps(std::size_t limit) {
   store::Store::GapTotals totals;
   auto g = store_->sequence_gaps(limit, &totals);
-  if (!g) return fail("gaps: " + g.error().message);
+  if (!g) return fail("gaps", g.error());
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& gap : *g) {
     rows.push_back({{"device", gap.device}, {"epoch", gap.epoch}, {"first", gap.first_missing},
@@ -161,7 +161,7 @@ Expected<nlohmann::json> CloudDashboardSource::gaps(std::size_t limit) {
 
 Expected<nlohmann::json> CloudDashboardSource::events(std::size_t limit) {
   auto e = store_->recent_events(limit);
-  if (!e) return fail("events: " + e.error().message);
+  if (!e) return fail("events", e.error());
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& ev : *e) {
     rows.push_back({{"at_ms", ev.at_ms}, {"kind", store::to_string(ev.kind)}, {"reason", ev.reason},
@@ -172,7 +172,7 @@ Expected<nlohmann::json> CloudDashboardSource::events(std::size_t limit) {
 
 Expected<nlohmann::json> CloudDashboardSource::commands(std::size_t limit) {
   auto c = store_->recent_commands(limit);
-  if (!c) return fail("commands: " + c.error().message);
+  if (!c) return fail("commands", c.error());
   nlohmann::json rows = nlohmann::json::array();
   // Parameters are left out: they are the operator's input, not health,
   // and may be large.

@@ -1,4 +1,4 @@
-#include "cloud/e3_state_file.h"
+#include "cloud/internal/e3_state_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

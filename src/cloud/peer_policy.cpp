@@ -1,4 +1,4 @@
-#include "cloud/peer_policy.h"
+#include "cloud/internal/peer_policy.h"
 
 #include <algorithm>
 

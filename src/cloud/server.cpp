@@ -14,6 +14,8 @@
 #include <sys/statvfs.h>
 
 #include <array>
+#include <atomic>
+#include <thread>
 #include <map>
 #include <iostream>
 #include <mutex>
@@ -21,17 +23,19 @@
 #include <vector>
 
 #include "cloud/admin_socket.h"
-#include "cloud/admission.h"
+#include "cloud/internal/admission.h"
 #include "cloud/audit_limiter.h"
 #include "cloud/command_service.h"
-#include "cloud/e3_state_file.h"
-#include "cloud/broker_source.h"
-#include "cloud/connection_event.h"
+#include "cloud/internal/e3_state_file.h"
+#include "cloud/internal/broker_source.h"
+#include "cloud/internal/connection_event.h"
 #include "cloud/ingest.h"
-#include "cloud/peer_policy.h"
-#include "cloud/store_writer.h"
-#include "cloud/topics.h"
+#include "cloud/internal/operator_view.h"
+#include "cloud/internal/peer_policy.h"
+#include "cloud/internal/store_writer.h"
+#include "cloud/internal/topics.h"
 #include "common/file_io.h"
+#include "common/loop_call.h"
 #include "common/file_mode.h"
 #include "common/log.h"
 #include "e3/e3.h"
@@ -60,14 +64,14 @@ std::int64_t unix_ms(Clock::TimePoint t) {
 Expected<std::unique_ptr<store::Store>> open_store(const CloudConfig& config) {
   if (config.backend == "sqlite") {
     auto s = store::open_sqlite(config.sqlite_path);
-    if (!s) return fail(s.error().message);
+    if (!s) return fail(s.error());
     return std::move(*s);
   }
   store::PostgresOptions po;
   po.conninfo = config.postgresql_conninfo;
   po.schema = config.postgresql_schema;
   auto s = store::open_postgres(po);
-  if (!s) return fail(s.error().message);
+  if (!s) return fail(s.error());
   return std::move(*s);
 }
 // SQLite damage a start would not notice (a flipped page mid-file) must not
@@ -84,7 +88,7 @@ Status check_at_start(const CloudConfig& config, store::Store& s) {
     return {};
   }
   auto r = s.check_integrity();
-  if (!r) return fail("integrity check of " + config.sqlite_path.string() + ": " + r.error().message);
+  if (!r) return fail("integrity check of " + config.sqlite_path.string(), r.error());
   if (*r != "ok") {
     return fail("the database " + config.sqlite_path.string() + " is damaged; not starting on top of it"
                 " (restore it from a backup, or move it aside to start empty; the gateways keep"
@@ -150,6 +154,7 @@ struct Conn {
   // peer's identity (and its revocation) is checked: held until then.
   std::vector<tls::ApplicationData> early;
   bool handshake_done = false;
+  const char* handshake_kind = "";  // "full", "resumed", "0-RTT" once done (the dashboard shows it)
   bool subscribed_down = false;  // to its own downlink topic: commands may be published to it
   bool closed = false;
 };
@@ -198,6 +203,12 @@ struct CloudServer::Impl {
   std::uint64_t audit_rows_not_stored = 0;
   bool stopping = false;
   CloudStatus counters;  // network-thread counters (merged in status())
+  // The operator's view ([metrics], [dashboard]) runs on threads of its own
+  // and sees this thread's state only through network_thread.ask().
+  std::unique_ptr<OperatorView> view;
+  LoopThread network_thread;
+  mutable std::mutex published_mu;
+  mutable CloudStatus published;  // the last snapshot: what status() answers if the thread is too busy
   CloudStatus last_status;
   std::chrono::steady_clock::time_point last_status_at;
 
@@ -244,6 +255,9 @@ struct CloudServer::Impl {
   void close_revoked(const std::vector<std::string>& serials);
   asio::awaitable<void> drain_then_close();
   CloudStatus snapshot() const;
+  CloudStatus status_from_any_thread();
+  std::vector<ConnectionInfo> connection_list() const;
+  Status start_operator_view();
   // Device commands (the block after load()).
   Status load_commands(const provision::Registry& registry);
   Status open_admin();
@@ -284,7 +298,7 @@ Status CloudServer::Impl::load() {
   admission.emplace(al);
   audit.emplace(config.audit, unix_ms(clock.now()));
   auto ctx = tls::TlsContext::create(config.tls, clock);
-  if (!ctx) return fail(ctx.error().message);
+  if (!ctx) return fail(ctx.error());
   tls_ctx = std::move(*ctx);
 
   auto registry = provision::load_registry(config.e3_dir);
@@ -299,7 +313,7 @@ Status CloudServer::Impl::load() {
   oc.grace_period = config.epoch_grace;
   state_file = std::make_unique<E3StateFile>(config.state_file);
   auto op = e3::Opener::create(oc, *key, clock, state_file.get());
-  if (!op) return fail(std::string("E3 opener: ") + op.error().message);
+  if (!op) return fail("E3 opener", op.error());
   opener.emplace(std::move(*op));
   for (const auto& d : registry->devices) {
     fs::path cert = config.pki_dir / "device" / (d.device_id + ".crt");
@@ -308,7 +322,7 @@ Status CloudServer::Impl::load() {
     auto pub = crypto::EcPublicKey::from_pem(*pem);
     if (!pub) return fail(cert.string() + ": no P-256 public key in the certificate");
     if (auto a = opener->add_device({d.kid, d.device_id, *pub}); !a) {
-      return fail("device " + d.device_id + ": " + a.error().message);
+      return fail("device " + d.device_id, a.error());
     }
   }
   ARMORED_TRY(state_file->load(*opener));
@@ -321,6 +335,18 @@ Status CloudServer::Impl::load() {
   if (!main_store) return unexpected(main_store.error());
   store = std::move(*main_store);
   ARMORED_TRY(check_at_start(config, *store));
+  {
+    // The registry into the devices table, for the dashboard's device pages
+    // (idempotent: a restart adds only newly enrolled devices).
+    std::vector<store::DeviceEnrollment> enrolled;
+    enrolled.reserve(registry->devices.size());
+    for (const auto& d : registry->devices) enrolled.push_back({d.kid, d.device_id});
+    if (auto r = store->register_devices(enrolled, unix_ms(clock.now())); !r) {
+      spdlog::warn("cloud: cannot list the enrolled devices in the database ({}); the dashboard's device pages"
+                   " will miss them",
+                   r.error().message);
+    }
+  }
   writer = std::make_unique<StoreWriter>(*store, config.max_batch_rows,
                                          [sf = state_file.get()](std::span<const E3StateUpdate> updates) {
                                            return sf->persist(updates);
@@ -709,6 +735,7 @@ void CloudServer::Impl::on_deadline(const std::shared_ptr<Conn>& c, Clock::Durat
 
 void CloudServer::Impl::on_handshake(const std::shared_ptr<Conn>& c, const tls::HandshakeComplete& hc) {
   c->handshake_done = true;
+  c->handshake_kind = hc.early_data_accepted ? "0-RTT" : hc.resumed ? "resumed" : "full";
   --unauthenticated;
   pending.erase(c->seq);
   c->identity = hc.peer.id;
@@ -897,6 +924,33 @@ CloudStatus CloudServer::Impl::snapshot() const {
   s.storage_failing = ws.failing;
   s.late_readings = opener->counters().below_window;  // counted once, by the opener
   s.redelivered = ic.rejected[static_cast<std::size_t>(Reject::kRedelivered)];
+  s.readings_opened = ic.readings;
+  s.connections_handshaking = unauthenticated;
+  std::map<std::string, std::uint64_t> by_role{{"gateway", 0}, {"device", 0}};
+  for (const auto& c : conns) {
+    if (c->handshake_done && !c->closed) ++by_role[std::string(role_name(c->peer.kind))];
+  }
+  s.connections_by_role.assign(by_role.begin(), by_role.end());
+  for (std::size_t r = 0; r < kRejectCount; ++r) {
+    s.rejected_by_reason.emplace_back(to_string(static_cast<Reject>(r)), ic.rejected[r]);
+  }
+  for (std::size_t r = 0; r < tls::kReasonCount; ++r) {
+    if (const auto n = tc.failures[r].load(); n > 0) {
+      s.handshake_failures_by_reason.emplace_back(std::string(tls::reason_name(static_cast<tls::Reason>(r))), n);
+    }
+  }
+  s.early_data_accepted = tc.early_data_accepted.load();
+  s.early_data_rejected = tc.early_data_rejected.load();
+  s.early_data_replays_refused = tc.early_data_replays_refused.load();
+  if (commands) {
+    const auto& cc = commands->counters();
+    s.commands_sent = cc.sent;
+    s.commands_acknowledged = cc.acknowledged;
+    s.commands_refused_by_device = cc.refused_by_device;
+    s.commands_refused_by_cloud = cc.refused_by_cloud;
+    s.commands_no_route = cc.no_route;
+    s.commands_expired = cc.expired;
+  }
   if (broker) {
     auto bs = broker->status();
     s.broker_enabled = true;
@@ -905,7 +959,65 @@ CloudStatus CloudServer::Impl::snapshot() const {
     s.broker_messages = bs.messages;
     s.broker_connect_failures = bs.connect_failures;
   }
+  std::lock_guard lk(published_mu);
+  published = s;
   return s;
+}
+
+CloudStatus CloudServer::Impl::status_from_any_thread() {
+  if (auto s = network_thread.ask(io, [this] { return snapshot(); }, std::chrono::seconds(2))) return *s;
+  std::lock_guard lk(published_mu);
+  return published;
+}
+
+std::vector<ConnectionInfo> CloudServer::Impl::connection_list() const {
+  std::vector<ConnectionInfo> out;
+  out.reserve(conns.size());
+  const auto now_mono = clock.monotonic();
+  const auto now_ms = unix_ms(clock.now());
+  for (const auto& c : conns) {
+    if (c->closed) continue;
+    ConnectionInfo ci;
+    ci.identity = c->identity;
+    ci.role = c->handshake_done ? std::string(role_name(c->peer.kind)) : "";
+    ci.address = c->peer_address;
+    ci.handshake = c->handshake_kind;
+    ci.since_ms = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now_mono - c->accepted_at).count();
+    out.push_back(std::move(ci));
+  }
+  return out;
+}
+
+Status CloudServer::Impl::start_operator_view() {
+  OperatorViewFeeds f;
+  f.live.status = [this] { return status_from_any_thread(); };
+  f.live.connections = [this] {
+    return network_thread.ask(io, [this] { return connection_list(); }, std::chrono::seconds(2))
+        .value_or(std::vector<ConnectionInfo>{});
+  };
+  f.live.audit = [this](store::SecurityEvent ev) {
+    asio::post(io, [this, ev = std::move(ev)]() mutable {
+      if (stopping) return;
+      const std::string source = ev.peer;
+      audit_event(ev.kind, std::move(ev.reason), std::move(ev.peer), std::move(ev.detail), source);
+    });
+  };
+  const CloudConfig& cfg = config;
+  f.open_store = [&cfg] { return open_store(cfg); };
+  auto v = OperatorView::start(config, std::move(f), clock);
+  if (!v) return unexpected(v.error());
+  view = std::move(*v);
+  if (auto h = view->histograms()) {
+    writer->set_on_commit([h, this](double seconds, std::span<const store::ReadingRow> rows) {
+      h->commit_seconds.Observe(seconds);
+      h->commit_readings.Observe(static_cast<double>(rows.size()));
+      // The reading's own timestamp (whole seconds, the device's clock) to
+      // now: the latency operators feel, clock skew included.
+      const double now_s = static_cast<double>(unix_ms(clock.now())) / 1000.0;
+      for (const auto& r : rows) h->seal_to_stored_seconds.Observe(std::max(0.0, now_s - static_cast<double>(r.timestamp)));
+    });
+  }
+  return {};
 }
 
 asio::awaitable<void> CloudServer::Impl::status_loop() {
@@ -1020,6 +1132,7 @@ Expected<std::uint16_t> CloudServer::listen() {
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(fmt::format("cannot listen on {}:{}: {}", i.config.address, i.config.port, ec.message()));
   ARMORED_TRY(i.open_admin());
+  ARMORED_TRY(i.start_operator_view());
   return i.acceptor.local_endpoint().port();
 }
 
@@ -1037,7 +1150,11 @@ int CloudServer::run() {
   asio::co_spawn(i.io, i.command_timer_loop(), asio::detached);
   asio::co_spawn(i.io, i.audit_loop(), asio::detached);
   if (i.broker) i.broker->start();
+  i.network_thread.enter();
   i.io.run();
+  i.network_thread.leave();
+  // No scrape or page reads this server's state from here on.
+  i.view.reset();
   i.writer->drain();
   const bool failing = i.writer->stats().failing;
   // Persist replay windows so a restart does not reopen them. They hold only
@@ -1059,6 +1176,10 @@ void CloudServer::stop() {
   asio::post(impl_->io, [this] { impl_->begin_stop(); });
 }
 
-CloudStatus CloudServer::status() const { return impl_->snapshot(); }
+CloudStatus CloudServer::status() const { return impl_->status_from_any_thread(); }
+
+std::vector<std::string> CloudServer::operator_view() const {
+  return impl_->view ? impl_->view->describe() : std::vector<std::string>{};
+}
 
 }  // namespace armored::cloud

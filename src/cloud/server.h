@@ -75,7 +75,12 @@ class CloudServer {
   int run();
   // Thread-safe.
   void stop();
+  // Thread-safe: from another thread while serving, a copy taken on the
+  // network thread (or the last one, if that thread is busy for 2 s).
   CloudStatus status() const;
+  // Where [metrics] and [dashboard] listen, for the start-up banner (empty
+  // when both are off). Valid after listen().
+  std::vector<std::string> operator_view() const;
 
   struct Impl;
 

@@ -1,4 +1,4 @@
-#include "cloud/store_writer.h"
+#include "cloud/internal/store_writer.h"
 
 #include "common/backoff.h"
 #include "common/log.h"
@@ -70,6 +70,33 @@ Status StoreWriter::commit(const Gathered& g, Progress& progress) {
   return {};
 }
 
+// Last seen: the devices of committed rows, written at most every
+// kTouchInterval in one transaction (one UPDATE per device, not per
+// reading). A failure costs only the dashboard's freshness: logged, retried
+// with the next batch.
+void StoreWriter::note_seen(std::span<const store::ReadingRow> rows) {
+  const Bytes* last = nullptr;
+  for (const auto& r : rows) {
+    if (last && *last == r.key_id) continue;  // rows come in runs of one device
+    last = &r.key_id;
+    seen_.insert(r.key_id);
+    seen_at_ms_ = std::max(seen_at_ms_, r.received_at_ms);
+  }
+}
+
+void StoreWriter::touch_seen(bool now) {
+  if (seen_.empty()) return;
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t - touched_at_ < kTouchInterval) return;
+  touched_at_ = t;
+  const std::vector<Bytes> keys(seen_.begin(), seen_.end());
+  if (auto r = store_.touch_devices(keys, seen_at_ms_); !r) {
+    spdlog::debug("cloud: cannot record last-seen times: {}", r.error().message);
+    return;
+  }
+  seen_.clear();
+}
+
 void StoreWriter::run() {
   std::vector<WriteJob> jobs;
   SystemRng rng;
@@ -82,8 +109,18 @@ void StoreWriter::run() {
   for (;;) {
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) return;
+      // Idle for a while: record who was seen, so the dashboard's last-seen
+      // times do not wait for the next reading.
+      if (!cv_.wait_for(lk, kTouchInterval, [&] { return stop_ || !queue_.empty(); })) {
+        lk.unlock();
+        touch_seen(true);
+        continue;
+      }
+      if (queue_.empty() && stop_) {
+        lk.unlock();
+        touch_seen(true);
+        return;
+      }
       // Take everything queued, up to the row budget (at least one job).
       std::size_t n_rows = 0;
       while (!queue_.empty() && (jobs.empty() || n_rows + queue_.front().rows.size() <= max_batch_rows_)) {
@@ -104,9 +141,15 @@ void StoreWriter::run() {
     Progress progress;
     for (;;) {
       ++attempts;
+      const auto attempt_start = std::chrono::steady_clock::now();
       Status st = commit(g, progress);
       const store::BatchResult& result = progress.result;
       if (st) {
+        if (on_commit_) {
+          on_commit_(std::chrono::duration<double>(std::chrono::steady_clock::now() - attempt_start).count(), g.rows);
+        }
+        note_seen(g.rows);
+        touch_seen(false);
         if (failing) {
           const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - failing_since).count();
           spdlog::warn("cloud: storage works again after {:.1f} s and {} attempts; acknowledging resumes", secs, attempts);

@@ -1,4 +1,4 @@
-#include "cloud/topics.h"
+#include "cloud/internal/topics.h"
 
 #include "topics/topics.h"
 

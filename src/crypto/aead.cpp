@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "crypto/openssl_util.h"
+#include "crypto/internal/openssl_util.h"
 #include "crypto/secure_zero.h"
 
 namespace armored::crypto {

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "crypto/openssl_util.h"
+#include "crypto/internal/openssl_util.h"
 #include "crypto/secure_zero.h"
 
 namespace armored::crypto {

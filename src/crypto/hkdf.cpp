@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "crypto/openssl_util.h"
+#include "crypto/internal/openssl_util.h"
 
 namespace armored::crypto {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "crypto/openssl_util.h"
+#include "crypto/internal/openssl_util.h"
 
 namespace armored::crypto {
 

@@ -8,7 +8,7 @@
 #include "common/file_mode.h"
 #include "common/hex.h"
 #include "common/rng.h"
-#include "dashboard/assets.h"
+#include "dashboard/internal/assets.h"
 
 namespace armored::dashboard {
 

@@ -3,7 +3,7 @@
 file(GLOB_RECURSE files RELATIVE ${DIR} ${DIR}/*)
 list(SORT files)
 set(body "// Generated from src/dashboard/assets by embed_assets.cmake. Do not edit.\n")
-string(APPEND body "#include \"dashboard/assets.h\"\n\n#include <array>\n\nnamespace armored::dashboard {\nnamespace {\n")
+string(APPEND body "#include \"dashboard/internal/assets.h\"\n\n#include <array>\n\nnamespace armored::dashboard {\nnamespace {\n")
 set(table "")
 set(i 0)
 foreach(f IN LISTS files)

@@ -9,6 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <thread>
 
 #include "tls/context.h"
@@ -41,7 +42,10 @@ struct Server::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
-  std::size_t open = 0;
+  // Open connections. Each Duplex's handler holds only a weak_ptr to its
+  // Client, so nothing is kept alive by a cycle when the loop stops with
+  // connections still open.
+  std::set<std::shared_ptr<Client>> clients;
 
   Impl(ServerOptions o, Source& s, Clock& c) : options(std::move(o)), source(s), clock(c), dashboard(s, options.dashboard) {}
 
@@ -69,7 +73,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       if (ec == asio::error::operation_aborted) co_return;
       continue;
     }
-    if (open >= options.max_connections) {
+    if (clients.size() >= options.max_connections) {
       ++counters.refused_connections;
       asio::error_code ignored;
       sock.close(ignored);
@@ -86,7 +90,7 @@ void Server::Impl::serve(tcp::socket sock) {
   c->link = std::make_shared<tls::Duplex>(std::move(sock), std::move(*conn), clock);
   c->link->set_handshake_timeout(options.handshake_timeout);
   c->idle_at = clock.monotonic() + options.idle_timeout;
-  ++open;
+  clients.insert(c);
   ++counters.connections;
   std::weak_ptr<Client> weak = c;
   c->link->set_owner_timer([weak]() -> std::optional<Clock::Duration> {
@@ -99,18 +103,16 @@ void Server::Impl::serve(tcp::socket sock) {
           cl->link->close();  // idle: a browser opens a new one when it needs it
         }
       });
-  c->link->start([this, c](tls::Event& e) mutable {
-    if (!c) return;
+  c->link->start([this, weak](tls::Event& e) {
+    auto cl = weak.lock();
+    if (!cl || !clients.contains(cl)) return;
     if (auto* d = std::get_if<tls::ApplicationData>(&e)) {
-      on_data(c, d->bytes);
+      on_data(cl, d->bytes);
     } else if (auto* f = std::get_if<tls::Failed>(&e)) {
-      if (!c->link->connection().handshake_done()) ++counters.handshake_failures;
-      spdlog::debug("dashboard: {}: {}", c->link->peer_address(), f->error.message);
+      if (!cl->link->connection().handshake_done()) ++counters.handshake_failures;
+      spdlog::debug("dashboard: {}: {}", cl->link->peer_address(), f->error.message);
     }
-    if (std::holds_alternative<tls::Failed>(e) || std::holds_alternative<tls::Closed>(e)) {
-      --open;
-      c.reset();  // the Duplex holds this handler; drop the cycle
-    }
+    if (std::holds_alternative<tls::Failed>(e) || std::holds_alternative<tls::Closed>(e)) clients.erase(cl);
   });
 }
 
@@ -150,7 +152,7 @@ void Server::Impl::on_data(const std::shared_ptr<Client>& c, ByteSpan bytes) {
 Expected<std::unique_ptr<Server>> Server::start(ServerOptions options, Source& source, Clock& clock) {
   auto impl = std::make_unique<Impl>(std::move(options), source, clock);
   auto ctx = tls::TlsContext::create(impl->options.tls, clock);
-  if (!ctx) return fail("dashboard: " + ctx.error().message);
+  if (!ctx) return fail("dashboard", ctx.error());
   impl->tls_ctx = std::move(*ctx);
   asio::error_code ec;
   const auto address = asio::ip::make_address(impl->options.listen.address, ec);

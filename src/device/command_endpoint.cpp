@@ -1,4 +1,4 @@
-#include "device/command_endpoint.h"
+#include "device/internal/command_endpoint.h"
 
 #include <array>
 

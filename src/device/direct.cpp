@@ -99,7 +99,7 @@ Status DirectFleet::load() {
     tc.key_file = key_path;
     tc.intermediates = o_.pki_dir / "issuing-ca.crt";
     auto ctx = tls::TlsContext::create(tc, clock_);
-    if (!ctx) return fail("device " + id + ": " + ctx.error().message);
+    if (!ctx) return fail("device " + id, ctx.error());
     d.tls = std::move(*ctx);
     const fs::path tdir = o_.state_dir / "tickets" / id;
     fs::create_directories(tdir, ec);

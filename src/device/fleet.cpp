@@ -10,7 +10,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/rng.h"
-#include "device/command_endpoint.h"
+#include "device/internal/command_endpoint.h"
 #include "device/device_sealer.h"
 #include "device/internal/simulated_wearable.h"
 #include "crypto/cpu.h"
@@ -190,7 +190,7 @@ Expected<FleetSummary> run_fleet(const FleetOptions& o, const FleetProgress& pro
     if (!envelope_saved && !o.save_envelope.empty()) {
       const std::string hex = to_hex(sealed) + "\n";
       if (auto w = write_file_atomic(o.save_envelope, as_bytes(hex), 0644); !w) {
-        return fail("--save-envelope: " + w.error().message);
+        return fail("--save-envelope", w.error());
       }
       envelope_saved = true;
     }

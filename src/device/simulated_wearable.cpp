@@ -57,12 +57,12 @@ Status SimulatedWearable::produce(Steady::time_point now, std::uint32_t wall_s, 
       // The announcement goes ahead of the reading sealed in its epoch; the
       // reading is not skipped.
       auto ann = sealer_->start_epoch();
-      if (!ann) return fail("device " + id_ + ": " + ann.error().message);
+      if (!ann) return fail("device " + id_, ann.error());
       queue_message(*ann);
     }
     const auto r = gen_->next(wall_s, 30);
     auto n = sealer_->seal(telemetry::encode(r), sealed);
-    if (!n) return fail("device " + id_ + ": " + n.error().message);
+    if (!n) return fail("device " + id_, n.error());
     ++sum_.readings;
     if (hook) ARMORED_TRY(hook(r, ByteSpan(sealed.data(), *n)));
     if (queue_.size() >= max_queue_ && !make_room()) continue;

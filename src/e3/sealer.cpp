@@ -6,7 +6,7 @@
 #include "cbor/writer.h"
 #include "crypto/secure_zero.h"
 #include "e3/announcement.h"
-#include "e3/state_codec.h"
+#include "e3/internal/state_codec.h"
 
 namespace armored::e3 {
 namespace {

@@ -1,4 +1,4 @@
-#include "e3/state_codec.h"
+#include "e3/internal/state_codec.h"
 
 #include <algorithm>
 

@@ -6,7 +6,7 @@
 #include <initializer_list>
 
 #include "common/file_io.h"
-#include "energy/builtin_profiles.h"
+#include "energy/internal/builtin_profiles.h"
 
 namespace armored::energy {
 

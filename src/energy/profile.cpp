@@ -4,7 +4,7 @@
 
 #include "common/file_io.h"
 #include "config/toml_reader.h"
-#include "energy/builtin_profiles.h"
+#include "energy/internal/builtin_profiles.h"
 
 namespace armored::energy {
 

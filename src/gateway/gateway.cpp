@@ -13,6 +13,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -20,10 +23,12 @@
 
 #include "common/file_io.h"
 #include "common/hex.h"
+#include "common/loop_call.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "e3/batch.h"
-#include "gateway/recent_set.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/internal/recent_set.h"
 #include "link/link.h"
 #include "mqtt/client_session.h"
 #include "mqtt_link/client_link.h"
@@ -116,6 +121,16 @@ struct Gateway::Impl {
   int exit_code = 0;
   bool gro = false;  // the UDP socket takes coalesced runs (UDP_GRO)
   GatewayStatus counters;
+  // Backlog age: the monotonic time of the first append in each second,
+  // with its spool id (at most one mark a second). The oldest unacknowledged
+  // record is no older than the last mark at or before it. Records left from
+  // before a restart count from the start.
+  std::deque<std::pair<std::uint64_t, Clock::Duration>> append_marks;
+  // [metrics]: the endpoint's thread asks the network thread for a snapshot.
+  std::unique_ptr<metrics::Endpoint> metrics_endpoint;
+  LoopThread network_thread;
+  std::mutex published_mu;
+  GatewayStatus published;  // the last status another thread was given
 
   // The uplink: connecting, keep-alive, flushing and reconnecting are the link's.
   std::unique_ptr<mqtt_link::ClientLink> link;
@@ -219,6 +234,8 @@ struct Gateway::Impl {
 
   Status load();
   GatewayStatus snapshot() const;
+  GatewayStatus status_from_any_thread();
+  void trim_append_marks();
   spool::SpoolOptions spool_options() const;
   // Closes and opens the spool again (after a failed sync); false if it cannot.
   bool reopen_spool();
@@ -245,7 +262,7 @@ struct Gateway::Impl {
 
 Status Gateway::Impl::load() {
   auto ctx = tls::TlsContext::create(config.tls, clock);
-  if (!ctx) return fail(ctx.error().message);
+  if (!ctx) return fail(ctx.error());
   tls_ctx = std::move(*ctx);
   // The cloud would refuse every PUBLISH of a gateway whose id is not its
   // certificate's (acl_denied, visible only in the cloud's audit trail):
@@ -272,7 +289,7 @@ Status Gateway::Impl::load() {
     receipt_wait = config.receipt_timeout;
   }
   auto sp = spool::Spool::open(config.spool_dir, spool_options());
-  if (!sp) return fail(sp.error().message);
+  if (!sp) return fail(sp.error());
   spool = std::move(*sp);
   report_spool_recovery(spool->stats(), config.spool_dir);
   auto st = spool->stats();
@@ -374,6 +391,10 @@ void Gateway::Impl::handle_datagrams(const Bytes& arena, std::span<Datagram> bat
       }
       counters.spooled += accepted.size();
       recent.insert_all(accepted_hash);
+      const auto mono = clock.monotonic();
+      if (append_marks.empty() || mono - append_marks.back().second >= std::chrono::seconds(1)) {
+        append_marks.emplace_back(*r, mono);
+      }
     }
   }
   if (accepted.empty() && duplicates == 0) return;
@@ -688,6 +709,7 @@ void Gateway::Impl::settle() {
   }
   if (ack_to) {
     if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
+    trim_append_marks();
   }
 }
 
@@ -868,7 +890,34 @@ GatewayStatus Gateway::Impl::snapshot() const {
   s.spool_failing = spool_failing;
   s.receipt_mode = receipt_mode();
   for (const auto& f : awaiting) s.awaiting_receipt += f.messages;
+  s.spool_bytes = st.disk_bytes;
+  for (const auto& f : inflight) s.inflight_messages += f.messages;
+  if (st.pending_records > 0) {
+    // The last mark at or before the oldest unacknowledged id.
+    const std::uint64_t oldest = st.acked_id + 1;
+    std::optional<Clock::Duration> since;
+    for (const auto& [id, at] : append_marks) {
+      if (id > oldest) break;
+      since = at;
+    }
+    if (!since && !append_marks.empty()) since = append_marks.front().second;
+    if (since) s.backlog_age_seconds = std::chrono::duration<double>(clock.monotonic() - *since).count();
+  }
   return s;
+}
+
+// Marks wholly behind the acknowledged cursor are no longer needed (the
+// newest of them still dates the oldest pending record).
+void Gateway::Impl::trim_append_marks() {
+  const std::uint64_t oldest = spool->stats().acked_id + 1;
+  while (append_marks.size() > 1 && append_marks[1].first <= oldest) append_marks.pop_front();
+}
+
+GatewayStatus Gateway::Impl::status_from_any_thread() {
+  std::lock_guard lk(published_mu);
+  // Too busy to answer in 2 s: the last copy (counters must not go back).
+  if (auto s = network_thread.ask(io, [this] { return snapshot(); }, std::chrono::seconds(2))) published = std::move(*s);
+  return published;
 }
 
 void Gateway::Impl::begin_stop() {
@@ -925,6 +974,21 @@ Expected<std::uint16_t> Gateway::bind() {
   // arrive as one buffer; udp_loop splits them. Optional: off where unsupported.
   if (!ec) i.gro = udp_batch::enable_gro(i.udp_sock.native_handle());
   if (ec) return fail(fmt::format("cannot bind UDP {}:{}: {}", i.config.udp_address, i.config.udp_port, ec.message()));
+  if (i.config.metrics.enabled) {
+    // Scrapes run on the endpoint's thread and ask the network thread for a
+    // snapshot (status_from_any_thread).
+    auto e = metrics::Endpoint::start(
+        i.config.metrics.endpoint(),
+        [&i] {
+          metrics::Families out;
+          add_gateway_families(out, i.status_from_any_thread());
+          metrics::add_process_families(out);
+          return out;
+        },
+        nullptr);
+    if (!e) return unexpected(e.error());
+    i.metrics_endpoint = std::move(*e);
+  }
   return i.udp_sock.local_endpoint().port();
 }
 
@@ -941,7 +1005,10 @@ int Gateway::run() {
   // changes, like the cloud's: new connections are checked against it.
   tls::CrlWatcher crl_watch(i.io, *i.tls_ctx, std::chrono::seconds(5), "gateway", nullptr);
   crl_watch.start();
+  i.network_thread.enter();
   i.io.run();
+  i.network_thread.leave();
+  i.metrics_endpoint.reset();
   return i.exit_code;
 }
 
@@ -949,6 +1016,11 @@ void Gateway::stop() {
   asio::post(impl_->io, [this] { impl_->begin_stop(); });
 }
 
-GatewayStatus Gateway::status() const { return impl_->snapshot(); }
+GatewayStatus Gateway::status() const { return impl_->status_from_any_thread(); }
+
+std::optional<std::uint16_t> Gateway::metrics_port() const {
+  if (!impl_->metrics_endpoint) return std::nullopt;
+  return impl_->metrics_endpoint->port();
+}
 
 }  // namespace armored::gateway

@@ -10,6 +10,7 @@
 // early data when the ticket allows (E3 makes it replay-safe).
 
 #include <memory>
+#include <optional>
 
 #include "common/clock.h"
 #include <string>
@@ -63,7 +64,11 @@ class Gateway {
   // Runs until stop() or SIGTERM/SIGINT.
   int run();
   void stop();  // thread-safe
+  // Thread-safe: from another thread while running, a copy taken on the
+  // network thread.
   GatewayStatus status() const;
+  // The [metrics] listener's port, once bind() has started it.
+  std::optional<std::uint16_t> metrics_port() const;
 
   struct Impl;
 

@@ -1,4 +1,4 @@
-#include "gateway/recent_set.h"
+#include "gateway/internal/recent_set.h"
 
 #include <algorithm>
 #include <bit>

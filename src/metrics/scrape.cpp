@@ -106,8 +106,11 @@ Expected<std::vector<Sample>> parse_text(std::string_view text, const ScrapeLimi
 }
 
 Expected<std::vector<Sample>> scrape(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
-                                     const ScrapeLimits& limits) {
-  const std::string where = "http://" + host + ":" + std::to_string(port) + "/metrics";
+                                     const ScrapeLimits& limits, const std::string& path) {
+  if (path.empty() || path.front() != '/' || path.find_first_of(" \r\n") != std::string::npos) {
+    return fail("scrape: bad path '" + path + "'");
+  }
+  const std::string where = "http://" + host + ":" + std::to_string(port) + path;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -126,7 +129,7 @@ Expected<std::vector<Sample>> scrape(const std::string& host, std::uint16_t port
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     return fail(where + ": " + std::strerror(errno) + " (is it running, with [metrics] port set?)");
   }
-  const std::string req = "GET /metrics HTTP/1.0\r\nHost: " + host + "\r\nAccept: text/plain\r\n\r\n";
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\nAccept: text/plain\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     return fail(where + ": cannot send the request");
   }
@@ -145,7 +148,7 @@ Expected<std::vector<Sample>> scrape(const std::string& host, std::uint16_t port
   }
   if (response.compare(9, 3, "200") != 0) return fail(where + ": " + response.substr(9, response.find('\r') - 9));
   auto parsed = parse_text(std::string_view(response).substr(head_end + 4), limits);
-  if (!parsed) return fail(where + ": " + parsed.error().message);
+  if (!parsed) return fail(where, parsed.error());
   return parsed;
 }
 

@@ -31,10 +31,11 @@ struct ScrapeLimits {
 // lines are skipped, timestamps ignored. An error names the line.
 Expected<std::vector<Sample>> parse_text(std::string_view text, const ScrapeLimits& limits = {});
 
-// GET http://host:port/metrics, parsed. `host` is an IP address literal.
+// GET http://host:port/metrics (or `path`: Prometheus's own /federate
+// speaks the same format), parsed. `host` is an IP address literal.
 Expected<std::vector<Sample>> scrape(const std::string& host, std::uint16_t port,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                                     const ScrapeLimits& limits = {});
+                                     const ScrapeLimits& limits = {}, const std::string& path = "/metrics");
 
 // The value of `name` with exactly `labels` (0 if absent), and the sum over
 // every sample of `name` whatever its labels.

@@ -12,7 +12,7 @@
 #include <system_error>
 
 #include "common/file_io.h"
-#include "pki/authority_state.h"
+#include "pki/internal/authority_state.h"
 #include "pki/certs.h"
 
 namespace armored::pki {

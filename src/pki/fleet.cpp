@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "pki/authority_state.h"
+#include "pki/internal/authority_state.h"
 #include "pki/batch_writer.h"
 #include "pki/certs.h"
 

@@ -4,7 +4,7 @@
 #include <openssl/x509.h>
 
 #include "common/file_io.h"
-#include "pki/authority_state.h"
+#include "pki/internal/authority_state.h"
 #include "pki/ossl.h"
 #include "pki/pki.h"
 

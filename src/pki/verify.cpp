@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "common/file_io.h"
-#include "pki/authority_state.h"
+#include "pki/internal/authority_state.h"
 #include "pki/certs.h"
 
 namespace armored::pki {

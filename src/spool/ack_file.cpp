@@ -1,4 +1,4 @@
-#include "spool/ack_file.h"
+#include "spool/internal/ack_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "common/bytes.h"
-#include "spool/crc32c.h"
+#include "spool/internal/crc32c.h"
 
 namespace armored::spool {
 namespace {

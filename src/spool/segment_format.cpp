@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "spool/crc32c.h"
+#include "spool/internal/crc32c.h"
 
 namespace armored::spool::format {
 namespace {

@@ -17,7 +17,7 @@
 
 #include "common/file_io.h"
 #include "spool/mirror_merge.h"
-#include "spool/spool_state.h"
+#include "spool/internal/spool_state.h"
 
 namespace armored::spool {
 namespace fs = std::filesystem;

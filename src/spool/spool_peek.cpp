@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <optional>
 
-#include "spool/spool_state.h"
+#include "spool/internal/spool_state.h"
 
 namespace armored::spool {
 namespace {

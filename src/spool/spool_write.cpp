@@ -13,7 +13,7 @@
 #include <system_error>
 #include <thread>
 
-#include "spool/spool_state.h"
+#include "spool/internal/spool_state.h"
 
 namespace armored::spool {
 

@@ -1,4 +1,4 @@
-#include "store/postgres_copy.h"
+#include "store/internal/postgres_copy.h"
 
 namespace armored::store::pg {
 namespace {

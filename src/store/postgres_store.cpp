@@ -9,10 +9,10 @@
 #include <map>
 
 #include "common/hex.h"
-#include "store/gaps_sql.h"
-#include "store/postgres_conn.h"
-#include "store/postgres_copy.h"
-#include "store/postgres_schema.h"
+#include "store/internal/gaps_sql.h"
+#include "store/internal/postgres_conn.h"
+#include "store/internal/postgres_copy.h"
+#include "store/internal/postgres_schema.h"
 #include "store/store.h"
 #include "store/stored_index.h"
 
@@ -217,17 +217,21 @@ class PostgresStore final : public Store {
     return std::optional<ReadingRow>(std::move(row));
   }
 
-  StoreStatus register_device(ByteSpan key_id, std::string_view identity, std::int64_t now_ms) override {
-    // Insert-if-absent, then read back who owns the key: one statement, no race.
-    auto r = query("WITH ins AS (INSERT INTO devices(key_id, identity, registered_at) VALUES($1, $2, $3)"
-                   " ON CONFLICT (key_id) DO NOTHING RETURNING identity)"
-                   " SELECT identity FROM ins UNION ALL SELECT identity FROM devices WHERE key_id = $1",
-                   {Param::bytes(key_id), Param::text(std::string(identity)), Param::integer(now_ms)});
-    if (!r) return unexpected(r.error());
-    if (PQntuples(r->get()) < 1 || pg::col_text(r->get(), 0, 0) != identity) {
-      return unexpected(StoreError{StoreErrorCode::kConflict, "key id is bound to another identity"});
-    }
-    return {};
+  StoreStatus register_devices(std::span<const DeviceEnrollment> devices, std::int64_t now_ms) override {
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& d : devices) {
+        // Insert-if-absent, then read back who owns the key: one statement, no race.
+        auto r = query("WITH ins AS (INSERT INTO devices(key_id, identity, registered_at) VALUES($1, $2, $3)"
+                       " ON CONFLICT (key_id) DO NOTHING RETURNING identity)"
+                       " SELECT identity FROM ins UNION ALL SELECT identity FROM devices WHERE key_id = $1",
+                       {Param::bytes(ByteSpan(d.key_id)), Param::text(d.identity), Param::integer(now_ms)});
+        if (!r) return unexpected(r.error());
+        if (PQntuples(r->get()) < 1 || pg::col_text(r->get(), 0, 0) != d.identity) {
+          return unexpected(StoreError{StoreErrorCode::kConflict, "key id of " + d.identity + " is bound to another identity"});
+        }
+      }
+      return {};
+    });
   }
 
   StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) override {

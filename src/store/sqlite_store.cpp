@@ -4,9 +4,9 @@
 #include <limits>
 #include <string>
 
-#include "store/gaps_sql.h"
-#include "store/sqlite_schema.h"
-#include "store/sqlite_stmt.h"
+#include "store/internal/gaps_sql.h"
+#include "store/internal/sqlite_schema.h"
+#include "store/internal/sqlite_stmt.h"
 #include "store/store.h"
 #include "store/stored_index.h"
 
@@ -218,28 +218,30 @@ class SqliteStore final : public Store {
     return std::optional<ReadingRow>(std::move(r));
   }
 
-  StoreStatus register_device(ByteSpan key_id, std::string_view identity, std::int64_t now_ms) override {
-    auto body = [&]() -> StoreStatus {
+  StoreStatus register_devices(std::span<const DeviceEnrollment> devices, std::int64_t now_ms) override {
+    return in_transaction([&]() -> StoreStatus {
       Stmt sel(db_.get(), "SELECT identity FROM devices WHERE key_id = ?1");
-      if (!sel.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
-      sel.bind(1, key_id);
-      int rc = sel.step();
-      if (rc == SQLITE_ROW) {
-        if (sel.col_text(0) != identity) {
-          return unexpected(StoreError{StoreErrorCode::kConflict, "key id is bound to another identity"});
-        }
-        return {};
-      }
-      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select device"));
       Stmt ins(db_.get(), "INSERT INTO devices(key_id, identity, registered_at) VALUES(?1, ?2, ?3)");
-      if (!ins.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
-      ins.bind(1, key_id);
-      ins.bind(2, identity);
-      ins.bind(3, now_ms);
-      if (ins.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert device"));
+      if (!sel.ok() || !ins.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      for (const auto& d : devices) {
+        sqlite3_reset(sel.get());
+        sel.bind(1, ByteSpan(d.key_id));
+        const int rc = sel.step();
+        if (rc == SQLITE_ROW) {
+          if (sel.col_text(0) != d.identity) {
+            return unexpected(StoreError{StoreErrorCode::kConflict, "key id of " + d.identity + " is bound to another identity"});
+          }
+          continue;
+        }
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select device"));
+        sqlite3_reset(ins.get());
+        ins.bind(1, ByteSpan(d.key_id));
+        ins.bind(2, std::string_view(d.identity));
+        ins.bind(3, now_ms);
+        if (ins.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert device"));
+      }
       return {};
-    };
-    return in_transaction(body);
+    });
   }
 
   StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) override {

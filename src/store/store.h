@@ -61,10 +61,11 @@ class Store {
   };
   virtual StoreResult<std::vector<SequenceGap>> sequence_gaps(std::size_t limit, GapTotals* out_total = nullptr) = 0;
 
-  // Binds key_id to identity (idempotent for the same identity; kConflict if
-  // the key id is bound to another identity).
-  virtual StoreStatus register_device(ByteSpan key_id, std::string_view identity,
-                                      std::int64_t now_ms) = 0;
+  // Binds each key id to its identity, in one transaction (the cloud
+  // registers its whole registry at start). Idempotent for the same
+  // identity; kConflict, and nothing registered, if a key id is bound to
+  // another identity.
+  virtual StoreStatus register_devices(std::span<const DeviceEnrollment> devices, std::int64_t now_ms) = 0;
   virtual StoreResult<std::optional<DeviceRow>> find_device(ByteSpan key_id) = 0;
   // Sets last_seen of the given keys to now_ms (one transaction).
   virtual StoreStatus touch_devices(std::span<const Bytes> key_ids, std::int64_t now_ms) = 0;

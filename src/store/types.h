@@ -38,6 +38,12 @@ using StoreStatus = Result<void, StoreError>;
 
 // One accepted reading: the envelope's identity fields, the 52 plaintext
 // bytes and the fields the cloud queries by, decoded once at ingest.
+// A device the registry enrolled: its E3 key id and its identity.
+struct DeviceEnrollment {
+  Bytes key_id;
+  std::string identity;
+};
+
 struct ReadingRow {
   std::string device;
   Bytes key_id;

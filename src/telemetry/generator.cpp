@@ -1,6 +1,6 @@
 #include "telemetry/generator.h"
 
-#include "telemetry/normal_table.h"
+#include "telemetry/internal/normal_table.h"
 
 #include <algorithm>
 #include <cmath>

@@ -14,8 +14,8 @@
 #include <cstring>
 
 #include "common/bytes.h"
-#include "tls/crl_file.h"
-#include "tls/connection_state.h"
+#include "tls/internal/crl_file.h"
+#include "tls/internal/connection_state.h"
 #include "tls/context_impl.h"
 
 namespace armored::tls::detail {
@@ -267,7 +267,8 @@ void install_callbacks(TlsContext::Impl& impl) {
   SSL_CTX_set_app_data(ctx, &impl);
   int mode = SSL_VERIFY_PEER;
   if (impl.config.role == Role::kServer) {
-    mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    // A server with SSL_VERIFY_NONE sends no CertificateRequest at all.
+    mode = impl.config.request_client_certificate ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE;
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
     SSL_CTX_set_session_ticket_cb(ctx, generate_ticket_cb, nullptr, nullptr);
     SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, nullptr);

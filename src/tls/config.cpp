@@ -36,10 +36,17 @@ Status validate(const TlsConfig& c) {
   ARMORED_TRY(require_file(c.key_file, "private key"));
   if (!c.intermediates.empty()) ARMORED_TRY(require_file(c.intermediates, "intermediate certificates"));
   if (c.role == Role::kServer) {
-    ARMORED_TRY(require_file(c.crl_file, "CRL file (servers always check client revocation)"));
+    if (c.request_client_certificate) {
+      ARMORED_TRY(require_file(c.crl_file, "CRL file (servers always check client revocation)"));
+    } else if (!c.crl_file.empty()) {
+      ARMORED_TRY(require_file(c.crl_file, "CRL file"));
+    }
     if (!c.spki_pins.empty()) return fail("SPKI pins apply to clients only");
   } else if (!c.crl_file.empty()) {
     ARMORED_TRY(require_file(c.crl_file, "CRL file"));
+  }
+  if (c.role == Role::kClient && !c.request_client_certificate) {
+    return fail("request_client_certificate applies to servers only");
   }
   if (c.ticket_lifetime.count() <= 0) return fail("ticket lifetime must be positive");
   if (c.ticket_lifetime > std::chrono::seconds(7 * 24 * 3600)) {

@@ -34,6 +34,11 @@ struct TlsConfig {
   // CRL(s) in PEM from `armored pki` (crl.pem). Required for servers: client
   // certificates are always checked for revocation. Optional for clients.
   std::filesystem::path crl_file;
+  // Servers: ask every client for a certificate and refuse one without.
+  // Always on for E4. Off only for the operator's dashboard, where
+  // browsers authenticate with a token instead (docs/operations.md); then
+  // no CRL is needed either.
+  bool request_client_certificate = true;
   // Optional: the server's chain must also contain one of these SPKIs.
   std::vector<SpkiPin> spki_pins;
 

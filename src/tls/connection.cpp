@@ -9,7 +9,7 @@
 #include <array>
 #include <cstring>
 
-#include "tls/connection_state.h"
+#include "tls/internal/connection_state.h"
 #include "tls/context_impl.h"
 
 namespace armored::tls {
@@ -186,7 +186,7 @@ struct Connection::Impl {
     state = State::kEstablished;
     HandshakeComplete hc;
     hc.resumed = SSL_session_reused(ssl.get()) == 1;
-    if (st.server && hc.resumed) {
+    if (st.server && hc.resumed && ctx->config.request_client_certificate) {
       if (Reason r = recheck_resumed_peer(); r != Reason::kNone) {
         fail(out, TlsError{r, "resumed session's client certificate no longer acceptable"});
         return;

@@ -4,8 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
-#include "tls/connection_state.h"
-#include "tls/crl_file.h"
+#include "tls/internal/connection_state.h"
+#include "tls/internal/crl_file.h"
 #include "tls/context_impl.h"
 
 namespace armored::tls {

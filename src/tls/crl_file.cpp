@@ -1,4 +1,4 @@
-#include "tls/crl_file.h"
+#include "tls/internal/crl_file.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -55,7 +55,7 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
     for (auto& x : *certs) issuers.push_back(std::move(x));
   }
   auto text = read_text_file(c.crl_file, kMaxCrlFileBytes);
-  if (!text) return fail("cannot read CRL file " + name + ": " + text.error().message);
+  if (!text) return fail("cannot read CRL file " + name, text.error());
   BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
   if (!bio) return fail("cannot allocate a buffer for " + name);
   VerifiedCrls out;

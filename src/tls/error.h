@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace armored::tls {
 
 enum class Reason : std::uint8_t {
@@ -50,5 +52,12 @@ struct TlsError {
   Reason reason = Reason::kInternal;
   std::string message;
 };
+
+// The general error, component "tls", the reason's name as its code. An
+// unusable local configuration is bad input (exit 2); a peer or handshake
+// failure happened at run time (exit 1).
+inline Error to_error(const TlsError& e) {
+  return {e.message, "tls", reason_name(e.reason), e.reason == Reason::kConfig ? ErrorKind::kBadInput : ErrorKind::kFailed};
+}
 
 }  // namespace armored::tls

@@ -1,4 +1,4 @@
-#include "tls/tcp_connect.h"
+#include "tls/internal/tcp_connect.h"
 
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>

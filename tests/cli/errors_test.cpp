@@ -137,8 +137,8 @@ TEST(Errors, HelpListsTheCommandsInTheOrderMainStatesOnce) {
   auto r = armored({"--help"});
   ASSERT_EQ(r.exit_code, 0);
   std::size_t at = 0;
-  for (const char* name : {"quickstart", "pki", "enroll", "cloud", "command", "gateway", "fleet", "e3", "energy",
-                           "report", "audit", "version"}) {
+  for (const char* name : {"quickstart", "pki", "enroll", "cloud", "command", "gateway", "fleet", "status", "e3",
+                           "energy", "report", "audit", "version"}) {
     const auto next = r.out.find(std::string("\n  ") + name + " ", at);
     ASSERT_NE(next, std::string::npos) << name << " missing or out of order:\n" << r.out;
     at = next + 1;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cloud/admission.h"
+#include "cloud/internal/admission.h"
 
 namespace armored::cloud {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cloud/connection_event.h"
+#include "cloud/internal/connection_event.h"
 
 namespace armored::cloud {
 namespace {

@@ -1,6 +1,6 @@
 // The cloud's dashboard Source over a real SQLite store and a real PKI's
 // files: each view's JSON, and the seal-to-stored p50 between two calls.
-#include "cloud/dashboard_source.h"
+#include "cloud/internal/dashboard_source.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 
 namespace armored::cloud {
 namespace {
+
+Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 namespace pt = armored::pki::test;
 
@@ -28,7 +30,7 @@ struct DashboardSourceTest : ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     for (int i = 0; i < 7; ++i) {
       const std::string id = "wearable-" + std::to_string(i);
-      ASSERT_TRUE((*s)->register_device(as_bytes(id), id, 1000));
+      ASSERT_TRUE((*s)->register_devices(std::vector<store::DeviceEnrollment>{{bytes_of(id), std::string(id)}}, 1000));
     }
     DashboardFeeds feeds;
     feeds.status = [this] { return status; };

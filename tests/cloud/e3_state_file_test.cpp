@@ -2,7 +2,7 @@
 // skipped, so a late write from the storage thread cannot roll back a
 // command-sequence reservation the network thread persisted.
 
-#include "cloud/e3_state_file.h"
+#include "cloud/internal/e3_state_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

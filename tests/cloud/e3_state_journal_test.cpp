@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "cloud/e3_state_file.h"
+#include "cloud/internal/e3_state_file.h"
 #include "common/clock.h"
 #include "common/file_io.h"
 #include "common/rng.h"

@@ -1,7 +1,7 @@
 // Who may publish and subscribe where (cloud/topics.h); the topic scheme
 // itself is tested in tests/topics.
 
-#include "cloud/topics.h"
+#include "cloud/internal/topics.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "command/codec.h"
-#include "device/command_endpoint.h"
+#include "device/internal/command_endpoint.h"
 #include "e3/e3_fixture.h"
 
 namespace armored::device {

@@ -1,4 +1,4 @@
-#include "device/pending_queue.h"
+#include "device/internal/pending_queue.h"
 
 #include <gtest/gtest.h>
 

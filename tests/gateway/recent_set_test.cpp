@@ -3,7 +3,7 @@
 // model (std::set + std::deque) under churn, including hashes that collide
 // in the table so deletion has to shift probe runs.
 
-#include "gateway/recent_set.h"
+#include "gateway/internal/recent_set.h"
 
 #include <gtest/gtest.h>
 

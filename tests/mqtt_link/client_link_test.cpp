@@ -16,7 +16,7 @@
 #include "support/process.h"
 #include "tls/context.h"
 #include "tls/duplex.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 #include "tls/session_store.h"
 
 namespace armored::mqtt_link {

@@ -1,4 +1,4 @@
-#include "spool/crc32c.h"
+#include "spool/internal/crc32c.h"
 
 #include <gtest/gtest.h>
 

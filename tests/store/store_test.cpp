@@ -15,6 +15,8 @@
 
 namespace armored::store {
 namespace {
+
+Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 using test::PostgresBackend;
 using test::SqliteBackend;
 using test::SqliteDeviceOrderedBackend;
@@ -230,7 +232,7 @@ TYPED_TEST(StoreSuite, LargeBatchesAcrossManyDevices) {
 
 TYPED_TEST(StoreSuite, EverythingSurvivesReopening) {
   ASSERT_TRUE(this->store_->store_batch(rows("d", 1, 1, 20), std::vector<ReplayState>{{"d", 1, 20, {0xFF, 0x0F}}}));
-  ASSERT_TRUE(this->store_->register_device(as_bytes("kid-1"), "d", 1000));
+  ASSERT_TRUE(this->store_->register_devices(std::vector<DeviceEnrollment>{{bytes_of("kid-1"), std::string("d")}}, 1000));
   SecurityEvent ev{5, EventKind::kAclDenied, "foreign topic", "gw-2", "armored/v1/gw-1/up"};
   ASSERT_TRUE(this->store_->record_events(std::span(&ev, 1)));
   this->reopen();
@@ -259,11 +261,14 @@ TYPED_TEST(StoreSuite, ReplayStateIsStoredWithTheBatchAndNeverRegresses) {
 
 TYPED_TEST(StoreSuite, DevicesMapKeyIdsToIdentities) {
   Bytes kid = {0x00, 0x01, 0xFE, 0xFF};
-  ASSERT_TRUE(this->store_->register_device(kid, "patient-0001", 1000));
-  ASSERT_TRUE(this->store_->register_device(kid, "patient-0001", 2000));  // idempotent
-  auto conflict = this->store_->register_device(kid, "patient-0002", 3000);
+  ASSERT_TRUE(this->store_->register_devices(std::vector<DeviceEnrollment>{{Bytes(kid), std::string("patient-0001")}}, 1000));
+  ASSERT_TRUE(this->store_->register_devices(std::vector<DeviceEnrollment>{{Bytes(kid), std::string("patient-0001")}}, 2000));  // idempotent
+  // A batch with one conflict registers none of its devices.
+  auto conflict = this->store_->register_devices(
+      std::vector<DeviceEnrollment>{{Bytes{0x42}, "patient-0042"}, {Bytes(kid), "patient-0002"}}, 3000);
   ASSERT_FALSE(conflict);
   EXPECT_EQ(conflict.error().code, StoreErrorCode::kConflict);
+  EXPECT_FALSE(this->store_->find_device(Bytes{0x42})->has_value());
   auto d = this->store_->find_device(kid);
   ASSERT_TRUE(d && d->has_value());
   EXPECT_EQ(**d, (DeviceRow{kid, "patient-0001", 1000, 0}));
@@ -347,9 +352,9 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
 TYPED_TEST(StoreSuite, DevicePagesSearchFilterAndCount) {
   for (int i = 0; i < 12; ++i) {
     const std::string id = "ward-" + std::to_string(100 + i);
-    ASSERT_TRUE(this->store_->register_device(as_bytes(id), id, 1000));
+    ASSERT_TRUE(this->store_->register_devices(std::vector<DeviceEnrollment>{{bytes_of(id), std::string(id)}}, 1000));
   }
-  ASSERT_TRUE(this->store_->register_device(as_bytes("k%"), "odd_%name", 1000));
+  ASSERT_TRUE(this->store_->register_devices(std::vector<DeviceEnrollment>{{bytes_of("k%"), std::string("odd_%name")}}, 1000));
   std::vector<Bytes> seen;
   for (const char* id : {"ward-100", "ward-101", "ward-102"}) {
     const auto b = as_bytes(id);

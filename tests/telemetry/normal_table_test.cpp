@@ -1,4 +1,4 @@
-#include "telemetry/normal_table.h"
+#include "telemetry/internal/normal_table.h"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include <deque>
 
 #include "common/log.h"
-#include "tls/tcp_connect.h"
+#include "tls/internal/tcp_connect.h"
 
 namespace armored::testing {
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/cpu.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::tls {
 namespace {

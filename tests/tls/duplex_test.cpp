@@ -13,7 +13,7 @@
 #include <functional>
 #include <thread>
 
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::tls {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "support/process.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::testing {
 

@@ -3,7 +3,7 @@
 
 #include "crypto/cpu.h"
 #include "tls/config.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 #include "tls/replay_register.h"
 #include "tls/ticket_keys.h"
 

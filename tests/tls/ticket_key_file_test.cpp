@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/file_io.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::tls {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "tls/connection.h"
 #include "tls/context_impl.h"
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::tls {
 namespace {

@@ -32,7 +32,7 @@
 #include "common/rng.h"
 #include "device/device_sealer.h"
 #include "device/fleet.h"
-#include "device/pending_queue.h"
+#include "device/internal/pending_queue.h"
 #include "telemetry/generator.h"
 
 namespace armored::device {

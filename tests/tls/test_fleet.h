@@ -1,5 +1,5 @@
 #pragma once
-// A test fleet PKI on disk (root -> issuing CA -> leaves) plus helpers that
+// The TLS tests' fleet: a PKI on disk (root -> issuing CA -> leaves) plus helpers that
 // build client/server configs and pump bytes between two sans-I/O
 // connections in memory.
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "spool/ack_file.h"
+#include "spool/internal/ack_file.h"
 #include "spool/segment_format.h"
 #include "spool/spool.h"
 

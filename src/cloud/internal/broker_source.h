@@ -28,9 +28,9 @@
 #include <optional>
 
 #include "cloud/broker_config.h"
-#include "cloud/e3_state_file.h"
+#include "cloud/internal/e3_state_file.h"
 #include "cloud/ingest.h"
-#include "cloud/store_writer.h"
+#include "cloud/internal/store_writer.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "crypto/ec.h"

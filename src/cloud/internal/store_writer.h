@@ -19,10 +19,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
-#include "cloud/e3_state_file.h"
+#include "cloud/internal/e3_state_file.h"
 #include "store/store.h"
 
 namespace armored::cloud {
@@ -65,6 +66,12 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
+  // Called on the storage thread after each successful commit with how
+  // long the attempt that succeeded took and the rows it held (metrics:
+  // cloud_metrics.h). Set it before the first submit().
+  using OnCommit = std::function<void(double seconds, std::span<const store::ReadingRow> rows)>;
+  void set_on_commit(OnCommit on_commit) { on_commit_ = std::move(on_commit); }
+
   void submit(WriteJob job);
   // Blocks until everything submitted so far is committed, or storage is
   // failing (waiting would not help).
@@ -89,10 +96,14 @@ class StoreWriter {
   };
   // One attempt at committing a group of jobs; the error names what failed.
   Status commit(const Gathered& g, Progress& progress);
+  void note_seen(std::span<const store::ReadingRow> rows);
+  void touch_seen(bool now);
+  static constexpr std::chrono::seconds kTouchInterval{5};
 
   store::Store& store_;
   std::size_t max_batch_rows_;
   PersistState persist_state_;
+  OnCommit on_commit_;
   WriterRetry retry_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -101,6 +112,10 @@ class StoreWriter {
   bool busy_ = false;
   bool stop_ = false;
   WriterStats stats_;
+  // Storage thread only: devices seen since the last touch_devices().
+  std::set<Bytes> seen_;
+  std::int64_t seen_at_ms_ = 0;
+  std::chrono::steady_clock::time_point touched_at_{};
   std::thread thread_;
 };
 

@@ -1,4 +1,4 @@
-#include "tls/fleet.h"
+#include "tls/test_fleet.h"
 
 namespace armored::testing {
 
