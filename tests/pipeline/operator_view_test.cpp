@@ -208,6 +208,15 @@ TEST_F(OperatorViewTest, PrometheusScrapesBothChromiumRendersEveryViewAndNoReadi
   ASSERT_TRUE(sj.is_object()) << stj.out;
   EXPECT_EQ(sj["role"], "gateway");
   EXPECT_GE(sj["metrics"]["armored_gateway_acknowledged_total"].get<double>(), static_cast<double>(f.readings));
+  auto watch = run(armored({"status", "--metrics", "127.0.0.1:" + std::to_string(gateway_metrics), "--watch", "0.5",
+                            "--count", "2"}),
+                   30s);
+  EXPECT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_NE(watch.out.find("acknowledged by the cloud (0/s)"), std::string::npos) << watch.out;  // a rate, once idle
+  // A config whose [metrics] port is 0 names no endpoint to read: bad usage.
+  auto zero = run(armored({"status", "--config", (dir() / "cloud.toml").string()}), 30s);
+  EXPECT_EQ(zero.exit_code, 2) << zero.out << zero.err;
+  EXPECT_NE(zero.err.find("port = 0"), std::string::npos) << zero.err;
   auto down = run(armored({"status", "--metrics", "127.0.0.1:" + std::to_string(armored::testing::free_tcp_port())}), 30s);
   EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
 
