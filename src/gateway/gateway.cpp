@@ -297,6 +297,8 @@ Status Gateway::Impl::load() {
   // may just have been lost): all of it counts as sent before.
   may_have_sent_through = st.next_id > 0 ? st.next_id - 1 : 0;
   if (st.pending_records > 0) {
+    // Their append times died with the last process: they count from now.
+    append_marks.emplace_back(st.acked_id + 1, clock.monotonic());
     spdlog::info("gateway: {} spooled messages from before the restart will be forwarded", st.pending_records);
   }
   make_link();
