@@ -60,6 +60,10 @@ class DirectFleet {
   SystemClock clock_;
   SystemRng sys_rng_;
   asio::io_context io_;
+  // The ticker's one timer: armed at the next reading due (or the next
+  // progress report), and cancelled when the last queue drains after the
+  // production window, so the run ends without waiting it out.
+  asio::steady_timer tick_{io_};
   std::vector<std::unique_ptr<DirectDevice>> devices_;
   DirectSummary sum_;
   Steady::time_point start_, produce_until_, give_up_;
@@ -181,10 +185,10 @@ void DirectFleet::on_mqtt(DirectDevice& d, std::span<const mqtt::ClientEvent> ev
     }
   }
   publish_queued(d);
+  if (d.sim->queued() == 0 && Steady::now() >= produce_until_) tick_.cancel();  // maybe the last one: look now
 }
 
 asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
-  asio::steady_timer t(io_);
   auto last_progress = start_;
   for (;;) {
     const auto now = Steady::now();
@@ -213,8 +217,15 @@ asio::awaitable<void> DirectFleet::ticker(const FleetProgress& progress) {
       last_progress = now;
     }
     if (stopping_ || (!producing && (queued == 0 || now >= give_up_))) break;
-    t.expires_after(std::chrono::milliseconds(5));
-    co_await t.async_wait(kNoThrow);
+    // Sleep until a reading is due, or a second at most: progress, a stop
+    // request (a flag a signal handler sets) and the drain's end are looked
+    // at then. Nothing polls faster than readings are due.
+    auto wake = std::min(now + std::chrono::seconds(1), producing ? produce_until_ : give_up_);
+    if (producing) {
+      for (const auto& d : devices_) wake = std::min(wake, d->sim->next_due());
+    }
+    tick_.expires_at(wake);
+    co_await tick_.async_wait(kNoThrow);
   }
   // Done: say goodbye on every open session and let the links close.
   stopping_ = true;

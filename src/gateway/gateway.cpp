@@ -114,6 +114,7 @@ struct Gateway::Impl {
   udp::socket udp_sock;
   asio::signal_set signals;
   asio::steady_timer pump_wake;
+  asio::steady_timer receipt_timer{io};  // receipt mode: armed at next_receipt_deadline()
   std::unique_ptr<tls::TlsContext> tls_ctx;
   std::unique_ptr<tls::SessionStore> sessions;
   std::unique_ptr<spool::Spool> spool;
@@ -246,6 +247,13 @@ struct Gateway::Impl {
   void on_link_down(const mqtt_link::LinkDown& down);
   asio::awaitable<void> status_loop();
   asio::awaitable<void> receipt_timer_loop();
+  // When check_receipt_deadline() next has something to do (nullopt: nothing
+  // awaits a receipt), and the wake-up for the loop when that moves.
+  std::optional<Clock::Duration> next_receipt_deadline() const;
+  void rearm_receipt_timer();
+  // How long a batch overtaken by a later one's receipt may still be in a
+  // receipt of its own (the cloud signs what one commit made durable at once).
+  static constexpr Clock::Duration kOvertakenGrace = std::chrono::seconds(1);
   void handle_datagrams(const Bytes& arena, std::span<Datagram> batch);
   void remember_address(ByteSpan kid, const udp::endpoint& from);
   void queue_answer(const udp::endpoint& to, std::uint8_t kind, ByteSpan header);
@@ -556,6 +564,7 @@ void Gateway::Impl::on_mqtt_events(std::span<const mqtt::ClientEvent> events) {
         const mqtt::TopicRequest t[] = {{topic.down, mqtt::QoS::kAtLeastOnce},
                                         {topic.receipts, mqtt::QoS::kAtLeastOnce}};
         (void)mqtt->subscribe(std::span<const mqtt::TopicRequest>(t, receipt_mode() ? 2 : 1), mnow());
+        rearm_receipt_timer();  // deadlines that passed while disconnected are due now
         break;
       }
       case K::kPublishAcked: {
@@ -644,13 +653,42 @@ void Gateway::Impl::on_link_down(const mqtt_link::LinkDown& down) {
   }
 }
 
+// Sleeps until the next receipt deadline (next_receipt_deadline), or until
+// rearm_receipt_timer() says the deadlines moved: nothing polls.
 asio::awaitable<void> Gateway::Impl::receipt_timer_loop() {
-  asio::steady_timer t(io);
   while (!stopping) {
-    t.expires_after(std::chrono::milliseconds(200));
-    co_await t.async_wait(kNoThrow);
-    if (!stopping && link && link->connected()) check_receipt_deadline();
+    const auto due = link && link->connected() ? next_receipt_deadline() : std::nullopt;
+    if (due) {
+      receipt_timer.expires_after(std::max(*due - clock.monotonic(), Clock::Duration::zero()));
+    } else {
+      receipt_timer.expires_at(asio::steady_timer::time_point::max());
+    }
+    co_await receipt_timer.async_wait(kNoThrow);
+    if (stopping) break;
+    if (due && clock.monotonic() >= *due && link && link->connected()) check_receipt_deadline();
   }
+}
+
+std::optional<Clock::Duration> Gateway::Impl::next_receipt_deadline() const {
+  std::optional<Clock::Duration> next;
+  auto consider = [&](Clock::Duration t) {
+    if (!next || t < *next) next = t;
+  };
+  if (awaiting.empty()) return next;
+  auto waiting = [](const InFlight& f) { return !f.receipted && !f.resend_queued && f.resend_packet == 0; };
+  // Silence (check_receipt_deadline): the oldest batch and the last receipt
+  // both older than receipt_wait.
+  if (const InFlight& oldest = awaiting.front(); waiting(oldest)) {
+    consider(std::max(oldest.acked_at, receipt_wait_from) + receipt_wait);
+  }
+  for (const auto& f : awaiting) {
+    if (waiting(f) && f.overtaken_at != Clock::Duration{}) consider(f.overtaken_at + kOvertakenGrace);
+  }
+  return next;
+}
+
+void Gateway::Impl::rearm_receipt_timer() {
+  if (receipt_mode()) receipt_timer.cancel();
 }
 
 void Gateway::Impl::on_receipt(ByteSpan payload) {
@@ -713,6 +751,8 @@ void Gateway::Impl::settle() {
     if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
     trim_append_marks();
   }
+  // After every PUBACK and receipt: batches waiting, overtaken or confirmed.
+  rearm_receipt_timer();
 }
 
 Gateway::Impl::InFlight* Gateway::Impl::find_entry(std::deque<InFlight>& q, std::uint64_t last_spool_id) {
@@ -724,9 +764,6 @@ Gateway::Impl::InFlight* Gateway::Impl::find_entry(std::deque<InFlight>& q, std:
 
 void Gateway::Impl::check_receipt_deadline() {
   if (awaiting.empty()) return;
-  // How long a batch overtaken by a later one's receipt may still be in a
-  // receipt of its own (the cloud signs what one commit made durable at once).
-  constexpr auto kOvertakenGrace = std::chrono::seconds(1);
   const auto now = clock.monotonic();
   const InFlight& oldest = awaiting.front();
   // Silence: the oldest batch has waited past the deadline and no receipt

@@ -65,6 +65,8 @@ class SimulatedWearable {
   // A new period from now (a command changed the interval, or a reboot).
   void restart_schedule(Steady::time_point now, Steady::duration period);
   Steady::duration period() const { return period_; }
+  // When produce() next has a reading to seal (an epoch that is due starts then).
+  Steady::time_point next_due() const { return next_reading_; }
 
   // Seals the readings due at `now` (at most 16 per call, so one late pass
   // cannot explode), starting an epoch first when one is due.
