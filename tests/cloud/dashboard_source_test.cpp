@@ -32,6 +32,19 @@ struct DashboardSourceTest : ::testing::Test {
       const std::string id = "wearable-" + std::to_string(i);
       ASSERT_TRUE((*s)->register_devices(std::vector<store::DeviceEnrollment>{{bytes_of(id), std::string(id)}}, 1000));
     }
+    // wearable-1, epoch 1: 0 1 . . 4 5 . . . 9 stored, so two holes, five readings missing.
+    std::vector<store::ReadingRow> rows;
+    for (std::uint64_t seq : {0, 1, 4, 5, 9}) {
+      store::ReadingRow r;
+      r.device = "wearable-1";
+      r.key_id = bytes_of("wearable-1");
+      r.epoch = 1;
+      r.seq = seq;
+      r.timestamp = 1000 + static_cast<std::int64_t>(seq);
+      r.received_at_ms = 1'000'000;
+      rows.push_back(r);
+    }
+    ASSERT_TRUE((*s)->store_batch(rows));
     DashboardFeeds feeds;
     feeds.status = [this] { return status; };
     feeds.connections = [] {
@@ -107,7 +120,17 @@ TEST_F(DashboardSourceTest, IngestLagIsTheMedianSinceThePreviousLook) {
 TEST_F(DashboardSourceTest, GapsEventsAndCommandsViews) {
   auto g = source->gaps(10);
   ASSERT_TRUE(g) << g.error().message;
-  EXPECT_EQ((*g)["totals"]["missing"], 0);
+  EXPECT_EQ((*g)["totals"]["missing"], 5);
+  EXPECT_EQ((*g)["totals"]["gaps"], 2);
+  EXPECT_EQ((*g)["totals"]["series"], 1);
+  ASSERT_EQ((*g)["gaps"].size(), 2u);
+  EXPECT_EQ((*g)["gaps"][0]["device"], "wearable-1");
+  // In device, epoch and sequence order, as `armored report gaps` lists them.
+  EXPECT_EQ((*g)["gaps"][0]["first"], 2);
+  EXPECT_EQ((*g)["gaps"][0]["last"], 3);
+  EXPECT_EQ((*g)["gaps"][0]["missing"], 2);
+  EXPECT_EQ((*g)["gaps"][1]["first"], 6);
+  EXPECT_EQ((*g)["gaps"][1]["missing"], 3);
   auto e = source->events(10);
   ASSERT_TRUE(e);
   EXPECT_TRUE((*e)["events"].empty());

@@ -160,7 +160,7 @@
         el('h2', {}, 'Sequence gaps: readings sealed but never stored'),
         el('div', { class: 'cards' }, card('Device epochs with gaps', num(g.totals.series), g.totals.series ? 'warn' : 'good'),
           card('Readings missing', num(g.totals.missing), g.totals.missing ? 'warn' : 'good')),
-        el('h2', {}, 'Largest first (' + g.gaps.length + ' shown)'),
+        el('h2', {}, 'By device, epoch and sequence (first ' + g.gaps.length + ' shown)'),
         table([{ title: 'Device', get: r => r.device }, { title: 'Epoch', num: true, get: r => r.epoch },
                { title: 'From seq', num: true, get: r => r.first }, { title: 'To seq', num: true, get: r => r.last },
                { title: 'Missing', num: true, get: r => r.missing }],
