@@ -2,6 +2,7 @@
 // own /metrics page, so the terminal shows exactly what Prometheus and the
 // alerts see (docs/operations.md, "armored status").
 
+#include <charconv>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -57,13 +58,14 @@ Target target_from_address(const std::string& text) {
   Target t;
   t.host = text.substr(0, colon);
   if (t.host.size() > 2 && t.host.front() == '[' && t.host.back() == ']') t.host = t.host.substr(1, t.host.size() - 2);
-  try {
-    const int p = std::stoi(text.substr(colon + 1));
-    if (p <= 0 || p > 65535) throw std::out_of_range("port");
-    t.port = static_cast<std::uint16_t>(p);
-  } catch (const std::exception&) {
-    throw UsageError("--metrics: '" + text.substr(colon + 1) + "' is not a port");
+  // Every character a digit ("94x4" is not port 94), 1-65535.
+  const std::string port = text.substr(colon + 1);
+  unsigned p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535) {
+    throw UsageError("--metrics: '" + port + "' is not a port (1-65535)");
   }
+  t.port = static_cast<std::uint16_t>(p);
   return t;
 }
 

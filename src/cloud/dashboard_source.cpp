@@ -20,18 +20,29 @@ nlohmann::json reason_counts(const std::vector<std::pair<std::string, std::uint6
   return out;
 }
 
-nlohmann::json certificate_json(const std::filesystem::path& file) {
-  auto c = pki::inspect_certificate(file);
+nlohmann::json certificate_json(const pki::PkiResult<pki::CertificateSummary>& c) {
   if (!c) return {{"subject", "unreadable: " + c.error().message}, {"not_after_ms", 0}};
   return {{"subject", c->subject}, {"not_after_ms", unix_ms(c->not_after)}};
 }
 
 }  // namespace
 
+CertificateFacts read_certificate_facts(const CloudConfig& config) {
+  CertificateFacts f{pki::inspect_certificate(config.tls.cert_chain), pki::inspect_certificate(config.tls.ca_file),
+                     std::nullopt};
+  if (!config.tls.crl_file.empty()) f.crl = pki::inspect_crl(config.tls.crl_file);
+  return f;
+}
+
 nlohmann::json status_json(const CloudStatus& s) {
   return {
       {"connections", s.connections},
       {"connections_handshaking", s.connections_handshaking},
+      {"connections_by_role", [&] {
+         nlohmann::json r = nlohmann::json::object();
+         for (const auto& [role, n] : s.connections_by_role) r[role] = n;
+         return r;
+       }()},
       {"messages", s.messages},
       {"readings_stored", s.readings_stored},
       {"duplicates", s.duplicates},
@@ -86,17 +97,17 @@ nlohmann::json CloudDashboardSource::latency_p50() {
 }
 
 nlohmann::json CloudDashboardSource::certificates() {
+  const CertificateFacts f = feeds_.certificates ? feeds_.certificates() : read_certificate_facts(config_);
   nlohmann::json crl{{"revoked", 0}, {"last_update_ms", 0}, {"next_update_ms", 0}};
-  if (!config_.tls.crl_file.empty()) {
-    if (auto c = pki::inspect_crl(config_.tls.crl_file)) {
-      crl = {{"revoked", c->revoked},
-             {"last_update_ms", unix_ms(c->last_update)},
-             {"next_update_ms", c->next_update ? unix_ms(*c->next_update) : 0}};
-    } else {
-      crl["error"] = c.error().message;
-    }
+  if (f.crl && *f.crl) {
+    const auto& c = **f.crl;
+    crl = {{"revoked", c.revoked},
+           {"last_update_ms", unix_ms(c.last_update)},
+           {"next_update_ms", c.next_update ? unix_ms(*c.next_update) : 0}};
+  } else if (f.crl) {
+    crl["error"] = f.crl->error().message;
   }
-  return {{"cloud", certificate_json(config_.tls.cert_chain)}, {"ca", certificate_json(config_.tls.ca_file)}, {"crl", crl}};
+  return {{"cloud", certificate_json(f.cloud)}, {"ca", certificate_json(f.ca)}, {"crl", crl}};
 }
 
 nlohmann::json CloudDashboardSource::overview() {
@@ -117,12 +128,14 @@ nlohmann::json CloudDashboardSource::overview() {
   out["traffic"] = {{"messages", s.messages},       {"readings_stored", s.readings_stored},
                     {"duplicates", s.duplicates},   {"rejected", s.rejected},
                     {"announcements", s.announcements}};
+  const ConnectionPage page = feeds_.connections(kConnectionRows);
   nlohmann::json conns = nlohmann::json::array();
-  for (const auto& c : feeds_.connections()) {
+  for (const auto& c : page.rows) {
     conns.push_back({{"identity", c.identity}, {"role", c.role}, {"address", c.address},
                      {"handshake", c.handshake}, {"since_ms", c.since_ms}});
   }
   out["connections"] = std::move(conns);
+  out["connections_total"] = page.total;
   out["certificates"] = certificates();
   out["dashboard_auth_failures"] = auth_failures_;
   return out;

@@ -6,7 +6,6 @@
 
 #include "dashboard/server.h"
 #include "metrics/metrics.h"
-#include "pki/pki.h"
 
 namespace armored::cloud {
 
@@ -37,8 +36,7 @@ struct OperatorView::Impl {
   bool gaps_known = false;
   std::int64_t gap_readings = -1, gap_series = -1;
   Clock::Duration files_at{};
-  bool files_known = false;
-  std::optional<Clock::TimePoint> cert_not_after, crl_last_update;
+  std::optional<CertificateFacts> files;  // one cache for the metrics and the dashboard
 
   std::unique_ptr<metrics::Endpoint> endpoint;
   std::unique_ptr<CloudDashboardSource> source;
@@ -48,29 +46,36 @@ struct OperatorView::Impl {
   Impl(const CloudConfig& c, OperatorViewFeeds f, Clock& clk) : config(c), feeds(std::move(f)), clock(clk) {}
 
   void complete(CloudStatus& s);
+  CertificateFacts certificate_facts();
+  const CertificateFacts& refresh_files();  // under slow_mu
   metrics::Families collect();
   Status start_metrics();
   Status start_dashboard();
 };
+
+const CertificateFacts& OperatorView::Impl::refresh_files() {
+  const auto mono = clock.monotonic();
+  if (!files || mono - files_at >= kFileRefresh) {
+    files_at = mono;
+    files = read_certificate_facts(config);
+  }
+  return *files;
+}
+
+CertificateFacts OperatorView::Impl::certificate_facts() {
+  std::lock_guard lk(slow_mu);
+  return refresh_files();
+}
 
 // The parts of the status that come from files and the store, not from the
 // network thread's counters.
 void OperatorView::Impl::complete(CloudStatus& s) {
   std::lock_guard lk(slow_mu);
   const auto mono = clock.monotonic();
-  if (!files_known || mono - files_at >= kFileRefresh) {
-    files_known = true;
-    files_at = mono;
-    cert_not_after.reset();
-    crl_last_update.reset();
-    if (auto c = pki::inspect_certificate(config.tls.cert_chain)) cert_not_after = c->not_after;
-    if (!config.tls.crl_file.empty()) {
-      if (auto c = pki::inspect_crl(config.tls.crl_file)) crl_last_update = c->last_update;
-    }
-  }
+  const CertificateFacts& f = refresh_files();
   const auto now = clock.now();
-  if (cert_not_after) s.certificate_expiry_seconds = seconds_between(now, *cert_not_after);
-  s.crl_age_seconds = crl_last_update ? seconds_between(*crl_last_update, now) : -1;
+  if (f.cloud) s.certificate_expiry_seconds = seconds_between(now, f.cloud->not_after);
+  s.crl_age_seconds = f.crl && *f.crl ? seconds_between((*f.crl)->last_update, now) : -1;
   if (gap_store && (!gaps_known || mono - gaps_at >= kGapRefresh)) {
     gaps_known = true;
     gaps_at = mono;
@@ -124,6 +129,7 @@ Status OperatorView::Impl::start_dashboard() {
     complete(st);
     return st;
   };
+  df.certificates = [this] { return certificate_facts(); };
   df.seal_to_stored = [this] {
     std::vector<std::pair<double, double>> out;
     const auto m = histograms->seal_to_stored_seconds.Collect().histogram;

@@ -13,6 +13,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <thread>
@@ -207,8 +208,7 @@ struct CloudServer::Impl {
   // and sees this thread's state only through network_thread.ask().
   std::unique_ptr<OperatorView> view;
   LoopThread network_thread;
-  mutable std::mutex published_mu;
-  mutable CloudStatus published;  // the last snapshot: what status() answers if the thread is too busy
+  LoopCopy<CloudStatus> published;  // what other threads are told (the last copy if the loop is too busy)
   CloudStatus last_status;
   std::chrono::steady_clock::time_point last_status_at;
 
@@ -256,7 +256,7 @@ struct CloudServer::Impl {
   asio::awaitable<void> drain_then_close();
   CloudStatus snapshot() const;
   CloudStatus status_from_any_thread();
-  std::vector<ConnectionInfo> connection_list() const;
+  ConnectionPage connection_list(std::size_t limit) const;
   Status start_operator_view();
   // Device commands (the block after load()).
   Status load_commands(const provision::Registry& registry);
@@ -959,31 +959,38 @@ CloudStatus CloudServer::Impl::snapshot() const {
     s.broker_messages = bs.messages;
     s.broker_connect_failures = bs.connect_failures;
   }
-  std::lock_guard lk(published_mu);
-  published = s;
   return s;
 }
 
 CloudStatus CloudServer::Impl::status_from_any_thread() {
-  if (auto s = network_thread.ask(io, [this] { return snapshot(); }, std::chrono::seconds(2))) return *s;
-  std::lock_guard lk(published_mu);
-  return published;
+  return published.get(network_thread, io, [this] { return snapshot(); }, std::chrono::seconds(2));
 }
 
-std::vector<ConnectionInfo> CloudServer::Impl::connection_list() const {
-  std::vector<ConnectionInfo> out;
-  out.reserve(conns.size());
+ConnectionPage CloudServer::Impl::connection_list(std::size_t limit) const {
+  // The longest-open first: a partial sort of pointers, so a refresh with
+  // 100,000 connections copies `limit` rows, not every connection.
+  std::vector<const Conn*> open;
+  open.reserve(conns.size());
+  for (const auto& c : conns) {
+    if (!c->closed) open.push_back(c.get());
+  }
+  const auto shown = std::min(limit, open.size());
+  std::partial_sort(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(shown), open.end(),
+                    [](const Conn* a, const Conn* b) { return a->accepted_at < b->accepted_at; });
+  ConnectionPage out;
+  out.total = open.size();
+  out.rows.reserve(shown);
   const auto now_mono = clock.monotonic();
   const auto now_ms = unix_ms(clock.now());
-  for (const auto& c : conns) {
-    if (c->closed) continue;
+  for (std::size_t i = 0; i < shown; ++i) {
+    const Conn* c = open[i];
     ConnectionInfo ci;
     ci.identity = c->identity;
     ci.role = c->handshake_done ? std::string(role_name(c->peer.kind)) : "";
     ci.address = c->peer_address;
     ci.handshake = c->handshake_kind;
     ci.since_ms = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now_mono - c->accepted_at).count();
-    out.push_back(std::move(ci));
+    out.rows.push_back(std::move(ci));
   }
   return out;
 }
@@ -991,9 +998,9 @@ std::vector<ConnectionInfo> CloudServer::Impl::connection_list() const {
 Status CloudServer::Impl::start_operator_view() {
   OperatorViewFeeds f;
   f.live.status = [this] { return status_from_any_thread(); };
-  f.live.connections = [this] {
-    return network_thread.ask(io, [this] { return connection_list(); }, std::chrono::seconds(2))
-        .value_or(std::vector<ConnectionInfo>{});
+  f.live.connections = [this](std::size_t limit) {
+    return network_thread.ask(io, [this, limit] { return connection_list(limit); }, std::chrono::seconds(2))
+        .value_or(ConnectionPage{});
   };
   f.live.audit = [this](store::SecurityEvent ev) {
     asio::post(io, [this, ev = std::move(ev)]() mutable {

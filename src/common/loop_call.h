@@ -12,6 +12,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -57,6 +58,25 @@ class LoopThread {
  private:
   std::atomic<bool> running_{false};
   std::thread::id id_;
+};
+
+// What other threads are told of a loop's state (a status snapshot): a
+// fresh copy when the loop answers in time, else the last copy given.
+// Askers take turns, so a copy handed out is never older than one handed
+// out before it: counters seen from outside never go back.
+template <class T>
+class LoopCopy {
+ public:
+  template <class F>
+  T get(const LoopThread& loop, asio::io_context& io, F snapshot, std::chrono::milliseconds timeout) {
+    std::lock_guard lk(mu_);
+    if (auto s = loop.ask(io, std::move(snapshot), timeout)) last_ = std::move(*s);
+    return last_;
+  }
+
+ private:
+  std::mutex mu_;
+  T last_{};
 };
 
 }  // namespace armored

@@ -130,8 +130,7 @@ struct Gateway::Impl {
   // [metrics]: the endpoint's thread asks the network thread for a snapshot.
   std::unique_ptr<metrics::Endpoint> metrics_endpoint;
   LoopThread network_thread;
-  std::mutex published_mu;
-  GatewayStatus published;  // the last status another thread was given
+  LoopCopy<GatewayStatus> published;  // what other threads are told
 
   // The uplink: connecting, keep-alive, flushing and reconnecting are the link's.
   std::unique_ptr<mqtt_link::ClientLink> link;
@@ -953,10 +952,7 @@ void Gateway::Impl::trim_append_marks() {
 }
 
 GatewayStatus Gateway::Impl::status_from_any_thread() {
-  std::lock_guard lk(published_mu);
-  // Too busy to answer in 2 s: the last copy (counters must not go back).
-  if (auto s = network_thread.ask(io, [this] { return snapshot(); }, std::chrono::seconds(2))) published = std::move(*s);
-  return published;
+  return published.get(network_thread, io, [this] { return snapshot(); }, std::chrono::seconds(2));
 }
 
 void Gateway::Impl::begin_stop() {

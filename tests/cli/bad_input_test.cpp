@@ -50,5 +50,19 @@ TEST(BadInput, ListenAndUdpAddressesMustBeIpAddresses) {
   }
 }
 
+// Refused as usage (exit 2) before anything is contacted; a well-formed
+// address with nothing listening is a failure (exit 1), not bad input.
+TEST(BadInput, StatusMetricsAddressMustBeHostAndPort) {
+  for (const char* bad : {"127.0.0.1", ":9464", "127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:http", "127.0.0.1:94x4",
+                          "127.0.0.1:", "127.0.0.1:-1"}) {
+    auto r = run({armored_binary().string(), "status", "--metrics", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("armored: --metrics"), std::string::npos) << bad << ": " << r.err;
+  }
+  auto r = run({armored_binary().string(), "status"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("give --config FILE or --metrics HOST:PORT"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace armored::cli

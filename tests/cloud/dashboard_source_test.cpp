@@ -47,8 +47,12 @@ struct DashboardSourceTest : ::testing::Test {
     ASSERT_TRUE((*s)->store_batch(rows));
     DashboardFeeds feeds;
     feeds.status = [this] { return status; };
-    feeds.connections = [] {
-      return std::vector<ConnectionInfo>{{"gw-1", "gateway", "127.0.0.1:4000", "resumed", 5000}};
+    feeds.connections = [this](std::size_t limit) {
+      asked_limit = limit;
+      ConnectionPage page;
+      page.total = open_connections.size();
+      for (std::size_t i = 0; i < std::min(limit, open_connections.size()); ++i) page.rows.push_back(open_connections[i]);
+      return page;
     };
     feeds.audit = [this](store::SecurityEvent ev) { audited.push_back(std::move(ev)); };
     feeds.seal_to_stored = [this] { return buckets; };
@@ -60,6 +64,8 @@ struct DashboardSourceTest : ::testing::Test {
   CloudStatus status;
   ManualClock clock;
   std::vector<store::SecurityEvent> audited;
+  std::vector<ConnectionInfo> open_connections = {{"gw-1", "gateway", "127.0.0.1:4000", "resumed", 5000}};
+  std::size_t asked_limit = 0;
   std::vector<std::pair<double, double>> buckets = {{0.1, 0}, {1, 0}, {10, 0}, {INFINITY, 0}};
   std::unique_ptr<CloudDashboardSource> source;
 };
@@ -76,12 +82,51 @@ TEST_F(DashboardSourceTest, OverviewCarriesHealthConnectionsAndCertificates) {
   EXPECT_GT(o["node"]["rss_bytes"].get<double>(), 1e6);
   ASSERT_EQ(o["connections"].size(), 1u);
   EXPECT_EQ(o["connections"][0]["identity"], "gw-1");
+  EXPECT_EQ(o["connections_total"], 1);
   EXPECT_NE(o["certificates"]["cloud"]["subject"].get<std::string>().find("cloud"), std::string::npos);
   const auto expires = o["certificates"]["cloud"]["not_after_ms"].get<std::int64_t>();
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(SystemClock().now().time_since_epoch()).count();
   EXPECT_NEAR(static_cast<double>(expires - now_ms) / 86400000.0, 90.0, 1.0);
   EXPECT_EQ(o["certificates"]["crl"]["revoked"], 1);
   EXPECT_GT(o["certificates"]["crl"]["next_update_ms"].get<std::int64_t>(), now_ms);
+}
+
+// A fleet of direct devices: each refresh carries a bounded list and the
+// totals, never every connection.
+TEST_F(DashboardSourceTest, OverviewListsABoundedNumberOfConnectionsAndCountsTheRest) {
+  open_connections.clear();
+  for (int i = 0; i < 2000; ++i) {
+    open_connections.push_back({"wearable-" + std::to_string(i), "device", "127.0.0.1:5000", "full", 1000 + i});
+  }
+  status.connections = 2001;
+  status.connections_by_role = {{"device", 2000}, {"gateway", 1}};
+  auto o = source->overview();
+  EXPECT_EQ(asked_limit, CloudDashboardSource::kConnectionRows);
+  EXPECT_EQ(o["connections"].size(), CloudDashboardSource::kConnectionRows);
+  EXPECT_EQ(o["connections_total"], 2000);
+  EXPECT_EQ(o["connections_by_role"]["device"], 2000);
+  EXPECT_EQ(o["connections_by_role"]["gateway"], 1);
+  EXPECT_LT(o.dump().size(), 200'000u);
+}
+
+// The operator's view hands the source its cached copy of the files.
+TEST_F(DashboardSourceTest, CertificatesComeFromTheFeedWhenGiven) {
+  DashboardFeeds feeds;
+  feeds.status = [this] { return status; };
+  feeds.connections = [](std::size_t) { return ConnectionPage{}; };
+  int reads = 0;
+  feeds.certificates = [&] {
+    ++reads;
+    return read_certificate_facts(config);
+  };
+  auto s = store::open_sqlite(dir / "cloud.db");
+  ASSERT_TRUE(s);
+  CloudDashboardSource cached(config, std::move(*s), feeds, clock);
+  auto o = cached.overview();
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(o["certificates"]["crl"]["revoked"], 1);
+  config.tls.crl_file = dir / "missing-crl.pem";
+  EXPECT_TRUE(cached.overview()["certificates"]["crl"].contains("error"));
 }
 
 TEST_F(DashboardSourceTest, DevicePagesComeFromTheDatabase) {

@@ -14,6 +14,7 @@
 #include "cloud/server.h"
 #include "common/clock.h"
 #include "dashboard/dashboard.h"
+#include "pki/pki.h"
 #include "store/store.h"
 
 namespace armored::cloud {
@@ -27,9 +28,27 @@ struct ConnectionInfo {
   std::int64_t since_ms = 0;
 };
 
+// At most `limit` open connections, the longest-open first, and how many
+// are open: the dashboard never carries every connection of a large fleet.
+struct ConnectionPage {
+  std::vector<ConnectionInfo> rows;
+  std::size_t total = 0;
+};
+
+// The cloud's certificate, CA and CRL files as the operator's view shows
+// them. Reading them parses PEM, so the operator's view caches one copy
+// for the metrics and the dashboard (OperatorView, every 30 s).
+struct CertificateFacts {
+  pki::PkiResult<pki::CertificateSummary> cloud;
+  pki::PkiResult<pki::CertificateSummary> ca;
+  std::optional<pki::PkiResult<pki::CrlSummary>> crl;  // nullopt: no CRL configured
+};
+CertificateFacts read_certificate_facts(const CloudConfig& config);
+
 struct DashboardFeeds {
-  std::function<CloudStatus()> status;                       // thread-safe
-  std::function<std::vector<ConnectionInfo>()> connections;  // thread-safe
+  std::function<CloudStatus()> status;                          // thread-safe
+  std::function<ConnectionPage(std::size_t limit)> connections;  // thread-safe
+  std::function<CertificateFacts()> certificates;               // thread-safe; unset: read the files each time
   std::function<void(store::SecurityEvent)> audit;           // thread-safe; the audit trail's limits apply
   // Seal-to-stored latency: cumulative bucket counts (upper bounds in
   // seconds, the last +Inf) from the storage thread's histogram.
@@ -38,6 +57,9 @@ struct DashboardFeeds {
 
 class CloudDashboardSource final : public dashboard::Source {
  public:
+  // The overview lists at most this many connections (the rest are counted).
+  static constexpr std::size_t kConnectionRows = 500;
+
   CloudDashboardSource(const CloudConfig& config, std::unique_ptr<store::Store> store, DashboardFeeds feeds,
                        Clock& clock);
 

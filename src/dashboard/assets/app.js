@@ -21,6 +21,13 @@
   }
   const fmt = new Intl.NumberFormat('en');
   function num(v) { return v === null || v === undefined ? '–' : fmt.format(Math.round(v * 100) / 100); }
+  // The overview carries at most a few hundred connections, the longest-open
+  // first, and the total: say which part a table shows.
+  function shownOf(o) {
+    return o.connections.length < o.connections_total
+      ? 'the ' + num(o.connections.length) + ' longest-open of ' + num(o.connections_total)
+      : num(o.connections_total);
+  }
   function when(ms) { return ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'never'; }
   function ago(ms) {
     if (!ms) return 'never';
@@ -104,8 +111,8 @@
         el('div', { class: 'cards' },
           card('Stored', num(t.readings_stored)), card('Duplicates dropped', num(t.duplicates)),
           card('Rejected', num(t.rejected), t.rejected ? 'warn' : ''), card('Messages', num(t.messages)),
-          card('Connected gateways', num(o.connections.filter(c => c.role === 'gateway').length)),
-          card('Connected devices', num(o.connections.filter(c => c.role === 'device').length))),
+          card('Connected gateways', num(o.connections_by_role.gateway || 0)),
+          card('Connected devices', num(o.connections_by_role.device || 0))),
         el('h2', {}, 'Readings in and out per second'),
         el('div', { class: 'chart', id: 'rates' }),
         el('h2', {}, 'Handshakes'),
@@ -122,7 +129,7 @@
     async connections() {
       const o = await api('/api/overview');
       main.replaceChildren(
-        el('h2', {}, 'Connected now (' + o.connections.length + ')'),
+        el('h2', {}, 'Connected now (' + shownOf(o) + ')'),
         table([{ title: 'Identity', get: c => c.identity }, { title: 'Role', get: c => c.role },
                { title: 'Address', get: c => c.address }, { title: 'Connected', get: c => ago(c.since_ms) },
                { title: 'Handshake', get: c => c.handshake }],
@@ -195,7 +202,7 @@
           card('Revoked certificates', num(c.crl.revoked)),
           card('CRL issued', ago(c.crl.last_update_ms)),
           card('CRL next update', c.crl.next_update_ms ? until(c.crl.next_update_ms) : '–', c.crl.next_update_ms && c.crl.next_update_ms < Date.now() ? 'bad' : '')),
-        el('h2', {}, 'Connected peers\' certificates'),
+        el('h2', {}, 'Connected peers\' certificates (' + shownOf(o) + ')'),
         table([{ title: 'Identity', get: r => r.identity }, { title: 'Role', get: r => r.role },
                { title: 'Expires in', get: r => r.not_after_ms ? until(r.not_after_ms) : '–', cls: r => (r.not_after_ms && r.not_after_ms - Date.now() < 30 * 86400000) ? 'bad' : '' }],
               o.connections, 'no connections'));
