@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "common/hex.h"
 #include "store/internal/gaps_sql.h"
@@ -77,7 +78,7 @@ class PostgresStore final : public Store {
     BatchResult result;
     StoredIndex::Plan plan;
     auto body = [&]() -> StoreStatus {
-      ARMORED_TRY(load_index_once());
+      ARMORED_TRY(options_.shared_writers ? lock_and_load_series(rows) : load_index_once());
       auto p = index_.plan(rows, [this](std::string_view d, std::uint32_t e) { return read_runs(d, e); });
       if (!p) return unexpected(p.error());
       plan = std::move(*p);
@@ -458,7 +459,41 @@ class PostgresStore final : public Store {
     auto r = query("SELECT device, epoch, first_seq, last_seq, first_at, last_at FROM stored_ranges"
                    " ORDER BY device, epoch, first_seq", {});
     if (!r) return unexpected(r.error());
-    PGresult* res = r->get();
+    index_ = StoredIndex();
+    load_runs(r->get());
+    index_loaded_ = true;
+    return {};
+  }
+
+  // Shared writers: lock the batch's series, then read their runs. The
+  // index is rebuilt for each batch and holds exactly these series, so a
+  // series it lacks has nothing stored (no other writer can add to it
+  // before this transaction ends).
+  StoreStatus lock_and_load_series(std::span<const ReadingRow> rows) {
+    copy_.reset();
+    std::set<std::pair<std::string_view, std::uint32_t>> series;
+    for (const auto& r : rows) {
+      if (!series.emplace(r.device, r.epoch).second) continue;
+      copy_.begin_row(2);
+      copy_.text(r.device);
+      copy_.int8(r.epoch);
+    }
+    index_ = StoredIndex();
+    if (series.empty()) {
+      index_.set_complete(true);
+      return {};
+    }
+    ARMORED_TRY(copy_in("COPY series_stage FROM STDIN (FORMAT binary)"));
+    ARMORED_TRY(pg::exec(conn_.get(), pg::kLockSeries, PGRES_TUPLES_OK));
+    auto r = query(pg::kSeriesRuns, {});
+    if (!r) return unexpected(r.error());
+    load_runs(r->get());
+    return {};
+  }
+
+  // Rows of (device, epoch, first_seq, last_seq, first_at, last_at), sorted
+  // by series, into a fresh index that is then complete.
+  void load_runs(PGresult* res) {
     SeriesKey key;
     SeqRuns runs;
     for (int i = 0; i < PQntuples(res); ++i) {
@@ -475,8 +510,6 @@ class PostgresStore final : public Store {
     }
     if (PQntuples(res) > 0) index_.put_loaded(std::move(key), std::move(runs));
     index_.set_complete(true);
-    index_loaded_ = true;
-    return {};
   }
 
   StoreResult<SeqRuns> read_runs(std::string_view device, std::uint32_t epoch) {

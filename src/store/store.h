@@ -122,6 +122,12 @@ StoreResult<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& pat
 struct PostgresOptions {
   std::string conninfo = "dbname=armored";  // libpq connection string
   std::string schema = "armored";           // created if missing; all tables live here
+  // Other processes write readings into the same schema at the same time
+  // (the scaled mode's ingest workers, docs/scale-out.md). Each batch then
+  // locks the series it touches (advisory locks, in one order, so writers
+  // never deadlock) and reads their stored runs inside its transaction,
+  // instead of trusting a cache that another writer has made stale.
+  bool shared_writers = false;
 };
 
 // Connects, creates the schema and tables if missing (idempotent), and forces

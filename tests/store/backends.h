@@ -41,6 +41,16 @@ struct PostgresBackend {
   std::string schema;
 };
 
+// Several processes writing at once (the scaled mode's workers).
+struct PostgresSharedBackend : PostgresBackend {
+  static constexpr const char* kName = "postgresql_shared";
+  StoreResult<std::unique_ptr<Store>> open() {
+    PostgresOptions o{dsn, schema};
+    o.shared_writers = true;
+    return open_postgres(o);
+  }
+};
+
 // True when env CI=true: an unreachable PostgreSQL then fails instead of skipping.
 bool in_ci();
 

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <map>
 #include <random>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -18,6 +20,7 @@ namespace {
 
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 using test::PostgresBackend;
+using test::PostgresSharedBackend;
 using test::SqliteBackend;
 using test::SqliteDeviceOrderedBackend;
 
@@ -66,7 +69,8 @@ class StoreSuite : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-using Backends = ::testing::Types<SqliteBackend, SqliteDeviceOrderedBackend, PostgresBackend>;
+using Backends =
+    ::testing::Types<SqliteBackend, SqliteDeviceOrderedBackend, PostgresBackend, PostgresSharedBackend>;
 struct BackendNames {
   template <typename T>
   static std::string GetName(int) { return T::kName; }
@@ -550,6 +554,77 @@ TYPED_TEST(StoredRangesSuite, RunsWrittenIncrementallyMatchWhatIsStored) {
     for (const auto& r : runs.runs()) expected += r.last - r.first + 1;
   }
   EXPECT_EQ(*this->store_->count_readings(), expected);
+}
+
+// Three writers, each with its own connection, store overlapping shuffled
+// batches of the same series at once (what ingest workers do when a
+// redelivered batch reaches another worker). Every reading is stored
+// once, inserted + duplicates account for every row sent, and the stored
+// runs are exactly what the readings table holds.
+TEST(SharedWriters, ConcurrentWritersStoreEachReadingOnceAndKeepRunsExact) {
+  if (std::string why = PostgresBackend::unavailable(); !why.empty()) {
+    if (test::in_ci()) GTEST_FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  PostgresSharedBackend backend;
+  std::vector<ReadingRow> all;
+  for (std::string d : {"dev-a", "dev-b", "dev-c", "dev-d"}) {
+    for (std::uint32_t epoch : {1u, 2u}) {
+      auto r = rows(d, epoch, 0, 300);
+      all.insert(all.end(), r.begin(), r.end());
+    }
+  }
+  constexpr int kWriters = 3;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int w = 0; w < kWriters; ++w) {
+    auto s = backend.open();
+    ASSERT_TRUE(s) << s.error().message;
+    stores.push_back(std::move(*s));
+  }
+  std::atomic<std::size_t> inserted{0}, duplicates{0}, sent{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      // Each writer sends every reading once, in its own order and batch sizes.
+      std::mt19937_64 rng(100 + static_cast<unsigned>(w));
+      auto mine = all;
+      std::shuffle(mine.begin(), mine.end(), rng);
+      std::size_t at = 0;
+      while (at < mine.size()) {
+        const std::size_t n = std::min<std::size_t>(1 + rng() % 60, mine.size() - at);
+        std::span<const ReadingRow> batch(mine.data() + at, n);
+        auto r = stores[static_cast<std::size_t>(w)]->store_batch(batch);
+        if (!r) {
+          ++failures;
+          continue;  // retried whole, as the storage thread does
+        }
+        inserted += r->inserted;
+        duplicates += r->duplicates;
+        sent += n;
+        at += n;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_EQ(inserted.load(), all.size());
+  EXPECT_EQ(sent.load(), all.size() * kWriters);
+  EXPECT_EQ(inserted.load() + duplicates.load(), sent.load());
+  auto keys = stores[0]->reading_keys();
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(keys->size(), all.size());
+  for (std::string d : {"dev-a", "dev-b", "dev-c", "dev-d"}) {
+    for (std::uint32_t epoch : {1u, 2u}) {
+      auto runs = stores[1]->stored_runs(d, epoch);
+      ASSERT_TRUE(runs) << runs.error().message;
+      ASSERT_EQ(runs->size(), 1u) << d << " epoch " << epoch;
+      EXPECT_EQ((*runs)[0].first, 0u);
+      EXPECT_EQ((*runs)[0].last, 299u);
+    }
+  }
+  Store::GapTotals totals;
+  ASSERT_TRUE(stores[2]->sequence_gaps(10, &totals));
+  EXPECT_EQ(totals.missing, 0u);
 }
 
 // A database written before stored_ranges: its runs are derived from the

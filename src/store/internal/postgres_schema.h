@@ -70,7 +70,21 @@ SET synchronous_commit = on;
 CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS replay_stage (LIKE replay_state) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ranges_stage (LIKE stored_ranges) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS series_stage (device text NOT NULL, epoch bigint NOT NULL) ON COMMIT DELETE ROWS;
 )sql";
+
+// Shared writers (PostgresOptions::shared_writers): one transaction-scoped
+// advisory lock per series in series_stage, taken in the order of the lock
+// keys so two writers never wait for each other in a cycle. A collision of
+// two series on one key only serialises them. hashtextextended: PostgreSQL 11+.
+inline constexpr const char* kLockSeries =
+    "SELECT count(pg_advisory_xact_lock(k)) FROM"
+    " (SELECT DISTINCT hashtextextended(device || '/' || epoch::text, 7275651) AS k FROM series_stage ORDER BY k) s";
+// The runs of every series in series_stage, read after their locks are held.
+inline constexpr const char* kSeriesRuns =
+    "SELECT r.device, r.epoch, r.first_seq, r.last_seq, r.first_at, r.last_at"
+    " FROM stored_ranges r JOIN (SELECT DISTINCT device, epoch FROM series_stage) s"
+    " ON r.device = s.device AND r.epoch = s.epoch ORDER BY r.device, r.epoch, r.first_seq";
 
 // Replaces the runs of every series in ranges_stage (stored_index.h).
 inline constexpr const char* kReplaceRanges =
