@@ -16,6 +16,8 @@ packages=(
   testssl.sh
   # device-sdk: Cortex-M4 cross build, its emulator, Mbed TLS (host PSA backend)
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev dpkg-dev
+  # the scaled cloud (docs/scale-out.md): NATS JetStream and its C client
+  nats-server libnats-dev
 )
 
 missing=()
@@ -60,7 +62,7 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts mosquitto and postgresql services on install where it can;
 # Armored's tests start their own instances on 127.0.0.1, so stop the system ones.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now mosquitto prometheus >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now mosquitto prometheus nats-server >/dev/null 2>&1 || true
 fi
 fetch_mbedtls_source
 echo "install-deps: done"
