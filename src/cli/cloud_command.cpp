@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cloud/config.h"
+#include "cloud/ingest_worker.h"
 #include "cloud/server.h"
 
 namespace armored::cli {
@@ -13,7 +14,7 @@ void add_cloud(CLI::App& app, Context& ctx) {
   auto config_path = std::make_shared<std::string>();
   auto broker_url = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("cloud", "Run the cloud endpoint: mutual TLS 1.3 + MQTT (default port 8883)");
-  cmd->footer("Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\nGateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\nvalidated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\nenvelopes, failed handshakes and ACL denials go to the audit trail.\nWith a [broker] section (or --broker mqtts://host:port) it also subscribes to\narmored/v1/+/up on a standard MQTT broker (Mosquitto, AWS IoT Core) and ingests\nfrom there the same way.\nStops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.\n\nExamples:\n  armored cloud --config cloud.toml\n  armored cloud --config cloud.toml --check    # integrity of the database, then exit");
+  cmd->footer("Run the cloud endpoint: mutual TLS 1.3 + MQTT 3.1.1 on one port (default 8883).\nGateways publish sealed readings to armored/v1/<gateway-id>/up; each is opened,\nvalidated, deduplicated and stored before the PUBLISH is acknowledged. Rejected\nenvelopes, failed handshakes and ACL denials go to the audit trail.\nWith a [broker] section (or --broker mqtts://host:port) it also subscribes to\narmored/v1/+/up on a standard MQTT broker (Mosquitto, AWS IoT Core) and ingests\nfrom there the same way.\nWith [cluster] role = \"front\" or \"worker\" it is one role of a scaled cloud on NATS\nJetStream and PostgreSQL (docs/scale-out.md).\nStops cleanly on SIGTERM or SIGINT. See config/cloud.toml for every option.\n\nExamples:\n  armored cloud --config cloud.toml\n  armored cloud --config config/cluster/worker.toml   # an ingest worker of a scaled cloud\n  armored cloud --config cloud.toml --check    # integrity of the database, then exit");
   cmd->add_option("--config", *config_path, "Configuration file (TOML)")->required();
   auto check = std::make_shared<bool>(false);
   cmd->add_flag("--check", *check,
@@ -42,6 +43,18 @@ void add_cloud(CLI::App& app, Context& ctx) {
       if (auto b = cloud::set_broker_url(config->broker, *broker_url); !b) throw Failure(b.error());
     }
     SystemClock clock;
+    if (config->cluster.role == cloud::CloudRole::kWorker) {
+      auto worker = cloud::IngestWorker::create(*config, clock);
+      if (!worker) throw Failure(worker.error());
+      std::cout << "armored cloud worker consuming " << config->cluster.nats.stream << std::endl;
+      ctx.exit_code = (*worker)->run();
+      const auto s = (*worker)->status();
+      std::cout << "armored cloud worker stopped: " << s.messages << " messages (" << s.redeliveries
+                << " redelivered), " << s.readings_stored << " readings stored, " << s.duplicates
+                << " duplicates dropped, " << s.rejected << " rejected, " << s.epoch_waits
+                << " waited for an announcement" << std::endl;
+      return;
+    }
     auto server = cloud::CloudServer::create(*config, clock);
     if (!server) throw Failure(server.error());
     auto port = (*server)->listen();

@@ -15,7 +15,7 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   auto doc = config::TomlDocument::parse(text, path.string());
   if (!doc) return unexpected(doc.error());
   ARMORED_TRY(doc->reject_unknown_sections({"listen", "tls", "e3", "storage", "mqtt", "status", "broker", "admin",
-                                            "commands", "audit", "metrics", "dashboard"}));
+                                            "commands", "audit", "metrics", "dashboard", "cluster"}));
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   CloudConfig c;
 
@@ -143,6 +143,20 @@ Expected<CloudConfig> parse_cloud_config(std::string_view text, const fs::path& 
   const fs::path db_dir = c.backend == "sqlite" && c.sqlite_path.has_parent_path() ? c.sqlite_path.parent_path() : base;
   ARMORED_TRY(parse_admin_config(*doc, base, db_dir, c.admin));
   c.dashboard_token_file = token_file.empty() ? db_dir / "dashboard.token" : config::resolve_path(base, token_file);
+
+  ARMORED_TRY(parse_cluster_section(*doc, base, c.cluster));
+  if (c.cluster.role != CloudRole::kSingle) {
+    const std::string role = to_string(c.cluster.role);
+    // Fronts and workers share one database: SQLite is one process's file.
+    if (c.backend != "postgresql") {
+      return fail(path.string() + ": [cluster] role = \"" + role + "\" needs [storage] backend = \"postgresql\"" +
+                  " (every front and worker shares the database)");
+    }
+    if (c.broker_enabled) {
+      return fail(path.string() + ": [broker] is not available with [cluster] role = \"" + role +
+                  "\"; run the broker source in a single-process cloud");
+    }
+  }
 
   return c;
 }

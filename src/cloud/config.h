@@ -11,6 +11,7 @@
 #include "cloud/admin_config.h"
 #include "cloud/audit_limiter.h"
 #include "cloud/broker_config.h"
+#include "cloud/cluster_config.h"
 #include "common/file_mode.h"
 #include "common/result.h"
 #include "config/http_listener.h"
@@ -70,6 +71,8 @@ struct CloudConfig {
   BrokerConfig broker;
   // [admin], [commands]
   AdminConfig admin;
+  // [cluster]: one process (default), or a front or worker of a scaled cloud
+  ClusterConfig cluster;
 };
 
 // Loads and checks a config file. Relative paths are taken relative to the

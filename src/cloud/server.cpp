@@ -27,6 +27,10 @@
 #include "cloud/internal/admission.h"
 #include "cloud/audit_limiter.h"
 #include "cloud/command_service.h"
+#include "cloud/internal/e3_receiver.h"
+#include "common/hex.h"
+#include "jetstream/jetstream.h"
+#include "receipt/receipt.h"
 #include "cloud/internal/e3_state_file.h"
 #include "cloud/internal/broker_source.h"
 #include "cloud/internal/connection_event.h"
@@ -238,6 +242,26 @@ struct CloudServer::Impl {
   std::mutex committed_mu;
   std::vector<Committed> committed;
   void acknowledge_committed();
+  // [cluster] role = "front" (docs/scale-out.md): uplinks go to JetStream,
+  // not to this process's storage; a PUBLISH is acknowledged once
+  // JetStream has stored it. Declared after io: destroyed before it, so no
+  // completion is posted to a loop that is gone.
+  struct LogPublish {
+    std::weak_ptr<Conn> conn;
+    std::uint16_t packet_id = 0;
+    bool qos1 = false;
+    std::string peer;
+    Bytes payload;
+    bool dup = false;
+    std::string msg_id;
+    int attempts = 0;
+  };
+  std::unique_ptr<jetstream::Publisher> log;
+  std::size_t log_inflight = 0;
+  std::uint64_t log_published = 0, log_retries = 0;
+  void forward_to_log(const std::shared_ptr<Conn>& c, const mqtt::Publish& p);
+  void send_to_log(std::shared_ptr<LogPublish> item);
+  void on_logged(const std::shared_ptr<LogPublish>& item, const Status& outcome);
   void security_event(store::EventKind kind, std::string reason, std::string peer, std::string detail);
   // Through the aggregation: `source` is the peer's IP before authentication,
   // its identity after. Returns false if the event went into a summary.
@@ -303,28 +327,10 @@ Status CloudServer::Impl::load() {
 
   auto registry = provision::load_registry(config.e3_dir);
   if (!registry) return unexpected(registry.error());
-  auto key_pem = read_text_file(provision::cloud_key_path(config.e3_dir), 64 * 1024);
-  if (!key_pem) return unexpected(key_pem.error());
-  auto key = crypto::EcPrivateKey::from_pem(*key_pem);
-  if (!key) return fail(provision::cloud_key_path(config.e3_dir).string() + " is not a P-256 private key");
-  e3::OpenerConfig oc;
-  oc.cloud_key_id = registry->cloud_key_id;
-  oc.replay_window = config.replay_window;
-  oc.grace_period = config.epoch_grace;
   state_file = std::make_unique<E3StateFile>(config.state_file);
-  auto op = e3::Opener::create(oc, *key, clock, state_file.get());
-  if (!op) return fail("E3 opener", op.error());
+  auto op = load_opener(config, *registry, clock, state_file.get());
+  if (!op) return unexpected(op.error());
   opener.emplace(std::move(*op));
-  for (const auto& d : registry->devices) {
-    fs::path cert = config.pki_dir / "device" / (d.device_id + ".crt");
-    auto pem = read_text_file(cert, 64 * 1024);
-    if (!pem) return unexpected(pem.error());
-    auto pub = crypto::EcPublicKey::from_pem(*pem);
-    if (!pub) return fail(cert.string() + ": no P-256 public key in the certificate");
-    if (auto a = opener->add_device({d.kid, d.device_id, *pub}); !a) {
-      return fail("device " + d.device_id, a.error());
-    }
-  }
   ARMORED_TRY(state_file->load(*opener));
   ingest.emplace(*opener, clock);
   std::map<std::string, Bytes, std::less<>> device_kids;
@@ -352,6 +358,15 @@ Status CloudServer::Impl::load() {
                                            return sf->persist(updates);
                                          });
   ARMORED_TRY(load_commands(*registry));
+  if (config.cluster.role == CloudRole::kFront) {
+    jetstream::Options jo = config.cluster.nats;
+    if (jo.name.empty()) jo.name = "armored-front";
+    auto p = jetstream::Publisher::connect(jo);
+    if (!p) return unexpected(p.error());
+    log = std::move(*p);
+    spdlog::info("cloud: front of a scaled cloud: uplinks go to JetStream stream {} ({})", jo.stream,
+                 log->stats().server);
+  }
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
   if (config.broker_enabled) {
     BrokerSource::Deps deps{io, clock, *ingest, *opener, *writer, state_file.get(), std::nullopt};
@@ -599,6 +614,10 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     close(c);
     return;
   }
+  if (log) {
+    forward_to_log(c, p);
+    return;
+  }
   PreparedUplink prepared = ingest->prepare(peer, p.payload, p.dup);
   on_uplink_routes(prepared, peer);
   WriteJob job;
@@ -630,6 +649,66 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
     if (first) asio::post(io, [this] { acknowledge_committed(); });
   };
   writer->submit(std::move(job));
+}
+
+// The message id is the gateway's identity and the batch id its receipts
+// use (the first 16 bytes of SHA-256 of the payload): a PUBLISH sent again
+// after a lost PUBACK, to this front or another, is dropped by JetStream's
+// duplicate window; after the window the database's key still stores each
+// reading once.
+void CloudServer::Impl::forward_to_log(const std::shared_ptr<Conn>& c, const mqtt::Publish& p) {
+  auto item = std::make_shared<LogPublish>();
+  item->conn = c;
+  item->packet_id = p.packet_id;
+  item->qos1 = p.qos == mqtt::QoS::kAtLeastOnce;
+  item->peer = c->identity;
+  item->payload.assign(p.payload.begin(), p.payload.end());
+  item->dup = p.dup;
+  const auto id = receipt::batch_id(p.payload);
+  item->msg_id = c->identity + ":" + to_hex(ByteSpan(id.data(), id.size()));
+  ++log_inflight;
+  send_to_log(std::move(item));
+}
+
+void CloudServer::Impl::send_to_log(std::shared_ptr<LogPublish> item) {
+  ++item->attempts;
+  const std::vector<jetstream::Header> headers{{"Armored-Peer", item->peer}, {"Armored-Dup", item->dup ? "1" : "0"}};
+  auto queued = log->publish("up", item->msg_id, headers, item->payload, [this, item](Status outcome) {
+    // On a libnats thread: back to the network thread.
+    asio::post(io, [this, item, outcome = std::move(outcome)] { on_logged(item, outcome); });
+  });
+  if (!queued) asio::post(io, [this, item, outcome = Status(unexpected(queued.error()))] { on_logged(item, outcome); });
+}
+
+void CloudServer::Impl::on_logged(const std::shared_ptr<LogPublish>& item, const Status& outcome) {
+  if (outcome) {
+    --log_inflight;
+    ++log_published;
+    bool first = false;
+    {
+      std::lock_guard lk(committed_mu);
+      first = committed.empty();
+      committed.push_back({item->conn, item->packet_id, item->qos1, true, {}});
+    }
+    if (first) acknowledge_committed();
+    return;
+  }
+  // Not stored (no quorum, a node lost mid-publish, the stream full): not
+  // acknowledged, and sent again with the same id while the gateway is
+  // still connected; once it is gone, it sends the PUBLISH again itself.
+  auto conn = item->conn.lock();
+  if (!conn || conn->closed || stopping) {
+    --log_inflight;
+    return;
+  }
+  ++log_retries;
+  if (item->attempts == 1 || item->attempts % 20 == 0) {
+    spdlog::warn("cloud: JetStream did not take a PUBLISH of {} (attempt {}): {}; retrying", item->peer,
+                 item->attempts, outcome.error().message);
+  }
+  const auto delay = std::chrono::milliseconds(std::min(5000, 100 << std::min(item->attempts - 1, 6)));
+  auto timer = std::make_shared<asio::steady_timer>(io, delay);
+  timer->async_wait([this, item, timer](const asio::error_code&) { send_to_log(item); });
 }
 
 void CloudServer::Impl::acknowledge_committed() {
@@ -1078,7 +1157,8 @@ void CloudServer::Impl::close_revoked(const std::vector<std::string>& serials) {
 asio::awaitable<void> CloudServer::Impl::drain_then_close() {
   asio::steady_timer t(io);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!writer->idle() && !writer->stats().failing && std::chrono::steady_clock::now() < give_up) {
+  while (((!writer->idle() && !writer->stats().failing) || log_inflight > 0) &&
+         std::chrono::steady_clock::now() < give_up) {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(kNoThrow);
   }

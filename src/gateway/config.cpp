@@ -1,6 +1,7 @@
 #include "gateway/config.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/file_io.h"
 #include "config/tls_section.h"
@@ -40,7 +41,26 @@ Expected<GatewayConfig> parse_gateway_config(std::string_view text, const fs::pa
   ARMORED_TRY(cl.get_optional("ticket_dir", tickets));
   ARMORED_TRY(cl.get_optional("ticket_max_age_s", max_age, 0, 7 * 24 * 3600));
   ARMORED_TRY(cl.get_optional("keep_alive_s", keep, 0, 3600));
+  std::vector<std::string> alternates;
+  ARMORED_TRY(cl.get_optional("alternates", alternates));
   ARMORED_TRY(cl.reject_unknown_keys());
+  for (const auto& a : alternates) {
+    // "host:port", "[v6]:port".
+    const auto colon = a.rfind(':');
+    std::string host = colon == std::string::npos ? "" : a.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned p = 0;
+    const std::string digits = colon == std::string::npos ? "" : a.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+    if (host.empty() || digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || p == 0 ||
+        p > 65535) {
+      return fail(path.string() + ": cloud.alternates entry '" + a + "' is not host:port");
+    }
+    if (p == 1883) {
+      return fail(path.string() + ": cloud.alternates entry '" + a + "' is plaintext MQTT's port; the gateway forwards only over TLS");
+    }
+    c.cloud_alternates.emplace_back(std::move(host), static_cast<std::uint16_t>(p));
+  }
   if (port == 1883) {
     return fail(path.string() + ": cloud.port 1883 is plaintext MQTT; the gateway forwards only over TLS (8883)");
   }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "config/http_listener.h"
@@ -23,6 +25,9 @@ struct GatewayConfig {
   // [cloud] where to forward (our cloud endpoint or an MQTT broker)
   std::string cloud_host = "localhost";
   std::uint16_t cloud_port = 8883;
+  // [cloud] alternates: other fronts of a scaled cloud, "host:port", tried in
+  // turn when the current one cannot be reached (docs/scale-out.md).
+  std::vector<std::pair<std::string, std::uint16_t>> cloud_alternates;
   tls::TlsConfig tls;
   std::filesystem::path ticket_dir = "tickets";
   std::chrono::seconds ticket_max_age{7200};

@@ -636,19 +636,17 @@ void Gateway::Impl::on_link_down(const mqtt_link::LinkDown& down) {
   const bool tcp_failed = down.stage == mqtt_link::LinkDown::Stage::kTcp;
   if (tcp_failed && !tcp_failing) {
     // Once per outage, with the reason; the reconnect lines follow at info.
-    spdlog::warn("gateway: cannot {} {}:{}: {}", down.resolving ? "resolve" : "connect to", config.cloud_host,
-                 config.cloud_port, down.reason);
+    spdlog::warn("gateway: cannot {} {}: {}", down.resolving ? "resolve" : "connect to", link->where(), down.reason);
   }
   tcp_failing = tcp_failed;
   if (down.tls_error) {
-    spdlog::warn("gateway: link to {}:{} failed: {} ({})", config.cloud_host, config.cloud_port,
-                 tls::reason_name(down.tls_error->reason), down.tls_error->message);
+    spdlog::warn("gateway: link to {} failed: {} ({})", link->where(), tls::reason_name(down.tls_error->reason),
+                 down.tls_error->message);
   }
   // The link forgets a ticket the server would not take.
   if (down.stage != mqtt_link::LinkDown::Stage::kSession) ++counters.connect_failures;
   if (down.retry_in) {
-    spdlog::info("gateway: reconnecting to {}:{} in {} ms", config.cloud_host, config.cloud_port,
-                 down.retry_in->count());
+    spdlog::info("gateway: reconnecting to {} in {} ms", link->where(), down.retry_in->count());
   }
 }
 
@@ -853,6 +851,7 @@ void Gateway::Impl::make_link() {
   mqtt_link::LinkOptions o;
   o.host = config.cloud_host;
   o.port = config.cloud_port;
+  o.alternates = config.cloud_alternates;
   o.mqtt.client_id = config.id;
   o.mqtt.keep_alive_s = config.keep_alive_s;
   o.mqtt.max_inflight = config.max_inflight;

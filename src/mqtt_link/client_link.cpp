@@ -111,6 +111,10 @@ asio::awaitable<void> ClientLink::run() {
     release_slot();
     if (!stopping_) down.retry_in = backoff_.next();
     if (handler_.on_down) handler_.on_down(down);
+    if (!options_.alternates.empty() && down.stage != LinkDown::Stage::kSession) {
+      target_ = (target_ + 1) % (options_.alternates.size() + 1);
+      where_ = target_host() + ":" + std::to_string(target_port());
+    }
     if (stopping_) break;
     retry_.expires_after(*down.retry_in);
     co_await retry_.async_wait(kNoThrow);
@@ -123,7 +127,7 @@ asio::awaitable<LinkDown> ClientLink::connect_once() {
   {
     tcp::resolver resolver(io_);
     resolving_ = &resolver;
-    auto [rec, endpoints] = co_await resolver.async_resolve(options_.host, std::to_string(options_.port), kNoThrow);
+    auto [rec, endpoints] = co_await resolver.async_resolve(target_host(), std::to_string(target_port()), kNoThrow);
     resolving_ = nullptr;
     if (rec) co_return ended(LinkDown::Stage::kTcp, rec.message(), true);
     if (stopping_) co_return ended(LinkDown::Stage::kTcp, "stopped");

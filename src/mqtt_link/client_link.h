@@ -37,6 +37,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/backoff.h"
 #include "common/clock.h"
@@ -79,6 +81,13 @@ struct LinkOptions {
   std::string host;  // connected to; also the TLS server name unless server_name is set
   std::uint16_t port = 8883;
   std::string server_name;  // checked in the server's certificate, keys the ticket; empty: host
+  // Other endpoints of the same service (a scaled cloud's fronts, each with
+  // the same certificate name). An attempt that cannot reach an endpoint
+  // (TCP or TLS) moves to the next one in turn; a connection that was up and
+  // then ended tries its endpoint again first. Tickets are kept under host
+  // and port above, so one ticket serves every front that shares the
+  // ticket keys.
+  std::vector<std::pair<std::string, std::uint16_t>> alternates;
   // Each connection starts a new session from these.
   mqtt::ClientOptions mqtt;
   std::chrono::milliseconds backoff_initial{200};
@@ -161,7 +170,7 @@ class ClientLink {
   void flush();
   // The session's clock (the injected Clock's monotonic time).
   mqtt::Time now() const;
-  // "host:port", for logs.
+  // "host:port" of the endpoint tried now, for logs.
   const std::string& where() const { return where_; }
 
  private:
@@ -175,6 +184,9 @@ class ClientLink {
   void note_down(LinkDown down);
   void release_slot();
   const std::string& server_name() const { return options_.server_name.empty() ? options_.host : options_.server_name; }
+  // The endpoint of the next attempt (0: host and port; then the alternates).
+  const std::string& target_host() const { return target_ == 0 ? options_.host : options_.alternates[target_ - 1].first; }
+  std::uint16_t target_port() const { return target_ == 0 ? options_.port : options_.alternates[target_ - 1].second; }
 
   asio::io_context& io_;
   tls::TlsContext& tls_;
@@ -188,6 +200,7 @@ class ClientLink {
   std::shared_ptr<tls::Duplex> duplex_;
   std::optional<LinkDown> down_;  // the first reason the current connection ended
   std::uint64_t generation_ = 0;  // one per connection
+  std::size_t target_ = 0;        // index into host/port + alternates
   bool connected_ = false;
   bool stopping_ = false;
   bool finished_ = false;

@@ -272,6 +272,38 @@ class PostgresStore final : public Store {
                                                   pg::col_bytea(r->get(), 0, 1)});
   }
 
+  StoreStatus save_e3_states(std::span<const E3DeviceState> states) override {
+    if (states.empty()) return {};
+    return in_transaction([&]() -> StoreStatus {
+      for (const auto& st : states) {
+        ARMORED_TRY(pg::exec_params(conn_.get(), pg::kSaveE3State,
+                                    {Param::bytes(st.key_id), Param::integer(st.epoch), Param::bytes(st.entry)}));
+      }
+      return {};
+    });
+  }
+
+  StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
+    std::vector<E3DeviceState> out;
+    auto take = [&](PGresult* r) {
+      for (int i = 0; i < PQntuples(r); ++i) {
+        out.push_back({pg::col_bytea(r, i, 0), static_cast<std::uint32_t>(pg::col_int(r, i, 1)), pg::col_bytea(r, i, 2)});
+      }
+    };
+    if (key_ids.empty()) {
+      auto r = query("SELECT key_id, epoch, entry FROM e3_state", {});
+      if (!r) return unexpected(r.error());
+      take(r->get());
+      return out;
+    }
+    for (const auto& k : key_ids) {
+      auto r = query("SELECT key_id, epoch, entry FROM e3_state WHERE key_id = $1", {Param::bytes(k)});
+      if (!r) return unexpected(r.error());
+      take(r->get());
+    }
+    return out;
+  }
+
   StoreStatus record_events(std::span<const SecurityEvent> events) override {
     return in_transaction([&]() -> StoreStatus {
       for (const auto& e : events) {

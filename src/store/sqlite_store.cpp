@@ -287,6 +287,54 @@ class SqliteStore final : public Store {
                                                   static_cast<std::uint64_t>(st.col_int(0)), st.col_blob(1)});
   }
 
+  // SQLite has one writer; the table is here so every backend answers the
+  // same interface (the scaled mode itself needs PostgreSQL).
+  StoreStatus save_e3_states(std::span<const E3DeviceState> states) override {
+    if (states.empty()) return {};
+    return in_transaction([&]() -> StoreStatus {
+      Stmt st(db_.get(),
+              "INSERT INTO e3_state(key_id, epoch, entry, updated_at) VALUES(?1, ?2, ?3, strftime('%s','now') * 1000)"
+              " ON CONFLICT(key_id) DO UPDATE SET epoch = excluded.epoch, entry = excluded.entry,"
+              " updated_at = excluded.updated_at WHERE excluded.epoch >= e3_state.epoch");
+      if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      for (const auto& e : states) {
+        st.bind(1, ByteSpan(e.key_id));
+        st.bind(2, static_cast<std::int64_t>(e.epoch));
+        st.bind(3, ByteSpan(e.entry));
+        int rc = st.step();
+        sqlite3_reset(st.get());
+        if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "save e3 state"));
+      }
+      return {};
+    });
+  }
+
+  StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
+    std::vector<E3DeviceState> out;
+    auto take = [&](Stmt& st) -> StoreStatus {
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW) {
+        out.push_back({st.col_blob(0), static_cast<std::uint32_t>(st.col_int(1)), st.col_blob(2)});
+      }
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select e3 state"));
+      return {};
+    };
+    if (key_ids.empty()) {
+      Stmt st(db_.get(), "SELECT key_id, epoch, entry FROM e3_state");
+      if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      if (auto r = take(st); !r) return unexpected(r.error());
+      return out;
+    }
+    Stmt st(db_.get(), "SELECT key_id, epoch, entry FROM e3_state WHERE key_id = ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    for (const auto& k : key_ids) {
+      st.bind(1, ByteSpan(k));
+      if (auto r = take(st); !r) return unexpected(r.error());
+      sqlite3_reset(st.get());
+    }
+    return out;
+  }
+
   StoreStatus record_events(std::span<const SecurityEvent> events) override {
     return in_transaction([&]() -> StoreStatus {
       for (const auto& e : events) {

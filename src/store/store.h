@@ -74,6 +74,14 @@ class Store {
   virtual StoreResult<std::optional<ReplayState>> load_replay(std::string_view device,
                                                               std::uint32_t epoch) = 0;
 
+  // The scaled mode's shared E3 receiver state (docs/scale-out.md), in one
+  // transaction. A stored entry is replaced only by one of the same or a
+  // newer epoch, so a worker that is slow to write never rolls a device's
+  // keys back.
+  virtual StoreStatus save_e3_states(std::span<const E3DeviceState> states) = 0;
+  // The entries of these key ids (every entry when none are given).
+  virtual StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) = 0;
+
   // Appends audit events (one transaction). Recent ones come back newest first.
   virtual StoreStatus record_events(std::span<const SecurityEvent> events) = 0;
   virtual StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) = 0;

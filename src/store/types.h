@@ -130,6 +130,15 @@ struct ReplayState {
   bool operator==(const ReplayState&) const = default;
 };
 
+// One device's E3 receiver state as the scaled mode's workers share it
+// (docs/scale-out.md): an entry the caller seals, ordered by epoch.
+struct E3DeviceState {
+  Bytes key_id;
+  std::uint32_t epoch = 0;  // the device's highest epoch in the entry
+  Bytes entry;
+  bool operator==(const E3DeviceState&) const = default;
+};
+
 enum class EventKind : std::uint8_t {
   kRejectedEnvelope,  // E3 open failed: bad tag, unknown key, replay, bad reading
   kFailedHandshake,   // TLS handshake failed or the client had no certificate

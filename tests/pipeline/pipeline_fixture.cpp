@@ -80,7 +80,7 @@ Process PipelineTest::start_gateway(const std::string& id) {
                  std::to_string(gateway_upstream_port_ != 0 ? gateway_upstream_port_ : cloud_port_) +
                  "\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/gateway/" + id +
                  ".crt\"\nintermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/gateway/" + id +
-                 ".key\"\nticket_dir = \"tickets-" + id + "\"\n[spool]\ndir = \"spool-" + id + "\"\n" +
+                 ".key\"\nticket_dir = \"tickets-" + id + "\"\n" + gateway_cloud_toml_ + "[spool]\ndir = \"spool-" + id + "\"\n" +
                  gateway_spool_toml_ + "[backoff]\ninitial_ms = 200\nmax_ms = 4000\n[status]\ninterval_s = " + std::to_string(status_interval_s_) + "\n" +
                  (gateway_forward_toml_.empty() ? "" : "[forward]\n" + gateway_forward_toml_) + gateway_extra_config_);
   const auto n = std::to_string(++gateway_starts_);

@@ -92,6 +92,8 @@ class PipelineTest : public ::testing::Test {
   std::string cloud_extra_config_;
   // Lines of the gateways' [forward] section (e.g. confirm = "receipt").
   std::string gateway_forward_toml_;
+  // Lines added to the gateways' [cloud] section (e.g. alternates = [...]).
+  std::string gateway_cloud_toml_;
   // Appended to the gateways' configs (e.g. a [metrics] section).
   std::string gateway_extra_config_;
   // Lines added to the gateways' [spool] section (e.g. mirror = "...").

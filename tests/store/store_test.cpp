@@ -283,6 +283,30 @@ TYPED_TEST(StoreSuite, DevicesMapKeyIdsToIdentities) {
   EXPECT_FALSE(this->store_->find_device(Bytes{0x99})->has_value());
 }
 
+// The scaled mode's shared E3 state: an older epoch never replaces a newer one.
+TYPED_TEST(StoreSuite, E3StatesKeepTheNewestEpochPerDevice) {
+  const Bytes a{1, 2, 3}, b{9};
+  ASSERT_TRUE(this->store_->save_e3_states(std::vector<E3DeviceState>{{a, 5, Bytes{0xA5}}, {b, 1, Bytes{0xB1}}}));
+  ASSERT_TRUE(this->store_->save_e3_states(std::vector<E3DeviceState>{{a, 4, Bytes{0xA4}}}));  // stale: ignored
+  ASSERT_TRUE(this->store_->save_e3_states(std::vector<E3DeviceState>{{b, 2, Bytes{0xB2, 0xB2}}}));
+  auto one = this->store_->load_e3_states(std::vector<Bytes>{a});
+  ASSERT_TRUE(one) << one.error().message;
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0], (E3DeviceState{a, 5, Bytes{0xA5}}));
+  this->reopen();
+  auto all = this->store_->load_e3_states({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& e : *all) {
+    if (e.key_id == b) {
+      EXPECT_EQ(e, (E3DeviceState{b, 2, Bytes{0xB2, 0xB2}}));
+    }
+  }
+  auto none = this->store_->load_e3_states(std::vector<Bytes>{Bytes{7, 7}});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TYPED_TEST(StoreSuite, SecurityEventsAreAnAuditTrail) {
   std::vector<SecurityEvent> events = {
       {100, EventKind::kRejectedEnvelope, "bad tag", "gw-1", "device dev-7 epoch 2 seq 99"},

@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS replay_state(
   bitmap bytea NOT NULL,
   updated_at bigint NOT NULL,
   PRIMARY KEY(device, epoch));
+CREATE TABLE IF NOT EXISTS e3_state(
+  key_id bytea PRIMARY KEY,
+  epoch bigint NOT NULL,
+  entry bytea NOT NULL,
+  updated_at bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS security_events(
   id bigserial PRIMARY KEY,
   at bigint NOT NULL,
@@ -93,6 +98,12 @@ inline constexpr const char* kReplaceRanges =
     " INSERT INTO stored_ranges SELECT * FROM ranges_stage;";
 
 
+
+inline constexpr const char* kSaveE3State =
+    "INSERT INTO e3_state AS s (key_id, epoch, entry, updated_at)"
+    " VALUES ($1, $2, $3, (extract(epoch FROM now()) * 1000)::bigint)"
+    " ON CONFLICT (key_id) DO UPDATE SET epoch = excluded.epoch, entry = excluded.entry,"
+    " updated_at = excluded.updated_at WHERE excluded.epoch >= s.epoch";
 
 inline constexpr const char* kMergeReadings =
     "INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING";

@@ -1,0 +1,192 @@
+// The scaled cloud (docs/scale-out.md) as real processes: a three-node NATS
+// JetStream cluster, fronts and ingest workers of `armored cloud` sharing a
+// PostgreSQL schema, a gateway and a fleet. Every reading the fleet sealed
+// is stored exactly once, counted by (device, epoch, sequence), also when a
+// worker, a front and a JetStream node are killed under load.
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include "pipeline_fixture.h"
+#include "support/nats_cluster.h"
+
+namespace armored::pipeline_test {
+namespace {
+using namespace std::chrono_literals;
+using armored::testing::NatsCluster;
+using armored::testing::slurp;
+using armored::testing::Subprocess;
+
+std::string pg_conninfo() {
+  const char* dsn = std::getenv("ARMORED_PG_DSN");
+  return dsn && *dsn ? dsn : "dbname=armored_test";
+}
+
+class ScaleOutTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    conn_ = PQconnectdb(pg_conninfo().c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      GTEST_FAIL() << "PostgreSQL unreachable with \"" << pg_conninfo()
+                   << "\" (set ARMORED_PG_DSN or run scripts/start-services.sh): " << PQerrorMessage(conn_);
+    }
+    std::random_device rd;
+    schema_ = "armored_scale_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000);
+    stream_ = "ARMORED_TEST_" + std::to_string(rd() % 1000000);
+  }
+  void TearDown() override {
+    for (auto* group : {&workers_, &fronts_}) {
+      for (auto& p : *group) {
+        if (p && p->running()) p->stop(5s);
+      }
+    }
+    if (PQstatus(conn_) == CONNECTION_OK && !schema_.empty()) {
+      PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE").c_str()));
+    }
+    PQfinish(conn_);
+  }
+
+  void start_nats(int nodes) {
+    nats_ = std::make_unique<NatsCluster>(tmp_, nodes);
+    ASSERT_TRUE(nats_->error().empty()) << nats_->error();
+  }
+
+  std::string cluster_toml(const std::string& role) const {
+    std::string servers;
+    for (const auto& u : nats_->urls()) servers += (servers.empty() ? "\"" : ", \"") + u + "\"";
+    return "[cluster]\nrole = \"" + role + "\"\nnats = [" + servers + "]\nstream = \"" + stream_ +
+           "\"\nreplicas = " + std::to_string(nats_->size() >= 3 ? 3 : 1) +
+           "\nack_wait_s = 5\nrequest_timeout_ms = 3000\n";
+  }
+
+  std::string role_config(const std::string& role, int port) const {
+    return "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port) +
+           "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
+           "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
+           "ticket_key_file = \"\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"" + role + "-" +
+           std::to_string(port) + ".e3state\"\n[storage]\nbackend = \"postgresql\"\npostgresql_conninfo = \"" +
+           pg_conninfo() + "\"\npostgresql_schema = \"" + schema_ + "\"\n[admin]\nenabled = false\n[status]\ninterval_s = 1\n" +
+           cluster_toml(role);
+  }
+
+  // Front `n` (1-based), on its own port (0 the first time, then the same).
+  Process start_front(int n) {
+    if (front_ports_.size() < static_cast<std::size_t>(n)) front_ports_.resize(static_cast<std::size_t>(n), 0);
+    int& port = front_ports_[static_cast<std::size_t>(n - 1)];
+    const std::string cfg = "front-" + std::to_string(n) + ".toml";
+    std::ofstream(dir() / cfg) << role_config("front", port);
+    const std::string tag = "front" + std::to_string(n) + "-" + std::to_string(++starts_);
+    Subprocess::Options o;
+    o.cwd = dir();
+    o.stdout_path = dir() / (tag + ".out");
+    o.stderr_path = dir() / (tag + ".err");
+    auto p = std::make_unique<Subprocess>(armored({"cloud", "--config", cfg}), o);
+    auto out = wait_for_text(o.stdout_path, "listening on", 40s);
+    std::smatch m;
+    static const std::regex port_re("listening on 127\\.0\\.0\\.1:(\\d+)");
+    EXPECT_TRUE(std::regex_search(out, m, port_re)) << out << slurp(o.stderr_path);
+    if (!m.empty()) port = std::stoi(m[1]);
+    return p;
+  }
+
+  Process start_worker(int n) {
+    const std::string cfg = "worker-" + std::to_string(n) + ".toml";
+    std::ofstream(dir() / cfg) << role_config("worker", 0);
+    const std::string tag = "worker" + std::to_string(n) + "-" + std::to_string(++starts_);
+    Subprocess::Options o;
+    o.cwd = dir();
+    o.stdout_path = dir() / (tag + ".out");
+    o.stderr_path = dir() / (tag + ".err");
+    auto p = std::make_unique<Subprocess>(armored({"cloud", "--config", cfg}), o);
+    auto out = wait_for_text(o.stdout_path, "worker consuming", 40s);
+    EXPECT_NE(out.find("worker consuming"), std::string::npos) << slurp(o.stderr_path);
+    return p;
+  }
+
+  // The gateway forwards to front 1, with the other fronts as alternates.
+  Process start_gateway_to_fronts() {
+    gateway_upstream_port_ = front_ports_.at(0);
+    std::string alternates;
+    for (std::size_t i = 1; i < front_ports_.size(); ++i) {
+      alternates += (alternates.empty() ? "\"" : ", \"") + std::string("localhost:") + std::to_string(front_ports_[i]) + "\"";
+    }
+    gateway_cloud_toml_ = alternates.empty() ? "" : "alternates = [" + alternates + "]\n";
+    return start_gateway();
+  }
+
+  std::string pg(const std::string& query) {
+    PGresult* r = PQexec(conn_, ("SET search_path TO \"" + schema_ + "\"; " + query).c_str());
+    std::string out;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) out += std::string(i ? "\n" : "") + PQgetvalue(r, i, 0);
+    }
+    PQclear(r);
+    return out;
+  }
+  std::int64_t pg_int(const std::string& query) {
+    auto v = pg(query);
+    return v.empty() ? -1 : std::stoll(v);
+  }
+  bool wait_pg_stored(std::int64_t n, std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pg_int("SELECT count(*) FROM readings") >= n) return true;
+      std::this_thread::sleep_for(250ms);
+    }
+    return false;
+  }
+  // The fault row: sent, stored, lost and duplicated by (device, epoch, seq).
+  void expect_every_reading_once(const std::string& fault, const FleetRun& f) {
+    const std::int64_t stored = pg_int("SELECT count(*) FROM readings");
+    const std::int64_t distinct = pg_int("SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings) d");
+    std::cout << "[ fault    ] " << fault << " | sent " << f.readings << " | stored " << stored << " | lost "
+              << (f.readings - distinct) << " | duplicated " << (stored - distinct) << std::endl;
+    EXPECT_EQ(distinct, f.readings) << fault;
+    EXPECT_EQ(stored, distinct) << fault;
+    EXPECT_EQ(f.readings_acknowledged, f.readings);
+    EXPECT_EQ(pg("SELECT count(*) FROM (SELECT device, epoch FROM readings GROUP BY device, epoch "
+                 "HAVING count(DISTINCT seq) <> max(seq) - min(seq) + 1) g"),
+              "0")
+        << "gaps in the stored sequence numbers";
+    // The stored runs (what `armored report gaps` reads) agree with the readings.
+    EXPECT_EQ(pg_int("SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM stored_ranges"), distinct);
+    // Nothing refused but duplicates: no reading lost to "unknown epoch".
+    EXPECT_EQ(pg("SELECT string_agg(reason || ' ' || detail, '; ') FROM security_events WHERE kind = "
+                 "'rejected_envelope' AND reason NOT IN ('replayed', 'redelivered')"),
+              "");
+  }
+
+  PGconn* conn_ = nullptr;
+  std::string schema_, stream_;
+  std::unique_ptr<NatsCluster> nats_;
+  std::vector<int> front_ports_;
+  std::vector<Process> fronts_, workers_;
+  int starts_ = 0;
+};
+
+TEST_F(ScaleOutTest, FrontAndWorkersStoreEveryReadingOnce) {
+  start_nats(1);
+  make_pki(12);
+  fronts_.push_back(start_front(1));
+  workers_.push_back(start_worker(1));
+  workers_.push_back(start_worker(2));
+  auto gateway = start_gateway_to_fronts();
+  auto fleet = start_fleet(12, 120, 10, gateway_udp_port_);
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_EQ(f.unacknowledged, 0);
+  ASSERT_TRUE(wait_pg_stored(f.readings, 60s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
+  std::this_thread::sleep_for(1s);
+  expect_every_reading_once("none (one front, two workers)", f);
+  EXPECT_EQ(gateway->stop(), 0);
+}
+
+}  // namespace
+}  // namespace armored::pipeline_test
