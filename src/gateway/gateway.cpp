@@ -636,11 +636,14 @@ void Gateway::Impl::on_link_down(const mqtt_link::LinkDown& down) {
   const bool tcp_failed = down.stage == mqtt_link::LinkDown::Stage::kTcp;
   if (tcp_failed && !tcp_failing) {
     // Once per outage, with the reason; the reconnect lines follow at info.
-    spdlog::warn("gateway: cannot {} {}: {}", down.resolving ? "resolve" : "connect to", link->where(), down.reason);
+    spdlog::warn("gateway: cannot {} {}: {}", down.resolving ? "resolve" : "connect to", down.endpoint, down.reason);
   }
   tcp_failing = tcp_failed;
+  if (!down.endpoint.empty() && down.endpoint != link->where()) {
+    spdlog::warn("gateway: {} cannot be reached; the next attempt goes to {}", down.endpoint, link->where());
+  }
   if (down.tls_error) {
-    spdlog::warn("gateway: link to {} failed: {} ({})", link->where(), tls::reason_name(down.tls_error->reason),
+    spdlog::warn("gateway: link to {} failed: {} ({})", down.endpoint, tls::reason_name(down.tls_error->reason),
                  down.tls_error->message);
   }
   // The link forgets a ticket the server would not take.

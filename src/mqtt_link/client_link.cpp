@@ -110,11 +110,12 @@ asio::awaitable<void> ClientLink::run() {
     LinkDown down = co_await connect_once();
     release_slot();
     if (!stopping_) down.retry_in = backoff_.next();
-    if (handler_.on_down) handler_.on_down(down);
+    down.endpoint = where_;
     if (!options_.alternates.empty() && down.stage != LinkDown::Stage::kSession) {
       target_ = (target_ + 1) % (options_.alternates.size() + 1);
       where_ = target_host() + ":" + std::to_string(target_port());
     }
+    if (handler_.on_down) handler_.on_down(down);
     if (stopping_) break;
     retry_.expires_after(*down.retry_in);
     co_await retry_.async_wait(kNoThrow);

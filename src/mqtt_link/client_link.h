@@ -113,6 +113,7 @@ struct LinkDown {
     kSession,  // after the handshake: transport lost, peer closed, MQTT closed (CONNACK refused, keep-alive)
   };
   Stage stage = Stage::kSession;
+  std::string endpoint;    // "host:port" of this attempt (where() may name the next one already)
   bool resolving = false;  // kTcp: the host name did not resolve
   std::string reason;      // for logs
   std::optional<tls::TlsError> tls_error;  // set when TLS reported the end

@@ -188,5 +188,44 @@ TEST_F(ScaleOutTest, FrontAndWorkersStoreEveryReadingOnce) {
   EXPECT_EQ(gateway->stop(), 0);
 }
 
+// The fault: two fronts, three workers, a three-node JetStream
+// cluster; under load a worker, then the front the gateway uses, then a
+// JetStream node are killed with SIGKILL. The gateway moves to the other
+// front; the other workers take the dead worker's unacknowledged messages.
+TEST_F(ScaleOutTest, KilledWorkerFrontAndJetStreamNodeLoseNothing) {
+  start_nats(3);
+  make_pki(30);
+  fronts_.push_back(start_front(1));
+  fronts_.push_back(start_front(2));
+  for (int w = 1; w <= 3; ++w) workers_.push_back(start_worker(w));
+  auto gateway = start_gateway_to_fronts();
+  auto fleet = start_fleet(30, 150, 20, gateway_udp_port_);
+  ASSERT_TRUE(wait_pg_stored(1, 30s)) << slurp(dir() / "worker1-3.err");
+  std::this_thread::sleep_for(2s);
+  workers_[0]->signal(SIGKILL);
+  ASSERT_TRUE(workers_[0]->wait(5s).has_value());
+  std::this_thread::sleep_for(3s);
+  const std::int64_t before_front = pg_int("SELECT count(*) FROM readings");
+  fronts_[0]->signal(SIGKILL);
+  ASSERT_TRUE(fronts_[0]->wait(5s).has_value());
+  std::this_thread::sleep_for(3s);
+  nats_->kill(1);
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  EXPECT_EQ(f.unacknowledged, 0);
+  ASSERT_TRUE(wait_pg_stored(f.readings, 90s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
+  std::this_thread::sleep_for(1s);
+  EXPECT_GT(pg_int("SELECT count(*) FROM readings"), before_front) << "stored after the front died: the gateway moved";
+  expect_every_reading_once("worker, front and JetStream node killed (2 fronts, 3 workers, 3 nodes)", f);
+  const std::string gw = slurp(dir() / "gateway1.err");
+  EXPECT_NE(gw.find("the next attempt goes to localhost:" + std::to_string(front_ports_[1])), std::string::npos)
+      << "the gateway went to the second front: " << gw.substr(gw.size() > 3000 ? gw.size() - 3000 : 0);
+  EXPECT_EQ(gateway->stop(), 0);
+  for (std::size_t w = 1; w < workers_.size(); ++w) {
+    EXPECT_EQ(workers_[w]->stop(10s), 0) << slurp(dir() / ("worker" + std::to_string(w + 1) + "-" + std::to_string(w + 3) + ".err"));
+  }
+  EXPECT_EQ(fronts_[1]->stop(10s), 0);
+}
+
 }  // namespace
 }  // namespace armored::pipeline_test
