@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   install, build (release) and run the main job
 #   make test   install, build (debug + sanitizers) and run every test
-.PHONY: demo pki-demo test faults deps build release armored bench fuzz fuzz-smoke clean
+.PHONY: demo demo-cluster pki-demo test faults deps build release armored bench fuzz fuzz-smoke clean
 
 JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout, so a second clone (a CI
@@ -44,6 +44,12 @@ faults: build
 
 demo: armored
 	@scripts/demo.sh build/release/armored
+
+# The scaled cloud on one machine: NATS JetStream (3 nodes), PostgreSQL, two
+# fronts, three workers; a worker and a front killed under load (docs/scale-out.md).
+demo-cluster: armored
+	@scripts/start-services.sh
+	@scripts/demo-cluster.sh build/release/armored
 
 pki-demo: armored
 	@scripts/pki-demo.sh build/release/armored

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "cloud/config.h"
 #include "gateway/config.h"
 #include "support/process.h"
@@ -36,6 +38,49 @@ TEST(SampleConfig, TicketKeyFileDefaultsNextToTheConfigAndEmptyMeansMemoryOnly) 
   auto bad = text;
   bad.replace(bad.find("crl_check_interval_s = 5"), 24, "crl_check_interval_s = -1");
   EXPECT_FALSE(cloud::parse_cloud_config(bad, "c.toml"));
+}
+
+// The scaled cloud's role samples, and the [cluster] lines of cloud.toml
+// uncommented as a user would.
+TEST(SampleConfig, ClusterRoleSamplesLoad) {
+  auto front = cloud::parse_cloud_config(testing::slurp(testing::source_path("config/cluster/front.toml")),
+                                         "/etc/armored/front.toml");
+  ASSERT_TRUE(front) << front.error().message;
+  EXPECT_EQ(front->cluster.role, cloud::CloudRole::kFront);
+  EXPECT_EQ(front->cluster.nats.servers.size(), 3u);
+  EXPECT_EQ(front->cluster.nats.replicas, 3);
+  auto worker = cloud::parse_cloud_config(testing::slurp(testing::source_path("config/cluster/worker.toml")),
+                                          "/etc/armored/worker.toml");
+  ASSERT_TRUE(worker) << worker.error().message;
+  EXPECT_EQ(worker->cluster.role, cloud::CloudRole::kWorker);
+  EXPECT_EQ(worker->cluster.state_key_file, "/etc/armored/e3-state.key");
+  EXPECT_EQ(worker->cluster.fetch_batch, 128);
+
+  std::string text = testing::slurp(testing::source_path("config/cloud.toml"));
+  const auto at = text.find("# [cluster]\n");
+  ASSERT_NE(at, std::string::npos);
+  std::string section = text.substr(at);
+  // Uncomment "# key = value" lines (not the prose).
+  std::string out;
+  std::istringstream in(section);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# [cluster]", 0) == 0 || (line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos &&
+                                              line.find(' ', 2) == line.find(" = "))) {
+      line.erase(0, 2);
+    }
+    out += line + "\n";
+  }
+  text = text.substr(0, at) + out;
+  auto as_single = cloud::parse_cloud_config(text, "/srv/c.toml");
+  ASSERT_TRUE(as_single) << as_single.error().message;
+  EXPECT_EQ(as_single->cluster.role, cloud::CloudRole::kSingle);
+  EXPECT_EQ(as_single->cluster.nats.max_bytes, std::int64_t{1024} << 20);
+  EXPECT_EQ(as_single->cluster.nats.ack_wait, std::chrono::seconds(30));
+  // A role needs PostgreSQL: the sample cloud.toml is SQLite.
+  text.replace(text.find("role = \"single\""), 15, "role = \"worker\"");
+  auto worker_on_sqlite = cloud::parse_cloud_config(text, "/srv/c.toml");
+  ASSERT_FALSE(worker_on_sqlite);
+  EXPECT_NE(worker_on_sqlite.error().message.find("needs [storage] backend = \"postgresql\""), std::string::npos);
 }
 
 TEST(SampleConfig, GatewayTomlLoadsWithEveryOption) {
