@@ -129,7 +129,7 @@ json CommandService::send(const AdminRequest& r) {
     return j;
   }
   auto route = routes_.find(r.device);
-  if (route == routes_.end()) {
+  if (route == routes_.end() && !elsewhere_.deliver) {
     ++counters_.no_route;
     return error_json(AdminErrc::kNoRoute, "device " + r.device + " has not been seen since the cloud started");
   }
@@ -151,14 +151,23 @@ json CommandService::send(const AdminRequest& r) {
   };
   auto plain = command::encode_command(*cmd);
   if (!plain) return give_up(std::string("encode: ") + plain.error().message);
+  if (elsewhere_.refresh_device) elsewhere_.refresh_device(kid->second);
   std::array<std::uint8_t, 2048> sealed{};
   auto n = opener_.seal_command(kid->second, *plain, sealed);
   if (!n) return give_up(std::string("seal: ") + e3::to_string(n.error().code));
-  if (!publish_(route->second, ByteSpan(sealed.data(), *n))) {
+  const ByteSpan payload(sealed.data(), *n);
+  std::string via;
+  if (route != routes_.end() && publish_(route->second, payload)) {
+    via = route->second;
+  } else if (elsewhere_.deliver && elsewhere_.deliver(r.device, payload)) {
+    via = "(the front its gateway is connected to)";
+  }
+  if (via.empty()) {
     ++counters_.no_route;
-    (void)store_.set_command_status(*id, store::CommandStatus::kFailed, "no route: gateway " + route->second +
-                                                                            " not subscribed", now_ms());
-    json j = error_json(AdminErrc::kNoRoute, "gateway " + route->second + " is not connected and subscribed");
+    const std::string gw = route != routes_.end() ? route->second : std::string("unknown");
+    (void)store_.set_command_status(*id, store::CommandStatus::kFailed, "no route: gateway " + gw + " not subscribed",
+                                    now_ms());
+    json j = error_json(AdminErrc::kNoRoute, "gateway " + gw + " is not connected and subscribed");
     j["id"] = *id;
     return j;
   }
@@ -168,7 +177,7 @@ json CommandService::send(const AdminRequest& r) {
   ++counters_.sent;
   outstanding_[cmd->id] = {r.device, cmd->name, now};
   return admin_ok({{"id", *id}, {"device", r.device}, {"command", cmd->name}, {"status", "sent"},
-                   {"gateway", route->second}});
+                   {"gateway", via}});
 }
 
 json CommandService::status(const AdminRequest& r) {
@@ -187,11 +196,12 @@ void CommandService::saw_device(std::string_view device, std::string_view gatewa
   else if (it->second != gateway) it->second = std::string(gateway);
 }
 
-void CommandService::on_reply(const OpenedReply& opened, std::string_view gateway) {
-  saw_device(opened.device, gateway);
+void CommandService::on_reply(const OpenedReply& opened, std::string_view gateway, bool from_elsewhere) {
+  if (!from_elsewhere) saw_device(opened.device, gateway);
   const command::Reply& reply = opened.reply;
   auto it = outstanding_.find(reply.command_id);
   if (reply.command_id == 0 || it == outstanding_.end() || it->second.device != opened.device) {
+    if (from_elsewhere) return;  // another front's command, or answered there
     ++counters_.unmatched_replies;
     // A refusal of something the device could not even decode is still worth recording.
     if (reply.outcome == command::Outcome::kRefused) {

@@ -47,6 +47,16 @@ class CommandService {
   CommandService(const command::Schema& schema, e3::Opener& opener, store::Store& store, Clock& clock,
                  const AdminConfig& config, std::map<std::string, Bytes, std::less<>> kids, Publish publish);
 
+  // The fronts of a scaled cloud (docs/scale-out.md): the device's epoch
+  // is read from the shared E3 state before sealing, and a device whose
+  // gateway is connected to another front is reached through it.
+  struct Elsewhere {
+    std::function<void(ByteSpan kid)> refresh_device;
+    // Hands a sealed command to the other fronts; false if it could not.
+    std::function<bool(std::string_view device, ByteSpan payload)> deliver;
+  };
+  void set_elsewhere(Elsewhere elsewhere) { elsewhere_ = std::move(elsewhere); }
+
   // Takes up commands left sent by an earlier run, so their replies still match.
   Status load();
 
@@ -55,8 +65,15 @@ class CommandService {
 
   // A reading or reply of `device` arrived through `gateway`: the route for its commands.
   void saw_device(std::string_view device, std::string_view gateway);
-  // An opened reply; `gateway` relayed it.
-  void on_reply(const OpenedReply& reply, std::string_view gateway);
+  // An opened reply; `gateway` relayed it. `from_elsewhere`: opened by a
+  // worker of a scaled cloud and sent to every front; one that did not send
+  // the command ignores it (the front that did records it).
+  void on_reply(const OpenedReply& reply, std::string_view gateway, bool from_elsewhere = false);
+  // The gateway `device` was last seen through, if any.
+  const std::string* route(std::string_view device) const {
+    auto it = routes_.find(device);
+    return it == routes_.end() ? nullptr : &it->second;
+  }
   // Marks commands unanswered past ack_timeout expired.
   void expire_due();
 
@@ -82,6 +99,7 @@ class CommandService {
   AdminConfig config_;
   std::map<std::string, Bytes, std::less<>> kids_;
   Publish publish_;
+  Elsewhere elsewhere_;
   std::map<std::string, std::string, std::less<>> routes_;  // device -> gateway last seen through
   std::map<std::uint64_t, Outstanding> outstanding_;       // command id -> what it was
   CommandCounters counters_;

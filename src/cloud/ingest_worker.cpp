@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "cloud/ingest.h"
+#include "cloud/internal/cluster_subjects.h"
+#include "command/codec.h"
 #include "cloud/internal/e3_receiver.h"
 #include "cloud/internal/shared_e3_state.h"
 #include "cloud/internal/store_writer.h"
@@ -62,6 +64,7 @@ struct IngestWorker::Impl {
   std::unique_ptr<store::Store> commit_store;  // the storage thread's
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<jetstream::Consumer> consumer;
+  std::unique_ptr<jetstream::Bus> bus;  // replies to commands, to the fronts
   std::atomic<bool> stopping{false};
 
   // Rows durable, from the storage thread: marked in the opener's replay
@@ -118,6 +121,9 @@ Status IngestWorker::Impl::load() {
   auto c = jetstream::Consumer::connect(jo);
   if (!c) return unexpected(c.error());
   consumer = std::move(*c);
+  auto b = jetstream::Bus::connect(jo);
+  if (!b) return unexpected(b.error());
+  bus = std::move(*b);
   spdlog::info("cloud worker: {} devices enrolled, {} with shared E3 state; consuming {} from {}",
                registry->devices.size(), *loaded, jo.stream, consumer->stats().server);
   return {};
@@ -238,6 +244,16 @@ void IngestWorker::Impl::process(Deliveries batch) {
                       std::make_move_iterator(p.events.end()));
     received.insert(received.end(), p.received.begin(), p.received.end());
     changed.insert(changed.end(), p.changed_kids.begin(), p.changed_kids.end());
+    // Replies to commands go to every front; the one that sent the command
+    // records the outcome. At most once: an unanswered command expires.
+    for (const auto& r : p.replies) {
+      auto bytes = command::encode_reply(r.reply);
+      if (!bytes) continue;
+      const std::vector<jetstream::Header> headers{{"Armored-Device", r.device}, {"Armored-Peer", peer}};
+      if (auto st = bus->publish(std::string(kCommandReplies), headers, *bytes); !st) {
+        spdlog::warn("cloud worker: cannot pass on the reply of {}: {}", r.device, st.error().message);
+      }
+    }
     accepted.push_back(it.delivery);
   }
 

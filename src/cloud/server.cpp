@@ -28,6 +28,11 @@
 #include "cloud/audit_limiter.h"
 #include "cloud/command_service.h"
 #include "cloud/internal/e3_receiver.h"
+#include "cloud/internal/shared_e3_state.h"
+#include "cloud/internal/cluster_subjects.h"
+#include "e3/batch.h"
+#include "e3/wire.h"
+#include "command/codec.h"
 #include "common/hex.h"
 #include "jetstream/jetstream.h"
 #include "receipt/receipt.h"
@@ -41,6 +46,7 @@
 #include "cloud/internal/topics.h"
 #include "common/file_io.h"
 #include "common/loop_call.h"
+#include "common/rng.h"
 #include "common/file_mode.h"
 #include "common/log.h"
 #include "e3/e3.h"
@@ -257,6 +263,18 @@ struct CloudServer::Impl {
     int attempts = 0;
   };
   std::unique_ptr<jetstream::Publisher> log;
+  // Commands across fronts: the E3 state workers share (read before
+  // sealing), sequence numbers from the database, and the plain NATS
+  // subjects that carry sealed commands to the front holding the gateway's
+  // connection and opened replies back from the workers.
+  SharedSequences* front_sequences = nullptr;  // owned by front_sequence_store
+  std::unique_ptr<SharedSequences> front_sequence_store;
+  std::optional<SharedE3State> shared_state;
+  std::unique_ptr<jetstream::Bus> bus;
+  std::string front_id;  // this front, so it skips its own command broadcasts
+  std::map<Bytes, std::string, std::less<>> device_of_kid;
+  Status start_front(const provision::Registry& registry);
+  void learn_routes(const std::string& gateway, ByteSpan payload);
   std::size_t log_inflight = 0;
   std::uint64_t log_published = 0, log_retries = 0;
   void forward_to_log(const std::shared_ptr<Conn>& c, const mqtt::Publish& p);
@@ -328,7 +346,16 @@ Status CloudServer::Impl::load() {
   auto registry = provision::load_registry(config.e3_dir);
   if (!registry) return unexpected(registry.error());
   state_file = std::make_unique<E3StateFile>(config.state_file);
-  auto op = load_opener(config, *registry, clock, state_file.get());
+  e3::StateStore* sequence_store = state_file.get();
+  if (config.cluster.role == CloudRole::kFront) {
+    // Fronts share command sequence numbers through the database.
+    auto s = open_store(config);
+    if (!s) return unexpected(s.error());
+    front_sequence_store = std::make_unique<SharedSequences>(std::move(*s));
+    front_sequences = front_sequence_store.get();
+    sequence_store = front_sequences;
+  }
+  auto op = load_opener(config, *registry, clock, sequence_store);
   if (!op) return unexpected(op.error());
   opener.emplace(std::move(*op));
   ARMORED_TRY(state_file->load(*opener));
@@ -358,15 +385,7 @@ Status CloudServer::Impl::load() {
                                            return sf->persist(updates);
                                          });
   ARMORED_TRY(load_commands(*registry));
-  if (config.cluster.role == CloudRole::kFront) {
-    jetstream::Options jo = config.cluster.nats;
-    if (jo.name.empty()) jo.name = "armored-front";
-    auto p = jetstream::Publisher::connect(jo);
-    if (!p) return unexpected(p.error());
-    log = std::move(*p);
-    spdlog::info("cloud: front of a scaled cloud: uplinks go to JetStream stream {} ({})", jo.stream,
-                 log->stats().server);
-  }
+  if (config.cluster.role == CloudRole::kFront) ARMORED_TRY(start_front(*registry));
   spdlog::info("cloud: {} devices enrolled, storage {}", registry->devices.size(), store->backend());
   if (config.broker_enabled) {
     BrokerSource::Deps deps{io, clock, *ingest, *opener, *writer, state_file.get(), std::nullopt};
@@ -651,6 +670,80 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
   writer->submit(std::move(job));
 }
 
+Status CloudServer::Impl::start_front(const provision::Registry& registry) {
+  jetstream::Options jo = config.cluster.nats;
+  if (jo.name.empty()) jo.name = "armored-front";
+  auto p = jetstream::Publisher::connect(jo);
+  if (!p) return unexpected(p.error());
+  log = std::move(*p);
+  auto sh = SharedE3State::open(config.cluster.state_key_file);
+  if (!sh) return unexpected(sh.error());
+  shared_state.emplace(std::move(*sh));
+  for (const auto& d : registry.devices) device_of_kid.emplace(d.kid, d.device_id);
+  auto b = jetstream::Bus::connect(jo);
+  if (!b) return unexpected(b.error());
+  bus = std::move(*b);
+  Bytes id(8);
+  SystemRng().fill(id);
+  front_id = to_hex(id);
+  // A sealed command for a device whose gateway this front may hold.
+  ARMORED_TRY(bus->subscribe(std::string(kCommandsDown), [this](const jetstream::Bus::Message& m) {
+    auto device = m.header("Armored-Device");
+    if (!device || m.header("Armored-Front") == front_id) return;
+    asio::post(io, [this, device = std::move(*device), payload = Bytes(m.data.begin(), m.data.end())] {
+      if (const std::string* gw = commands->route(device)) (void)publish_down(*gw, payload);
+    });
+  }));
+  // A reply a worker opened: the front that sent the command records it.
+  ARMORED_TRY(bus->subscribe(std::string(kCommandReplies), [this](const jetstream::Bus::Message& m) {
+    auto device = m.header("Armored-Device");
+    auto reply = command::decode_reply(m.data);
+    if (!device || !reply) return;
+    OpenedReply r;
+    r.device = *device;
+    r.reply = std::move(*reply);
+    std::string peer = m.header("Armored-Peer").value_or("");
+    asio::post(io, [this, r = std::move(r), peer = std::move(peer)] { commands->on_reply(r, peer, true); });
+  }));
+  CommandService::Elsewhere elsewhere;
+  elsewhere.refresh_device = [this](ByteSpan kid) {
+    const std::vector<Bytes> kids{Bytes(kid.begin(), kid.end())};
+    if (auto r = shared_state->refresh(front_sequences->store(), *opener, kids); !r) {
+      spdlog::warn("cloud: cannot read the shared E3 state of a device: {}", r.error().message);
+    }
+  };
+  elsewhere.deliver = [this](std::string_view device, ByteSpan payload) {
+    const std::vector<jetstream::Header> headers{{"Armored-Device", std::string(device)}, {"Armored-Front", front_id}};
+    return static_cast<bool>(bus->publish(std::string(kCommandsDown), headers, payload));
+  };
+  commands->set_elsewhere(std::move(elsewhere));
+  spdlog::info("cloud: front of a scaled cloud: uplinks go to JetStream stream {} ({})", jo.stream,
+               log->stats().server);
+  return {};
+}
+
+// The front does not open envelopes, but their key ids are in the clear:
+// the route to a device's gateway for commands, as the single process
+// learns it from opened readings.
+void CloudServer::Impl::learn_routes(const std::string& gateway, ByteSpan payload) {
+  std::vector<ByteSpan> messages;
+  if (e3::is_batch(payload)) {
+    auto b = e3::decode_batch(payload);
+    if (!b) return;
+    messages = std::move(*b);
+  } else {
+    messages.push_back(payload);
+  }
+  ByteSpan last;
+  for (ByteSpan m : messages) {
+    auto h = e3::parse_header(m);
+    if (!h || (last.size() == h->kid.size() && std::equal(last.begin(), last.end(), h->kid.begin()))) continue;
+    last = h->kid;
+    auto it = device_of_kid.find(Bytes(h->kid.begin(), h->kid.end()));
+    if (it != device_of_kid.end()) commands->saw_device(it->second, gateway);
+  }
+}
+
 // The message id is the gateway's identity and the batch id its receipts
 // use (the first 16 bytes of SHA-256 of the payload): a PUBLISH sent again
 // after a lost PUBACK, to this front or another, is dropped by JetStream's
@@ -666,6 +759,7 @@ void CloudServer::Impl::forward_to_log(const std::shared_ptr<Conn>& c, const mqt
   item->dup = p.dup;
   const auto id = receipt::batch_id(p.payload);
   item->msg_id = c->identity + ":" + to_hex(ByteSpan(id.data(), id.size()));
+  learn_routes(c->identity, p.payload);
   ++log_inflight;
   send_to_log(std::move(item));
 }

@@ -175,13 +175,19 @@ E3Result<std::size_t> Opener::seal_command(ByteSpan kid, ByteSpan plaintext, Mut
   if (plaintext.size() > config_.max_plaintext) return e3_fail(E3Errc::kOversized, "plaintext over max_plaintext");
   Slot& slot = *dev.current;
   if (unix_seconds(clock_->now()) >= slot.expires_at) return e3_fail(E3Errc::kExpiredEpoch, "device epoch expired");
-  const std::uint64_t seq = slot.command_next;
+  if (store_ == nullptr) return e3_fail(E3Errc::kBadConfig, "commands need a state store for sequence reservations");
+  std::uint64_t seq = slot.command_next;
+  if (store_->allocates_sequences()) {
+    // Shared with other senders: the store's number, never reserved ahead.
+    auto allocated = store_->allocate_sequence(kid, slot.keys.epoch(), std::max(slot.command_next, slot.command_reserved));
+    if (!allocated) return e3_fail(E3Errc::kPersistFailed, "could not allocate a command sequence number");
+    seq = *allocated;
+  }
   if (seq > kMaxSequence) return e3_fail(E3Errc::kRotationRequired, "command sequence numbers exhausted");
   const EpochKeys& keys = slot.keys;
   const std::size_t total = sealed_size(keys.alg(), plaintext.size(), kid.size(), seq);
   if (out_.size() < total) return e3_fail(E3Errc::kBufferTooSmall, "output buffer too small");
-  if (store_ == nullptr) return e3_fail(E3Errc::kBadConfig, "commands need a state store for sequence reservations");
-  if (seq >= slot.command_reserved) {
+  if (!store_->allocates_sequences() && seq >= slot.command_reserved) {
     slot.command_reserved = seq + config_.reserve_ahead;
     if (!persist_reservation(dev)) {
       slot.command_reserved = seq;

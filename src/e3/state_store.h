@@ -24,6 +24,16 @@ class StateStore {
     (void)entry;
     return fail("this state store keeps only whole states");
   }
+  // Stores shared by several senders (the fronts of a scaled cloud) hand
+  // out each command sequence number themselves, atomically, instead of
+  // the opener reserving ranges ahead: two processes never seal under one
+  // nonce. `at_least` is the opener's own next number (a reservation made
+  // before the store was shared is never reused).
+  virtual bool allocates_sequences() const { return false; }
+  virtual Expected<std::uint64_t> allocate_sequence(ByteSpan kid, std::uint32_t epoch, std::uint64_t at_least) {
+    (void)kid, (void)epoch, (void)at_least;
+    return fail("this state store does not hand out sequence numbers");
+  }
 };
 
 // Atomic replace (temp file, fsync, rename, fsync dir) with mode 0600.

@@ -177,6 +177,7 @@ class Connection {
   }
 
   jsCtx* js() const { return js_; }
+  natsConnection* nats() const { return nc_; }
 
  private:
   static void on_disconnected(natsConnection*, void* self) { static_cast<Connection*>(self)->connected_ = false; }
@@ -446,7 +447,77 @@ class NatsConsumer final : public Consumer {
   natsSubscription* sub_ = nullptr;
 };
 
+// --- Bus ---------------------------------------------------------------------
+
+class NatsBus final : public Bus {
+ public:
+  explicit NatsBus(Options o) : options_(std::move(o)) {}
+  ~NatsBus() override {
+    for (natsSubscription* sub : subs_) {
+      natsSubscription_Unsubscribe(sub);
+      natsSubscription_Destroy(sub);
+    }
+    conn_.reset();
+  }
+
+  Status start() {
+    conn_ = std::make_unique<Connection>();
+    return conn_->open(options_, nullptr);
+  }
+
+  Status publish(const std::string& subject, const std::vector<Header>& headers, ByteSpan data) override {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, reinterpret_cast<const char*>(data.data()),
+                                  static_cast<int>(data.size()));
+    for (const auto& [k, v] : headers) {
+      if (s == NATS_OK) s = natsMsgHeader_Set(msg, k.c_str(), v.c_str());
+    }
+    if (s == NATS_OK) s = natsConnection_PublishMsg(conn_->nats(), msg);
+    natsMsg_Destroy(msg);
+    if (s != NATS_OK) return unexpected(error("publish", status_text(s)));
+    return {};
+  }
+
+  Status subscribe(const std::string& subject, Handler handler) override {
+    auto owned = std::make_unique<Handler>(std::move(handler));
+    natsSubscription* sub = nullptr;
+    if (auto s = natsConnection_Subscribe(&sub, conn_->nats(), subject.c_str(), &NatsBus::on_message, owned.get());
+        s != NATS_OK) {
+      return unexpected(error("subscribe", status_text(s)));
+    }
+    subs_.push_back(sub);
+    handlers_.push_back(std::move(owned));
+    return {};
+  }
+
+ private:
+  static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    const auto& handler = *static_cast<Handler*>(closure);
+    Message m{ByteSpan(reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg)),
+                       static_cast<std::size_t>(natsMsg_GetDataLength(msg))),
+              [msg](const char* name) -> std::optional<std::string> {
+                const char* v = nullptr;
+                if (natsMsgHeader_Get(msg, name, &v) != NATS_OK || !v) return std::nullopt;
+                return std::string(v);
+              }};
+    handler(m);
+    natsMsg_Destroy(msg);
+  }
+
+  Options options_;
+  std::unique_ptr<Connection> conn_;
+  std::vector<natsSubscription*> subs_;
+  std::vector<std::unique_ptr<Handler>> handlers_;
+};
+
 }  // namespace
+
+Expected<std::unique_ptr<Bus>> Bus::connect(const Options& options) {
+  ARMORED_TRY(validate(options));
+  auto b = std::make_unique<NatsBus>(options);
+  ARMORED_TRY(b->start());
+  return std::unique_ptr<Bus>(std::move(b));
+}
 
 Status validate(const Options& o) {
   auto bad = [](std::string m) { return unexpected(error("bad_option", std::move(m), ErrorKind::kBadInput)); };

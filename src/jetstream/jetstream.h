@@ -110,4 +110,23 @@ class Consumer {
   virtual ConnectionStats stats() const = 0;
 };
 
+// Plain NATS subjects (no JetStream) between the roles, for what has its own
+// timeout and audit trail (commands to devices, their replies): at most
+// once, to whoever is subscribed now.
+class Bus {
+ public:
+  // A received message: its payload and a header by name.
+  struct Message {
+    ByteSpan data;
+    std::function<std::optional<std::string>(const char* name)> header;
+  };
+  using Handler = std::function<void(const Message&)>;  // on a libnats thread
+
+  static Expected<std::unique_ptr<Bus>> connect(const Options& options);
+  virtual ~Bus() = default;
+  virtual Status publish(const std::string& subject, const std::vector<Header>& headers, ByteSpan data) = 0;
+  // Until the bus is destroyed.
+  virtual Status subscribe(const std::string& subject, Handler handler) = 0;
+};
+
 }  // namespace armored::jetstream

@@ -283,6 +283,15 @@ class PostgresStore final : public Store {
     });
   }
 
+  StoreResult<std::uint64_t> next_command_sequence(ByteSpan key_id, std::uint32_t epoch,
+                                                  std::uint64_t at_least) override {
+    if (at_least > kMaxSeq) return unexpected(invalid("sequence >= 2^63"));
+    auto r = query(pg::kNextCommandSeq, {Param::bytes(key_id), Param::integer(epoch),
+                                         Param::integer(static_cast<std::int64_t>(at_least))});
+    if (!r) return unexpected(r.error());
+    return static_cast<std::uint64_t>(pg::col_int(r->get(), 0, 0));
+  }
+
   StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
     std::vector<E3DeviceState> out;
     auto take = [&](PGresult* r) {

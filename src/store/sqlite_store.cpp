@@ -309,6 +309,23 @@ class SqliteStore final : public Store {
     });
   }
 
+  StoreResult<std::uint64_t> next_command_sequence(ByteSpan key_id, std::uint32_t epoch,
+                                                  std::uint64_t at_least) override {
+    if (at_least > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "sequence >= 2^63"});
+    Stmt st(db_.get(),
+            "INSERT INTO e3_command_seq(key_id, epoch, next_seq) VALUES(?1, ?2, ?3)"
+            " ON CONFLICT(key_id, epoch) DO UPDATE SET next_seq = max(next_seq + 1, excluded.next_seq)"
+            " RETURNING next_seq");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, key_id);
+    st.bind(2, static_cast<std::int64_t>(epoch));
+    st.bind(3, static_cast<std::int64_t>(at_least));
+    if (st.step() != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "next command sequence"));
+    const auto next = static_cast<std::uint64_t>(st.col_int(0));
+    st.step();  // completes the statement (and its implicit transaction)
+    return next;
+  }
+
   StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
     std::vector<E3DeviceState> out;
     auto take = [&](Stmt& st) -> StoreStatus {

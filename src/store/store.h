@@ -81,6 +81,12 @@ class Store {
   virtual StoreStatus save_e3_states(std::span<const E3DeviceState> states) = 0;
   // The entries of these key ids (every entry when none are given).
   virtual StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) = 0;
+  // A command sequence number for (key id, epoch) that no caller got before,
+  // at least `at_least` (the highest the caller's own state reserved), in
+  // one atomic statement: the fronts of a scaled cloud never seal two
+  // commands under one nonce.
+  virtual StoreResult<std::uint64_t> next_command_sequence(ByteSpan key_id, std::uint32_t epoch,
+                                                          std::uint64_t at_least) = 0;
 
   // Appends audit events (one transaction). Recent ones come back newest first.
   virtual StoreStatus record_events(std::span<const SecurityEvent> events) = 0;

@@ -112,6 +112,48 @@ TEST(E3State, RestartedCloudKeepsCommandNumbersUnique) {
   }
 }
 
+// Two clouds (the fronts of a scaled cloud) seal commands for one device:
+// a shared store hands out every number once, so no nonce is used twice,
+// and the first number is above what a reservation had claimed before.
+TEST(E3State, SharedSequenceStoreGivesTwoOpenersDisjointNumbers) {
+  struct Shared final : StateStore {
+    std::uint64_t next = 0;
+    int calls = 0;
+    Status save(ByteSpan) override { return fail("a shared store never takes whole states"); }
+    bool allocates_sequences() const override { return true; }
+    Expected<std::uint64_t> allocate_sequence(ByteSpan, std::uint32_t, std::uint64_t at_least) override {
+      ++calls;
+      next = std::max(next, at_least);
+      return next++;
+    }
+  } shared;
+  Pair p;
+  p.rotate();
+  // A reservation from before the store was shared: 0..255 may have been used.
+  Bytes out(100);
+  ASSERT_TRUE(p.opener->seal_command(testing::kKid, as_bytes("x"), out));
+  const Bytes state = p.opener->serialize();
+  auto make = [&] {
+    auto o = Opener::create(p.opener_config, p.cloud_key, p.clock, &shared).value();
+    EXPECT_TRUE(o.add_device({testing::kKid, "patient-0042", p.identity.public_key().value()}));
+    EXPECT_TRUE(o.restore(state));
+    return o;
+  };
+  Opener front1 = make(), front2 = make();
+  std::set<std::uint64_t> seqs;
+  for (int i = 0; i < 6; ++i) {
+    Opener& front = i % 2 == 0 ? front1 : front2;
+    auto n = front.seal_command(testing::kKid, as_bytes("y"), out);
+    ASSERT_TRUE(n) << n.error().message;
+    Bytes pt(100);
+    auto r = p.sealer->open_command(ByteSpan(out).first(*n), pt);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_GE(r->sequence, 256u) << "a number the reservation had claimed";
+    EXPECT_TRUE(seqs.insert(r->sequence).second) << "sequence reused: " << r->sequence;
+  }
+  EXPECT_EQ(shared.calls, 6);
+}
+
 TEST(E3State, DeviceCommandWindowSurvivesRestart) {
   Pair p;
   p.rotate();

@@ -156,6 +156,34 @@ TEST(JetStream, UnacknowledgedComesBackAndNakWaitsItsDelay) {
   ASSERT_TRUE((*third)[0]->ack());
 }
 
+// Plain subjects between the roles (commands, replies): every subscriber
+// gets each message with its headers; nothing is kept for later.
+TEST(JetStream, BusDeliversToEverySubscriberWithHeaders) {
+  TempDir dir;
+  NatsCluster cluster(dir, 1);
+  REQUIRE_CLUSTER(cluster);
+  auto a = Bus::connect(options_for(cluster, "front-a"));
+  auto b = Bus::connect(options_for(cluster, "front-b"));
+  ASSERT_TRUE(a && b);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> got;
+  for (auto* bus : {&*a, &*b}) {
+    ASSERT_TRUE((*bus)->subscribe("armored.test.down", [&](const Bus::Message& m) {
+      std::lock_guard lk(mu);
+      got.push_back(m.header("Armored-Device").value_or("?") + "=" + std::string(m.data.begin(), m.data.end()));
+      cv.notify_all();
+    }));
+  }
+  // The subscriptions reach the server before the publish (same connection order).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE((*a)->publish("armored.test.down", {{"Armored-Device", "wearable-7"}}, bytes_of("sealed")));
+  std::unique_lock lk(mu);
+  ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(5), [&] { return got.size() == 2; })) << got.size();
+  EXPECT_EQ(got[0], "wearable-7=sealed");
+  EXPECT_EQ(got[1], "wearable-7=sealed");
+}
+
 // Three nodes, three replicas: a node killed while publishing. Every publish
 // the client saw confirmed is delivered; failed ones are retried with their
 // id until confirmed; each id is delivered exactly once.

@@ -21,6 +21,7 @@ namespace armored::pipeline_test {
 namespace {
 using namespace std::chrono_literals;
 using armored::testing::NatsCluster;
+using armored::testing::run;
 using armored::testing::slurp;
 using armored::testing::Subprocess;
 
@@ -66,13 +67,16 @@ class ScaleOutTest : public PipelineTest {
            "\nack_wait_s = 5\nrequest_timeout_ms = 3000\n";
   }
 
-  std::string role_config(const std::string& role, int port) const {
+  // `name` ("front-1", "worker-2") names its state file and admin socket.
+  std::string role_config(const std::string& role, int port, const std::string& name) const {
     return "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port) +
            "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
            "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
-           "ticket_key_file = \"\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"" + role + "-" +
-           std::to_string(port) + ".e3state\"\n[storage]\nbackend = \"postgresql\"\npostgresql_conninfo = \"" +
-           pg_conninfo() + "\"\npostgresql_schema = \"" + schema_ + "\"\n[admin]\nenabled = false\n[status]\ninterval_s = 1\n" +
+           "ticket_key_file = \"\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"" + name +
+           ".e3state\"\n[storage]\nbackend = \"postgresql\"\npostgresql_conninfo = \"" +
+           pg_conninfo() + "\"\npostgresql_schema = \"" + schema_ + "\"\n[admin]\nenabled = " +
+           (role == "front" ? "true\nsocket = \"" + name + ".sock\"" : std::string("false")) +
+           "\n[status]\ninterval_s = 1\n" +
            cluster_toml(role);
   }
 
@@ -81,7 +85,7 @@ class ScaleOutTest : public PipelineTest {
     if (front_ports_.size() < static_cast<std::size_t>(n)) front_ports_.resize(static_cast<std::size_t>(n), 0);
     int& port = front_ports_[static_cast<std::size_t>(n - 1)];
     const std::string cfg = "front-" + std::to_string(n) + ".toml";
-    std::ofstream(dir() / cfg) << role_config("front", port);
+    std::ofstream(dir() / cfg) << role_config("front", port, "front-" + std::to_string(n));
     const std::string tag = "front" + std::to_string(n) + "-" + std::to_string(++starts_);
     Subprocess::Options o;
     o.cwd = dir();
@@ -98,7 +102,7 @@ class ScaleOutTest : public PipelineTest {
 
   Process start_worker(int n) {
     const std::string cfg = "worker-" + std::to_string(n) + ".toml";
-    std::ofstream(dir() / cfg) << role_config("worker", 0);
+    std::ofstream(dir() / cfg) << role_config("worker", 0, "worker-" + std::to_string(n));
     const std::string tag = "worker" + std::to_string(n) + "-" + std::to_string(++starts_);
     Subprocess::Options o;
     o.cwd = dir();
@@ -143,7 +147,9 @@ class ScaleOutTest : public PipelineTest {
     return false;
   }
   // The fault row: sent, stored, lost and duplicated by (device, epoch, seq).
-  void expect_every_reading_once(const std::string& fault, const FleetRun& f) {
+  // `skip_gaps_of`: a device that answered commands (each answer takes one
+  // of its sequence numbers and is not a reading row).
+  void expect_every_reading_once(const std::string& fault, const FleetRun& f, const std::string& skip_gaps_of = "") {
     const std::int64_t stored = pg_int("SELECT count(*) FROM readings");
     const std::int64_t distinct = pg_int("SELECT count(*) FROM (SELECT DISTINCT device, epoch, seq FROM readings) d");
     std::cout << "[ fault    ] " << fault << " | sent " << f.readings << " | stored " << stored << " | lost "
@@ -151,8 +157,8 @@ class ScaleOutTest : public PipelineTest {
     EXPECT_EQ(distinct, f.readings) << fault;
     EXPECT_EQ(stored, distinct) << fault;
     EXPECT_EQ(f.readings_acknowledged, f.readings);
-    EXPECT_EQ(pg("SELECT count(*) FROM (SELECT device, epoch FROM readings GROUP BY device, epoch "
-                 "HAVING count(DISTINCT seq) <> max(seq) - min(seq) + 1) g"),
+    EXPECT_EQ(pg("SELECT count(*) FROM (SELECT device, epoch FROM readings WHERE device <> '" + skip_gaps_of +
+                 "' GROUP BY device, epoch HAVING count(DISTINCT seq) <> max(seq) - min(seq) + 1) g"),
               "0")
         << "gaps in the stored sequence numbers";
     // The stored runs (what `armored report gaps` reads) agree with the readings.
@@ -171,20 +177,41 @@ class ScaleOutTest : public PipelineTest {
   int starts_ = 0;
 };
 
-TEST_F(ScaleOutTest, FrontAndWorkersStoreEveryReadingOnce) {
+// One front carries the gateway; a command sent through the other front
+// reaches the device through it, and the device's answer, opened by a
+// worker, comes back to the front that sent it.
+TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts) {
   start_nats(1);
   make_pki(12);
   fronts_.push_back(start_front(1));
+  fronts_.push_back(start_front(2));
   workers_.push_back(start_worker(1));
   workers_.push_back(start_worker(2));
   auto gateway = start_gateway_to_fronts();
-  auto fleet = start_fleet(12, 120, 10, gateway_udp_port_);
+  auto fleet = start_fleet(12, 120, 14, gateway_udp_port_);
+  ASSERT_TRUE(wait_pg_stored(24, 30s));
+  // Front 2's config: its admin socket; the device was seen through front 1 only.
+  const std::string device = pg("SELECT device FROM readings ORDER BY device LIMIT 1");
+  auto r = run(armored({"command", "send", "--config", (dir() / "front-2.toml").string(), "--device", device,
+                        "--wait", "20", "set_interval", "seconds=60"}),
+               40s);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << slurp(dir() / "front2-2.err");
+  EXPECT_NE(r.out.find("acknowledged"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(pg("SELECT status FROM commands ORDER BY id DESC LIMIT 1"), "acknowledged");
+  // Two more through front 2: sequence numbers from the database, each once.
+  for (const char* seconds : {"seconds=90", "seconds=120"}) {
+    auto again = run(armored({"command", "send", "--config", (dir() / "front-2.toml").string(), "--device", device,
+                              "--wait", "20", "set_interval", seconds}),
+                     40s);
+    EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  }
+  EXPECT_EQ(pg_int("SELECT count(*) FROM commands WHERE status = 'acknowledged'"), 3);
   auto f = finish_fleet(*fleet);
   EXPECT_EQ(f.exit_code, 0);
   EXPECT_EQ(f.unacknowledged, 0);
   ASSERT_TRUE(wait_pg_stored(f.readings, 60s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
   std::this_thread::sleep_for(1s);
-  expect_every_reading_once("none (one front, two workers)", f);
+  expect_every_reading_once("none (two fronts, two workers, commands across fronts)", f, device);
   EXPECT_EQ(gateway->stop(), 0);
 }
 
@@ -210,13 +237,22 @@ TEST_F(ScaleOutTest, KilledWorkerFrontAndJetStreamNodeLoseNothing) {
   ASSERT_TRUE(fronts_[0]->wait(5s).has_value());
   std::this_thread::sleep_for(3s);
   nats_->kill(1);
+  // Commands still delivered: through the surviving front, with a worker
+  // and a JetStream node gone.
+  std::this_thread::sleep_for(2s);
+  const std::string device = pg("SELECT device FROM readings ORDER BY device LIMIT 1");
+  auto cmd = run(armored({"command", "send", "--config", (dir() / "front-2.toml").string(), "--device", device,
+                          "--wait", "20", "set_interval", "seconds=60"}),
+                 40s);
+  EXPECT_EQ(cmd.exit_code, 0) << cmd.out << cmd.err;
+  EXPECT_NE(cmd.out.find("acknowledged"), std::string::npos) << cmd.out << cmd.err;
   auto f = finish_fleet(*fleet);
   EXPECT_EQ(f.exit_code, 0);
   EXPECT_EQ(f.unacknowledged, 0);
   ASSERT_TRUE(wait_pg_stored(f.readings, 90s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
   std::this_thread::sleep_for(1s);
   EXPECT_GT(pg_int("SELECT count(*) FROM readings"), before_front) << "stored after the front died: the gateway moved";
-  expect_every_reading_once("worker, front and JetStream node killed (2 fronts, 3 workers, 3 nodes)", f);
+  expect_every_reading_once("worker, front and JetStream node killed (2 fronts, 3 workers, 3 nodes)", f, device);
   const std::string gw = slurp(dir() / "gateway1.err");
   EXPECT_NE(gw.find("the next attempt goes to localhost:" + std::to_string(front_ports_[1])), std::string::npos)
       << "the gateway went to the second front: " << gw.substr(gw.size() > 3000 ? gw.size() - 3000 : 0);
@@ -224,7 +260,10 @@ TEST_F(ScaleOutTest, KilledWorkerFrontAndJetStreamNodeLoseNothing) {
   for (std::size_t w = 1; w < workers_.size(); ++w) {
     EXPECT_EQ(workers_[w]->stop(10s), 0) << slurp(dir() / ("worker" + std::to_string(w + 1) + "-" + std::to_string(w + 3) + ".err"));
   }
-  EXPECT_EQ(fronts_[1]->stop(10s), 0);
+  const int front_exit = fronts_[1]->stop(10s);
+  std::string front_err;
+  for (int i = 1; i <= starts_; ++i) front_err += slurp(dir() / ("front2-" + std::to_string(i) + ".err"));
+  EXPECT_EQ(front_exit, 0) << front_err.substr(front_err.size() > 4000 ? front_err.size() - 4000 : 0);
 }
 
 }  // namespace

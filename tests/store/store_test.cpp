@@ -307,6 +307,19 @@ TYPED_TEST(StoreSuite, E3StatesKeepTheNewestEpochPerDevice) {
   EXPECT_TRUE(none->empty());
 }
 
+// Command sequence numbers for the fronts of a scaled cloud: never the
+// same one twice, never below what the caller's own state reserved.
+TYPED_TEST(StoreSuite, CommandSequencesAreHandedOutOnceEach) {
+  const Bytes kid{4, 2};
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 0), 0u);
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 0), 1u);
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 300), 300u);  // a reservation made before
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 5), 301u);
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 8, 0), 0u);  // a new epoch starts again
+  this->reopen();
+  EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 0), 302u);
+}
+
 TYPED_TEST(StoreSuite, SecurityEventsAreAnAuditTrail) {
   std::vector<SecurityEvent> events = {
       {100, EventKind::kRejectedEnvelope, "bad tag", "gw-1", "device dev-7 epoch 2 seq 99"},

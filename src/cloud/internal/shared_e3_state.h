@@ -46,4 +46,26 @@ class SharedE3State {
   crypto::AeadContext aead_;
 };
 
+// The fronts' command sequence numbers (e3/state_store.h): each one from the
+// database, atomically, so two fronts never seal under one nonce. Used on
+// the network thread only, with a store connection of its own.
+class SharedSequences final : public e3::StateStore {
+ public:
+  explicit SharedSequences(std::unique_ptr<store::Store> store) : store_(std::move(store)) {}
+  Status save(ByteSpan) override { return fail("the fronts' sequence store keeps no whole state"); }
+  bool allocates_sequences() const override { return true; }
+  Expected<std::uint64_t> allocate_sequence(ByteSpan kid, std::uint32_t epoch, std::uint64_t at_least) override {
+    auto n = store_->next_command_sequence(kid, epoch, at_least);
+    if (!n) {
+      (void)store_->reconnect();
+      return fail("command sequence", n.error());
+    }
+    return *n;
+  }
+  store::Store& store() { return *store_; }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+};
+
 }  // namespace armored::cloud

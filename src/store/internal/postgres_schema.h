@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS e3_state(
   epoch bigint NOT NULL,
   entry bytea NOT NULL,
   updated_at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS e3_command_seq(
+  key_id bytea NOT NULL,
+  epoch bigint NOT NULL,
+  next_seq bigint NOT NULL,
+  PRIMARY KEY(key_id, epoch));
 CREATE TABLE IF NOT EXISTS security_events(
   id bigserial PRIMARY KEY,
   at bigint NOT NULL,
@@ -104,6 +109,11 @@ inline constexpr const char* kSaveE3State =
     " VALUES ($1, $2, $3, (extract(epoch FROM now()) * 1000)::bigint)"
     " ON CONFLICT (key_id) DO UPDATE SET epoch = excluded.epoch, entry = excluded.entry,"
     " updated_at = excluded.updated_at WHERE excluded.epoch >= s.epoch";
+
+inline constexpr const char* kNextCommandSeq =
+    "INSERT INTO e3_command_seq AS c (key_id, epoch, next_seq) VALUES ($1, $2, $3)"
+    " ON CONFLICT (key_id, epoch) DO UPDATE SET next_seq = GREATEST(c.next_seq + 1, excluded.next_seq)"
+    " RETURNING next_seq";
 
 inline constexpr const char* kMergeReadings =
     "INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING";
