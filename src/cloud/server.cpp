@@ -339,6 +339,16 @@ Status CloudServer::Impl::load() {
   al.handshake_timeout_min = config.handshake_timeout_min;
   admission.emplace(al);
   audit.emplace(config.audit, unix_ms(clock.now()));
+  if (config.cluster.role == CloudRole::kFront) {
+    // Fronts share their ticket keys (sealed in PostgreSQL): a gateway that
+    // moves to another front resumes there (docs/scale-out.md).
+    auto sh = SharedE3State::open(config.cluster.state_key_file);
+    if (!sh) return unexpected(sh.error());
+    shared_state.emplace(std::move(*sh));
+    auto s = open_store(config);
+    if (!s) return unexpected(s.error());
+    config.tls.ticket_key_source = std::make_shared<SharedTicketKeys>(std::move(*s), *shared_state);
+  }
   auto ctx = tls::TlsContext::create(config.tls, clock);
   if (!ctx) return fail(ctx.error());
   tls_ctx = std::move(*ctx);
@@ -676,9 +686,6 @@ Status CloudServer::Impl::start_front(const provision::Registry& registry) {
   auto p = jetstream::Publisher::connect(jo);
   if (!p) return unexpected(p.error());
   log = std::move(*p);
-  auto sh = SharedE3State::open(config.cluster.state_key_file);
-  if (!sh) return unexpected(sh.error());
-  shared_state.emplace(std::move(*sh));
   for (const auto& d : registry.devices) device_of_kid.emplace(d.kid, d.device_id);
   auto b = jetstream::Bus::connect(jo);
   if (!b) return unexpected(b.error());

@@ -6,18 +6,23 @@
 #include "common/file_mode.h"
 #include "common/hex.h"
 #include "common/rng.h"
+#include "crypto/secure_zero.h"
 
 namespace armored::cloud {
 
 namespace {
 constexpr std::size_t kNonce = 12;
-constexpr std::string_view kAadLabel = "armored e3 state v1";
+constexpr std::string_view kTicketLabel = "armored tls ticket key v1";
 
-Bytes aad_for(ByteSpan kid) {
-  Bytes aad(kAadLabel.begin(), kAadLabel.end());
-  aad.push_back(static_cast<std::uint8_t>(kid.size()));
-  aad.insert(aad.end(), kid.begin(), kid.end());
+Bytes aad_for(std::string_view label, ByteSpan id) {
+  Bytes aad(label.begin(), label.end());
+  aad.push_back(static_cast<std::uint8_t>(id.size()));
+  aad.insert(aad.end(), id.begin(), id.end());
   return aad;
+}
+
+std::int64_t unix_ms(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 }  // namespace
 
@@ -45,27 +50,33 @@ Expected<SharedE3State> SharedE3State::open(const std::filesystem::path& key_fil
   return SharedE3State(std::move(*aead));
 }
 
-Bytes SharedE3State::seal(ByteSpan kid, ByteSpan entry) {
-  Bytes out(kNonce + entry.size() + 16);
+Bytes SharedE3State::seal_labeled(std::string_view label, ByteSpan id, ByteSpan data) {
+  Bytes out(kNonce + data.size() + 16);
   SystemRng().fill(std::span<std::uint8_t>(out.data(), kNonce));
-  const Bytes aad = aad_for(kid);
-  auto n = aead_.seal(ByteSpan(out.data(), kNonce), aad, entry, MutableByteSpan(out.data() + kNonce, out.size() - kNonce));
+  const Bytes aad = aad_for(label, id);
+  auto n = aead_.seal(ByteSpan(out.data(), kNonce), aad, data, MutableByteSpan(out.data() + kNonce, out.size() - kNonce));
   if (!n) return {};
   out.resize(kNonce + *n);
   return out;
 }
 
-Expected<Bytes> SharedE3State::open_entry(ByteSpan kid, ByteSpan sealed) const {
-  if (sealed.size() < kNonce + 16) return fail("E3 state entry of " + to_hex(kid) + " is truncated");
+std::optional<Bytes> SharedE3State::open_labeled(std::string_view label, ByteSpan id, ByteSpan sealed) const {
+  if (sealed.size() < kNonce + 16) return std::nullopt;
   Bytes out(sealed.size() - kNonce - 16);
-  const Bytes aad = aad_for(kid);
+  const Bytes aad = aad_for(label, id);
   auto n = aead_.open(sealed.first(kNonce), aad, sealed.subspan(kNonce), out);
-  if (!n) {
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
+}
+
+Expected<Bytes> SharedE3State::open_entry(ByteSpan kid, ByteSpan sealed) const {
+  auto plain = open_labeled(kEntryLabel, kid, sealed);
+  if (!plain) {
     return fail("E3 state entry of " + to_hex(kid) +
                 " does not open: sealed under another state key, or altered in the database");
   }
-  out.resize(*n);
-  return out;
+  return std::move(*plain);
 }
 
 std::size_t SharedE3State::restore(e3::Opener& opener, const std::vector<store::E3DeviceState>& entries,
@@ -111,6 +122,51 @@ Status SharedE3State::save(store::Store& store, const e3::Opener& opener, std::s
   }
   if (auto r = store.save_e3_states(rows); !r) return fail("E3 state", r.error());
   return {};
+}
+
+std::optional<std::deque<tls::TicketKey>> SharedTicketKeys::open_all(const std::vector<store::SealedTicketKey>& rows) {
+  std::deque<tls::TicketKey> out;
+  for (const auto& r : rows) {
+    auto plain = sealer_.open_labeled(kTicketLabel, r.name, r.sealed);
+    tls::TicketKey k;
+    if (!plain || r.name.size() != k.name.size() || plain->size() != k.aes_key.size() + k.hmac_key.size()) {
+      spdlog::warn("cloud: a shared ticket key does not open (another state key, or altered); skipped");
+      continue;
+    }
+    std::copy(r.name.begin(), r.name.end(), k.name.begin());
+    std::copy(plain->begin(), plain->begin() + 32, k.aes_key.begin());
+    std::copy(plain->begin() + 32, plain->end(), k.hmac_key.begin());
+    k.created = Clock::TimePoint{std::chrono::milliseconds{r.created_ms}};
+    out.push_back(k);
+  }
+  return out;
+}
+
+std::optional<std::deque<tls::TicketKey>> SharedTicketKeys::load() {
+  auto rows = store_->ticket_keys();
+  if (!rows) {
+    spdlog::warn("cloud: cannot read the shared ticket keys: {}", rows.error().message);
+    (void)store_->reconnect();
+    return std::nullopt;
+  }
+  return open_all(*rows);
+}
+
+std::optional<std::deque<tls::TicketKey>> SharedTicketKeys::rotate(const tls::TicketKey& candidate,
+                                                                   Clock::TimePoint due_before,
+                                                                   Clock::TimePoint retired_before) {
+  Bytes secret(candidate.aes_key.begin(), candidate.aes_key.end());
+  secret.insert(secret.end(), candidate.hmac_key.begin(), candidate.hmac_key.end());
+  const Bytes name(candidate.name.begin(), candidate.name.end());
+  store::SealedTicketKey row{name, sealer_.seal_labeled(kTicketLabel, name, secret), unix_ms(candidate.created)};
+  crypto::secure_zero(secret);
+  auto rows = store_->rotate_ticket_key(row, unix_ms(due_before), unix_ms(retired_before));
+  if (!rows) {
+    spdlog::warn("cloud: cannot rotate the shared ticket keys: {}", rows.error().message);
+    (void)store_->reconnect();
+    return std::nullopt;
+  }
+  return open_all(*rows);
 }
 
 }  // namespace armored::cloud

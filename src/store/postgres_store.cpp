@@ -292,6 +292,42 @@ class PostgresStore final : public Store {
     return static_cast<std::uint64_t>(pg::col_int(r->get(), 0, 0));
   }
 
+  StoreResult<std::vector<SealedTicketKey>> ticket_keys() override {
+    auto r = query("SELECT name, sealed, created FROM tls_ticket_keys ORDER BY created DESC", {});
+    if (!r) return unexpected(r.error());
+    return ticket_rows(r->get());
+  }
+
+  StoreResult<std::vector<SealedTicketKey>> rotate_ticket_key(const SealedTicketKey& candidate,
+                                                             std::int64_t due_before_ms,
+                                                             std::int64_t retired_before_ms) override {
+    std::vector<SealedTicketKey> out;
+    auto st = in_transaction([&]() -> StoreStatus {
+      // One rotation at a time across fronts.
+      ARMORED_TRY(pg::exec(conn_.get(), "SELECT pg_advisory_xact_lock(7275652)", PGRES_TUPLES_OK));
+      ARMORED_TRY(pg::exec_params(conn_.get(), "DELETE FROM tls_ticket_keys WHERE created < $1",
+                                  {Param::integer(retired_before_ms)}));
+      ARMORED_TRY(pg::exec_params(conn_.get(),
+                                  "INSERT INTO tls_ticket_keys(name, sealed, created) SELECT $1, $2, $3"
+                                  " WHERE NOT EXISTS (SELECT 1 FROM tls_ticket_keys WHERE created >= $4)",
+                                  {Param::bytes(candidate.name), Param::bytes(candidate.sealed),
+                                   Param::integer(candidate.created_ms), Param::integer(due_before_ms)}));
+      auto r = pg::exec_params(conn_.get(), "SELECT name, sealed, created FROM tls_ticket_keys ORDER BY created DESC",
+                               {}, PGRES_TUPLES_OK);
+      if (!r) return unexpected(r.error());
+      out = ticket_rows(r->get());
+      return {};
+    });
+    if (!st) return unexpected(st.error());
+    return out;
+  }
+
+  static std::vector<SealedTicketKey> ticket_rows(PGresult* r) {
+    std::vector<SealedTicketKey> out;
+    for (int i = 0; i < PQntuples(r); ++i) out.push_back({pg::col_bytea(r, i, 0), pg::col_bytea(r, i, 1), pg::col_int(r, i, 2)});
+    return out;
+  }
+
   StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
     std::vector<E3DeviceState> out;
     auto take = [&](PGresult* r) {

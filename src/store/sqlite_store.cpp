@@ -326,6 +326,44 @@ class SqliteStore final : public Store {
     return next;
   }
 
+  StoreResult<std::vector<SealedTicketKey>> ticket_keys() override {
+    std::vector<SealedTicketKey> out;
+    if (auto st = read_ticket_keys(out); !st) return unexpected(st.error());
+    return out;
+  }
+
+  StoreResult<std::vector<SealedTicketKey>> rotate_ticket_key(const SealedTicketKey& candidate,
+                                                             std::int64_t due_before_ms,
+                                                             std::int64_t retired_before_ms) override {
+    std::vector<SealedTicketKey> out;
+    auto st = in_transaction([&]() -> StoreStatus {
+      Stmt del(db_.get(), "DELETE FROM tls_ticket_keys WHERE created < ?1");
+      Stmt add(db_.get(),
+               "INSERT INTO tls_ticket_keys(name, sealed, created) SELECT ?1, ?2, ?3"
+               " WHERE NOT EXISTS (SELECT 1 FROM tls_ticket_keys WHERE created >= ?4)");
+      if (!del.ok() || !add.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+      del.bind(1, retired_before_ms);
+      if (del.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "retire ticket keys"));
+      add.bind(1, ByteSpan(candidate.name));
+      add.bind(2, ByteSpan(candidate.sealed));
+      add.bind(3, candidate.created_ms);
+      add.bind(4, due_before_ms);
+      if (add.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "add ticket key"));
+      return read_ticket_keys(out);
+    });
+    if (!st) return unexpected(st.error());
+    return out;
+  }
+
+  StoreStatus read_ticket_keys(std::vector<SealedTicketKey>& out) {
+    Stmt st(db_.get(), "SELECT name, sealed, created FROM tls_ticket_keys ORDER BY created DESC");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.col_blob(0), st.col_blob(1), st.col_int(2)});
+    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select ticket keys"));
+    return {};
+  }
+
   StoreResult<std::vector<E3DeviceState>> load_e3_states(std::span<const Bytes> key_ids) override {
     std::vector<E3DeviceState> out;
     auto take = [&](Stmt& st) -> StoreStatus {

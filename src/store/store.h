@@ -88,6 +88,15 @@ class Store {
   virtual StoreResult<std::uint64_t> next_command_sequence(ByteSpan key_id, std::uint32_t epoch,
                                                           std::uint64_t at_least) = 0;
 
+  // The fronts' shared ticket keys. rotate_ticket_key, in one transaction:
+  // drops keys created before `retired_before_ms`, adds `candidate` unless
+  // a key created at or after `due_before_ms` exists (another front rotated
+  // first), and returns every key then stored.
+  virtual StoreResult<std::vector<SealedTicketKey>> ticket_keys() = 0;
+  virtual StoreResult<std::vector<SealedTicketKey>> rotate_ticket_key(const SealedTicketKey& candidate,
+                                                                     std::int64_t due_before_ms,
+                                                                     std::int64_t retired_before_ms) = 0;
+
   // Appends audit events (one transaction). Recent ones come back newest first.
   virtual StoreStatus record_events(std::span<const SecurityEvent> events) = 0;
   virtual StoreResult<std::vector<SecurityEvent>> recent_events(std::size_t limit) = 0;

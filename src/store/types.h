@@ -139,6 +139,15 @@ struct E3DeviceState {
   bool operator==(const E3DeviceState&) const = default;
 };
 
+// A TLS ticket-encryption key the fronts of a scaled cloud share, sealed by
+// the caller (docs/scale-out.md, "Resumption").
+struct SealedTicketKey {
+  Bytes name;  // 16 bytes, the key's name in tickets
+  Bytes sealed;
+  std::int64_t created_ms = 0;
+  bool operator==(const SealedTicketKey&) const = default;
+};
+
 enum class EventKind : std::uint8_t {
   kRejectedEnvelope,  // E3 open failed: bad tag, unknown key, replay, bad reading
   kFailedHandshake,   // TLS handshake failed or the client had no certificate

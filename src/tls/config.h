@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "common/result.h"
 
 namespace armored::tls {
+
+class TicketKeySource;
 
 enum class Role : std::uint8_t { kClient, kServer };
 enum class MinVersion : std::uint8_t { kTls13, kTls12 };
@@ -68,6 +71,9 @@ struct TlsConfig {
   // the tickets it issued before (each client makes one full handshake).
   // One file per server instance; it holds secrets, keep it with the key.
   std::filesystem::path ticket_key_file;
+  // Servers: keys shared with other servers instead (set in code by a
+  // scaled cloud's fronts; ticket_key_file is then not used).
+  std::shared_ptr<TicketKeySource> ticket_key_source;
   std::uint32_t tickets_per_handshake = 1;
   std::uint32_t max_early_data = 16 * 1024;  // server accepts up to this; 0 disables 0-RTT
   std::size_t replay_register_capacity = 65536;  // 0-RTT tickets remembered per instance

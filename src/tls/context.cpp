@@ -145,10 +145,15 @@ Status apply_resumption(TlsContext::Impl& impl) {
       SSL_CTX_set_recv_max_early_data(ctx, c.max_early_data) != 1) {
     return openssl_fail("cannot configure tickets or early data");
   }
-  impl.ticket_keys = c.ticket_key_file.empty()
-                         ? std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime)
-                         : std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime,
-                                                           c.ticket_key_file, impl.clock->now());
+  if (c.ticket_key_source) {
+    impl.ticket_keys = std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime, c.ticket_key_source,
+                                                       impl.clock->now());
+  } else {
+    impl.ticket_keys = c.ticket_key_file.empty()
+                           ? std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime)
+                           : std::make_unique<TicketKeyRing>(c.ticket_key_rotation, c.ticket_lifetime,
+                                                             c.ticket_key_file, impl.clock->now());
+  }
   if (c.max_early_data > 0) {
     impl.replay = std::make_unique<ReplayRegister>(c.replay_register_capacity, c.ticket_lifetime);
   }

@@ -47,6 +47,22 @@ TicketKeyRing::TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds
   expire_locked(now);
 }
 
+TicketKeyRing::TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds ticket_lifetime,
+                             std::shared_ptr<TicketKeySource> source, Clock::TimePoint now)
+    : rotation_(rotation), lifetime_(ticket_lifetime), source_(std::move(source)) {
+  std::lock_guard lock(mu_);
+  if (auto keys = source_->load()) adopt_locked(std::move(*keys), now);
+}
+
+// The shared keys replace ours: they include every key ours could have
+// sealed a live ticket with, since this server added its keys there too.
+void TicketKeyRing::adopt_locked(std::deque<TicketKey> keys, Clock::TimePoint now) {
+  std::erase_if(keys, [&](const TicketKey& k) { return k.created > now + kFutureSkew; });
+  std::sort(keys.begin(), keys.end(), [](const TicketKey& a, const TicketKey& b) { return a.created > b.created; });
+  keys_ = std::move(keys);
+  expire_locked(now);
+}
+
 void TicketKeyRing::save_locked() {
   if (file_.empty()) return;
   // A failed save costs only resumption across the next restart.
@@ -57,6 +73,10 @@ void TicketKeyRing::save_locked() {
 
 void TicketKeyRing::rotate_locked(Clock::TimePoint now) {
   TicketKey k;
+  auto local = [&] {
+    keys_.push_front(k);
+    save_locked();
+  };
   if (RAND_bytes(k.name.data(), static_cast<int>(k.name.size())) != 1 ||
       RAND_bytes(k.aes_key.data(), static_cast<int>(k.aes_key.size())) != 1 ||
       RAND_bytes(k.hmac_key.data(), static_cast<int>(k.hmac_key.size())) != 1) {
@@ -65,8 +85,14 @@ void TicketKeyRing::rotate_locked(Clock::TimePoint now) {
     throw std::runtime_error("RAND_bytes failed for ticket key");
   }
   k.created = now;
-  keys_.push_front(k);
-  save_locked();
+  if (!source_) return local();
+  if (auto shared = source_->rotate(k, now - rotation_, now - rotation_ - lifetime_)) {
+    adopt_locked(std::move(*shared), now);
+    if (!keys_.empty() && keys_.front().created + rotation_ > now) return;
+  }
+  // The shared keys cannot be reached: tickets from this key resume only here.
+  spdlog::warn("tls: shared ticket keys unavailable; this server rotates on its own until they are back");
+  local();
 }
 
 void TicketKeyRing::expire_locked(Clock::TimePoint now) {
@@ -86,11 +112,22 @@ std::optional<TicketKeyRing::Found> TicketKeyRing::decryption_key(
     const std::array<std::uint8_t, 16>& name, Clock::TimePoint now) {
   std::lock_guard lock(mu_);
   expire_locked(now);
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i].name == name) {
-      bool current = i == 0 && keys_[i].created + rotation_ > now;
-      return Found{keys_[i], current};
+  auto find = [&]() -> std::optional<Found> {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      if (keys_[i].name == name) {
+        bool current = i == 0 && keys_[i].created + rotation_ > now;
+        return Found{keys_[i], current};
+      }
     }
+    return std::nullopt;
+  };
+  if (auto f = find()) return f;
+  // A key another server made since we last looked; at most once a second,
+  // so a flood of made-up ticket names cannot turn into a flood of reads.
+  if (source_ && now - reloaded_at_ >= std::chrono::seconds(1)) {
+    reloaded_at_ = now;
+    if (auto keys = source_->load()) adopt_locked(std::move(*keys), now);
+    return find();
   }
   return std::nullopt;
 }

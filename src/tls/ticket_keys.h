@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -23,6 +24,22 @@ struct TicketKey {
   Clock::TimePoint created{};
 };
 
+// Where several servers keep one ring (the fronts of a scaled cloud,
+// docs/scale-out.md): a ticket any of them issued resumes at any other.
+// Calls come from the TLS callbacks of handshakes; an implementation that
+// cannot answer returns nullopt and the ring carries on with its own keys.
+class TicketKeySource {
+ public:
+  virtual ~TicketKeySource() = default;
+  // Every key the servers share now.
+  virtual std::optional<std::deque<TicketKey>> load() = 0;
+  // Adds `candidate` unless a key created at or after `due_before` exists
+  // (another server rotated first), drops keys created before
+  // `retired_before`, in one step; returns every key then shared.
+  virtual std::optional<std::deque<TicketKey>> rotate(const TicketKey& candidate, Clock::TimePoint due_before,
+                                                      Clock::TimePoint retired_before) = 0;
+};
+
 class TicketKeyRing {
  public:
   TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds ticket_lifetime)
@@ -34,6 +51,10 @@ class TicketKeyRing {
   // one full handshake), as are keys dated after `now` or already retired.
   TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds ticket_lifetime,
                 std::filesystem::path key_file, Clock::TimePoint now);
+
+  // Keys shared with other servers through `source` (file_ is not used).
+  TicketKeyRing(std::chrono::seconds rotation, std::chrono::seconds ticket_lifetime,
+                std::shared_ptr<TicketKeySource> source, Clock::TimePoint now);
 
   // The key to encrypt new tickets with at `now`, rotating first if due.
   TicketKey encryption_key(Clock::TimePoint now);
@@ -51,10 +72,13 @@ class TicketKeyRing {
   void rotate_locked(Clock::TimePoint now);
   void expire_locked(Clock::TimePoint now);
   void save_locked();
+  void adopt_locked(std::deque<TicketKey> keys, Clock::TimePoint now);
 
   std::chrono::seconds rotation_;
   std::chrono::seconds lifetime_;
   std::filesystem::path file_;  // empty: memory only
+  std::shared_ptr<TicketKeySource> source_;  // set: shared with other servers
+  Clock::TimePoint reloaded_at_{};           // the last load() for an unknown ticket name
   mutable std::mutex mu_;
   std::deque<TicketKey> keys_;  // newest first
 };

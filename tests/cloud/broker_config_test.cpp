@@ -135,7 +135,9 @@ TEST(BrokerSection, SampleSectionLoadsWhenUncommented) {
   auto text = armored::testing::slurp(armored::testing::source_path("config/cloud.toml"));
   auto at = text.find("# [broker]");
   ASSERT_NE(at, std::string::npos);
-  std::istringstream in(text.substr(at));
+  // Up to the next section's comment block ([cluster]), which stays commented.
+  const auto end = text.find("\n# [cluster]", at);
+  std::istringstream in(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
   static const std::regex option(R"(^# (\[broker\]|[a-z_]+ = .*)$)");
   std::string line, section;
   int keys = 0;
@@ -146,7 +148,8 @@ TEST(BrokerSection, SampleSectionLoadsWhenUncommented) {
       ++keys;
     }
   }
-  auto c = parse_cloud_config(text.substr(0, at) + section, "/etc/armored/cloud.toml");
+  auto c = parse_cloud_config(text.substr(0, at) + section + (end == std::string::npos ? "" : text.substr(end)),
+                              "/etc/armored/cloud.toml");
   ASSERT_TRUE(c) << c.error().message << "\n" << section;
   EXPECT_TRUE(c->broker_enabled);
   EXPECT_GE(keys, 16);

@@ -261,9 +261,23 @@ TEST_F(ScaleOutTest, KilledWorkerFrontAndJetStreamNodeLoseNothing) {
     EXPECT_EQ(workers_[w]->stop(10s), 0) << slurp(dir() / ("worker" + std::to_string(w + 1) + "-" + std::to_string(w + 3) + ".err"));
   }
   const int front_exit = fronts_[1]->stop(10s);
-  std::string front_err;
-  for (int i = 1; i <= starts_; ++i) front_err += slurp(dir() / ("front2-" + std::to_string(i) + ".err"));
+  std::string front_err, front_out;
+  for (int i = 1; i <= starts_; ++i) {
+    front_err += slurp(dir() / ("front2-" + std::to_string(i) + ".err"));
+    front_out += slurp(dir() / ("front2-" + std::to_string(i) + ".out"));
+  }
   EXPECT_EQ(front_exit, 0) << front_err.substr(front_err.size() > 4000 ? front_err.size() - 4000 : 0);
+  if (front_exit != 0) std::ofstream("/tmp/front2-failure.err") << front_err;
+  // The gateway resumed at front 2 with the ticket front 1 issued: the
+  // fronts share their ticket keys.
+  std::smatch m;
+  static const std::regex hs("handshakes (\\d+) full, (\\d+) resumed");
+  ASSERT_TRUE(std::regex_search(front_out, m, hs)) << front_out;
+  static const std::regex zero_rtt("(\\d+) 0-RTT");
+  std::smatch z;
+  ASSERT_TRUE(std::regex_search(front_out, z, zero_rtt)) << front_out;
+  EXPECT_EQ(std::stoi(m[1]), 0) << "a full handshake at front 2: " << front_out;
+  EXPECT_GE(std::stoi(m[2]) + std::stoi(z[1]), 1) << front_out;
 }
 
 }  // namespace

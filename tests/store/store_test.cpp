@@ -320,6 +320,31 @@ TYPED_TEST(StoreSuite, CommandSequencesAreHandedOutOnceEach) {
   EXPECT_EQ(*this->store_->next_command_sequence(kid, 7, 0), 302u);
 }
 
+// The fronts' shared ticket keys: one rotation per due time, whoever asks
+// first; retired keys go.
+TYPED_TEST(StoreSuite, TicketKeysRotateOncePerDueTime) {
+  const SealedTicketKey k1{Bytes(16, 1), Bytes{0xA1}, 1000}, k2{Bytes(16, 2), Bytes{0xA2}, 1500},
+      k3{Bytes(16, 3), Bytes{0xA3}, 2000};
+  auto r = this->store_->rotate_ticket_key(k1, 0, 0);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->size(), 1u);
+  // Not due yet (k1 is newer than the due time): k2 is not added, k1 comes back.
+  r = this->store_->rotate_ticket_key(k2, 900, 0);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0], k1);
+  // Due, and k1 retired at the same time.
+  r = this->store_->rotate_ticket_key(k3, 1900, 1001);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0], k3);
+  this->reopen();
+  auto all = this->store_->ticket_keys();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0], k3);
+}
+
 TYPED_TEST(StoreSuite, SecurityEventsAreAnAuditTrail) {
   std::vector<SecurityEvent> events = {
       {100, EventKind::kRejectedEnvelope, "bad tag", "gw-1", "device dev-7 epoch 2 seq 99"},

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/file_io.h"
 #include "tls/test_fleet.h"
 
@@ -103,6 +105,64 @@ TEST(TicketKeyRingFile, KeysSurviveARestartAndTheFileIsPrivate) {
   clock.advance(std::chrono::seconds(400));  // past rotation + lifetime
   TicketKeyRing later(std::chrono::seconds(100), std::chrono::seconds(300), file, clock.now());
   EXPECT_FALSE(later.decryption_key(k.name, clock.now())) << "retired keys are not loaded";
+}
+
+// What a scaled cloud's fronts share (docs/scale-out.md, "Resumption"):
+// one rotates, the other adopts that key instead of making its own, and a
+// ticket name only the other has seen is found by reading the source again.
+struct MemorySource final : TicketKeySource {
+  std::deque<TicketKey> keys;
+  int loads = 0, rotations = 0;
+  bool down = false;
+  std::optional<std::deque<TicketKey>> load() override {
+    ++loads;
+    if (down) return std::nullopt;
+    return keys;
+  }
+  std::optional<std::deque<TicketKey>> rotate(const TicketKey& candidate, Clock::TimePoint due_before,
+                                              Clock::TimePoint retired_before) override {
+    if (down) return std::nullopt;
+    ++rotations;
+    std::erase_if(keys, [&](const TicketKey& k) { return k.created < retired_before; });
+    const bool fresh = std::any_of(keys.begin(), keys.end(), [&](const TicketKey& k) { return k.created >= due_before; });
+    if (!fresh) keys.push_front(candidate);
+    return keys;
+  }
+};
+
+TEST(TicketKeyRingShared, TwoServersRotateOnceAndOpenEachOthersTickets) {
+  ManualClock clock;
+  auto source = std::make_shared<MemorySource>();
+  TicketKeyRing a(std::chrono::seconds(100), std::chrono::seconds(300), source, clock.now());
+  TicketKeyRing b(std::chrono::seconds(100), std::chrono::seconds(300), source, clock.now());
+  const TicketKey ka = a.encryption_key(clock.now());
+  EXPECT_EQ(source->keys.size(), 1u);
+  // b has not looked since: a ticket sealed by a is found by reading again.
+  auto found = b.decryption_key(ka.name, clock.now() + std::chrono::seconds(2));
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->current);
+  // b's first encryption: a's key is not due, so b uses it.
+  EXPECT_EQ(b.encryption_key(clock.now()).name, ka.name);
+  EXPECT_EQ(source->keys.size(), 1u);
+  // Due: whichever rotates first makes the key, the other adopts it.
+  clock.advance(std::chrono::seconds(101));
+  const TicketKey kb = b.encryption_key(clock.now());
+  EXPECT_NE(kb.name, ka.name);
+  EXPECT_EQ(a.encryption_key(clock.now()).name, kb.name);
+  EXPECT_EQ(source->keys.size(), 2u);
+  EXPECT_TRUE(a.decryption_key(ka.name, clock.now())) << "the old key still opens its tickets";
+  // A made-up name reads the source at most once a second.
+  const int loads = source->loads;
+  std::array<std::uint8_t, 16> unknown{};
+  unknown.fill(0x5a);
+  for (int i = 0; i < 50; ++i) EXPECT_FALSE(a.decryption_key(unknown, clock.now()));
+  EXPECT_LE(source->loads - loads, 1);
+  // The source down: the ring rotates on its own rather than stop issuing tickets.
+  source->down = true;
+  clock.advance(std::chrono::seconds(101));
+  const TicketKey alone = a.encryption_key(clock.now());
+  EXPECT_NE(alone.name, kb.name);
+  EXPECT_TRUE(a.decryption_key(alone.name, clock.now()));
 }
 
 TEST(TicketKeyRingFile, CorruptOrFutureKeysAreIgnoredNotFatal) {

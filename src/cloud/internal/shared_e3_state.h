@@ -11,13 +11,17 @@
 // (device, epoch, sequence) makes them, whichever worker stores a reading.
 
 #include <filesystem>
+#include <deque>
+#include <optional>
 #include <span>
+#include <string_view>
 
 #include "common/bytes.h"
 #include "common/result.h"
 #include "crypto/aead.h"
 #include "e3/opener.h"
 #include "store/store.h"
+#include "tls/ticket_keys.h"
 
 namespace armored::cloud {
 
@@ -36,10 +40,16 @@ class SharedE3State {
   Status save(store::Store& store, const e3::Opener& opener, std::span<const Bytes> kids);
 
   // The sealed form, for tests: nonce || ciphertext || tag.
-  Bytes seal(ByteSpan kid, ByteSpan entry);
+  Bytes seal(ByteSpan kid, ByteSpan entry) { return seal_labeled(kEntryLabel, kid, entry); }
   Expected<Bytes> open_entry(ByteSpan kid, ByteSpan sealed) const;
 
+  // Other secrets the roles share under the same key (ticket keys), bound
+  // to a label and an id so one kind can never be passed off as another.
+  Bytes seal_labeled(std::string_view label, ByteSpan id, ByteSpan data);
+  std::optional<Bytes> open_labeled(std::string_view label, ByteSpan id, ByteSpan sealed) const;
+
  private:
+  static constexpr std::string_view kEntryLabel = "armored e3 state v1";
   explicit SharedE3State(crypto::AeadContext aead) : aead_(std::move(aead)) {}
   std::size_t restore(e3::Opener& opener, const std::vector<store::E3DeviceState>& entries, bool only_newer);
 
@@ -49,6 +59,24 @@ class SharedE3State {
 // The fronts' command sequence numbers (e3/state_store.h): each one from the
 // database, atomically, so two fronts never seal under one nonce. Used on
 // the network thread only, with a store connection of its own.
+// The fronts' TLS ticket keys in PostgreSQL (table tls_ticket_keys),
+// sealed under the shared state key: a gateway that moves to another front
+// resumes there. Called by the TLS ticket callbacks under the ring's lock,
+// so its store connection is used by one thread at a time.
+class SharedTicketKeys final : public tls::TicketKeySource {
+ public:
+  SharedTicketKeys(std::unique_ptr<store::Store> store, SharedE3State& sealer)
+      : store_(std::move(store)), sealer_(sealer) {}
+  std::optional<std::deque<tls::TicketKey>> load() override;
+  std::optional<std::deque<tls::TicketKey>> rotate(const tls::TicketKey& candidate, Clock::TimePoint due_before,
+                                                   Clock::TimePoint retired_before) override;
+
+ private:
+  std::optional<std::deque<tls::TicketKey>> open_all(const std::vector<store::SealedTicketKey>& rows);
+  std::unique_ptr<store::Store> store_;
+  SharedE3State& sealer_;
+};
+
 class SharedSequences final : public e3::StateStore {
  public:
   explicit SharedSequences(std::unique_ptr<store::Store> store) : store_(std::move(store)) {}

@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS e3_command_seq(
   epoch bigint NOT NULL,
   next_seq bigint NOT NULL,
   PRIMARY KEY(key_id, epoch));
+CREATE TABLE IF NOT EXISTS tls_ticket_keys(
+  name bytea PRIMARY KEY,
+  sealed bytea NOT NULL,
+  created bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS security_events(
   id bigserial PRIMARY KEY,
   at bigint NOT NULL,
