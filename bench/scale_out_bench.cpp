@@ -61,7 +61,7 @@ using testing::Subprocess;
 namespace {
 
 struct Args {
-  double seconds = 10;         // the fleet spools the backlog for this long
+  double seconds = 20;         // the fleet spools the backlog for this long
   std::size_t devices = 2000;  // wearables in the fleet (and in the PKI)
   double rate = 25000;         // readings/s the fleet offers while spooling
   std::vector<int> nodes{1, 3};
@@ -71,7 +71,7 @@ struct Args {
   double node_cores = 8;       // cores per node, for the projection
   double utilisation = 0.7;    // planned busy share of those cores
   bool single = true;          // also the single process (SQLite, PostgreSQL)
-  bool keep = false;
+  bool keep = false;  // keep the work dir and the PostgreSQL schemas
   std::string work;
 };
 
@@ -128,13 +128,33 @@ double cpu_of(const std::vector<pid_t>& pids) {
   return sum;
 }
 
+// Busy and total CPU seconds of the whole machine so far (/proc/stat): how
+// much of it the configuration measured had, on a shared machine.
+struct MachineCpu {
+  double busy = 0, total = 0;
+  static MachineCpu now() {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    double v[8] = {};
+    f >> cpu;
+    for (double& x : v) f >> x;
+    const double tck = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    MachineCpu m;
+    m.total = (v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) / tck;
+    m.busy = m.total - (v[3] + v[4]) / tck;  // all but idle and iowait
+    return m;
+  }
+};
+
 // ---------------------------------------------------------------------------
 // PostgreSQL: counting the stored readings and finding the server processes
 // that work for one configuration.
 
 class Pg {
  public:
-  Pg() : conn_(PQconnectdb((pg_dsn() + " application_name=scale_out_bench_counter").c_str())) {}
+  Pg() : conn_(PQconnectdb((pg_dsn() + " application_name=scale_out_bench_counter").c_str())) {
+    if (ok()) exec("SET client_min_messages = warning");  // no NOTICE for each table a DROP SCHEMA cascades to
+  }
   ~Pg() { PQfinish(conn_); }
   Pg(const Pg&) = delete;
   Pg& operator=(const Pg&) = delete;
@@ -215,6 +235,8 @@ struct Figures {
   std::vector<Role> roles;  // in print order
   std::int64_t js_messages = 0, redelivered = 0, epoch_waits = 0;
   bool ok = false;
+  double machine_busy = 0;  // CPU seconds the whole machine used during the drain
+  double cpu_window = 0;    // seconds between the two CPU samples (the drain, or up to 15 s more if it stalled)
   double cpu_of(const std::string& prefix) const {
     double s = 0;
     for (const auto& r : roles) {
@@ -256,7 +278,7 @@ struct Run {
     for (auto& w : workers) w->stop(10s);
     if (cloud) cloud->stop(10s);
     nats.reset();
-    if (setup.kind != Setup::Kind::kSqlite && pg.ok()) pg.exec("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+    if (setup.kind != Setup::Kind::kSqlite && pg.ok() && !a.keep) pg.exec("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
   }
 
   bool postgres() const { return setup.kind != Setup::Kind::kSqlite; }
@@ -393,6 +415,7 @@ struct Run {
     if (!start_cloud_side()) return f;
     f.roles = roles();
     for (auto& r : f.roles) r.cpu0 = cpu_of(r.pids);
+    const MachineCpu m0 = MachineCpu::now();
     const auto t0 = Steady::now();
     start_gateway();
     for (auto& r : f.roles) {
@@ -412,6 +435,8 @@ struct Run {
       if (!gateway->running()) break;
     }
     for (auto& r : f.roles) r.cpu = cpu_of(r.pids) - r.cpu0;
+    f.machine_busy = MachineCpu::now().busy - m0.busy;
+    f.cpu_window = std::chrono::duration<double>(Steady::now() - t0).count();
     const auto t1 = last.at;
     f.stored = last.rows;
     f.seconds = std::chrono::duration<double>(t1 - t0).count();
@@ -435,6 +460,12 @@ struct Run {
     const std::int64_t exact = postgres() ? pg.integer("SELECT count(*) FROM \"" + schema + "\".readings")
                                           : count_readings(dir / "cloud.db").rows;
     print(f, exact);
+    if (postgres()) {
+      // Why readings were refused, if any were (a complete drain refuses none).
+      const auto reasons = pg.column("SELECT reason || ' ' || count(*) FROM \"" + schema +
+                                     "\".security_events WHERE kind = 'rejected_envelope' GROUP BY reason ORDER BY 1");
+      for (const auto& r : reasons) std::printf("  refused envelopes: %s\n", r.c_str());
+    }
     return f;
   }
 
@@ -448,10 +479,15 @@ struct Run {
                   f.js_messages, static_cast<double>(f.stored) / static_cast<double>(f.js_messages), f.redelivered,
                   f.epoch_waits);
     }
+    double ours = 0;
+    for (const auto& r : f.roles) ours += r.cpu;
+    std::printf("  machine: %.2f of its %u cores busy during the drain, %.2f of them the processes below\n",
+                f.cpu_window > 0 ? f.machine_busy / f.cpu_window : 0, std::thread::hardware_concurrency(),
+                f.cpu_window > 0 ? ours / f.cpu_window : 0);
     for (const auto& r : f.roles) {
       const double us = f.stored > 0 ? r.cpu * 1e6 / static_cast<double>(f.stored) : 0;
       std::printf("    %-20s %7.2f CPU s  %4.0f%% of a core  %7.2f us/stored reading  (%zu process%s)\n", r.name.c_str(),
-                  r.cpu, f.seconds > 0 ? 100 * r.cpu / f.seconds : 0, us, r.pids.size(),
+                  r.cpu, f.cpu_window > 0 ? 100 * r.cpu / f.cpu_window : 0, us, r.pids.size(),
                   r.pids.size() == 1 ? "" : "es");
     }
     std::fflush(stdout);
