@@ -235,6 +235,12 @@ struct Figures {
   std::vector<Role> roles;  // in print order
   std::int64_t js_messages = 0, redelivered = 0, epoch_waits = 0;
   bool ok = false;
+  // Readings per JetStream message (one uplink PUBLISH): deliveries taken
+  // again count once.
+  double readings_per_message() const {
+    const auto distinct = js_messages - redelivered;
+    return distinct > 0 ? static_cast<double>(stored) / static_cast<double>(distinct) : 0;
+  }
   double machine_busy = 0;  // CPU seconds the whole machine used during the drain
   double cpu_window = 0;    // seconds between the two CPU samples (the drain, or up to 15 s more if it stalled)
   double cpu_of(const std::string& prefix) const {
@@ -474,10 +480,9 @@ struct Run {
                 " after the stop\n",
                 f.rate, f.stored, f.expected, f.seconds, f.ok ? "" : ", INCOMPLETE", exact);
     if (f.js_messages > 0) {
-      std::printf("  JetStream: %" PRId64 " messages taken by the workers (%.1f readings each), %" PRId64
-                  " redelivered, %" PRId64 " put back to wait for an announcement\n",
-                  f.js_messages, static_cast<double>(f.stored) / static_cast<double>(f.js_messages), f.redelivered,
-                  f.epoch_waits);
+      std::printf("  JetStream: %" PRId64 " messages taken by the workers, %" PRId64 " of them again (%" PRId64
+                  " put back to wait for an announcement); %.1f readings per message\n",
+                  f.js_messages, f.redelivered, f.epoch_waits, f.readings_per_message());
     }
     double ours = 0;
     for (const auto& r : f.roles) ours += r.cpu;
@@ -579,8 +584,7 @@ void print_projection(const Figures& f, const Args& a) {
   const double rates[] = {1e6 / 30, 1e7 / 30};
   std::printf("\nprojection from \"%s\" (%.1f readings per JetStream message; gateway batches of up to %d): cores at"
               " 100%% busy, and nodes of %.0f cores planned %.0f%% busy\n",
-              f.setup.label().c_str(),
-              f.js_messages > 0 ? static_cast<double>(f.stored) / static_cast<double>(f.js_messages) : 0.0, a.batch,
+              f.setup.label().c_str(), f.readings_per_message(), a.batch,
               a.node_cores, 100 * a.utilisation);
   std::printf("  %-22s %10s | %14s %8s | %14s %8s\n", "role", "us/reading", "1M dev: cores", "nodes", "10M dev: cores",
               "nodes");
