@@ -161,8 +161,12 @@ void IngestWorker::Impl::process(Deliveries batch) {
     Item it{std::shared_ptr<jetstream::Delivery>(std::move(d)), {}};
     const ByteSpan payload = it.delivery->data();
     std::vector<ByteSpan> messages;
+    // The limits Ingest::prepare() opens the batch with (a gateway sends up
+    // to 255 messages): with the library's default of 64, a larger batch
+    // was not looked into here, its readings never waited for their epoch's
+    // announcement and were refused as of an unknown epoch.
     if (e3::is_batch(payload)) {
-      if (auto b = e3::decode_batch(payload)) messages = std::move(*b);
+      if (auto b = e3::decode_batch(payload, IngestPolicy{}.batch)) messages = std::move(*b);
     } else {
       messages.push_back(payload);
     }
@@ -211,7 +215,7 @@ void IngestWorker::Impl::process(Deliveries batch) {
       std::vector<ByteSpan> messages;
       if (!it.waiting.empty()) {
         if (e3::is_batch(payload)) {
-          if (auto b = e3::decode_batch(payload)) messages = std::move(*b);
+          if (auto b = e3::decode_batch(payload, IngestPolicy{}.batch)) messages = std::move(*b);
         } else {
           messages.push_back(payload);
         }

@@ -64,7 +64,7 @@ class ScaleOutTest : public PipelineTest {
     for (const auto& u : nats_->urls()) servers += (servers.empty() ? "\"" : ", \"") + u + "\"";
     return "[cluster]\nrole = \"" + role + "\"\nnats = [" + servers + "]\nstream = \"" + stream_ +
            "\"\nreplicas = " + std::to_string(nats_->size() >= 3 ? 3 : 1) +
-           "\nack_wait_s = 5\nrequest_timeout_ms = 3000\n";
+           "\nack_wait_s = 5\nrequest_timeout_ms = 3000\n" + cluster_extra_;
   }
 
   // `name` ("front-1", "worker-2") names its state file and admin socket.
@@ -174,6 +174,7 @@ class ScaleOutTest : public PipelineTest {
   std::unique_ptr<NatsCluster> nats_;
   std::vector<int> front_ports_;
   std::vector<Process> fronts_, workers_;
+  std::string cluster_extra_;  // more [cluster] keys for every role
   int starts_ = 0;
 };
 
@@ -212,6 +213,30 @@ TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts
   ASSERT_TRUE(wait_pg_stored(f.readings, 60s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
   std::this_thread::sleep_for(1s);
   expect_every_reading_once("none (two fronts, two workers, commands across fronts)", f, device);
+  EXPECT_EQ(gateway->stop(), 0);
+}
+
+// A backlog the gateway spooled while no front was up leaves in full
+// batches (up to 255 readings per PUBLISH). With one message per fetch the
+// two workers alternate: the second takes readings whose epoch announcement
+// the first is still storing, and must wait for it, not refuse them as of
+// an unknown epoch (it once looked into batches of at most 64 messages only).
+TEST_F(ScaleOutTest, WorkersDrainingFullBatchesWaitForAnotherWorkersAnnouncements) {
+  start_nats(1);
+  make_pki(20);
+  cluster_extra_ = "fetch_batch = 1\n";
+  front_ports_ = {armored::testing::free_tcp_port()};  // nothing listens yet: the gateway spools
+  auto gateway = start_gateway_to_fronts();
+  auto fleet = start_fleet(20, 600, 6, gateway_udp_port_);  // 20 readings/s per device
+  auto f = finish_fleet(*fleet);
+  EXPECT_EQ(f.exit_code, 0);
+  ASSERT_GT(f.readings, 4 * 255) << "a backlog of several full batches";
+  workers_.push_back(start_worker(1));
+  workers_.push_back(start_worker(2));
+  fronts_.push_back(start_front(1));
+  ASSERT_TRUE(wait_pg_stored(f.readings, 90s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
+  std::this_thread::sleep_for(1s);
+  expect_every_reading_once("none (backlog drained by two workers, one message per fetch)", f);
   EXPECT_EQ(gateway->stop(), 0);
 }
 

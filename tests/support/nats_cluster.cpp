@@ -93,4 +93,9 @@ bool NatsCluster::running(int node) {
   return p && p->running();
 }
 
+pid_t NatsCluster::pid(int node) const {
+  const auto& p = nodes_[static_cast<std::size_t>(node)].process;
+  return p ? p->pid() : -1;
+}
+
 }  // namespace armored::testing

@@ -32,6 +32,8 @@ class NatsCluster {
   void thaw(int node);      // SIGCONT
   bool start(int node);     // (again) on the same ports and store; true once it accepts connections
   bool running(int node);
+  // The node's nats-server process id (-1 when not running), for CPU accounting.
+  pid_t pid(int node) const;
 
  private:
   struct Node {
