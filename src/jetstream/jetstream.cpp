@@ -65,8 +65,10 @@ class Connection {
   ~Connection() {
     if (js_) jsCtx_Destroy(js_);
     if (nc_) {
-      natsConnection_Close(nc_);
+      natsConnection_Close(nc_);  // the closed callback frees state_
       natsConnection_Destroy(nc_);
+    } else {
+      delete state_;  // never connected: no callback will come
     }
     if (opts_) natsOptions_Destroy(opts_);
     std::lock_guard lk(library_mu);
@@ -88,8 +90,12 @@ class Connection {
     // within about 3 s, and the client moves to another node.
     if (s == NATS_OK) s = natsOptions_SetPingInterval(opts_, 1000);
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts_, 2);
-    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts_, &Connection::on_disconnected, this);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts_, &Connection::on_reconnected, this);
+    // The callbacks get `state_`, not `this`: libnats may deliver the last
+    // of them (disconnected, closed) on its own thread after this object is
+    // gone, so the state lives until the closed callback, always the last.
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts_, &Connection::on_disconnected, state_);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts_, &Connection::on_reconnected, state_);
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts_, &Connection::on_closed, state_);
     if (s == NATS_OK && !o.ca_file.empty()) {
       s = natsOptions_SetSecure(opts_, true);
       if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts_, o.ca_file.c_str());
@@ -110,7 +116,7 @@ class Connection {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
-    connected_ = true;
+    state_->connected = true;
     jsOptions jo;
     jsOptions_Init(&jo);
     if (js_options) jo = *js_options;
@@ -170,7 +176,7 @@ class Connection {
   ConnectionStats stats() const {
     ConnectionStats out;
     out.connected = natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
-    out.reconnects = reconnects_.load();
+    out.reconnects = state_->reconnects.load();
     char url[256] = {};
     if (natsConnection_GetConnectedUrl(nc_, url, sizeof url) == NATS_OK) out.server = url;
     return out;
@@ -180,19 +186,23 @@ class Connection {
   natsConnection* nats() const { return nc_; }
 
  private:
-  static void on_disconnected(natsConnection*, void* self) { static_cast<Connection*>(self)->connected_ = false; }
-  static void on_reconnected(natsConnection*, void* self) {
-    auto* c = static_cast<Connection*>(self);
-    c->connected_ = true;
-    ++c->reconnects_;
+  struct State {
+    std::atomic<bool> connected{false};
+    std::atomic<std::uint64_t> reconnects{0};
+  };
+  static void on_disconnected(natsConnection*, void* state) { static_cast<State*>(state)->connected = false; }
+  static void on_reconnected(natsConnection*, void* state) {
+    auto* st = static_cast<State*>(state);
+    st->connected = true;
+    ++st->reconnects;
   }
+  static void on_closed(natsConnection*, void* state) { delete static_cast<State*>(state); }
 
   natsOptions* opts_ = nullptr;
   std::chrono::milliseconds patience_{30000};
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
-  std::atomic<bool> connected_{false};
-  std::atomic<std::uint64_t> reconnects_{0};
+  State* state_ = new State;  // freed by on_closed (or the destructor, if never connected)
 };
 
 // --- Publisher ---------------------------------------------------------------
