@@ -47,6 +47,10 @@ void add_cloud(CLI::App& app, Context& ctx) {
       auto worker = cloud::IngestWorker::create(*config, clock);
       if (!worker) throw Failure(worker.error());
       std::cout << "armored cloud worker consuming " << config->cluster.nats.stream << std::endl;
+      if (auto port = (*worker)->metrics_port()) {
+        std::cout << "armored cloud worker metrics on http://" << config->metrics.address << ":" << *port << "/metrics"
+                  << std::endl;
+      }
       ctx.exit_code = (*worker)->run();
       const auto s = (*worker)->status();
       std::cout << "armored cloud worker stopped: " << s.messages << " messages (" << s.redeliveries

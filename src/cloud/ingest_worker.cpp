@@ -19,6 +19,7 @@
 #include "cloud/internal/store_writer.h"
 #include "common/hex.h"
 #include "e3/batch.h"
+#include "metrics/metrics.h"
 #include "e3/wire.h"
 #include "jetstream/jetstream.h"
 #include "provision/registry.h"
@@ -65,6 +66,7 @@ struct IngestWorker::Impl {
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<jetstream::Consumer> consumer;
   std::unique_ptr<jetstream::Bus> bus;  // replies to commands, to the fronts
+  std::unique_ptr<metrics::Endpoint> metrics_endpoint;  // [metrics], when a port is set
   std::atomic<bool> stopping{false};
 
   // Rows durable, from the storage thread: marked in the opener's replay
@@ -82,7 +84,37 @@ struct IngestWorker::Impl {
   void mark_durable();
   bool epoch_ahead(ByteSpan kid, std::uint8_t epoch_id) const;
   void log_status(const WorkerStatus& now, const WorkerStatus& before, double seconds) const;
+  WorkerStatus snapshot() const;
 };
+
+// The worker's Prometheus families (docs/operations.md, "Metrics").
+void add_worker_families(metrics::Families& out, const WorkerStatus& s) {
+  using metrics::add_counter;
+  using metrics::add_gauge;
+  auto d = [](std::uint64_t v) { return static_cast<double>(v); };
+  add_counter(out, "armored_worker_messages_total", "JetStream messages taken (one uplink PUBLISH each).", d(s.messages));
+  add_counter(out, "armored_worker_redeliveries_total", "Of them, delivered before (to this worker or another).",
+              d(s.redeliveries));
+  add_counter(out, "armored_worker_acknowledged_total", "Messages acknowledged to JetStream after their commit.",
+              d(s.acknowledged));
+  add_counter(out, "armored_worker_envelopes_total", "E3 messages in the messages taken.", d(s.envelopes));
+  add_counter(out, "armored_worker_readings_stored_total", "Readings committed to PostgreSQL.", d(s.readings_stored));
+  add_counter(out, "armored_worker_duplicates_total", "Readings found stored already (dropped by the key).",
+              d(s.duplicates));
+  add_counter(out, "armored_worker_rejected_total", "E3 messages refused (audited).", d(s.rejected));
+  add_counter(out, "armored_worker_announcements_total", "New epochs accepted and written to the shared state.",
+              d(s.announcements));
+  add_counter(out, "armored_worker_epoch_waits_total",
+              "Messages put back to wait for another worker's announcement.", d(s.epoch_waits));
+  add_counter(out, "armored_worker_state_refreshes_total", "Device entries read again from the shared E3 state.",
+              d(s.state_refreshes));
+  add_counter(out, "armored_worker_commits_total", "Storage commits.", d(s.commits));
+  add_counter(out, "armored_worker_storage_failures_total", "Failed commit attempts (each retried).",
+              d(s.storage_failures));
+  add_gauge(out, "armored_worker_storage_failing", "1 while commits fail; nothing is acknowledged meanwhile.",
+            s.storage_failing ? 1 : 0);
+  add_gauge(out, "armored_worker_nats_connected", "1 while connected to a NATS server.", s.nats_connected ? 1 : 0);
+}
 
 Status IngestWorker::Impl::load() {
   auto reg = provision::load_registry(config.e3_dir);
@@ -124,6 +156,20 @@ Status IngestWorker::Impl::load() {
   auto b = jetstream::Bus::connect(jo);
   if (!b) return unexpected(b.error());
   bus = std::move(*b);
+  if (config.metrics.enabled) {
+    // Scrapes run on the endpoint's thread; the counters are behind status_mu.
+    auto e = metrics::Endpoint::start(
+        config.metrics.endpoint(),
+        [this] {
+          metrics::Families out;
+          add_worker_families(out, snapshot());
+          metrics::add_process_families(out);
+          return out;
+        },
+        nullptr);
+    if (!e) return unexpected(e.error());
+    metrics_endpoint = std::move(*e);
+  }
   spdlog::info("cloud worker: {} devices enrolled, {} with shared E3 state; consuming {} from {}",
                registry->devices.size(), *loaded, jo.stream, consumer->stats().server);
   return {};
@@ -363,6 +409,7 @@ int IngestWorker::run() {
   i.mark_durable();
   const bool failing = i.writer->stats().failing;
   const WorkerStatus s = status();
+  i.metrics_endpoint.reset();  // no scrape reads the writer from here on
   i.writer.reset();  // gives up what it could not store; those messages come back
   signal_io.stop();
   signal_thread.join();
@@ -373,22 +420,29 @@ int IngestWorker::run() {
 
 void IngestWorker::stop() { impl_->stopping = true; }
 
-WorkerStatus IngestWorker::status() const {
+WorkerStatus IngestWorker::Impl::snapshot() const {
   WorkerStatus s;
   {
-    std::lock_guard lk(impl_->status_mu);
-    s = impl_->counts;
+    std::lock_guard lk(status_mu);
+    s = counts;
   }
-  if (impl_->writer) {
-    const auto ws = impl_->writer->stats();
+  if (writer) {
+    const auto ws = writer->stats();
     s.readings_stored = ws.inserted;
     s.duplicates = ws.duplicates;
     s.commits = ws.commits;
     s.storage_failures = ws.failures;
     s.storage_failing = ws.failing;
   }
-  if (impl_->consumer) s.nats_connected = impl_->consumer->stats().connected;
+  if (consumer) s.nats_connected = consumer->stats().connected;
   return s;
+}
+
+WorkerStatus IngestWorker::status() const { return impl_->snapshot(); }
+
+std::optional<std::uint16_t> IngestWorker::metrics_port() const {
+  if (!impl_->metrics_endpoint) return std::nullopt;
+  return impl_->metrics_endpoint->port();
 }
 
 }  // namespace armored::cloud

@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "cloud/config.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "metrics/metrics.h"
 
 namespace armored::cloud {
 
@@ -29,6 +31,10 @@ struct WorkerStatus {
   bool nats_connected = false;
 };
 
+// The worker's Prometheus families ([metrics] in its config): counters of
+// the messages and readings above, storage and NATS health.
+void add_worker_families(metrics::Families& out, const WorkerStatus& s);
+
 class IngestWorker {
  public:
   // Loads the registry and the shared E3 state and connects to JetStream
@@ -41,6 +47,8 @@ class IngestWorker {
   int run();
   void stop();  // thread-safe
   WorkerStatus status() const;  // thread-safe
+  // Where [metrics] listens (nullopt: off).
+  std::optional<std::uint16_t> metrics_port() const;
 
   struct Impl;
 

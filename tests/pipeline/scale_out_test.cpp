@@ -100,17 +100,22 @@ class ScaleOutTest : public PipelineTest {
     return p;
   }
 
-  Process start_worker(int n) {
+  // `metrics`: with [metrics] on a free port (worker_metrics_port_ once it is up).
+  Process start_worker(int n, bool metrics = false) {
     const std::string cfg = "worker-" + std::to_string(n) + ".toml";
-    std::ofstream(dir() / cfg) << role_config("worker", 0, "worker-" + std::to_string(n));
+    std::ofstream(dir() / cfg) << role_config("worker", 0, "worker-" + std::to_string(n))
+                               << (metrics ? "[metrics]\nport = 0\n" : "");
     const std::string tag = "worker" + std::to_string(n) + "-" + std::to_string(++starts_);
     Subprocess::Options o;
     o.cwd = dir();
     o.stdout_path = dir() / (tag + ".out");
     o.stderr_path = dir() / (tag + ".err");
     auto p = std::make_unique<Subprocess>(armored({"cloud", "--config", cfg}), o);
-    auto out = wait_for_text(o.stdout_path, "worker consuming", 40s);
+    auto out = wait_for_text(o.stdout_path, metrics ? "/metrics" : "worker consuming", 40s);
     EXPECT_NE(out.find("worker consuming"), std::string::npos) << slurp(o.stderr_path);
+    std::smatch m;
+    static const std::regex port_re("metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics");
+    if (metrics && std::regex_search(out, m, port_re)) worker_metrics_port_ = std::stoi(m[1]);
     return p;
   }
 
@@ -176,6 +181,7 @@ class ScaleOutTest : public PipelineTest {
   std::vector<Process> fronts_, workers_;
   std::string cluster_extra_;  // more [cluster] keys for every role
   int starts_ = 0;
+  int worker_metrics_port_ = 0;
 };
 
 // One front carries the gateway; a command sent through the other front
@@ -186,8 +192,9 @@ TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts
   make_pki(12);
   fronts_.push_back(start_front(1));
   fronts_.push_back(start_front(2));
-  workers_.push_back(start_worker(1));
+  workers_.push_back(start_worker(1, /*metrics=*/true));
   workers_.push_back(start_worker(2));
+  ASSERT_GT(worker_metrics_port_, 0);
   auto gateway = start_gateway_to_fronts();
   auto fleet = start_fleet(12, 120, 14, gateway_udp_port_);
   ASSERT_TRUE(wait_pg_stored(24, 30s));
@@ -213,6 +220,15 @@ TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts
   ASSERT_TRUE(wait_pg_stored(f.readings, 60s)) << pg_int("SELECT count(*) FROM readings") << " of " << f.readings;
   std::this_thread::sleep_for(1s);
   expect_every_reading_once("none (two fronts, two workers, commands across fronts)", f, device);
+  // The worker's metrics: a real page promtool accepts, counting what it stored.
+  auto page = run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(worker_metrics_port_) + "/metrics"}, 10s);
+  ASSERT_EQ(page.exit_code, 0) << page.err;
+  EXPECT_NE(page.out.find("armored_worker_readings_stored_total"), std::string::npos) << page.out;
+  std::smatch stored;
+  ASSERT_TRUE(std::regex_search(page.out, stored, std::regex("armored_worker_messages_total (\\d+)"))) << page.out;
+  EXPECT_GT(std::stoll(stored[1]), 0);
+  auto lint = run({"promtool", "check", "metrics"}, 20s, page.out);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
   EXPECT_EQ(gateway->stop(), 0);
 }
 
