@@ -100,6 +100,15 @@ void add_cloud_families(metrics::Families& out, const CloudStatus& s) {
     add_counter(out, "armored_cloud_broker_connect_failures_total", "Failed connections to the broker.",
                 d(s.broker_connect_failures));
   }
+  if (s.front) {
+    add_counter(out, "armored_cloud_jetstream_published_total",
+                "Uplink PUBLISHes JetStream stored (each then acknowledged to its sender).", d(s.jetstream_published));
+    add_counter(out, "armored_cloud_jetstream_retries_total", "Publishes to JetStream tried again after a failure.",
+                d(s.jetstream_retries));
+    add_gauge(out, "armored_cloud_jetstream_waiting_messages", "Uplink PUBLISHes waiting for JetStream to store them.",
+              d(s.jetstream_waiting));
+    add_gauge(out, "armored_cloud_nats_connected", "1 while connected to a NATS server.", s.nats_connected ? 1 : 0);
+  }
   if (s.crl_age_seconds >= 0) {
     add_gauge(out, "armored_cloud_crl_age_seconds", "Time since the loaded CRL's lastUpdate.", s.crl_age_seconds);
   }

@@ -1139,6 +1139,13 @@ CloudStatus CloudServer::Impl::snapshot() const {
     s.broker_messages = bs.messages;
     s.broker_connect_failures = bs.connect_failures;
   }
+  if (log) {
+    s.front = true;
+    s.jetstream_published = log_published;
+    s.jetstream_retries = log_retries;
+    s.jetstream_waiting = log_inflight;
+    s.nats_connected = log->stats().connected;
+  }
   return s;
 }
 
@@ -1288,6 +1295,10 @@ std::string format_status(const CloudStatus& s, const CloudStatus& b, double sec
   if (s.audit_events_summarized + s.audit_rows_not_stored > 0) {
     line += fmt::format("; audit events summarized {}, rows not stored (disk reserve) {}", s.audit_events_summarized,
                         s.audit_rows_not_stored);
+  }
+  if (s.front) {
+    line += fmt::format("; JetStream: {} stored, {} retried, {} waiting{}", s.jetstream_published, s.jetstream_retries,
+                        s.jetstream_waiting, s.nats_connected ? "" : ", NATS DISCONNECTED");
   }
   if (s.broker_enabled) {
     line += fmt::format("; broker {}, {} messages, {} connect failures",

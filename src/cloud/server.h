@@ -57,6 +57,12 @@ struct CloudStatus {
   // with a hole, as `armored report gaps` counts them; refreshed about once
   // a minute (-1: not counted yet).
   std::int64_t gap_readings = -1, gap_series = -1;
+  // A front of a scaled cloud ([cluster] role = "front"): uplink PUBLISHes
+  // JetStream stored (then acknowledged), publishes retried, and those
+  // waiting for JetStream now.
+  bool front = false;
+  std::uint64_t jetstream_published = 0, jetstream_retries = 0, jetstream_waiting = 0;
+  bool nats_connected = false;
 };
 
 class CloudServer {

@@ -81,11 +81,13 @@ class ScaleOutTest : public PipelineTest {
   }
 
   // Front `n` (1-based), on its own port (0 the first time, then the same).
-  Process start_front(int n) {
+  // `metrics`: with [metrics] on a free port (front_metrics_port_ once it is up).
+  Process start_front(int n, bool metrics = false) {
     if (front_ports_.size() < static_cast<std::size_t>(n)) front_ports_.resize(static_cast<std::size_t>(n), 0);
     int& port = front_ports_[static_cast<std::size_t>(n - 1)];
     const std::string cfg = "front-" + std::to_string(n) + ".toml";
-    std::ofstream(dir() / cfg) << role_config("front", port, "front-" + std::to_string(n));
+    std::ofstream(dir() / cfg) << role_config("front", port, "front-" + std::to_string(n))
+                               << (metrics ? "[metrics]\nport = 0\n" : "");
     const std::string tag = "front" + std::to_string(n) + "-" + std::to_string(++starts_);
     Subprocess::Options o;
     o.cwd = dir();
@@ -97,6 +99,11 @@ class ScaleOutTest : public PipelineTest {
     static const std::regex port_re("listening on 127\\.0\\.0\\.1:(\\d+)");
     EXPECT_TRUE(std::regex_search(out, m, port_re)) << out << slurp(o.stderr_path);
     if (!m.empty()) port = std::stoi(m[1]);
+    static const std::regex metrics_re("metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics");
+    if (metrics) {
+      out = wait_for_text(o.stdout_path, "/metrics", 10s);
+      if (std::regex_search(out, m, metrics_re)) front_metrics_port_ = std::stoi(m[1]);
+    }
     return p;
   }
 
@@ -182,6 +189,7 @@ class ScaleOutTest : public PipelineTest {
   std::string cluster_extra_;  // more [cluster] keys for every role
   int starts_ = 0;
   int worker_metrics_port_ = 0;
+  int front_metrics_port_ = 0;
 };
 
 // One front carries the gateway; a command sent through the other front
@@ -190,9 +198,10 @@ class ScaleOutTest : public PipelineTest {
 TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts) {
   start_nats(1);
   make_pki(12);
-  fronts_.push_back(start_front(1));
+  fronts_.push_back(start_front(1, /*metrics=*/true));
   fronts_.push_back(start_front(2));
   workers_.push_back(start_worker(1, /*metrics=*/true));
+  ASSERT_GT(front_metrics_port_, 0);
   workers_.push_back(start_worker(2));
   ASSERT_GT(worker_metrics_port_, 0);
   auto gateway = start_gateway_to_fronts();
@@ -229,6 +238,15 @@ TEST_F(ScaleOutTest, FrontsAndWorkersStoreEveryReadingOnceAndCommandsCrossFronts
   EXPECT_GT(std::stoll(stored[1]), 0);
   auto lint = run({"promtool", "check", "metrics"}, 20s, page.out);
   EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+  // The front that carried the gateway: what JetStream stored for it.
+  auto front_page = run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(front_metrics_port_) + "/metrics"}, 10s);
+  ASSERT_EQ(front_page.exit_code, 0) << front_page.err;
+  std::smatch published;
+  ASSERT_TRUE(std::regex_search(front_page.out, published,
+                                std::regex("armored_cloud_jetstream_published_total (\\d+)")))
+      << front_page.out;
+  EXPECT_GT(std::stoll(published[1]), 0);
+  EXPECT_NE(front_page.out.find("armored_cloud_nats_connected 1"), std::string::npos);
   EXPECT_EQ(gateway->stop(), 0);
 }
 
