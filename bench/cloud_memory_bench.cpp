@@ -18,13 +18,12 @@
 //
 // Shortcuts, so that 1,000,000 devices take minutes and not hours:
 //   - identity keys: --keys distinct P-256 keys (default 64) shared
-//     round-robin by the devices; each device still gets its own parsed
-//     key object, as the cloud builds one per certificate. The cloud reads
-//     <pki>/device/<id>.crt per device: with --pki DIR (an `armored pki
-//     fleet` directory) the keys are those of DIR's first --keys devices
-//     and every device's certificate is read from its file and parsed, as
-//     the cloud does (the files warm in the page cache); without it the
-//     keys are fresh and parsed from PEM public keys held in memory.
+//     round-robin by the devices. The cloud reads <pki>/device/<id>.crt per
+//     device: with --pki DIR (an `armored pki fleet` directory) the keys are
+//     those of DIR's first --keys devices and every device's certificate is
+//     read from its file and handled as the cloud does (the files warm in
+//     the page cache, so disk reads are not counted); without it the keys
+//     are fresh and parsed per device from PEM public keys held in memory.
 //   - epochs: --templates devices (default 2,000) announce for real (signed,
 //     verified, ECDH) in the setup process; every other device's state entry
 //     is a copy of a template's with its kid written in. Restoring derives
@@ -59,6 +58,7 @@
 #include "crypto/ec.h"
 #include "e3/announcement.h"
 #include "e3/e3.h"
+#include "pki/pki.h"
 #include "provision/registry.h"
 #include "store/stored_index.h"
 
@@ -280,11 +280,14 @@ int measure(const fs::path& dir, std::size_t n, const Args& a) {
   auto opener = e3::Opener::create(opener_config(), cloud, clock, nullptr).value();
   std::size_t i = 0;
   for (const auto& d : registry->devices) {
-    // As CloudServer::Impl::load(): the certificate file read and parsed per device.
-    auto pub = certs.empty() ? crypto::EcPublicKey::from_pem(pems[i % pems.size()])
-                             : crypto::EcPublicKey::from_pem(read_text_file(certs[i % certs.size()], 64 * 1024).value());
-    ++i;
-    if (!pub || !opener.add_device({d.kid, d.device_id, *pub})) return 1;
+    if (certs.empty()) {
+      auto pub = crypto::EcPublicKey::from_pem(pems[i++ % pems.size()]);
+      if (!pub || !opener.add_device({d.kid, d.device_id, *pub})) return 1;
+      continue;
+    }
+    // As CloudServer::Impl::load(): each device's certificate file read, its key's point taken.
+    auto point = pki::certificate_p256_point(read_text_file(certs[i++ % certs.size()], 64 * 1024).value());
+    if (!point || !opener.add_device(d.kid, d.device_id, *point)) return 1;
   }
   const double t_keys = seconds_since(t);
   t = Steady::now();
