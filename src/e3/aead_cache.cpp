@@ -34,7 +34,7 @@ std::uint32_t AeadCache::take_entry() {
   return i;
 }
 
-const crypto::AeadContext* AeadCache::get(Ref& ref_, const EpochMaterial& m, MessageType direction) {
+const crypto::AeadContext* AeadCache::get_slow(Ref& ref_, const EpochMaterial& m, MessageType direction) {
   const int d = direction == MessageType::kUplink ? 0 : 1;
   std::uint32_t i = ref_.index;
   if (i < entries_.size() && ref_.tag != 0 && entries_[i].tag == ref_.tag) {

@@ -34,8 +34,22 @@ class AeadCache {
   explicit AeadCache(std::size_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {}
 
   // The context of `m` for `direction`, keyed on a miss. Null if keying
-  // failed (OpenSSL out of memory); ref_ then refers to nothing.
-  const crypto::AeadContext* get(Ref& ref_, const EpochMaterial& m, MessageType direction);
+  // failed (OpenSSL out of memory); ref_ then refers to nothing. The hit is
+  // inline: it is on the path of every envelope.
+  const crypto::AeadContext* get(Ref& ref_, const EpochMaterial& m, MessageType direction) {
+    const int d = direction == MessageType::kUplink ? 0 : 1;
+    if (ref_.index < entries_.size()) {
+      Entry& e = entries_[ref_.index];
+      if (e.tag == ref_.tag && e.keyed[d]) {
+        if (ref_.index != head_) {
+          unlink(ref_.index);
+          push_front(ref_.index);
+        }
+        return &*e.ctx[d];
+      }
+    }
+    return get_slow(ref_, m, direction);
+  }
   // The epoch behind ref_ is gone: its contexts are freed (and its keys
   // with them) if the entry is still its own.
   void forget(Ref& ref_);
@@ -51,6 +65,7 @@ class AeadCache {
     std::optional<crypto::AeadContext> ctx[2];  // uplink (open), downlink (seal)
     bool keyed[2] = {false, false};             // for the epoch of `tag`
   };
+  const crypto::AeadContext* get_slow(Ref& ref_, const EpochMaterial& m, MessageType direction);
   void unlink(std::uint32_t i);
   void push_front(std::uint32_t i);
   std::uint32_t take_entry();
