@@ -471,12 +471,26 @@ RunFigures run_size(const fs::path& root, std::size_t devices, const std::string
   std::printf("\n  -- drain: fleet offering %.0f readings/s with the cloud stopped, then the cloud restarted\n",
               a.rates.back());
   p.start_fleet(devices, a.rates.back(), 3 * a.seconds + 600);
-  std::this_thread::sleep_for(5s);  // the fleet loads its keys
+  // The fleet loads its keys and announces an epoch per device before its
+  // first reading: at 100,000 devices that takes longer than the cloud's
+  // down time, so a fixed wait here stopped the fleet before it had sent
+  // anything and the drain had nothing to store. Wait until readings flow.
+  {
+    const Count at_start = count_readings(db);
+    const auto until = Steady::now() + 600s;
+    while (Steady::now() < until && p.fleet->running() &&
+           count_readings(db).rows < at_start.rows + static_cast<std::int64_t>(devices) / 2) {
+      std::this_thread::sleep_for(200ms);
+    }
+  }
   p.cloud->stop(15s);
+  const auto spooled_down0 = gateway_spooled(p.dir / "gateway.err");
   std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
   p.fleet->signal(SIGKILL);
   (void)p.fleet->wait(5s);
   std::this_thread::sleep_for(1s);  // the gateway answers its last datagrams
+  std::printf("  the gateway spooled %.0f readings while the cloud was down\n",
+              static_cast<double>(gateway_spooled(p.dir / "gateway.err") - spooled_down0));
   const Count before = count_readings(db);
   if (!p.start_cloud()) {
     std::printf("  cloud did not restart\n");

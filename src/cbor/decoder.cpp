@@ -140,6 +140,7 @@ class Parser {
   }
 
   bool at_end() const { return r_.empty(); }
+  std::size_t position() const { return r_.position(); }
 
  private:
   Result<Item, DecodeError> simple(std::uint8_t ai, std::size_t start) {
@@ -181,6 +182,33 @@ Result<Item, DecodeError> decode(ByteSpan data, const Limits& limits) {
   if (!item) return item;
   if (!p.at_end()) return unexpected(DecodeError::kTrailingBytes);
   return item;
+}
+
+Result<Item, DecodeError> decode_prefix(ByteSpan data, std::size_t& consumed_, const Limits& limits) {
+  Parser p(data, limits);
+  auto item = p.item(0);
+  consumed_ = item ? p.position() : 0;
+  return item;
+}
+
+Result<std::uint64_t, DecodeError> decode_array_head(ByteSpan data, std::size_t& consumed_) {
+  consumed_ = 0;
+  ByteReader r(data);
+  std::uint8_t ib = 0;
+  if (!r.read_u8(ib)) return unexpected(DecodeError::kTruncated);
+  const std::uint8_t ai = ib & 0x1f;
+  if ((ib >> 5) != 4) return unexpected(DecodeError::kUnsupported);
+  if (ai == 31) return unexpected(DecodeError::kIndefinite);
+  if (ai >= 28) return unexpected(DecodeError::kUnsupported);
+  std::uint64_t count = ai;
+  if (ai >= 24) {
+    const std::size_t n = std::size_t{1} << (ai - 24);
+    if (!r.read_uint_be(n, count)) return unexpected(DecodeError::kTruncated);
+    const std::uint64_t min = ai == 24 ? 24 : ai == 25 ? 0x100 : ai == 26 ? 0x10000 : 0x100000000ull;
+    if (count < min) return unexpected(DecodeError::kNonMinimal);
+  }
+  consumed_ = r.position();
+  return count;
 }
 
 }  // namespace armored::cbor

@@ -64,4 +64,13 @@ struct Item {
 // spans point into `data`, which must outlive the result.
 Result<Item, DecodeError> decode(ByteSpan data, const Limits& limits = {});
 
+// For reading a long array one element at a time (a decoded item costs
+// about 90 bytes, so a state of millions of items is not decoded whole):
+// Decodes the first item of `data` as decode() does, leaving what follows
+// it; consumed_ is set to the item's encoded size.
+Result<Item, DecodeError> decode_prefix(ByteSpan data, std::size_t& consumed_, const Limits& limits = {});
+// Reads the head of a definite-length array at the start of `data`: its
+// element count, with consumed_ set to the head's size. Errors as decode().
+Result<std::uint64_t, DecodeError> decode_array_head(ByteSpan data, std::size_t& consumed_);
+
 }  // namespace armored::cbor

@@ -2,6 +2,7 @@
 
 #include "common/file_io.h"
 #include "crypto/ec.h"
+#include "pki/pki.h"
 
 namespace armored::cloud {
 
@@ -21,9 +22,12 @@ Expected<e3::Opener> load_opener(const CloudConfig& config, const provision::Reg
     const std::filesystem::path cert = config.pki_dir / "device" / (d.device_id + ".crt");
     auto pem = read_text_file(cert, 64 * 1024);
     if (!pem) return unexpected(pem.error());
-    auto pub = crypto::EcPublicKey::from_pem(*pem);
-    if (!pub) return fail(cert.string() + ": no P-256 public key in the certificate");
-    if (auto a = opener->add_device({d.kid, d.device_id, *pub}); !a) {
+    // The key's point, not an OpenSSL key: a million X.509 parses take
+    // minutes (docs/pipeline.md, "The cloud's memory"). The point is
+    // checked on the curve when an announcement is verified.
+    auto point = pki::certificate_p256_point(*pem);
+    if (!point) return fail(cert.string() + ": no P-256 public key in the certificate: " + point.error().message);
+    if (auto a = opener->add_device(d.kid, d.device_id, *point); !a) {
       return fail("device " + d.device_id, a.error());
     }
   }

@@ -20,7 +20,9 @@ constexpr std::uint8_t kMagic[8] = {'A', 'R', 'M', 'E', '3', 'S', 'T', '1'};
 // Journal entry: length (u32 BE) of the device entry, generation (u64 BE), entry.
 constexpr std::size_t kEntryHeader = 12;
 constexpr std::size_t kMaxEntry = 64u << 10;
-constexpr std::size_t kMaxFile = 256u << 20;
+// A device costs about 0.3 KiB per epoch held in the snapshot: room for
+// 1,000,000 devices holding two epochs each (docs/e3-protocol.md section 8).
+constexpr std::size_t kMaxFile = 1u << 30;
 // The journal may grow to the snapshot's size (at least this) before compaction.
 constexpr std::uint64_t kMinJournalBeforeCompaction = 1u << 20;
 
@@ -64,6 +66,22 @@ Status append_durably(const fs::path& path, ByteSpan data) {
   return {};
 }
 
+// Calls f(generation, entry) for each journal entry in file order; returns
+// true if the file ends in a partial entry (a crash during its append).
+template <typename F>
+bool for_each_entry(ByteSpan file, F&& f) {
+  std::size_t off = 0;
+  while (off < file.size()) {
+    if (file.size() - off < kEntryHeader) return true;
+    const std::size_t len = get_be(file.data() + off, 4);
+    const std::uint64_t gen = get_be(file.data() + off + 4, 8);
+    if (len > kMaxEntry || file.size() - off - kEntryHeader < len || gen == 0) return true;
+    f(gen, file.subspan(off + kEntryHeader, len));
+    off += kEntryHeader + len;
+  }
+  return false;
+}
+
 Bytes encode_entries(std::span<const E3StateUpdate> updates, std::uint64_t after) {
   Bytes out;
   for (const auto& u : updates) {
@@ -99,22 +117,9 @@ Status E3StateFile::load(e3::Opener& opener) {
   if (fs::exists(journal_path(), ec)) {
     auto file = read_file(journal_path(), kMaxFile);
     if (!file) return unexpected(file.error());
-    std::size_t off = 0;
-    while (off < file->size()) {
-      if (file->size() - off < kEntryHeader) {
-        torn = true;
-        break;
-      }
-      const std::size_t len = get_be(file->data() + off, 4);
-      const std::uint64_t gen = get_be(file->data() + off + 4, 8);
-      if (len > kMaxEntry || file->size() - off - kEntryHeader < len || gen == 0) {
-        torn = true;
-        break;
-      }
-      const auto* p = file->data() + off + kEntryHeader;
-      entries.push_back({gen, Bytes(p, p + len)});
-      off += kEntryHeader + len;
-    }
+    torn = for_each_entry(*file, [&](std::uint64_t gen, ByteSpan e) {
+      entries.push_back({gen, Bytes(e.begin(), e.end())});
+    });
   }
   // Apply in the order the entries were taken; older than the snapshot: already in it.
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -165,10 +170,20 @@ Status E3StateFile::write_locked(std::uint64_t generation, ByteSpan state) {
   snapshot_bytes_ = file.size();
   // Entries the snapshot contains are dropped; newer ones are kept. Safe in
   // either crash order: load() ignores entries older than the snapshot.
-  std::erase_if(journal_, [&](const Entry& e) { return e.generation <= generation; });
-  std::vector<E3StateUpdate> keep;
-  for (auto& e : journal_) keep.push_back({std::make_shared<const Bytes>(e.bytes), e.generation, false});
-  Bytes rest = encode_entries(keep, 0);
+  // Read back from the file rather than mirrored in memory: the journal
+  // grows to the snapshot's size, hundreds of bytes per device.
+  Bytes rest;
+  std::error_code ec;
+  if (fs::exists(journal_path(), ec)) {
+    auto journal = read_file(journal_path(), kMaxFile);
+    if (!journal) return unexpected(journal.error());
+    for_each_entry(*journal, [&](std::uint64_t gen, ByteSpan e) {
+      if (gen <= generation) return;
+      put_be(rest, e.size(), 4);
+      put_be(rest, gen, 8);
+      rest.insert(rest.end(), e.begin(), e.end());
+    });
+  }
   ARMORED_TRY(write_file_atomic(journal_path(), rest, 0600));
   journal_bytes_ = rest.size();
   return {};
@@ -184,9 +199,6 @@ Status E3StateFile::persist(std::span<const E3StateUpdate> updates) {
   Bytes data = encode_entries(updates, on_disk_);
   if (data.empty()) return {};
   ARMORED_TRY(append_durably(journal_path(), data));
-  for (const auto& u : updates) {
-    if (!u.whole && u.bytes && u.generation > on_disk_) journal_.push_back({u.generation, *u.bytes});
-  }
   journal_bytes_ += data.size();
   return {};
 }

@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "e3/e3.h"
 #include "mqtt/server_session.h"
+#include "pki/pki.h"
 #include "provision/registry.h"
 #include "store/store.h"
 #include "tls/connection.h"

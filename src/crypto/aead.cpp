@@ -91,8 +91,9 @@ std::optional<AeadAlg> aead_from_cose(std::int64_t id) {
   }
 }
 
-// Two pre-keyed contexts: OpenSSL contexts are directional, and keeping both
-// keyed lets a per-message call set only the nonce.
+// Pre-keyed contexts: OpenSSL contexts are directional, and keeping both
+// keyed lets a per-message call set only the nonce. One of them is null
+// for a context keyed for one use only.
 struct AeadContext::Impl {
   detail::CipherCtxPtr enc;
   detail::CipherCtxPtr dec;
@@ -115,26 +116,47 @@ bool key_context(EVP_CIPHER_CTX* ctx, const AeadSpec& s, ByteSpan key, int encry
 
 }  // namespace
 
-CryptoResult<AeadContext> AeadContext::create(AeadSpec spec, ByteSpan key) {
+CryptoResult<AeadContext> AeadContext::create(AeadSpec spec, ByteSpan key, AeadUse use) {
   if (!spec_allowed(spec) || key.size() != spec.key_len) return unexpected(CryptoError::kBadParameters);
   auto impl = std::make_unique<Impl>();
-  impl->enc.reset(EVP_CIPHER_CTX_new());
-  impl->dec.reset(EVP_CIPHER_CTX_new());
-  if (!impl->enc || !impl->dec || !key_context(impl->enc.get(), spec, key, 1) ||
-      !key_context(impl->dec.get(), spec, key, 0)) {
+  bool ok = true;
+  if (use != AeadUse::kOpenOnly) {
+    impl->enc.reset(EVP_CIPHER_CTX_new());
+    ok = impl->enc && key_context(impl->enc.get(), spec, key, 1);
+  }
+  if (ok && use != AeadUse::kSealOnly) {
+    impl->dec.reset(EVP_CIPHER_CTX_new());
+    ok = impl->dec && key_context(impl->dec.get(), spec, key, 0);
+  }
+  if (!ok) {
     detail::drain_errors();
     return unexpected(CryptoError::kInternal);
   }
-  return AeadContext(spec, std::move(impl));
+  return AeadContext(spec, use, std::move(impl));
 }
 
-AeadContext::AeadContext(AeadSpec spec, std::unique_ptr<Impl> impl) : spec_(spec), impl_(std::move(impl)) {}
+CryptoResult<void> AeadContext::rekey(ByteSpan key) {
+  if (key.size() != spec_.key_len) return unexpected(CryptoError::kBadParameters);
+  // The cipher, nonce length and (CCM) tag length stay as create() set
+  // them; a key alone re-runs the key schedule in the same context.
+  for (auto [ctx, encrypt] : {std::pair{impl_->enc.get(), 1}, std::pair{impl_->dec.get(), 0}}) {
+    if (ctx != nullptr && EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nullptr, encrypt) != 1) {
+      detail::drain_errors();
+      return unexpected(CryptoError::kInternal);
+    }
+  }
+  return {};
+}
+
+AeadContext::AeadContext(AeadSpec spec, AeadUse use, std::unique_ptr<Impl> impl)
+    : spec_(spec), use_(use), impl_(std::move(impl)) {}
 AeadContext::AeadContext(AeadContext&&) noexcept = default;
 AeadContext& AeadContext::operator=(AeadContext&&) noexcept = default;
 AeadContext::~AeadContext() = default;
 
 CryptoResult<std::size_t> AeadContext::seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
                                             MutableByteSpan out_) const {
+  if (!impl_->enc) return unexpected(CryptoError::kBadParameters);
   if (nonce.size() != spec_.nonce_len) return unexpected(CryptoError::kBadNonce);
   const std::size_t total = plaintext.size() + spec_.tag_len;
   if (out_.size() < total) return unexpected(CryptoError::kBufferTooSmall);
@@ -165,6 +187,7 @@ CryptoResult<std::size_t> AeadContext::seal(ByteSpan nonce, ByteSpan aad, ByteSp
 
 CryptoResult<std::size_t> AeadContext::open(ByteSpan nonce, ByteSpan aad, ByteSpan sealed,
                                             MutableByteSpan out_) const {
+  if (!impl_->dec) return unexpected(CryptoError::kBadParameters);
   if (nonce.size() != spec_.nonce_len) return unexpected(CryptoError::kBadNonce);
   if (sealed.size() < spec_.tag_len) return unexpected(CryptoError::kAuthFailed);
   const std::size_t pt_len = sealed.size() - spec_.tag_len;

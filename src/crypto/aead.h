@@ -40,22 +40,37 @@ std::optional<AeadAlg> aead_from_cose(std::int64_t id);
 inline constexpr AeadAlg kAllAeads[] = {AeadAlg::kAes128Gcm, AeadAlg::kAes256Gcm,
                                         AeadAlg::kAesCcm16_64_128, AeadAlg::kChaCha20Poly1305};
 
+// What a context is keyed for. Each operation is one OpenSSL context of
+// about a kilobyte, so a holder that only opens (or only seals) with a key
+// keys that one alone.
+enum class AeadUse : std::uint8_t { kSealAndOpen, kSealOnly, kOpenOnly };
+
 class AeadContext {
  public:
   // Keys a context. kBadParameters if the spec is not allowed for the mode
   // (GCM: nonce 1..128 bytes, tag 16; CCM: nonce 7..13, tag 4..16 even;
   // ChaCha20-Poly1305: nonce 12, tag 16) or the key length is wrong.
-  static CryptoResult<AeadContext> create(AeadSpec spec, ByteSpan key);
-  static CryptoResult<AeadContext> create(AeadAlg alg, ByteSpan key) { return create(spec_of(alg), key); }
+  static CryptoResult<AeadContext> create(AeadSpec spec, ByteSpan key, AeadUse use = AeadUse::kSealAndOpen);
+  static CryptoResult<AeadContext> create(AeadAlg alg, ByteSpan key, AeadUse use = AeadUse::kSealAndOpen) {
+    return create(spec_of(alg), key, use);
+  }
 
   AeadContext(AeadContext&&) noexcept;
   AeadContext& operator=(AeadContext&&) noexcept;
   ~AeadContext();
 
   const AeadSpec& spec() const { return spec_; }
+  AeadUse use() const { return use_; }
+
+  // Keys the context with another key of the same spec and use, reusing its
+  // OpenSSL contexts: only the key schedule runs, nothing is allocated.
+  // kBadParameters for a key of the wrong length; after kInternal the
+  // context must not be used until a rekey() succeeds.
+  CryptoResult<void> rekey(ByteSpan key);
 
   // Writes ciphertext || tag (plaintext.size() + tag_len bytes) to out_ and
   // returns that size. out_ may alias plaintext exactly (in place).
+  // kBadParameters on a context keyed kOpenOnly (and open() on kSealOnly).
   CryptoResult<std::size_t> seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
                                  MutableByteSpan out_) const;
   // Verifies and decrypts ciphertext || tag into out_, returning the
@@ -65,8 +80,9 @@ class AeadContext {
 
  private:
   struct Impl;
-  AeadContext(AeadSpec spec, std::unique_ptr<Impl> impl);
+  AeadContext(AeadSpec spec, AeadUse use, std::unique_ptr<Impl> impl);
   AeadSpec spec_;
+  AeadUse use_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,34 +32,46 @@ E3Result<EpochSecrets> derive_epoch_secrets(ByteSpan shared_secret, const EpochB
   return s;
 }
 
-EpochKeys::EpochKeys(ByteSpan kid, const EpochSecrets& s, crypto::AeadContext device, crypto::AeadContext cloud,
-                     const Bytes& common_iv)
-    : secrets_(s),
-      device_key_(std::move(device)),
-      cloud_key_(std::move(cloud)),
-      common_iv_size_(common_iv.size()),
-      tag_size_(crypto::spec_of(s.alg).tag_len),
-      framing_{DataFraming(s.alg, kid, s.epoch, MessageType::kUplink),
-               DataFraming(s.alg, kid, s.epoch, MessageType::kDownlink)} {
-  const std::uint8_t device_id[1] = {kDeviceSenderId};
-  const std::uint8_t cloud_id[1] = {kCloudSenderId};
-  oscore::make_nonce(common_iv, device_id, 0, nonce_base_[0]);
-  oscore::make_nonce(common_iv, cloud_id, 0, nonce_base_[1]);
+EpochMaterial::~EpochMaterial() {
+  crypto::secure_zero(keys_[0]);
+  crypto::secure_zero(keys_[1]);
 }
 
-E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets) {
+E3Result<EpochMaterial> EpochMaterial::derive(ByteSpan kid, const EpochSecrets& secrets) {
   if (kid.size() < kMinKidSize || kid.size() > kMaxKidSize) return e3_fail(E3Errc::kBadConfig, "kid must be 1..8 bytes");
   const std::uint8_t device_id[1] = {kDeviceSenderId};
   const std::uint8_t cloud_id[1] = {kCloudSenderId};
   auto ctx = oscore::derive(secrets.master_secret, secrets.master_salt, Bytes(kid.begin(), kid.end()), device_id,
                             cloud_id, secrets.alg);
   if (!ctx) return unexpected(ctx.error());
-  auto device = crypto::AeadContext::create(secrets.alg, ctx->sender_key);
-  auto cloud = crypto::AeadContext::create(secrets.alg, ctx->recipient_key);
+  EpochMaterial m;
+  const bool fits = ctx->sender_key.size() == ctx->recipient_key.size() && ctx->sender_key.size() <= oscore::kMaxKey &&
+                    ctx->common_iv.size() <= oscore::kMaxNonce;
+  if (fits) {
+    m.secrets_ = secrets;
+    m.key_size_ = static_cast<std::uint8_t>(ctx->sender_key.size());
+    std::copy(ctx->sender_key.begin(), ctx->sender_key.end(), m.keys_[0].begin());
+    std::copy(ctx->recipient_key.begin(), ctx->recipient_key.end(), m.keys_[1].begin());
+    m.common_iv_size_ = static_cast<std::uint8_t>(ctx->common_iv.size());
+    m.tag_size_ = static_cast<std::uint8_t>(crypto::spec_of(secrets.alg).tag_len);
+    m.framing_[0] = DataFraming(secrets.alg, kid, secrets.epoch, MessageType::kUplink);
+    m.framing_[1] = DataFraming(secrets.alg, kid, secrets.epoch, MessageType::kDownlink);
+    oscore::make_nonce(ctx->common_iv, device_id, 0, m.nonce_base_[0]);
+    oscore::make_nonce(ctx->common_iv, cloud_id, 0, m.nonce_base_[1]);
+  }
   crypto::secure_zero(ctx->sender_key);
   crypto::secure_zero(ctx->recipient_key);
+  if (!fits) return e3_fail(E3Errc::kInternal, "OSCORE derivation gave unexpected sizes");
+  return m;
+}
+
+E3Result<EpochKeys> EpochKeys::derive(ByteSpan kid, const EpochSecrets& secrets) {
+  auto m = EpochMaterial::derive(kid, secrets);
+  if (!m) return unexpected(m.error());
+  auto device = crypto::AeadContext::create(secrets.alg, m->key(MessageType::kUplink));
+  auto cloud = crypto::AeadContext::create(secrets.alg, m->key(MessageType::kDownlink));
   if (!device || !cloud) return e3_fail(E3Errc::kInternal, "AEAD keying failed");
-  return EpochKeys(kid, secrets, std::move(*device), std::move(*cloud), ctx->common_iv);
+  return EpochKeys(std::move(*m), std::move(*device), std::move(*cloud));
 }
 
 }  // namespace armored::e3

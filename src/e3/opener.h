@@ -13,14 +13,24 @@
 // number unmarked, and the re-sent envelope is opened again instead of being
 // refused as a replay of something that was never kept (docs/e3-protocol.md
 // section 7.4, docs/reliability.md).
+//
+// Memory: a device costs its id, kid, identity key as a 65-byte point and,
+// per epoch held, the epoch's keys as bytes with its replay window (about
+// 0.5 KiB). OpenSSL objects are built when needed: the identity key's for
+// verifying an announcement, AEAD contexts for the `keyed_epochs` most
+// recently used epochs (the least recently used is re-keyed for the next).
+// Opening for a device outside them costs one key schedule, never a
+// different answer: windows and epochs stay resident (docs/pipeline.md,
+// "The cloud's memory").
 
 #include <array>
 #include <chrono>
-#include <map>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -37,6 +47,9 @@ class Writer;
 }  // namespace armored::cbor
 
 namespace armored::e3 {
+namespace internal {
+class AeadCache;
+}  // namespace internal
 
 struct OpenerConfig {
   Bytes cloud_key_id;                                 // must match announcements
@@ -45,9 +58,13 @@ struct OpenerConfig {
   std::chrono::seconds epoch_lifetime{25 * 3600};     // an epoch's keys expire this long after acceptance
   std::size_t max_plaintext = 1024;
   std::uint64_t reserve_ahead = 256;                  // command sequence numbers per state write
+  // Epochs whose AEAD contexts stay keyed (about 1 KiB each); the least
+  // recently used is re-keyed for the next. At least 1.
+  std::size_t keyed_epochs = 16384;
 };
 
 // The cloud-side registry entry: pseudonym -> real identity and its key.
+// The opener keeps the key as its point only.
 struct DeviceRecord {
   Bytes kid;
   std::string device_id;
@@ -89,9 +106,17 @@ class Opener {
   // (seal_command() then fails with kBadConfig).
   static E3Result<Opener> create(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock,
                                  StateStore* command_store);
+  Opener(Opener&&);
+  Opener& operator=(Opener&&);
+  ~Opener();
 
   // Registers a device (from the provisioning database). kBadConfig on a bad or duplicate kid.
   E3Result<void> add_device(DeviceRecord record);
+  // The same with the identity key as its uncompressed SEC1 point (as read
+  // from a certificate without building a key): kBadConfig if not of that
+  // form; whether it is on the curve is checked with each announcement.
+  E3Result<void> add_device(ByteSpan kid, std::string device_id,
+                            const std::array<std::uint8_t, crypto::kP256PointSize>& identity_point);
 
   // Verifies an announcement and installs the epoch. kStaleAnnouncement for an
   // epoch not newer than the current one (a replay cannot roll keys back).
@@ -124,22 +149,34 @@ class Opener {
   const OpenerCounters& counters() const { return counters_; }
   // Current epoch number of a device, if any.
   std::optional<std::uint32_t> current_epoch(ByteSpan kid) const;
+  // Epochs with keyed AEAD contexts now (at most config keyed_epochs), and
+  // how often an open or seal had to key one.
+  std::size_t keyed_epochs() const;
+  std::uint64_t keyings() const;
 
  private:
+  // One epoch held for a device; on the heap, so a device without its
+  // previous (or any) epoch pays a null pointer for it.
   struct Slot {
-    Slot(EpochKeys k, std::size_t window_size) : keys(std::move(k)), window(window_size) {}
-    EpochKeys keys;
+    Slot(EpochMaterial k, std::size_t window_size) : keys(std::move(k)), window(window_size) {}
+    EpochMaterial keys;
     std::array<std::uint8_t, crypto::kP256PointSize> ephemeral_public{};
     std::int64_t expires_at = 0;  // unix seconds
     ReplayWindow window;
     std::uint64_t command_next = 0;
     std::uint64_t command_reserved = 0;
+    std::uint32_t contexts_index = UINT32_MAX;  // its entry in contexts_, if still its own
+    std::uint64_t contexts_tag = 0;
   };
   struct Device {
-    DeviceRecord record;
+    std::string device_id;
+    std::array<std::uint8_t, crypto::kP256PointSize> identity_point{};  // uncompressed SEC1
+    std::array<std::uint8_t, kMaxKidSize> kid_bytes{};
+    std::uint8_t kid_size = 0;
     std::uint32_t highest_epoch = 0;
-    std::optional<Slot> current;
-    std::optional<Slot> previous;
+    std::unique_ptr<Slot> current;
+    std::unique_ptr<Slot> previous;
+    ByteSpan kid() const { return {kid_bytes.data(), kid_size}; }
   };
 
   Opener(OpenerConfig config, crypto::EcPrivateKey cloud_key, Clock& clock, StateStore* store);
@@ -150,18 +187,27 @@ class Opener {
   void write_device(cbor::Writer& w, const Device& dev) const;
   E3Result<void> restore_entry(const cbor::Item& entry);
   Status persist_reservation(const Device& dev);
+  Device* find(ByteSpan kid);
+  const Device* find(ByteSpan kid) const;
+  void index_insert(std::uint32_t device);
+  // The slot's keyed AEAD context for a direction (null if keying failed).
+  const crypto::AeadContext* aead(Slot& slot, MessageType direction);
+  // Drops a slot, and its keyed contexts with it.
+  void release(std::unique_ptr<Slot>& slot);
 
   OpenerConfig config_;
   crypto::EcPrivateKey cloud_key_;
   Clock* clock_;
   StateStore* store_;
-  // Hashed, not ordered: open() looks a kid up for every envelope, and a
-  // fleet has thousands. serialize() sorts by kid so its output is stable.
-  struct KidHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view kid) const { return std::hash<std::string_view>{}(kid); }
-  };
-  std::unordered_map<std::string, Device, KidHash, std::equal_to<>> devices_;  // key: kid bytes
+  // Devices in the order added (a deque: their ids and kids are handed out
+  // as views, so they never move). serialize() sorts by kid so its output
+  // is stable.
+  std::deque<Device> devices_;
+  // kid -> index into devices_: open addressing with linear probing, a
+  // power-of-two size at most half full. open() looks a kid up for every
+  // envelope; 8 bytes per device, against about 70 for a hashed map's node.
+  std::vector<std::uint32_t> index_;
+  std::unique_ptr<internal::AeadCache> contexts_;
   OpenerCounters counters_;
 };
 

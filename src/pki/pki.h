@@ -8,8 +8,10 @@
 // here asks the clock. Private keys are written 0600 and never returned,
 // printed or logged.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -155,6 +157,15 @@ struct CrlSummary {
 PkiResult<CertificateSummary> inspect_certificate(const fs::path& pem_file);
 // Every CRL of a PEM file; the newest lastUpdate and its nextUpdate.
 PkiResult<CrlSummary> inspect_crl(const fs::path& pem_file);
+
+// The uncompressed SEC1 point (04 || x || y) of the P-256 key in the first
+// certificate of `pem`, read from its SubjectPublicKeyInfo without building
+// an OpenSSL key: the cloud reads one certificate per enrolled device at
+// start-up, and a million X.509 parses take minutes. Checks the DER up to
+// the key, the algorithm (id-ecPublicKey on prime256v1) and the point's
+// form; not the signature, nor that the point is on the curve (whoever
+// makes a key of it checks that). bad_input for anything else.
+PkiResult<std::array<std::uint8_t, 65>> certificate_p256_point(std::string_view pem);
 
 class Authority {
  public:

@@ -121,5 +121,52 @@ TEST(CborFloat64, WriterAlwaysWritesBinary64) {
   EXPECT_EQ(to_hex(b), "fb3ff199999999999a" "fb0000000000000000" "fbc010666666666666");
 }
 
+// A long array read an element at a time: the head, then each element
+// with its size, nothing past it.
+TEST(CborDecoder, ReadsALongArrayOneElementAtATime) {
+  Bytes b;
+  Writer w(b);
+  w.array(300);
+  for (std::uint64_t i = 0; i < 300; ++i) w.array(2).uint(i).bstr(Bytes(3, static_cast<std::uint8_t>(i)));
+  std::size_t used = 0;
+  auto n = decode_array_head(b, used);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 300u);
+  EXPECT_EQ(used, 3u);  // 0x99 0x01 0x2c
+  ByteSpan rest = ByteSpan(b).subspan(used);
+  // Each element within a limit the whole array is far over.
+  const Limits small{.max_depth = 2, .max_items = 3};
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    auto item = decode_prefix(rest, used, small);
+    ASSERT_TRUE(item) << i;
+    EXPECT_EQ(item->children[0].uint_value, i);
+    EXPECT_EQ(used, item->encoded.size());
+    rest = rest.subspan(used);
+  }
+  EXPECT_TRUE(rest.empty());
+  EXPECT_EQ(decode(b, small).error(), DecodeError::kTooLarge);
+}
+
+TEST(CborDecoder, ArrayHeadAndPrefixRejectWhatDecodeRejects) {
+  std::size_t used = 7;
+  EXPECT_EQ(decode_array_head(*from_hex("980100"), used).error(), DecodeError::kNonMinimal);
+  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(decode_array_head(*from_hex("9f01ff"), used).error(), DecodeError::kIndefinite);
+  EXPECT_EQ(decode_array_head(*from_hex("9a0001"), used).error(), DecodeError::kTruncated);
+  EXPECT_EQ(decode_array_head(*from_hex(""), used).error(), DecodeError::kTruncated);
+  EXPECT_EQ(decode_array_head(*from_hex("a0"), used).error(), DecodeError::kUnsupported);  // a map
+  EXPECT_EQ(decode_array_head(*from_hex("9c"), used).error(), DecodeError::kUnsupported);
+  EXPECT_EQ(*decode_array_head(*from_hex("80"), used), 0u);
+  EXPECT_EQ(used, 1u);
+  EXPECT_EQ(decode_prefix(*from_hex("1817"), used).error(), DecodeError::kNonMinimal);
+  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(decode_prefix(*from_hex("8301"), used).error(), DecodeError::kTruncated);
+  EXPECT_EQ(decode_prefix(*from_hex("61ff"), used).error(), DecodeError::kBadUtf8);
+  auto first = decode_prefix(*from_hex("0102"), used);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->uint_value, 1u);
+  EXPECT_EQ(used, 1u);
+}
+
 }  // namespace
 }  // namespace armored::cbor

@@ -71,6 +71,54 @@ TEST_P(AeadRoundTrip, FailedOpenWipesOutput) {
   EXPECT_EQ(out, Bytes(32, 0));
 }
 
+// A re-keyed context seals exactly as a fresh one with that key, opens
+// what the fresh one sealed, and no longer opens under the old key.
+TEST_P(AeadRoundTrip, RekeyedContextMatchesFreshOne) {
+  const AeadSpec spec = spec_of(GetParam());
+  SeededRng rng(11);
+  Bytes key1(spec.key_len), key2(spec.key_len), nonce(spec.nonce_len), aad(13), pt(52);
+  rng.fill(key1);
+  rng.fill(key2);
+  rng.fill(nonce);
+  rng.fill(aad);
+  rng.fill(pt);
+  for (AeadUse use : {AeadUse::kSealAndOpen, AeadUse::kSealOnly, AeadUse::kOpenOnly}) {
+    auto reused = AeadContext::create(GetParam(), key1, use);
+    auto fresh = AeadContext::create(GetParam(), key2);
+    ASSERT_TRUE(reused && fresh);
+    Bytes sealed_old(pt.size() + spec.tag_len), sealed_new(pt.size() + spec.tag_len), back(pt.size());
+    ASSERT_TRUE(AeadContext::create(GetParam(), key1).value().seal(nonce, aad, pt, sealed_old));
+    ASSERT_TRUE(reused->rekey(key2));
+    ASSERT_TRUE(fresh->seal(nonce, aad, pt, sealed_new));
+    if (use != AeadUse::kOpenOnly) {
+      Bytes sealed(pt.size() + spec.tag_len);
+      ASSERT_TRUE(reused->seal(nonce, aad, pt, sealed));
+      EXPECT_EQ(sealed, sealed_new);
+    }
+    if (use != AeadUse::kSealOnly) {
+      ASSERT_EQ(reused->open(nonce, aad, sealed_new, back).value(), pt.size());
+      EXPECT_EQ(back, pt);
+      EXPECT_EQ(reused->open(nonce, aad, sealed_old, back).error(), CryptoError::kAuthFailed);
+    }
+  }
+}
+
+TEST_P(AeadRoundTrip, OneUseContextRefusesTheOther) {
+  const AeadSpec spec = spec_of(GetParam());
+  Bytes key(spec.key_len, 0x11), nonce(spec.nonce_len, 0x22), pt(16, 0x33), out(16 + spec.tag_len);
+  auto open_only = AeadContext::create(GetParam(), key, AeadUse::kOpenOnly);
+  auto seal_only = AeadContext::create(GetParam(), key, AeadUse::kSealOnly);
+  ASSERT_TRUE(open_only && seal_only);
+  EXPECT_EQ(open_only->use(), AeadUse::kOpenOnly);
+  EXPECT_EQ(open_only->seal(nonce, {}, pt, out).error(), CryptoError::kBadParameters);
+  ASSERT_TRUE(seal_only->seal(nonce, {}, pt, out));
+  EXPECT_EQ(seal_only->open(nonce, {}, out, pt).error(), CryptoError::kBadParameters);
+  EXPECT_EQ(open_only->open(nonce, {}, out, pt).value(), pt.size());
+  // A key of the wrong length is refused and leaves the context keyed as it was.
+  EXPECT_EQ(open_only->rekey(Bytes(spec.key_len + 1)).error(), CryptoError::kBadParameters);
+  EXPECT_EQ(open_only->open(nonce, {}, out, pt).value(), pt.size());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllE3Aeads, AeadRoundTrip, ::testing::ValuesIn(kAllAeads),
                          [](const auto& param_info) {
                            switch (param_info.param) {

@@ -77,7 +77,6 @@ class E3StateFile final : public e3::StateStore {
   mutable std::mutex mu_;
   std::uint64_t on_disk_ = 0;  // generation of the snapshot on disk
   std::uint64_t skipped_ = 0;
-  std::vector<Entry> journal_;  // entries newer than the snapshot, as on disk
 };
 
 }  // namespace armored::cloud
