@@ -199,7 +199,9 @@ void IngestWorker::Impl::process(Deliveries batch) {
   // not in the same message: read those devices' shared state again.
   struct Item {
     std::shared_ptr<jetstream::Delivery> delivery;
-    std::vector<Bytes> waiting;  // kids of readings still ahead of the state held here
+    // (kid, epoch id) of readings ahead of the state held here, whose
+    // announcement is not in the same message.
+    std::vector<std::pair<Bytes, std::uint8_t>> waiting;
   };
   std::vector<Item> items;
   std::set<Bytes, std::less<>> stale;
@@ -224,7 +226,7 @@ void IngestWorker::Impl::process(Deliveries batch) {
       if (h->type == e3::MessageType::kAnnouncement) {
         announced.insert(kid);
       } else if (!announced.contains(kid) && epoch_ahead(h->kid, h->epoch_id)) {
-        it.waiting.push_back(kid);
+        it.waiting.emplace_back(kid, h->epoch_id);
         stale.insert(kid);
       }
     }
@@ -254,27 +256,13 @@ void IngestWorker::Impl::process(Deliveries batch) {
     auto& d = *it.delivery;
     ++add.messages;
     if (d.times_delivered() > 1) ++add.redeliveries;
-    // Each waiting reading again, against the state held now.
+    // Each waiting reading again, against the state held now (after the
+    // refresh above): the headers were read once, in step 1.
     bool still_waiting = false;
-    {
-      const ByteSpan payload = d.data();
-      std::vector<ByteSpan> messages;
-      if (!it.waiting.empty()) {
-        if (e3::is_batch(payload)) {
-          if (auto b = e3::decode_batch(payload, IngestPolicy{}.batch)) messages = std::move(*b);
-        } else {
-          messages.push_back(payload);
-        }
-      }
-      for (ByteSpan m : messages) {
-        auto h = e3::parse_header(m);
-        if (h && h->type == e3::MessageType::kUplink && epoch_ahead(h->kid, h->epoch_id)) {
-          const Bytes kid(h->kid.begin(), h->kid.end());
-          if (std::find(it.waiting.begin(), it.waiting.end(), kid) != it.waiting.end()) {
-            still_waiting = true;
-            break;
-          }
-        }
+    for (const auto& [kid, epoch_id] : it.waiting) {
+      if (epoch_ahead(kid, epoch_id)) {
+        still_waiting = true;
+        break;
       }
     }
     if (still_waiting && d.times_delivered() < kEpochPatience) {
