@@ -10,11 +10,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <random>
 #include <regex>
 #include <thread>
 
 #include "pipeline_fixture.h"
+#include "jetstream/jetstream.h"
 #include "support/nats_cluster.h"
 
 namespace armored::pipeline_test {
@@ -272,6 +274,59 @@ TEST_F(ScaleOutTest, WorkersDrainingFullBatchesWaitForAnotherWorkersAnnouncement
   std::this_thread::sleep_for(1s);
   expect_every_reading_once("none (backlog drained by two workers, one message per fetch)", f);
   EXPECT_EQ(gateway->stop(), 0);
+}
+
+// Whatever reaches the stream (only fronts publish there, but the stream is
+// another process's): garbage, a truncated batch, an oversized payload and
+// a forged envelope are refused and audited, acknowledged so they never
+// come back, nothing of them is stored, and the worker carries on.
+TEST_F(ScaleOutTest, WorkerRefusesMalformedOversizedAndForgedMessagesFromTheStream) {
+  start_nats(1);
+  make_pki(4);
+  workers_.push_back(start_worker(1));
+  jetstream::Options o;
+  o.servers = nats_->urls();
+  o.stream = stream_;
+  o.replicas = 1;
+  auto pub = jetstream::Publisher::connect(o);
+  ASSERT_TRUE(pub) << pub.error().message;
+  std::mt19937 rng(7);
+  auto random_bytes = [&](std::size_t n) {
+    Bytes b(n);
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+    return b;
+  };
+  Bytes truncated_batch{0xC0, 0x05, 0x00, 0x20};  // a batch marker announcing more than follows
+  Bytes forged{0x08, 0x01, 0xAA, 0xBB, 0x01};      // an uplink header with an unknown key id
+  const Bytes tail = random_bytes(40);
+  forged.insert(forged.end(), tail.begin(), tail.end());
+  const std::vector<Bytes> hostile{random_bytes(64), truncated_batch, random_bytes(300 * 1024), forged, Bytes{}};
+  std::atomic<int> stored{0};
+  for (std::size_t i = 0; i < hostile.size(); ++i) {
+    std::promise<Status> done;
+    auto f = done.get_future();
+    ASSERT_TRUE((*pub)->publish("up", "hostile-" + std::to_string(i), {{"Armored-Peer", "gw-evil"}}, hostile[i],
+                                [&done](Status st) { done.set_value(std::move(st)); }));
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    if (f.get()) ++stored;
+  }
+  ASSERT_EQ(stored.load(), static_cast<int>(hostile.size()));
+  // Refused and audited, one row per message at least.
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until &&
+         pg_int("SELECT count(*) FROM security_events WHERE peer = 'gw-evil'") < static_cast<std::int64_t>(hostile.size())) {
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_GE(pg_int("SELECT count(*) FROM security_events WHERE peer = 'gw-evil'"),
+            static_cast<std::int64_t>(hostile.size()));
+  EXPECT_EQ(pg_int("SELECT count(*) FROM readings"), 0);
+  EXPECT_TRUE(workers_[0]->running());
+  EXPECT_EQ(workers_[0]->stop(10s), 0) << slurp(dir() / "worker1-1.err");
+  // Every one taken once and acknowledged: none delivered again.
+  const std::string out = slurp(dir() / "worker1-1.out");
+  EXPECT_NE(out.find("stopped: " + std::to_string(hostile.size()) + " messages (0 redelivered), 0 readings stored"),
+            std::string::npos)
+      << out;
 }
 
 // The fault: two fronts, three workers, a three-node JetStream
