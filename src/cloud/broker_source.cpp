@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 
+#include "cloud/command_service.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "mqtt/client_session.h"
@@ -26,9 +27,6 @@ namespace armored::cloud {
 namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 }  // namespace
 
 struct BrokerSource::Impl {
@@ -153,6 +151,8 @@ void BrokerSource::Impl::on_publish(const mqtt::Publish& p) {
   // subscription: like DUP, it only labels what turns out to be a duplicate.
   PreparedUplink prepared = deps.ingest.prepare(peer, p.payload, p.dup || p.retain);
   job.rows = std::move(prepared.rows);
+  // No commands through a broker, but a reply still takes a sequence number.
+  for (const auto& r : prepared.replies) job.replies.push_back(reply_row(r, unix_ms(deps.clock.now())));
   job.events = std::move(prepared.events);
   if (prepared.opener_changed) {
     if (deps.state_file) {

@@ -211,21 +211,42 @@ void CommandService::on_reply(const OpenedReply& opened, std::string_view gatewa
     }
     return;
   }
+  // The outcome reaches the database with the reply itself (reply_row, in
+  // the batch that stores it), so it is recorded whichever process opened
+  // the reply, even when the front that sent the command is gone.
   const Outstanding out = it->second;
   outstanding_.erase(it);
-  const auto id = static_cast<std::int64_t>(reply.command_id);
   if (reply.outcome == command::Outcome::kAccepted) {
     ++counters_.acknowledged;
-    std::string result;
-    if (!reply.result.empty()) result = params_to_json(reply.result).dump(-1, ' ', false, json::error_handler_t::replace);
-    (void)store_.set_command_status(id, store::CommandStatus::kAcknowledged, result, now_ms());
     return;
   }
   ++counters_.refused_by_device;
   const std::string reason = command::to_string(reply.reason);
-  (void)store_.set_command_status(id, store::CommandStatus::kFailed, "device: " + reason, now_ms());
   audit(opened.device, reason,
-        fmt::format("device {} refused command {} {}: {}", opened.device, id, out.name, reason));
+        fmt::format("device {} refused command {} {}: {}", opened.device, reply.command_id, out.name, reason));
+}
+
+store::ReplyRow reply_row(const OpenedReply& opened, std::int64_t received_at_ms) {
+  const command::Reply& reply = opened.reply;
+  store::ReplyRow row;
+  row.device = opened.device;
+  row.epoch = opened.epoch;
+  row.seq = opened.seq;
+  // Ids beyond int64 match no command (the store's ids are positive int64).
+  row.command_id = reply.command_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                       ? 0
+                       : static_cast<std::int64_t>(reply.command_id);
+  row.received_at_ms = received_at_ms;
+  if (reply.outcome == command::Outcome::kAccepted) {
+    row.outcome = store::CommandStatus::kAcknowledged;
+    if (!reply.result.empty()) {
+      row.reason = params_to_json(reply.result).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  } else {
+    row.outcome = store::CommandStatus::kFailed;
+    row.reason = std::string("device: ") + command::to_string(reply.reason);
+  }
+  return row;
 }
 
 void CommandService::expire_due() {
@@ -236,9 +257,12 @@ void CommandService::expire_due() {
       ++it;
       continue;
     }
-    ++counters_.expired;
-    (void)store_.set_command_status(static_cast<std::int64_t>(it->first), store::CommandStatus::kExpired,
-                                    "no answer within " + std::to_string(config_.ack_timeout.count()) + " s", now);
+    // Refused (kConflict) when the answer was stored by another process
+    // (a worker of the scaled cloud) and never reached this one: not expired.
+    if (store_.set_command_status(static_cast<std::int64_t>(it->first), store::CommandStatus::kExpired,
+                                  "no answer within " + std::to_string(config_.ack_timeout.count()) + " s", now)) {
+      ++counters_.expired;
+    }
     it = outstanding_.erase(it);
   }
 }

@@ -111,5 +111,8 @@ class CommandService {
 Result<command::Command, command::Refusal> command_from_json(std::string_view name, const nlohmann::json& params);
 // The reverse, for the store and the CLI.
 nlohmann::json params_to_json(const std::vector<command::Param>& params);
+// An opened reply as the store keeps it (store::ReplyRow): its sequence
+// number accounted for, and the outcome that settles its command.
+store::ReplyRow reply_row(const OpenedReply& reply, std::int64_t received_at_ms);
 
 }  // namespace armored::cloud

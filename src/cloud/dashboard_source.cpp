@@ -10,10 +10,6 @@ namespace armored::cloud {
 
 namespace {
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 nlohmann::json reason_counts(const std::vector<std::pair<std::string, std::uint64_t>>& v) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [reason, count] : v) out.push_back({{"reason", reason}, {"count", count}});

@@ -48,10 +48,6 @@ Reject classify(e3::E3Errc c) {
   }
 }
 
-std::int64_t ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 Ingest::Ingest(e3::Opener& opener, Clock& clock, IngestPolicy policy)
@@ -62,7 +58,7 @@ void Ingest::reject(PreparedUplink& out_, Reject why, std::string_view peer, std
   ++out_.rejected;
   ++counters_.rejected[static_cast<std::size_t>(why)];
   store::SecurityEvent ev;
-  ev.at_ms = ms(clock_.now());
+  ev.at_ms = unix_ms(clock_.now());
   ev.kind = store::EventKind::kRejectedEnvelope;
   ev.reason = std::move(reason);
   ev.peer = std::string(peer);
@@ -186,7 +182,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
   row.heart_rate_dbpm = reading->heart_rate_dbpm;
   row.spo2_pct = reading->spo2_pct;
   std::copy(pt.begin(), pt.end(), row.payload.begin());
-  row.received_at_ms = ms(now);
+  row.received_at_ms = unix_ms(now);
   out_.rows.push_back(std::move(row));
 }
 

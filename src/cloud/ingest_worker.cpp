@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "cloud/command_service.h"
 #include "cloud/ingest.h"
 #include "cloud/internal/cluster_subjects.h"
 #include "command/codec.h"
@@ -251,6 +252,11 @@ void IngestWorker::Impl::process(Deliveries batch) {
   WriteJob job;
   std::vector<ReceivedKey> received;
   std::vector<Bytes> changed;
+  struct ReplyOut {
+    std::vector<jetstream::Header> headers;
+    Bytes bytes;
+  };
+  std::vector<ReplyOut> replies;
   WorkerStatus add;
   for (auto& it : items) {
     auto& d = *it.delivery;
@@ -282,15 +288,14 @@ void IngestWorker::Impl::process(Deliveries batch) {
                       std::make_move_iterator(p.events.end()));
     received.insert(received.end(), p.received.begin(), p.received.end());
     changed.insert(changed.end(), p.changed_kids.begin(), p.changed_kids.end());
-    // Replies to commands go to every front; the one that sent the command
-    // records the outcome. At most once: an unanswered command expires.
+    // A reply settles its command in the commit that stores it (whichever
+    // front sent the command, alive or not); after that commit it goes to
+    // every front, and the one that sent the command stops waiting for it.
     for (const auto& r : p.replies) {
+      job.replies.push_back(reply_row(r, unix_ms(clock.now())));
       auto bytes = command::encode_reply(r.reply);
       if (!bytes) continue;
-      const std::vector<jetstream::Header> headers{{"Armored-Device", r.device}, {"Armored-Peer", peer}};
-      if (auto st = bus->publish(std::string(kCommandReplies), headers, *bytes); !st) {
-        spdlog::warn("cloud worker: cannot pass on the reply of {}: {}", r.device, st.error().message);
-      }
+      replies.push_back({{{"Armored-Device", r.device}, {"Armored-Peer", peer}}, std::move(*bytes)});
     }
     accepted.push_back(it.delivery);
   }
@@ -321,8 +326,14 @@ void IngestWorker::Impl::process(Deliveries batch) {
   if (accepted.empty()) return;
 
   // 4. Committed by the storage thread; each message acknowledged after it.
-  job.done = [this, accepted = std::move(accepted), received = std::move(received)](bool durable) mutable {
+  job.done = [this, accepted = std::move(accepted), received = std::move(received),
+              replies = std::move(replies)](bool durable) mutable {
     if (!durable) return;  // given up at a stop during an outage: redelivered later
+    for (const auto& r : replies) {
+      if (auto st = bus->publish(std::string(kCommandReplies), r.headers, r.bytes); !st) {
+        spdlog::warn("cloud worker: cannot tell the fronts of a reply: {}", st.error().message);
+      }
+    }
     std::uint64_t acked = 0;
     for (auto& d : accepted) {
       if (d->ack()) ++acked;

@@ -67,10 +67,6 @@ using asio::ip::tcp;
 namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // One connection to the configured backend. A store is used by one thread at
 // a time, so the storage thread and the command path each open their own.
 Expected<std::unique_ptr<store::Store>> open_store(const CloudConfig& config) {
@@ -652,6 +648,7 @@ void CloudServer::Impl::on_publish(const std::shared_ptr<Conn>& c, const mqtt::P
   on_uplink_routes(prepared, peer);
   WriteJob job;
   job.rows = std::move(prepared.rows);
+  for (const auto& r : prepared.replies) job.replies.push_back(reply_row(r, unix_ms(clock.now())));
   job.events = std::move(prepared.events);
   if (audit_disk_low && !job.events.empty()) {
     // Readings first: below the disk reserve their audit rows are dropped

@@ -21,9 +21,6 @@ Bytes aad_for(std::string_view label, ByteSpan id) {
   return aad;
 }
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 }  // namespace
 
 Expected<SharedE3State> SharedE3State::open(const std::filesystem::path& key_file) {

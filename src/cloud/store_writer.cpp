@@ -50,7 +50,7 @@ std::size_t StoreWriter::queued() const {
 }
 
 Status StoreWriter::commit(const Gathered& g, Progress& progress) {
-  const auto& [rows, events, state] = g;
+  const auto& [rows, replies, events, state] = g;
   // Epoch keys first: a reading stored under an epoch the cloud could forget
   // at a crash could not be re-opened, but a persisted epoch without its
   // readings is harmless.
@@ -58,8 +58,8 @@ Status StoreWriter::commit(const Gathered& g, Progress& progress) {
     if (auto st = persist_state_(state); !st) return fail("cannot persist E3 state", st.error());
   }
   progress.state = true;
-  if (!progress.rows && !rows.empty()) {
-    auto r = store_.store_batch(rows);
+  if (!progress.rows && (!rows.empty() || !replies.empty())) {
+    auto r = store_.store_batch(rows, {}, replies);
     if (!r) return fail("storage commit failed", r.error());
     progress.result = *r;
   }
@@ -135,6 +135,7 @@ void StoreWriter::run() {
     for (auto& j : jobs) {
       std::move(j.e3_state.begin(), j.e3_state.end(), std::back_inserter(g.state));
       std::move(j.rows.begin(), j.rows.end(), std::back_inserter(g.rows));
+      std::move(j.replies.begin(), j.replies.end(), std::back_inserter(g.replies));
       std::move(j.events.begin(), j.events.end(), std::back_inserter(g.events));
     }
     const std::size_t held = g.rows.size();

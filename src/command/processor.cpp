@@ -5,9 +5,6 @@ namespace armored::command {
 namespace {
 constexpr std::uint64_t kUnitsPerToken = 60'000;  // milliseconds per minute
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 }  // namespace
 
 CommandProcessor::CommandProcessor(const Schema& schema, std::string device_type, Actuator& actuator,

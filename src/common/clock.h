@@ -52,4 +52,9 @@ inline std::int64_t unix_seconds(Clock::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Milliseconds since 1970: the unit of every time the store keeps.
+inline std::int64_t unix_ms(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace armored

@@ -14,10 +14,6 @@ namespace armored::dashboard {
 
 namespace {
 
-std::int64_t unix_ms(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 http::Response json_response(int status, const nlohmann::json& body) {
   http::Response r;
   r.status = status;

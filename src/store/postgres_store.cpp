@@ -67,10 +67,13 @@ class PostgresStore final : public Store {
 
   const char* backend() const override { return "postgresql"; }
 
-  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
-                                       std::span<const ReplayState> replay) override {
+  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows, std::span<const ReplayState> replay,
+                                       std::span<const ReplyRow> replies) override {
     for (const auto& r : rows) {
       if (r.seq > kMaxSeq) return unexpected(invalid("seq >= 2^63"));
+    }
+    for (const auto& r : replies) {
+      if (r.seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "reply seq >= 2^63"});
     }
     for (const auto& s : replay) {
       if (s.highest_seq > kMaxSeq) return unexpected(invalid("highest_seq >= 2^63"));
@@ -118,6 +121,7 @@ class PostgresStore final : public Store {
         }
       }
       ARMORED_TRY(write_runs(plan));
+      ARMORED_TRY(write_replies(replies, result));
       return write_replay(replay);
     };
     if (auto st = in_transaction(body); !st) {
@@ -391,14 +395,17 @@ class PostgresStore final : public Store {
 
   StoreStatus set_command_status(std::int64_t id, CommandStatus status, std::string_view reason,
                                  std::int64_t now_ms) override {
-    auto r = pg::exec_params(conn_.get(), "UPDATE commands SET status = $2, reason = $3, updated_at = $4 WHERE id = $1",
+    auto r = pg::exec_params(conn_.get(),
+                             "UPDATE commands SET status = $2, reason = $3, updated_at = $4"
+                             " WHERE id = $1 AND status IN ('pending', 'sent')",
                              {Param::integer(id), Param::text(to_string(status)),
                               Param::text(std::string(reason)), Param::integer(now_ms)});
     if (!r) return unexpected(r.error());
-    if (std::string_view(PQcmdTuples(r->get())) == "0") {
-      return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
-    }
-    return {};
+    if (std::string_view(PQcmdTuples(r->get())) == "1") return {};
+    auto exists = count("SELECT count(*) FROM commands WHERE id = $1", {Param::integer(id)});
+    if (!exists) return unexpected(exists.error());
+    if (*exists == 0) return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
+    return unexpected(StoreError{StoreErrorCode::kConflict, "the command is settled already"});
   }
 
   StoreResult<DevicePage> list_devices(const DeviceQuery& q) override {
@@ -623,6 +630,29 @@ class PostgresStore final : public Store {
     if (!any) return {};
     ARMORED_TRY(copy_in("COPY ranges_stage FROM STDIN (FORMAT binary)"));
     ARMORED_TRY(pg::exec(conn_.get(), pg::kReplaceRanges));
+    return {};
+  }
+
+  // Replies are rare (one per command): a statement each.
+  StoreStatus write_replies(std::span<const ReplyRow> replies, BatchResult& result) {
+    for (const auto& r : replies) {
+      auto added = pg::exec_params(conn_.get(),
+                                   "INSERT INTO command_replies(device, epoch, seq, command_id, outcome, received_at)"
+                                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                                   {Param::text(r.device), Param::integer(r.epoch),
+                                    Param::integer(static_cast<std::int64_t>(r.seq)), Param::integer(r.command_id),
+                                    Param::text(to_string(r.outcome)), Param::integer(r.received_at_ms)});
+      if (!added) return unexpected(added.error());
+      if (std::string_view(PQcmdTuples(added->get())) == "0") continue;  // a copy of a stored reply
+      ++result.replies;
+      auto settled = pg::exec_params(conn_.get(),
+                                     "UPDATE commands SET status = $3, reason = $4, updated_at = $5"
+                                     " WHERE id = $1 AND device = $2 AND status = 'sent'",
+                                     {Param::integer(r.command_id), Param::text(r.device),
+                                      Param::text(to_string(r.outcome)), Param::text(r.reason),
+                                      Param::integer(r.received_at_ms)});
+      if (!settled) return unexpected(settled.error());
+    }
     return {};
   }
 

@@ -91,10 +91,13 @@ class SqliteStore final : public Store {
 
   const char* backend() const override { return "sqlite"; }
 
-  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
-                                       std::span<const ReplayState> replay) override {
+  StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows, std::span<const ReplayState> replay,
+                                       std::span<const ReplyRow> replies) override {
     for (const auto& r : rows) {
       if (r.seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "seq >= 2^63"});
+    }
+    for (const auto& r : replies) {
+      if (r.seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "reply seq >= 2^63"});
     }
     for (const auto& s : replay) {
       if (s.highest_seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "highest_seq >= 2^63"});
@@ -125,6 +128,7 @@ class SqliteStore final : public Store {
         left = left.subspan(n);
       }
       ARMORED_TRY(write_runs(plan));
+      ARMORED_TRY(write_replies(replies, result));
       return write_replay(replay);
     };
     if (auto st = in_transaction(body); !st) return unexpected(st.error());
@@ -462,15 +466,23 @@ class SqliteStore final : public Store {
 
   StoreStatus set_command_status(std::int64_t id, CommandStatus status, std::string_view reason,
                                  std::int64_t now_ms) override {
-    Stmt st(db_.get(), "UPDATE commands SET status = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1");
+    Stmt st(db_.get(),
+            "UPDATE commands SET status = ?2, reason = ?3, updated_at = ?4"
+            " WHERE id = ?1 AND status IN ('pending', 'sent')");
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     st.bind(1, id);
     st.bind(2, std::string_view(to_string(status)));
     st.bind(3, reason);
     st.bind(4, now_ms);
     if (st.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "update command"));
-    if (sqlite3_changes(db_.get()) == 0) return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
-    return {};
+    if (sqlite3_changes(db_.get()) == 1) return {};
+    Stmt exists(db_.get(), "SELECT 1 FROM commands WHERE id = ?1");
+    if (!exists.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    exists.bind(1, id);
+    const int rc = exists.step();
+    if (rc == SQLITE_DONE) return unexpected(StoreError{StoreErrorCode::kNotFound, "no such command"});
+    if (rc != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "find command"));
+    return unexpected(StoreError{StoreErrorCode::kConflict, "the command is settled already"});
   }
 
   StoreResult<DevicePage> list_devices(const DeviceQuery& q) override {
@@ -567,6 +579,40 @@ class SqliteStore final : public Store {
     if (st) st = exec("COMMIT");
     if (!st) (void)exec("ROLLBACK");
     return st;
+  }
+
+  // Replies are rare (one per command): statements prepared per batch that has any.
+  StoreStatus write_replies(std::span<const ReplyRow> replies, BatchResult& result) {
+    if (replies.empty()) return {};
+    Stmt add(db_.get(),
+             "INSERT INTO command_replies(device, epoch, seq, command_id, outcome, received_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
+    Stmt settle(db_.get(),
+                "UPDATE commands SET status = ?3, reason = ?4, updated_at = ?5"
+                " WHERE id = ?1 AND device = ?2 AND status = 'sent'");
+    if (!add.ok() || !settle.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    for (const auto& r : replies) {
+      add.bind(1, std::string_view(r.device));
+      add.bind(2, static_cast<std::int64_t>(r.epoch));
+      add.bind(3, static_cast<std::int64_t>(r.seq));
+      add.bind(4, r.command_id);
+      add.bind(5, std::string_view(to_string(r.outcome)));
+      add.bind(6, r.received_at_ms);
+      int rc = add.step();
+      sqlite3_reset(add.get());
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "insert reply"));
+      if (sqlite3_changes(db_.get()) == 0) continue;  // a copy of a stored reply
+      ++result.replies;
+      settle.bind(1, r.command_id);
+      settle.bind(2, std::string_view(r.device));
+      settle.bind(3, std::string_view(to_string(r.outcome)));
+      settle.bind(4, std::string_view(r.reason));
+      settle.bind(5, r.received_at_ms);
+      rc = settle.step();
+      sqlite3_reset(settle.get());
+      if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "settle command"));
+    }
+    return {};
   }
 
   StoreStatus write_replay(std::span<const ReplayState> states) {

@@ -35,10 +35,14 @@ class Store {
   // transaction), whatever the readings table's key order, so no crash or
   // failed commit can leave a reading stored twice or counted as stored when
   // it is not. Replay states never move backwards (a state with a lower
-  // highest_seq than the stored one is ignored). On error nothing of the
-  // batch is stored, and a later call may retry it whole.
+  // highest_seq than the stored one is ignored). Replies to commands are
+  // stored once by the same identity; a new one settles its command if
+  // that is still sent to that device (an expired or answered command
+  // keeps its status). On error nothing of the batch is stored, and a
+  // later call may retry it whole.
   virtual StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
-                                               std::span<const ReplayState> replay = {}) = 0;
+                                               std::span<const ReplayState> replay = {},
+                                               std::span<const ReplyRow> replies = {}) = 0;
   virtual StoreResult<std::uint64_t> count_readings() = 0;
   // Every stored reading's key, sorted by device, epoch, seq: one pass over
   // the table, for end-to-end checks ("every reading sent is stored once").
@@ -107,7 +111,10 @@ class Store {
   // and answers "ok"). "ok" or the problems found, one per line.
   virtual StoreResult<std::string> check_integrity() = 0;
 
-  // Commands for devices: add returns the new id; status changes stamp updated_at.
+  // Commands for devices: add returns the new id; status changes stamp
+  // updated_at. A command acknowledged, failed or expired is settled: its
+  // status never changes again (kConflict), so an expiry never overwrites
+  // an answer another process stored.
   virtual StoreResult<std::int64_t> add_command(const Command& c) = 0;
   virtual StoreStatus set_command_status(std::int64_t id, CommandStatus status,
                                          std::string_view reason, std::int64_t now_ms) = 0;

@@ -57,9 +57,27 @@ RunEdit SeqRuns::add(std::uint64_t seq, std::int64_t at_ms) {
   return {seq};
 }
 
-void StoredIndex::put_loaded(SeriesKey key, SeqRuns runs) {
+void StoredIndex::keep_newest(std::string_view device, std::uint32_t epoch, SeqRuns&& runs) {
+  auto it = cache_.find(device);
+  if (it == cache_.end()) {
+    cached_runs_ += runs.runs().size();
+    cache_.emplace(std::string(device), Newest{epoch, std::move(runs)});
+    return;
+  }
+  // An older epoch's series is read from the table when needed: keeping it
+  // would let the cache grow by a series per rotation.
+  if (epoch < it->second.epoch) return;
+  cached_runs_ -= it->second.runs.runs().size();
   cached_runs_ += runs.runs().size();
-  cache_.insert_or_assign(std::move(key), std::move(runs));
+  it->second = Newest{epoch, std::move(runs)};
+}
+
+void StoredIndex::put_loaded(SeriesKey key, SeqRuns runs) { keep_newest(key.device, key.epoch, std::move(runs)); }
+
+std::optional<std::uint32_t> StoredIndex::cached_epoch(std::string_view device) const {
+  auto it = cache_.find(device);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second.epoch;
 }
 
 StoreResult<StoredIndex::Plan> StoredIndex::plan(std::span<const ReadingRow> rows, const Loader& load) {
@@ -76,13 +94,17 @@ StoreResult<StoredIndex::Plan> StoredIndex::plan(std::span<const ReadingRow> row
       auto ch = plan.series.find(probe);
       if (ch == plan.series.end()) {
         Series start;
-        if (auto c = cache_.find(probe); c != cache_.end()) {
-          start.runs = c->second;
-        } else if (!complete_) {
+        auto c = cache_.find(std::string_view(r.device));
+        if (c != cache_.end() && c->second.epoch == r.epoch) {
+          start.runs = c->second.runs;
+        } else if (!complete_ || (c != cache_.end() && r.epoch < c->second.epoch)) {
+          // Not known here, or an epoch older than the device's newest: its
+          // runs are in the table only.
           auto loaded = load(r.device, r.epoch);
           if (!loaded) return unexpected(loaded.error());
           start.runs = std::move(*loaded);
         }
+        // Otherwise complete and newer than anything the device stored: empty.
         ch = plan.series.emplace(probe, std::move(start)).first;
       }
       last = &ch->second;
@@ -109,13 +131,7 @@ StoreResult<StoredIndex::Plan> StoredIndex::plan(std::span<const ReadingRow> row
 }
 
 void StoredIndex::committed(Plan&& plan) {
-  for (auto& [key, s] : plan.series) {
-    const std::size_t n = s.runs.runs().size();
-    auto [it, inserted] = cache_.try_emplace(key);
-    if (!inserted) cached_runs_ -= it->second.runs().size();
-    it->second = std::move(s.runs);
-    cached_runs_ += n;
-  }
+  for (auto& [key, s] : plan.series) keep_newest(key.device, key.epoch, std::move(s.runs));
   if (max_cached_runs_ != 0 && cached_runs_ > max_cached_runs_) {
     // Bounded memory: start over and read series back as they are touched.
     cache_.clear();

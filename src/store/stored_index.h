@@ -13,9 +13,16 @@
 // leaves it exactly as the database is.
 //
 // One writer per database: the cache is that writer's (docs/storage.md).
+//
+// The cache holds one series per device: the newest epoch it has stored.
+// Readings of older epochs are the rare late ones of the hour of grace
+// after a rotation; they read their series from the table. So the cache
+// grows with the fleet, not with time (a device rotating daily would
+// otherwise add a series a day), at about 150 B per device that stored.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,7 +77,8 @@ class StoredIndex {
   using Loader = std::function<StoreResult<SeqRuns>(std::string_view device, std::uint32_t epoch)>;
 
   // The cache is emptied (and reloaded per series on demand) once it holds
-  // more runs than this; 0 means no bound.
+  // more runs than this, which only series broken by many gaps reach: one
+  // series per device is one run each. 0 means no bound.
   explicit StoredIndex(std::size_t max_cached_runs = 4'000'000) : max_cached_runs_(max_cached_runs) {}
 
   struct Series {
@@ -88,19 +96,35 @@ class StoredIndex {
   };
 
   // Decides which rows are new. A series the cache lacks is read with `load`,
-  // unless the cache is complete (then it has nothing stored yet).
+  // unless the cache is complete and the series is newer than the device's
+  // cached one (then it has nothing stored yet).
   StoreResult<Plan> plan(std::span<const ReadingRow> rows, const Loader& load);
   // After the transaction that wrote `plan` committed.
   void committed(Plan&& plan);
-  // Everything stored is in the cache (e.g. loaded whole at open).
+  // Everything stored is in the cache, in the sense above: every device's
+  // newest series (e.g. loaded whole at open, through put_loaded).
   void set_complete(bool complete) { complete_ = complete; }
+  // Keeps the series if it is the newest of its device seen so far.
   void put_loaded(SeriesKey key, SeqRuns runs);
 
   std::size_t cached_series() const { return cache_.size(); }
   std::size_t cached_runs() const { return cached_runs_; }
+  // The epoch of the device's cached series, if it has one.
+  std::optional<std::uint32_t> cached_epoch(std::string_view device) const;
 
  private:
-  std::unordered_map<SeriesKey, SeqRuns, SeriesKeyHash> cache_;
+  struct Newest {
+    std::uint32_t epoch = 0;
+    SeqRuns runs;
+  };
+  struct DeviceHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view d) const { return std::hash<std::string_view>{}(d); }
+  };
+  // Replaces the device's series if `epoch` is not older than it.
+  void keep_newest(std::string_view device, std::uint32_t epoch, SeqRuns&& runs);
+
+  std::unordered_map<std::string, Newest, DeviceHash, std::equal_to<>> cache_;
   std::size_t cached_runs_ = 0;
   std::size_t max_cached_runs_;
   bool complete_ = false;

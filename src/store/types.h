@@ -92,6 +92,7 @@ struct SequenceGap {
 struct BatchResult {
   std::size_t inserted = 0;
   std::size_t duplicates = 0;  // (device, epoch, seq) already stored, or repeated in the batch
+  std::size_t replies = 0;     // replies new to the store (the rest were copies)
 };
 
 struct DeviceRow {
@@ -174,6 +175,20 @@ struct SecurityEvent {
 };
 
 enum class CommandStatus : std::uint8_t { kPending, kSent, kAcknowledged, kFailed, kExpired };
+
+// A device's reply to a command, opened by the cloud. It takes one of the
+// device's uplink sequence numbers, so the store accounts for it beside the
+// readings (it is not a gap), and settles the command it answers: in the
+// transaction that first stores the reply, whichever process opened it.
+struct ReplyRow {
+  std::string device;
+  std::uint32_t epoch = 0;
+  std::uint64_t seq = 0;
+  std::int64_t command_id = 0;  // 0: the device could not tell which command
+  CommandStatus outcome = CommandStatus::kAcknowledged;  // kAcknowledged or kFailed
+  std::string reason;  // the result (JSON) or why the device refused
+  std::int64_t received_at_ms = 0;
+};
 
 struct Command {
   std::int64_t id = 0;  // assigned by add_command

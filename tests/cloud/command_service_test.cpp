@@ -62,6 +62,12 @@ struct Rig {
     return service.handle(r);
   }
   std::vector<store::Command> commands() { return store->commands_for("wearable-0001", std::nullopt).value(); }
+  // A reply as the cloud takes it: matched here, and stored (which settles
+  // its command) in the batch the storage thread commits.
+  void reply(const OpenedReply& r, std::string_view gateway) {
+    service.on_reply(r, gateway);
+    ASSERT_TRUE(store->store_batch({}, {}, std::vector{reply_row(r, unix_ms(clock.now()))}));
+  }
   std::uint64_t audited() { return store->count_events(store::EventKind::kCommandRefused).value(); }
   // The device's view of the newest published command.
   command::Command opened_on_device() {
@@ -183,14 +189,14 @@ TEST(CommandService, RepliesAcknowledgeOrFailAndAreMatchedByDevice) {
   ok.outcome = command::Outcome::kAccepted;
   ok.result = {{"interval_s", command::Value::integer(60)}};
   // Another device answering for this device's command is not a match.
-  rig.service.on_reply({"wearable-0002", 1, 5, ok}, "gw7");
+  rig.reply({"wearable-0002", 1, 5, ok}, "gw7");
   EXPECT_EQ(rig.service.counters().unmatched_replies, 1u);
-  rig.service.on_reply({"wearable-0001", 1, 5, ok}, "gw7");
+  rig.reply({"wearable-0001", 1, 5, ok}, "gw7");
   command::Reply no;
   no.command_id = b;
   no.outcome = command::Outcome::kRefused;
   no.reason = command::Reason::kRateLimited;
-  rig.service.on_reply({"wearable-0001", 1, 6, no}, "gw7");
+  rig.reply({"wearable-0001", 1, 6, no}, "gw7");
   auto rows = rig.commands();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].status, store::CommandStatus::kAcknowledged);
@@ -199,9 +205,43 @@ TEST(CommandService, RepliesAcknowledgeOrFailAndAreMatchedByDevice) {
   EXPECT_EQ(rows[1].reason, "device: rate_limited");
   EXPECT_EQ(rig.audited(), 1u);
   // The same reply again (replayed by someone) matches nothing any more.
-  rig.service.on_reply({"wearable-0001", 1, 5, ok}, "gw7");
+  rig.reply({"wearable-0001", 1, 5, ok}, "gw7");
   EXPECT_EQ(rig.service.counters().acknowledged, 1u);
   EXPECT_EQ(rig.service.counters().unmatched_replies, 2u);
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kAcknowledged) << "and changes nothing stored";
+}
+
+// A reply opened by another process (a worker of the scaled cloud, while
+// the front that sent the command is gone or never hears of it) settles the
+// command through the store alone; this front's expiry then leaves it be.
+// A copy of the reply, or a reply to a settled command, changes nothing.
+TEST(CommandService, AReplyStoredElsewhereSettlesTheCommandAndExpiryLeavesIt) {
+  Rig rig;
+  rig.service.saw_device("wearable-0001", "gw7");
+  const auto a = rig.send("set_interval", {{"seconds", 60}})["id"].get<std::uint64_t>();
+  command::Reply ok;
+  ok.command_id = a;
+  ok.outcome = command::Outcome::kAccepted;
+  const OpenedReply opened{"wearable-0001", 1, 9, ok};
+  auto r = rig.store->store_batch({}, {}, std::vector{reply_row(opened, 1000)});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->replies, 1u);
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kAcknowledged);
+  rig.clock.advance(std::chrono::seconds(31));
+  rig.service.expire_due();
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kAcknowledged);
+  EXPECT_EQ(rig.service.counters().expired, 0u);
+  EXPECT_EQ(rig.service.outstanding(), 0u);
+  command::Reply no = ok;
+  no.outcome = command::Outcome::kRefused;
+  no.reason = command::Reason::kRateLimited;
+  r = rig.store->store_batch({}, {}, std::vector{reply_row({"wearable-0001", 1, 9, no}, 2000)});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->replies, 0u) << "the same (device, epoch, seq): a copy";
+  r = rig.store->store_batch({}, {}, std::vector{reply_row({"wearable-0001", 1, 10, no}, 2000)});
+  EXPECT_EQ(r->replies, 1u);
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kAcknowledged) << "settled once";
+  EXPECT_EQ(rig.commands()[0].reason, "");
 }
 
 TEST(CommandService, UnansweredCommandsExpire) {

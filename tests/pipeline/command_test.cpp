@@ -228,6 +228,13 @@ TEST_F(CommandTest, AcceptedRefusedReplayedAlteredLateAndFlooded) {
   EXPECT_EQ(dev["refusal_reasons"], json({{"rate_limited", 4}, {"stale", 1}}));
   EXPECT_EQ(dev.value("unopened", -1), 2);
   EXPECT_EQ(sql_int("SELECT count(*) FROM commands WHERE status = 'acknowledged'"), 10);
+  // Every answer (10 accepted, 5 refused) took one of its device's sequence
+  // numbers: stored once each, and not counted as readings missing.
+  EXPECT_EQ(sql_int("SELECT count(*) FROM command_replies"), 15);
+  ASSERT_TRUE(wait_for_stored(run_result.readings));
+  const GapReport gaps = gap_report();
+  EXPECT_EQ(gaps.exit_code, 0);
+  EXPECT_EQ(gaps.missing, 0);
   gw->stop();
   EXPECT_NE(slurp(dir() / "gateway1.out").find("16 commands relayed to devices, 0 for unknown devices"),
             std::string::npos)

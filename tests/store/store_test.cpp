@@ -410,6 +410,44 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
   EXPECT_EQ(recent->at(0).command, "reboot");
   EXPECT_EQ(recent->at(0).device, "dev-1");
   EXPECT_EQ(this->store_->recent_commands(10)->size(), 2u);
+  // Settled is final: an expiry after the answer is refused.
+  auto late = this->store_->set_command_status(*id1, CommandStatus::kExpired, "no answer", 4000);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, StoreErrorCode::kConflict);
+  EXPECT_EQ(this->store_->commands_for("dev-1", CommandStatus::kAcknowledged)->size(), 1u);
+}
+
+// A reply is stored once by its (device, epoch, seq) and settles the
+// command it answers only if that is still sent to that device.
+TYPED_TEST(StoreSuite, RepliesAreStoredOnceAndSettleOnlyASentCommandOfTheirDevice) {
+  Command c;
+  c.device = "dev-1";
+  c.command = "get_status";
+  c.params = "{}";
+  const auto sent = this->store_->add_command(c).value();
+  const auto pending = this->store_->add_command(c).value();
+  ASSERT_TRUE(this->store_->set_command_status(sent, CommandStatus::kSent, "", 10));
+  ReplyRow wrong_device{"dev-2", 1, 3, sent, CommandStatus::kFailed, "device: x", 20};
+  ReplyRow to_pending{"dev-1", 1, 4, pending, CommandStatus::kAcknowledged, "", 20};
+  ReplyRow answer{"dev-1", 1, 5, sent, CommandStatus::kAcknowledged, R"({"battery":80})", 30};
+  auto r = this->store_->store_batch(rows("dev-1", 1, 0, 3), {}, std::vector{wrong_device, to_pending, answer, answer});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->inserted, 3u);
+  EXPECT_EQ(r->replies, 3u) << "the second copy of the answer is not new";
+  auto all = this->store_->commands_for("dev-1", std::nullopt).value();
+  EXPECT_EQ(all.at(0).status, CommandStatus::kAcknowledged);
+  EXPECT_EQ(all.at(0).reason, R"({"battery":80})");
+  EXPECT_EQ(all.at(0).updated_at_ms, 30);
+  EXPECT_EQ(all.at(1).status, CommandStatus::kPending) << "never sent: a reply cannot answer it";
+  auto refused = answer;
+  refused.seq = 6;
+  refused.outcome = CommandStatus::kFailed;
+  r = this->store_->store_batch({}, {}, std::vector{refused});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(this->store_->commands_for("dev-1", std::nullopt)->at(0).status, CommandStatus::kAcknowledged);
+  auto bad = answer;
+  bad.seq = std::uint64_t{1} << 63;
+  EXPECT_FALSE(this->store_->store_batch({}, {}, std::vector{bad}));
 }
 
 // The dashboard's device pages: ordered by identity, searched by substring
@@ -557,6 +595,32 @@ TYPED_TEST(StoredRangesSuite, GapsAreListedWithTotalsAndClosedWhenFilled) {
   EXPECT_EQ(totals.missing, 0u);
 }
 
+// A command reply takes one of the device's sequence numbers: the gap
+// account knows it and does not count it missing, before and after
+// reopening; a hole beside it is still a gap.
+TYPED_TEST(StoredRangesSuite, ARepliesSequenceNumberIsNotAGap) {
+  auto batch = rows("dev-1", 1, 0, 20);
+  batch.erase(batch.begin() + 12, batch.begin() + 14);  // 12 a reply, 13 lost
+  batch.erase(batch.begin() + 5);                       // 5 a reply
+  const std::vector<ReplyRow> replies{{"dev-1", 1, 5, 0, CommandStatus::kAcknowledged, "", 100},
+                                      {"dev-1", 1, 12, 0, CommandStatus::kFailed, "device: x", 100},
+                                      {"dev-1", 1, 25, 0, CommandStatus::kAcknowledged, "", 100}};
+  ASSERT_TRUE(this->store_->store_batch(batch, {}, replies));
+  for (int pass = 0; pass < 2; ++pass) {
+    Store::GapTotals totals;
+    auto gaps = this->store_->sequence_gaps(10, &totals);
+    ASSERT_TRUE(gaps) << gaps.error().message;
+    ASSERT_EQ(gaps->size(), 2u);
+    EXPECT_EQ((*gaps)[0].first_missing, 13u);
+    EXPECT_EQ((*gaps)[0].last_missing, 13u);
+    EXPECT_EQ((*gaps)[1].first_missing, 20u) << "readings 20..24 never came before the reply at 25";
+    EXPECT_EQ((*gaps)[1].last_missing, 24u);
+    EXPECT_EQ(totals.missing, 6u);
+    EXPECT_EQ(*this->store_->count_readings(), 17u) << "replies are not readings";
+    this->reopen();
+  }
+}
+
 // The runs are durable with the rows: after reopening, the same copies are
 // duplicates and the same holes are gaps.
 TYPED_TEST(StoredRangesSuite, RunsSurviveReopening) {
@@ -571,6 +635,38 @@ TYPED_TEST(StoredRangesSuite, RunsSurviveReopening) {
   auto gaps = this->store_->sequence_gaps(10);
   ASSERT_EQ(gaps->size(), 1u);
   EXPECT_EQ((*gaps)[0].first_missing, 10u);
+}
+
+// The writer's index keeps one series per device, its newest epoch, so it
+// grows with the fleet and not with rotations. Late readings of the
+// previous epoch (the hour of grace) are read from the table: stored once,
+// copies dropped, before and after reopening (which loads the newest only).
+TYPED_TEST(StoredRangesSuite, LateReadingsOfAnOlderEpochAreStoredOnceAfterANewerOne) {
+  auto e1 = rows("dev-1", 1, 0, 20);
+  e1.erase(e1.begin() + 7);
+  ASSERT_TRUE(this->store_->store_batch(e1));
+  ASSERT_TRUE(this->store_->store_batch(rows("dev-1", 2, 0, 10)));
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "same connection" : "reopened");
+    auto late = rows("dev-1", 1, 5, 3);  // 5 and 6 stored, 7 missing
+    auto r = this->store_->store_batch(late);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->inserted, pass == 0 ? 1u : 0u);
+    EXPECT_EQ(r->duplicates, pass == 0 ? 2u : 3u);
+    auto both = rows("dev-1", 2, 8, 4);  // 8, 9 stored; 10, 11 new the first time
+    auto mixed = rows("dev-1", 1, 19, 2);
+    both.insert(both.end(), mixed.begin(), mixed.end());
+    r = this->store_->store_batch(both);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->inserted, pass == 0 ? 3u : 0u) << "epoch 2: 10, 11; epoch 1: 20";
+    EXPECT_EQ(r->duplicates, pass == 0 ? 3u : 6u);
+    this->reopen();
+  }
+  EXPECT_EQ(*this->store_->count_readings(), 21u + 12u);
+  auto runs1 = this->store_->stored_runs("dev-1", 1);
+  ASSERT_EQ(runs1->size(), 1u) << "0..20 with the hole filled";
+  EXPECT_EQ((*runs1)[0].last, 20u);
+  EXPECT_TRUE(this->store_->sequence_gaps(10)->empty());
 }
 
 // Only the runs a batch changed are written (store/stored_index.h): after
@@ -796,6 +892,53 @@ TEST(StoredIndex, BoundedCacheReloadsThroughTheLoader) {
   auto p = index.plan(rows("a", 1, 0, 1), load);
   EXPECT_EQ(loads, 1);
   EXPECT_EQ(p->duplicates, 1u) << "what the database holds still counts";
+}
+
+// One series per device: a newer epoch replaces the older one in the
+// cache, an older one is read through the loader each time and never
+// displaces the newer. Complete, a newer epoch than the cached one needs
+// no read (nothing of it can be stored).
+TEST(StoredIndex, KeepsOnlyEachDevicesNewestEpoch) {
+  StoredIndex index;
+  index.set_complete(true);
+  std::map<std::pair<std::string, std::uint32_t>, SeqRuns> db;
+  int loads = 0;
+  auto load = [&](std::string_view d, std::uint32_t e) -> StoreResult<SeqRuns> {
+    ++loads;
+    auto it = db.find({std::string(d), e});
+    return it == db.end() ? SeqRuns{} : it->second;
+  };
+  auto store = [&](const std::vector<ReadingRow>& batch) {
+    auto p = index.plan(batch, load);
+    EXPECT_TRUE(p);
+    const std::size_t fresh = p->fresh.size();
+    for (auto& [k, s] : p->series) db[{k.device, k.epoch}] = s.runs;
+    index.committed(std::move(*p));
+    return fresh;
+  };
+  EXPECT_EQ(store(rows("d", 1, 0, 10)), 10u);
+  EXPECT_EQ(store(rows("d", 2, 0, 10)), 10u);
+  EXPECT_EQ(loads, 0) << "complete: new series need no read";
+  EXPECT_EQ(index.cached_series(), 1u);
+  EXPECT_EQ(index.cached_epoch("d"), 2u);
+  EXPECT_EQ(store(rows("d", 1, 8, 4)), 2u) << "8, 9 stored; 10, 11 new";
+  EXPECT_EQ(loads, 1) << "the older epoch is read from the table";
+  EXPECT_EQ(index.cached_epoch("d"), 2u) << "and does not displace the newer";
+  EXPECT_EQ(store(rows("d", 1, 8, 4)), 0u);
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(store(rows("d", 2, 5, 10)), 5u);
+  EXPECT_EQ(loads, 2) << "the newest is served from the cache";
+  EXPECT_EQ(index.cached_runs(), 1u);
+  // Loading at open keeps the newest whatever the order.
+  StoredIndex reopened;
+  for (std::uint32_t e : {3u, 1u, 2u}) {
+    SeqRuns r;
+    r.append_loaded({0, e, 0, 0});
+    reopened.put_loaded({"x", e}, std::move(r));
+  }
+  EXPECT_EQ(reopened.cached_series(), 1u);
+  EXPECT_EQ(reopened.cached_epoch("x"), 3u);
+  EXPECT_EQ(reopened.cached_runs(), 1u);
 }
 
 }  // namespace

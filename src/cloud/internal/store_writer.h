@@ -30,6 +30,7 @@ namespace armored::cloud {
 
 struct WriteJob {
   std::vector<store::ReadingRow> rows;
+  std::vector<store::ReplyRow> replies;  // committed with the rows
   std::vector<store::SecurityEvent> events;
   // E3 receiver state to persist before the rows are committed (set when
   // this PUBLISH installed new epochs): E3StateFile::capture().
@@ -85,6 +86,7 @@ class StoreWriter {
   void run();
   struct Gathered {
     std::vector<store::ReadingRow> rows;
+    std::vector<store::ReplyRow> replies;
     std::vector<store::SecurityEvent> events;
     std::vector<E3StateUpdate> state;
   };

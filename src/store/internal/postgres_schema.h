@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS commands(
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+CREATE TABLE IF NOT EXISTS command_replies(
+  device text NOT NULL,
+  epoch bigint NOT NULL,
+  seq bigint NOT NULL,
+  command_id bigint NOT NULL,
+  outcome text NOT NULL,
+  received_at bigint NOT NULL,
+  PRIMARY KEY(device, epoch, seq));
 )sql";
 
 // Per-session staging tables for batched writes: temporary (no WAL), emptied

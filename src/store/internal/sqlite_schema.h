@@ -93,6 +93,14 @@ CREATE TABLE IF NOT EXISTS commands(
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+CREATE TABLE IF NOT EXISTS command_replies(
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  command_id INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(device, epoch, seq)) WITHOUT ROWID;
 )sql";
 
 // A database from before stored_ranges: its runs are derived once from the
