@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -29,6 +31,40 @@
 
 namespace armored::bench {
 namespace fs = std::filesystem;
+
+bool armored_step(const std::string& bench, const std::string& armored, const fs::path& dir,
+                  std::vector<std::string> argv, std::chrono::seconds timeout) {
+  argv.insert(argv.begin(), armored);
+  testing::Subprocess::Options o;
+  o.cwd = dir;
+  o.stderr_path = dir / "setup.err";
+  testing::Subprocess p(argv, o);
+  auto code = p.wait(timeout);
+  if (!code || *code != 0) {
+    std::fprintf(stderr, "%s: %s failed: %s\n", bench.c_str(), argv[1].c_str(),
+                 testing::slurp(dir / "setup.err").c_str());
+    return false;
+  }
+  return true;
+}
+
+void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::trunc) << s; }
+
+bool wait_for(const fs::path& file, const std::string& needle, std::chrono::seconds timeout) {
+  const auto until = Steady::now() + timeout;
+  while (Steady::now() < until) {
+    if (testing::slurp(file).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int port_after(const std::string& text, const std::string& marker) {
+  auto p = text.find(marker);
+  if (p == std::string::npos) return 0;
+  auto colon = text.find(':', p + marker.size());
+  return colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+}
 
 std::uint64_t proc_status_kb(pid_t pid, const char* field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");

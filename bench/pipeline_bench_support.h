@@ -19,6 +19,17 @@ namespace armored::bench {
 
 using Steady = std::chrono::steady_clock;
 
+// Runs `armored <argv...>` (the binary `armored` names) in `dir`, its stderr
+// in dir/setup.err; false, with that stderr printed under `bench`'s name,
+// if it fails or outlives `timeout`.
+bool armored_step(const std::string& bench, const std::string& armored, const std::filesystem::path& dir,
+                  std::vector<std::string> argv, std::chrono::seconds timeout);
+void write_text(const std::filesystem::path& p, const std::string& s);
+// Polls `file` until it contains `needle` (false after `timeout`).
+bool wait_for(const std::filesystem::path& file, const std::string& needle, std::chrono::seconds timeout);
+// The port in "<marker> ...:<port>" of a process's output (0 if absent).
+int port_after(const std::string& text, const std::string& marker);
+
 // Samples VmRSS / VmHWM of a set of processes every `period` on its own
 // thread; keeps the peak RSS seen in the first and in the second half of the
 // sampled span, and the last VmHWM.

@@ -79,35 +79,7 @@ struct Args {
 // Small helpers
 
 bool step(const fs::path& dir, std::vector<std::string> argv, std::chrono::seconds timeout = 900s) {
-  argv.insert(argv.begin(), testing::armored_binary().string());
-  Subprocess::Options o;
-  o.cwd = dir;
-  o.stderr_path = dir / "setup.err";
-  Subprocess p(argv, o);
-  auto code = p.wait(timeout);
-  if (!code || *code != 0) {
-    std::fprintf(stderr, "scale_out_bench: %s failed: %s\n", argv[1].c_str(), testing::slurp(dir / "setup.err").c_str());
-    return false;
-  }
-  return true;
-}
-
-void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::trunc) << s; }
-
-bool wait_for(const fs::path& file, const std::string& needle, std::chrono::seconds timeout) {
-  const auto until = Steady::now() + timeout;
-  while (Steady::now() < until) {
-    if (testing::slurp(file).find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-int port_after(const std::string& text, const std::string& marker) {
-  auto p = text.find(marker);
-  if (p == std::string::npos) return 0;
-  auto colon = text.find(':', p + marker.size());
-  return colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+  return armored_step("scale_out_bench", testing::armored_binary().string(), dir, std::move(argv), timeout);
 }
 
 // The integer after `"key":` in a JSON text (-1 if absent).

@@ -9,6 +9,8 @@
 # scripts/start-services.sh provides); the demo uses a schema of its own
 # and drops it at the end.
 set -euo pipefail
+. "$(dirname "$0")/demo-lib.sh"
+demo=demo-cluster
 armored=$(realpath "${1:-build/release/armored}")
 devices=${2:-200}
 speedup=${3:-60}
@@ -26,16 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-say() { printf '\n== %s\n' "$*"; }
-wait_for_line() {  # FILE PATTERN [SECONDS]
-  for _ in $(seq $((${3:-30} * 10))); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "demo-cluster: timed out waiting for '$2' in $1" >&2
-  cat "$1" "${1%.out}.err" >&2 2>/dev/null || true
-  return 1
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg() { psql "$dsn" -qtAc "SET search_path TO \"$schema\"; $1" | tail -1; }
 
@@ -62,10 +54,7 @@ nats_list="[${nats_list%, }]"
 echo "nodes on ports ${client[*]}"
 
 say "2. PKI and E3 enrolment: a cloud certificate all fronts share, one gateway, $devices wearables"
-"$armored" pki init --dir pki --name "Demo Fleet CA" >/dev/null
-"$armored" pki issue cloud --id cloud --dns localhost --ip 127.0.0.1 --dir pki >/dev/null
-"$armored" pki issue gateway --id home-router --dir pki >/dev/null
-"$armored" pki fleet --count "$devices" --prefix wearable --dir pki 2>/dev/null | head -1
+fleet_pki "$devices"
 "$armored" enroll --pki pki --e3 e3 >/dev/null
 
 role_config() {  # ROLE NAME
@@ -123,25 +112,7 @@ done
 echo "three workers consuming $stream"
 
 say "4. The gateway forwards to the first front, with the second as its alternate"
-cat >gateway.toml <<TOML
-id = "home-router"
-[udp]
-address = "127.0.0.1"
-port = 0
-[cloud]
-host = "localhost"
-port = ${front_ports[0]}
-alternates = ["localhost:${front_ports[1]}"]
-ca = "pki/root-ca.crt"
-certificate = "pki/gateway/home-router.crt"
-intermediates = "pki/issuing-ca.crt"
-key = "pki/gateway/home-router.key"
-ticket_dir = "gateway-tickets"
-[spool]
-dir = "gateway-spool"
-[status]
-interval_s = 10
-TOML
+gateway_toml "${front_ports[0]}" "[\"localhost:${front_ports[1]}\"]" >gateway.toml
 "$armored" gateway --config gateway.toml >gateway.out 2>gateway.err &
 gateway_pid=$!
 pids+=($gateway_pid)

@@ -3,6 +3,8 @@
 # gateway -> the cloud, on 127.0.0.1, with a crash of the gateway in the
 # middle. Usage: demo.sh PATH/TO/armored [DEVICES] [SPEEDUP] [SECONDS]
 set -euo pipefail
+. "$(dirname "$0")/demo-lib.sh"
+demo=demo
 armored=$(realpath "${1:-build/release/armored}")
 devices=${2:-5000}
 speedup=${3:-60}
@@ -16,23 +18,9 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-say() { printf '\n== %s\n' "$*"; }
-
-wait_for_line() {  # FILE PATTERN: wait up to 20 s for a line
-  for _ in $(seq 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "demo: timed out waiting for '$2' in $1" >&2
-  cat "$1" >&2 || true
-  return 1
-}
 
 say "1. A fleet PKI: root and issuing CA, the cloud, one gateway, $devices wearables (each its own key)"
-"$armored" pki init --dir pki --name "Demo Fleet CA" >/dev/null
-"$armored" pki issue cloud --id cloud --dns localhost --ip 127.0.0.1 --dir pki >/dev/null
-"$armored" pki issue gateway --id home-router --dir pki >/dev/null
-"$armored" pki fleet --count "$devices" --prefix wearable --dir pki 2>/dev/null | head -1
+fleet_pki "$devices"
 
 say "2. E3 enrolment: a random pseudonymous key ID per device; the cloud's E3 key stays with the cloud"
 "$armored" enroll --pki pki --e3 e3
@@ -65,24 +53,7 @@ wait_for_line cloud.out "listening on"
 cloud_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' cloud.out)
 echo "cloud listening on 127.0.0.1:$cloud_port (TLS 1.3 only, client certificates required)"
 
-cat >gateway.toml <<TOML
-id = "home-router"
-[udp]
-address = "127.0.0.1"
-port = 0
-[cloud]
-host = "localhost"
-port = $cloud_port
-ca = "pki/root-ca.crt"
-certificate = "pki/gateway/home-router.crt"
-intermediates = "pki/issuing-ca.crt"
-key = "pki/gateway/home-router.key"
-ticket_dir = "gateway-tickets"
-[spool]
-dir = "gateway-spool"
-[status]
-interval_s = 10
-TOML
+gateway_toml "$cloud_port" >gateway.toml
 
 start_gateway() {
   "$armored" gateway --config gateway.toml >gateway.out 2>>gateway.err &

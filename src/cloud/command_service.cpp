@@ -79,13 +79,11 @@ std::int64_t CommandService::now_ms() const {
 }
 
 Status CommandService::load() {
-  for (const auto& [device, kid] : kids_) {
-    (void)kid;
-    auto sent = store_.commands_for(device, store::CommandStatus::kSent);
-    if (!sent) return fail("commands of " + device, sent.error());
-    for (const auto& c : *sent) {
-      outstanding_[static_cast<std::uint64_t>(c.id)] = {device, c.command, c.updated_at_ms};
-    }
+  auto sent = store_.commands_with_status(store::CommandStatus::kSent);
+  if (!sent) return fail("commands left sent", sent.error());
+  for (const auto& c : *sent) {
+    if (!kids_.contains(c.device)) continue;  // no longer enrolled: nothing can answer
+    outstanding_[static_cast<std::uint64_t>(c.id)] = {c.device, c.command, c.updated_at_ms};
   }
   return {};
 }
@@ -264,6 +262,20 @@ void CommandService::expire_due() {
       ++counters_.expired;
     }
     it = outstanding_.erase(it);
+  }
+  // Commands another process sent and can no longer expire (a front of a
+  // scaled cloud that died): any process expires them once they are twice
+  // as old as the timeout, leaving each sender the first say on its own.
+  if (now - last_sweep_ms_ >= kSweepIntervalMs) {
+    last_sweep_ms_ = now;
+    auto n = store_.expire_commands(now - 2 * limit,
+                                    "no answer within " + std::to_string(config_.ack_timeout.count()) +
+                                        " s (the process that sent it is gone)",
+                                    now);
+    if (n && *n > 0) {
+      counters_.expired += *n;
+      spdlog::info("cloud: {} command(s) sent by another process expired unanswered", *n);
+    }
   }
 }
 

@@ -103,6 +103,8 @@ class CommandService {
   std::map<std::string, std::string, std::less<>> routes_;  // device -> gateway last seen through
   std::map<std::uint64_t, Outstanding> outstanding_;       // command id -> what it was
   CommandCounters counters_;
+  static constexpr std::int64_t kSweepIntervalMs = 10'000;
+  std::int64_t last_sweep_ms_ = 0;
 };
 
 // Typed JSON params (bool, integer, float, string) as a command for the

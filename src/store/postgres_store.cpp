@@ -433,9 +433,30 @@ class PostgresStore final : public Store {
   }
 
   StoreResult<std::vector<Command>> recent_commands(std::size_t limit) override {
-    auto r = query("SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
-                   " ORDER BY id DESC LIMIT $1",
-                   {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
+    return read_commands("SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+                         " ORDER BY id DESC LIMIT $1",
+                         {Param::integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)))});
+  }
+
+  StoreResult<std::vector<Command>> commands_with_status(CommandStatus status) override {
+    return read_commands("SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+                         " WHERE status = $1 ORDER BY id",
+                         {Param::text(to_string(status))});
+  }
+
+  StoreResult<std::uint64_t> expire_commands(std::int64_t sent_before_ms, std::string_view reason,
+                                             std::int64_t now_ms) override {
+    auto r = pg::exec_params(conn_.get(),
+                             "UPDATE commands SET status = 'expired', reason = $2, updated_at = $3"
+                             " WHERE status = 'sent' AND updated_at < $1",
+                             {Param::integer(sent_before_ms), Param::text(std::string(reason)), Param::integer(now_ms)});
+    if (!r) return unexpected(r.error());
+    return static_cast<std::uint64_t>(std::stoull(PQcmdTuples(r->get())));
+  }
+
+  // Rows of (id, device, command, params, status, reason, created_at, updated_at).
+  StoreResult<std::vector<Command>> read_commands(const char* sql, const std::vector<Param>& params) {
+    auto r = query(sql, params);
     if (!r) return unexpected(r.error());
     std::vector<Command> out;
     PGresult* res = r->get();
@@ -456,25 +477,9 @@ class PostgresStore final : public Store {
 
   StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                  std::optional<CommandStatus> status) override {
-    auto r = query("SELECT id, command, params, status, reason, created_at, updated_at FROM commands"
-                   " WHERE device = $1 AND ($2::text IS NULL OR status = $2) ORDER BY id",
-                   {Param::text(std::string(device)), status ? Param::text(to_string(*status)) : Param::none()});
-    if (!r) return unexpected(r.error());
-    std::vector<Command> out;
-    PGresult* res = r->get();
-    for (int i = 0; i < PQntuples(res); ++i) {
-      Command c;
-      c.id = pg::col_int(res, i, 0);
-      c.device = device;
-      c.command = pg::col_text(res, i, 1);
-      c.params = pg::col_text(res, i, 2);
-      c.status = command_status_from(pg::col_text(res, i, 3)).value_or(CommandStatus::kFailed);
-      c.reason = pg::col_text(res, i, 4);
-      c.created_at_ms = pg::col_int(res, i, 5);
-      c.updated_at_ms = pg::col_int(res, i, 6);
-      out.push_back(std::move(c));
-    }
-    return out;
+    return read_commands("SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+                         " WHERE device = $1 AND ($2::text IS NULL OR status = $2) ORDER BY id",
+                         {Param::text(std::string(device)), status ? Param::text(to_string(*status)) : Param::none()});
   }
 
  private:

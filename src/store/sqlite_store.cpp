@@ -519,6 +519,33 @@ class SqliteStore final : public Store {
             " ORDER BY id DESC LIMIT ?1");
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, kMaxSeq)));
+    return read_commands(st);
+  }
+
+  StoreResult<std::vector<Command>> commands_with_status(CommandStatus status) override {
+    Stmt st(db_.get(),
+            "SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
+            " WHERE status = ?1 ORDER BY id");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, std::string_view(to_string(status)));
+    return read_commands(st);
+  }
+
+  StoreResult<std::uint64_t> expire_commands(std::int64_t sent_before_ms, std::string_view reason,
+                                             std::int64_t now_ms) override {
+    Stmt st(db_.get(),
+            "UPDATE commands SET status = 'expired', reason = ?2, updated_at = ?3"
+            " WHERE status = 'sent' AND updated_at < ?1");
+    if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    st.bind(1, sent_before_ms);
+    st.bind(2, reason);
+    st.bind(3, now_ms);
+    if (st.step() != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "expire commands"));
+    return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+  }
+
+  // Rows of (id, device, command, params, status, reason, created_at, updated_at).
+  StoreResult<std::vector<Command>> read_commands(Stmt& st) {
     std::vector<Command> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) {
@@ -540,27 +567,12 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                  std::optional<CommandStatus> status) override {
     Stmt st(db_.get(),
-            "SELECT id, command, params, status, reason, created_at, updated_at FROM commands"
+            "SELECT id, device, command, params, status, reason, created_at, updated_at FROM commands"
             " WHERE device = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id");
     if (!st.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     st.bind(1, device);
     if (status) st.bind(2, std::string_view(to_string(*status)));
-    std::vector<Command> out;
-    int rc;
-    while ((rc = st.step()) == SQLITE_ROW) {
-      Command c;
-      c.id = st.col_int(0);
-      c.device = device;
-      c.command = st.col_text(1);
-      c.params = st.col_text(2);
-      c.status = command_status_from(st.col_text(3)).value_or(CommandStatus::kFailed);
-      c.reason = st.col_text(4);
-      c.created_at_ms = st.col_int(5);
-      c.updated_at_ms = st.col_int(6);
-      out.push_back(std::move(c));
-    }
-    if (rc != SQLITE_DONE) return unexpected(sqlite::db_error(db_.get(), "select commands"));
-    return out;
+    return read_commands(st);
   }
 
  private:

@@ -120,6 +120,14 @@ class Store {
                                          std::string_view reason, std::int64_t now_ms) = 0;
   virtual StoreResult<std::vector<Command>> commands_for(std::string_view device,
                                                          std::optional<CommandStatus> status) = 0;
+  // Every command with this status, every device's, by id (one query: a
+  // cloud starting with a million devices must not ask once per device).
+  virtual StoreResult<std::vector<Command>> commands_with_status(CommandStatus status) = 0;
+  // Expires every command still sent whose last change is before
+  // `sent_before_ms`: the commands of a front of a scaled cloud that died
+  // before their answer or its own expiry. Returns how many.
+  virtual StoreResult<std::uint64_t> expire_commands(std::int64_t sent_before_ms, std::string_view reason,
+                                                     std::int64_t now_ms) = 0;
 
   // The dashboard's pages (docs/operations.md, "Dashboard"); neither reads
   // a reading. Commands newest first.

@@ -257,6 +257,28 @@ TEST(CommandService, UnansweredCommandsExpire) {
   EXPECT_EQ(rig.service.outstanding(), 0u);
 }
 
+// A command another process sent (a front of a scaled cloud that died
+// before it heard the answer or expired it) is expired by any other once it
+// is twice the timeout old, never sooner: the sender has the first say.
+TEST(CommandService, CommandsLeftByAProcessThatIsGoneExpireAtTwiceTheTimeout) {
+  Rig rig;
+  store::Command c;
+  c.device = "wearable-0001";
+  c.command = "get_status";
+  c.params = "{}";
+  c.created_at_ms = unix_ms(rig.clock.now());
+  const auto id = rig.store->add_command(c).value();
+  ASSERT_TRUE(rig.store->set_command_status(id, store::CommandStatus::kSent, "", unix_ms(rig.clock.now())));
+  rig.clock.advance(std::chrono::seconds(59));
+  rig.service.expire_due();
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kSent);
+  rig.clock.advance(std::chrono::seconds(11));
+  rig.service.expire_due();
+  EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kExpired);
+  EXPECT_NE(rig.commands()[0].reason.find("gone"), std::string::npos) << rig.commands()[0].reason;
+  EXPECT_EQ(rig.service.counters().expired, 1u);
+}
+
 TEST(CommandService, GatewayNotSubscribedFailsTheCommand) {
   Rig rig;
   rig.service.saw_device("wearable-0001", "gw7");

@@ -415,6 +415,22 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error().code, StoreErrorCode::kConflict);
   EXPECT_EQ(this->store_->commands_for("dev-1", CommandStatus::kAcknowledged)->size(), 1u);
+  // Every device's commands of one status; only sent ones expire, by age.
+  c.device = "dev-9";
+  auto id3 = this->store_->add_command(c).value();
+  ASSERT_TRUE(this->store_->set_command_status(*id2, CommandStatus::kSent, "", 5000));
+  ASSERT_TRUE(this->store_->set_command_status(id3, CommandStatus::kSent, "", 7000));
+  auto sent = this->store_->commands_with_status(CommandStatus::kSent);
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_EQ(sent->size(), 2u);
+  EXPECT_EQ(sent->at(0).id, *id2);
+  EXPECT_EQ(sent->at(1).device, "dev-9");
+  auto expired = this->store_->expire_commands(6000, "nobody left to wait", 8000);
+  ASSERT_TRUE(expired) << expired.error().message;
+  EXPECT_EQ(*expired, 1u);
+  EXPECT_EQ(this->store_->commands_with_status(CommandStatus::kExpired)->at(0).id, *id2);
+  EXPECT_EQ(this->store_->commands_with_status(CommandStatus::kSent)->size(), 1u);
+  EXPECT_EQ(*this->store_->expire_commands(6000, "again", 9000), 0u);
 }
 
 // A reply is stored once by its (device, epoch, seq) and settles the
