@@ -169,7 +169,10 @@ json CommandService::send(const AdminRequest& r) {
     j["id"] = *id;
     return j;
   }
-  if (auto s = store_.set_command_status(*id, store::CommandStatus::kSent, "", now_ms()); !s) {
+  // kConflict: the answer was stored first (another front delivered it and
+  // a worker committed the reply before this write); nothing is wrong.
+  if (auto s = store_.set_command_status(*id, store::CommandStatus::kSent, "", now_ms());
+      !s && s.error().code != store::StoreErrorCode::kConflict) {
     spdlog::error("cloud: command {} sent but its status not stored: {}", *id, s.error().message);
   }
   ++counters_.sent;

@@ -652,7 +652,7 @@ class PostgresStore final : public Store {
       ++result.replies;
       auto settled = pg::exec_params(conn_.get(),
                                      "UPDATE commands SET status = $3, reason = $4, updated_at = $5"
-                                     " WHERE id = $1 AND device = $2 AND status = 'sent'",
+                                     " WHERE id = $1 AND device = $2 AND status IN ('pending', 'sent')",
                                      {Param::integer(r.command_id), Param::text(r.device),
                                       Param::text(to_string(r.outcome)), Param::text(r.reason),
                                       Param::integer(r.received_at_ms)});

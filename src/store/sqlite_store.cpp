@@ -601,7 +601,7 @@ class SqliteStore final : public Store {
              " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
     Stmt settle(db_.get(),
                 "UPDATE commands SET status = ?3, reason = ?4, updated_at = ?5"
-                " WHERE id = ?1 AND device = ?2 AND status = 'sent'");
+                " WHERE id = ?1 AND device = ?2 AND status IN ('pending', 'sent')");
     if (!add.ok() || !settle.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
     for (const auto& r : replies) {
       add.bind(1, std::string_view(r.device));

@@ -37,8 +37,9 @@ class Store {
   // it is not. Replay states never move backwards (a state with a lower
   // highest_seq than the stored one is ignored). Replies to commands are
   // stored once by the same identity; a new one settles its command if
-  // that is still sent to that device (an expired or answered command
-  // keeps its status). On error nothing of the batch is stored, and a
+  // that is the device's and not settled yet (an expired or answered
+  // command keeps its status; a pending one is settled too, since the
+  // answer can be stored before the sender has written `sent`). On error nothing of the batch is stored, and a
   // later call may retry it whole.
   virtual StoreResult<BatchResult> store_batch(std::span<const ReadingRow> rows,
                                                std::span<const ReplayState> replay = {},

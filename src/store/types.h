@@ -180,6 +180,8 @@ enum class CommandStatus : std::uint8_t { kPending, kSent, kAcknowledged, kFaile
 // device's uplink sequence numbers, so the store accounts for it beside the
 // readings (it is not a gap), and settles the command it answers: in the
 // transaction that first stores the reply, whichever process opened it.
+// Only the device the command was for can have opened it, so the reply's
+// command id and device together are enough to match.
 struct ReplyRow {
   std::string device;
   std::uint32_t epoch = 0;

@@ -434,7 +434,9 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
 }
 
 // A reply is stored once by its (device, epoch, seq) and settles the
-// command it answers only if that is still sent to that device.
+// command it answers only if that is the device's and not settled yet. A
+// pending one is settled too: the answer can be committed (by a worker)
+// before the front that sent the command has written `sent`.
 TYPED_TEST(StoreSuite, RepliesAreStoredOnceAndSettleOnlyASentCommandOfTheirDevice) {
   Command c;
   c.device = "dev-1";
@@ -454,7 +456,10 @@ TYPED_TEST(StoreSuite, RepliesAreStoredOnceAndSettleOnlyASentCommandOfTheirDevic
   EXPECT_EQ(all.at(0).status, CommandStatus::kAcknowledged);
   EXPECT_EQ(all.at(0).reason, R"({"battery":80})");
   EXPECT_EQ(all.at(0).updated_at_ms, 30);
-  EXPECT_EQ(all.at(1).status, CommandStatus::kPending) << "never sent: a reply cannot answer it";
+  EXPECT_EQ(all.at(1).status, CommandStatus::kAcknowledged) << "answered before `sent` was written";
+  auto sent_late = this->store_->set_command_status(pending, CommandStatus::kSent, "", 40);
+  ASSERT_FALSE(sent_late);
+  EXPECT_EQ(sent_late.error().code, StoreErrorCode::kConflict) << "the answer stands";
   auto refused = answer;
   refused.seq = 6;
   refused.outcome = CommandStatus::kFailed;
