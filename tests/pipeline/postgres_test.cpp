@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "pg_schema.h"
 #include "pipeline_fixture.h"
 
 namespace armored::pipeline_test {
@@ -18,56 +19,22 @@ namespace {
 using namespace std::chrono_literals;
 using armored::testing::slurp;
 
-std::string pg_conninfo() {
-  const char* dsn = std::getenv("ARMORED_PG_DSN");
-  return dsn && *dsn ? dsn : "dbname=armored_test";
-}
+using armored::testing::PgSchema;
 
 class PostgresPipelineTest : public PipelineTest {
  protected:
   void SetUp() override {
-    conn_ = PQconnectdb(pg_conninfo().c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      GTEST_SKIP() << "PostgreSQL unreachable with \"" << pg_conninfo()
-                   << "\" (set ARMORED_PG_DSN or run scripts/start-services.sh): " << PQerrorMessage(conn_);
-    }
-    std::random_device rd;
-    schema_ = "armored_pipeline_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000);
-    storage_toml_ = "[storage]\nbackend = \"postgresql\"\npostgresql_conninfo = \"" + pg_conninfo() +
-                    "\"\npostgresql_schema = \"" + schema_ + "\"\n";
+    db_ = std::make_unique<PgSchema>("armored_pipeline");
+    if (!db_->connected()) GTEST_SKIP() << db_->unreachable();
+    storage_toml_ = db_->storage_toml();
   }
-  void TearDown() override {
-    if (PQstatus(conn_) == CONNECTION_OK && !schema_.empty()) {
-      PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE").c_str()));
-    }
-    PQfinish(conn_);
-  }
-  // One value of a query on the cloud's schema ("" on error, which fails the test).
-  std::string pg(const std::string& query) {
-    PGresult* r = PQexec(conn_, ("SET search_path TO \"" + schema_ + "\"; " + query).c_str());
-    std::string out;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-      for (int i = 0; i < PQntuples(r); ++i) out += std::string(i ? "\n" : "") + PQgetvalue(r, i, 0);
-    } else {
-      ADD_FAILURE() << query << ": " << PQresultErrorMessage(r);
-    }
-    PQclear(r);
-    return out;
-  }
-  std::int64_t pg_int(const std::string& query) {
-    auto v = pg(query);
-    return v.empty() ? -1 : std::stoll(v);
-  }
-  bool schema_ready() {
-    PGresult* r = PQexec(conn_, ("SELECT to_regclass('\"" + schema_ + "\".readings') IS NOT NULL").c_str());
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && std::string(PQgetvalue(r, 0, 0)) == "t";
-    PQclear(r);
-    return ok;
-  }
+  void TearDown() override { db_.reset(); }
+  std::string pg(const std::string& query) { return db_->query(query); }
+  std::int64_t pg_int(const std::string& query) { return db_->integer(query); }
   bool wait_pg_stored(std::int64_t n, std::chrono::seconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (schema_ready() && pg_int("SELECT count(*) FROM readings") >= n) return true;
+      if (db_->has_tables() && pg_int("SELECT count(*) FROM readings") >= n) return true;
       std::this_thread::sleep_for(200ms);
     }
     return false;
@@ -83,8 +50,7 @@ class PostgresPipelineTest : public PipelineTest {
         << "gaps in the stored sequence numbers";
   }
 
-  PGconn* conn_ = nullptr;
-  std::string schema_;
+  std::unique_ptr<PgSchema> db_;
 };
 
 TEST_F(PostgresPipelineTest, EveryReadingStoredOnceAcrossACloudKill) {

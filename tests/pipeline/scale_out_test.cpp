@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pg_schema.h"
 #include "pipeline_fixture.h"
 #include "jetstream/jetstream.h"
 #include "support/nats_cluster.h"
@@ -29,21 +30,16 @@ using armored::testing::run;
 using armored::testing::slurp;
 using armored::testing::Subprocess;
 
-std::string pg_conninfo() {
-  const char* dsn = std::getenv("ARMORED_PG_DSN");
-  return dsn && *dsn ? dsn : "dbname=armored_test";
-}
+using armored::testing::PgSchema;
+using armored::testing::pg_conninfo;
 
 class ScaleOutTest : public PipelineTest {
  protected:
   void SetUp() override {
-    conn_ = PQconnectdb(pg_conninfo().c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      GTEST_FAIL() << "PostgreSQL unreachable with \"" << pg_conninfo()
-                   << "\" (set ARMORED_PG_DSN or run scripts/start-services.sh): " << PQerrorMessage(conn_);
-    }
+    db_ = std::make_unique<PgSchema>("armored_scale");
+    if (!db_->connected()) GTEST_FAIL() << db_->unreachable();
+    schema_ = db_->name();
     std::random_device rd;
-    schema_ = "armored_scale_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000);
     stream_ = "ARMORED_TEST_" + std::to_string(rd() % 1000000);
   }
   void TearDown() override {
@@ -52,10 +48,7 @@ class ScaleOutTest : public PipelineTest {
         if (p && p->running()) p->stop(5s);
       }
     }
-    if (PQstatus(conn_) == CONNECTION_OK && !schema_.empty()) {
-      PQclear(PQexec(conn_, ("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE").c_str()));
-    }
-    PQfinish(conn_);
+    db_.reset();
   }
 
   void start_nats(int nodes) {
@@ -141,23 +134,12 @@ class ScaleOutTest : public PipelineTest {
     return start_gateway();
   }
 
-  std::string pg(const std::string& query) {
-    PGresult* r = PQexec(conn_, ("SET search_path TO \"" + schema_ + "\"; " + query).c_str());
-    std::string out;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-      for (int i = 0; i < PQntuples(r); ++i) out += std::string(i ? "\n" : "") + PQgetvalue(r, i, 0);
-    }
-    PQclear(r);
-    return out;
-  }
-  std::int64_t pg_int(const std::string& query) {
-    auto v = pg(query);
-    return v.empty() ? -1 : std::stoll(v);
-  }
+  std::string pg(const std::string& query) { return db_->query(query); }
+  std::int64_t pg_int(const std::string& query) { return db_->integer(query); }
   bool wait_pg_stored(std::int64_t n, std::chrono::seconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (pg_int("SELECT count(*) FROM readings") >= n) return true;
+      if (db_->has_tables() && pg_int("SELECT count(*) FROM readings") >= n) return true;
       std::this_thread::sleep_for(250ms);
     }
     return false;
@@ -185,7 +167,7 @@ class ScaleOutTest : public PipelineTest {
               "");
   }
 
-  PGconn* conn_ = nullptr;
+  std::unique_ptr<PgSchema> db_;
   std::string schema_, stream_;
   std::unique_ptr<NatsCluster> nats_;
   std::vector<int> front_ports_;
