@@ -116,7 +116,7 @@ gateway_toml "${front_ports[0]}" "[\"localhost:${front_ports[1]}\"]" >gateway.to
 "$armored" gateway --config gateway.toml >gateway.out 2>gateway.err &
 gateway_pid=$!
 pids+=($gateway_pid)
-wait_for_line gateway.out "listening on udp"
+wait_for_line gateway.out "listening on udp" 30
 gw_port=$(sed -n 's/.*udp 127.0.0.1:\([0-9]*\).*/\1/p' gateway.out | tail -1)
 
 say "5. $devices wearables for ${seconds} s (one reading every 30 s, sped up ${speedup}x); a worker, then front 1, killed with SIGKILL"

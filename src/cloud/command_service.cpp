@@ -74,9 +74,7 @@ CommandService::CommandService(const command::Schema& schema, e3::Opener& opener
       kids_(std::move(kids)),
       publish_(std::move(publish)) {}
 
-std::int64_t CommandService::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
-}
+std::int64_t CommandService::now_ms() const { return unix_ms(clock_.now()); }
 
 Status CommandService::load() {
   auto sent = store_.commands_with_status(store::CommandStatus::kSent);

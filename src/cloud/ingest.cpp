@@ -154,8 +154,15 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
       return;
     }
     ++counters_.replies;
-    // A reply is acted on now, not stored as a row: it is received now.
-    opener_.mark_received(header->kid, opened->epoch, opened->sequence);
+    // Stored with the batch (its outcome and its sequence number), so like a
+    // reading it is received once that commit is durable: a copy re-sent
+    // after a failed commit or a stop opens again.
+    ReceivedKey key;
+    std::copy(header->kid.begin(), header->kid.end(), key.kid.begin());
+    key.kid_size = static_cast<std::uint8_t>(header->kid.size());
+    key.epoch = opened->epoch;
+    key.seq = opened->sequence;
+    out_.received.push_back(key);
     out_.replies.push_back({std::string(opened->device_id), opened->epoch, opened->sequence, std::move(*reply)});
     return;
   }

@@ -64,7 +64,7 @@ struct ReceivedKey {
 
 struct PreparedUplink {
   std::vector<store::ReadingRow> rows;
-  std::vector<ReceivedKey> received;  // one per row: mark them once the rows are durable
+  std::vector<ReceivedKey> received;  // one per row and reply: mark them once the batch is durable
   std::vector<OpenedReply> replies;  // matched to sent commands by the caller
   std::vector<store::SecurityEvent> events;
   std::size_t messages = 0;

@@ -5,6 +5,7 @@
 // synchronous_commit=on: durable when COMMIT returns.
 
 #include <algorithm>
+#include <tuple>
 #include <limits>
 #include <map>
 #include <set>
@@ -73,7 +74,7 @@ class PostgresStore final : public Store {
       if (r.seq > kMaxSeq) return unexpected(invalid("seq >= 2^63"));
     }
     for (const auto& r : replies) {
-      if (r.seq > kMaxSeq) return unexpected(StoreError{StoreErrorCode::kInvalidArgument, "reply seq >= 2^63"});
+      if (r.seq > kMaxSeq) return unexpected(invalid("reply seq >= 2^63"));
     }
     for (const auto& s : replay) {
       if (s.highest_seq > kMaxSeq) return unexpected(invalid("highest_seq >= 2^63"));
@@ -638,9 +639,18 @@ class PostgresStore final : public Store {
     return {};
   }
 
-  // Replies are rare (one per command): a statement each.
+  // Replies are rare (one per command): a statement each, in key order so
+  // two shared writers with the same replies never wait for each other in
+  // a cycle.
   StoreStatus write_replies(std::span<const ReplyRow> replies, BatchResult& result) {
-    for (const auto& r : replies) {
+    std::vector<const ReplyRow*> sorted;
+    sorted.reserve(replies.size());
+    for (const auto& r : replies) sorted.push_back(&r);
+    std::sort(sorted.begin(), sorted.end(), [](const ReplyRow* a, const ReplyRow* b) {
+      return std::tie(a->device, a->epoch, a->seq) < std::tie(b->device, b->epoch, b->seq);
+    });
+    for (const ReplyRow* p : sorted) {
+      const ReplyRow& r = *p;
       auto added = pg::exec_params(conn_.get(),
                                    "INSERT INTO command_replies(device, epoch, seq, command_id, outcome, received_at)"
                                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",

@@ -533,6 +533,14 @@ class SqliteStore final : public Store {
 
   StoreResult<std::uint64_t> expire_commands(std::int64_t sent_before_ms, std::string_view reason,
                                              std::int64_t now_ms) override {
+    // Read first: in WAL a read never waits for the storage thread's write
+    // lock, and there is usually nothing to expire.
+    Stmt any(db_.get(), "SELECT 1 FROM commands WHERE status = 'sent' AND updated_at < ?1 LIMIT 1");
+    if (!any.ok()) return unexpected(sqlite::db_error(db_.get(), "prepare"));
+    any.bind(1, sent_before_ms);
+    const int found = any.step();
+    if (found == SQLITE_DONE) return std::uint64_t{0};
+    if (found != SQLITE_ROW) return unexpected(sqlite::db_error(db_.get(), "find commands to expire"));
     Stmt st(db_.get(),
             "UPDATE commands SET status = 'expired', reason = ?2, updated_at = ?3"
             " WHERE status = 'sent' AND updated_at < ?1");

@@ -239,6 +239,7 @@ TEST(CommandService, AReplyStoredElsewhereSettlesTheCommandAndExpiryLeavesIt) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->replies, 0u) << "the same (device, epoch, seq): a copy";
   r = rig.store->store_batch({}, {}, std::vector{reply_row({"wearable-0001", 1, 10, no}, 2000)});
+  ASSERT_TRUE(r);
   EXPECT_EQ(r->replies, 1u);
   EXPECT_EQ(rig.commands()[0].status, store::CommandStatus::kAcknowledged) << "settled once";
   EXPECT_EQ(rig.commands()[0].reason, "");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "command/codec.h"
 #include "common/clock.h"
 #include "common/rng.h"
 #include "crypto/ec.h"
@@ -144,6 +145,26 @@ TEST(Ingest, ReadingsNotMarkedStoredOpenAgain) {
   auto again = r.ingest.prepare("gw1", b, true);
   EXPECT_EQ(again.rows.size(), 2u);
   EXPECT_EQ(again.rejected, 0u);
+}
+
+// A reply is stored with its batch too (its outcome and its sequence
+// number): not marked received before that commit, so a copy re-sent after
+// a failed commit opens again; once marked, a copy is a replay.
+TEST(Ingest, RepliesNotMarkedStoredOpenAgain) {
+  Rig r;
+  r.ingest.prepare("gw1", r.sealer.start_epoch().value(), false);
+  command::Reply reply;
+  reply.command_id = 7;
+  reply.outcome = command::Outcome::kAccepted;
+  Bytes b = r.batch({r.seal(command::encode_reply(reply).value())});
+  auto first = r.ingest.prepare("gw1", b, false);
+  ASSERT_EQ(first.replies.size(), 1u);
+  ASSERT_EQ(first.received.size(), 1u) << "to be marked after the commit";
+  EXPECT_EQ(r.ingest.prepare("gw1", b, true).replies.size(), 1u);
+  r.ingest.mark_stored(first.received);
+  auto after = r.ingest.prepare("gw1", b, true);
+  EXPECT_TRUE(after.replies.empty());
+  EXPECT_EQ(after.rejected, 1u);
 }
 
 // Far behind newer stored readings (left of the 64-wide window), an

@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS commands(
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+CREATE INDEX IF NOT EXISTS commands_status ON commands(status, updated_at);
 CREATE TABLE IF NOT EXISTS command_replies(
   device text NOT NULL,
   epoch bigint NOT NULL,

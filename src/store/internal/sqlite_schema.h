@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS commands(
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_device ON commands(device, status);
+CREATE INDEX IF NOT EXISTS commands_status ON commands(status, updated_at);
 CREATE TABLE IF NOT EXISTS command_replies(
   device TEXT NOT NULL,
   epoch INTEGER NOT NULL,
