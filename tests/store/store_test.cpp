@@ -437,7 +437,7 @@ TYPED_TEST(StoreSuite, CommandsTrackTheirStatus) {
 // command it answers only if that is the device's and not settled yet. A
 // pending one is settled too: the answer can be committed (by a worker)
 // before the front that sent the command has written `sent`.
-TYPED_TEST(StoreSuite, RepliesAreStoredOnceAndSettleOnlyASentCommandOfTheirDevice) {
+TYPED_TEST(StoreSuite, RepliesAreStoredOnceAndSettleOnlyAnUnsettledCommandOfTheirDevice) {
   Command c;
   c.device = "dev-1";
   c.command = "get_status";
