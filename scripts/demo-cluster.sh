@@ -58,16 +58,8 @@ fleet_pki "$devices"
 "$armored" enroll --pki pki --e3 e3 >/dev/null
 
 role_config() {  # ROLE NAME
+  cloud_listen_tls_toml
   cat <<TOML
-[listen]
-address = "127.0.0.1"
-port = 0
-[tls]
-ca = "pki/root-ca.crt"
-certificate = "pki/cloud/cloud.crt"
-intermediates = "pki/issuing-ca.crt"
-key = "pki/cloud/cloud.key"
-crl = "pki/crl.pem"
 ticket_key_file = "$2.tickets"
 [e3]
 dir = "e3"

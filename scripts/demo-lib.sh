@@ -21,6 +21,20 @@ fleet_pki() {  # DEVICES: root and issuing CA, the cloud, gateway home-router, D
   "$armored" pki fleet --count "$1" --prefix wearable --dir pki 2>/dev/null | head -1
 }
 
+cloud_listen_tls_toml() {  # the cloud's [listen] on 127.0.0.1 and its [tls] from fleet_pki
+  cat <<TOML
+[listen]
+address = "127.0.0.1"
+port = 0
+[tls]
+ca = "pki/root-ca.crt"
+certificate = "pki/cloud/cloud.crt"
+intermediates = "pki/issuing-ca.crt"
+key = "pki/cloud/cloud.key"
+crl = "pki/crl.pem"
+TOML
+}
+
 gateway_toml() {  # PORT [ALTERNATES as a TOML array]: gateway home-router's config
   cat <<TOML
 id = "home-router"

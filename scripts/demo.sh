@@ -25,16 +25,7 @@ fleet_pki "$devices"
 say "2. E3 enrolment: a random pseudonymous key ID per device; the cloud's E3 key stays with the cloud"
 "$armored" enroll --pki pki --e3 e3
 
-cat >cloud.toml <<TOML
-[listen]
-address = "127.0.0.1"
-port = 0
-[tls]
-ca = "pki/root-ca.crt"
-certificate = "pki/cloud/cloud.crt"
-intermediates = "pki/issuing-ca.crt"
-key = "pki/cloud/cloud.key"
-crl = "pki/crl.pem"
+{ cloud_listen_tls_toml; cat <<TOML; } >cloud.toml
 [e3]
 dir = "e3"
 pki_dir = "pki"

@@ -32,6 +32,15 @@ std::uint64_t IngestCounters::rejected_total() const {
 
 namespace {
 
+ReceivedKey received_key(ByteSpan kid, std::uint32_t epoch, std::uint64_t seq) {
+  ReceivedKey key;
+  std::copy(kid.begin(), kid.end(), key.kid.begin());
+  key.kid_size = static_cast<std::uint8_t>(kid.size());
+  key.epoch = epoch;
+  key.seq = seq;
+  return key;
+}
+
 Reject classify(e3::E3Errc c) {
   using e3::E3Errc;
   switch (c) {
@@ -157,12 +166,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     // Stored with the batch (its outcome and its sequence number), so like a
     // reading it is received once that commit is durable: a copy re-sent
     // after a failed commit or a stop opens again.
-    ReceivedKey key;
-    std::copy(header->kid.begin(), header->kid.end(), key.kid.begin());
-    key.kid_size = static_cast<std::uint8_t>(header->kid.size());
-    key.epoch = opened->epoch;
-    key.seq = opened->sequence;
-    out_.received.push_back(key);
+    out_.received.push_back(received_key(header->kid, opened->epoch, opened->sequence));
     out_.replies.push_back({std::string(opened->device_id), opened->epoch, opened->sequence, std::move(*reply)});
     return;
   }
@@ -174,12 +178,7 @@ void Ingest::handle_message(std::string_view peer, ByteSpan message, bool redeli
     return;
   }
   ++counters_.readings;
-  ReceivedKey key;
-  std::copy(header->kid.begin(), header->kid.end(), key.kid.begin());
-  key.kid_size = static_cast<std::uint8_t>(header->kid.size());
-  key.epoch = opened->epoch;
-  key.seq = opened->sequence;
-  out_.received.push_back(key);
+  out_.received.push_back(received_key(header->kid, opened->epoch, opened->sequence));
   store::ReadingRow row;
   row.device = std::string(opened->device_id);
   row.key_id.assign(header->kid.begin(), header->kid.end());

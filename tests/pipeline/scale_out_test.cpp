@@ -31,14 +31,12 @@ using armored::testing::slurp;
 using armored::testing::Subprocess;
 
 using armored::testing::PgSchema;
-using armored::testing::pg_conninfo;
 
 class ScaleOutTest : public PipelineTest {
  protected:
   void SetUp() override {
     db_ = std::make_unique<PgSchema>("armored_scale");
     if (!db_->connected()) GTEST_FAIL() << db_->unreachable();
-    schema_ = db_->name();
     std::random_device rd;
     stream_ = "ARMORED_TEST_" + std::to_string(rd() % 1000000);
   }
@@ -70,8 +68,7 @@ class ScaleOutTest : public PipelineTest {
            "\n[tls]\nca = \"pki/root-ca.crt\"\ncertificate = \"pki/cloud/cloud.crt\"\n"
            "intermediates = \"pki/issuing-ca.crt\"\nkey = \"pki/cloud/cloud.key\"\ncrl = \"pki/crl.pem\"\n"
            "ticket_key_file = \"\"\n[e3]\ndir = \"e3\"\npki_dir = \"pki\"\nstate_file = \"" + name +
-           ".e3state\"\n[storage]\nbackend = \"postgresql\"\npostgresql_conninfo = \"" +
-           pg_conninfo() + "\"\npostgresql_schema = \"" + schema_ + "\"\n[admin]\nenabled = " +
+           ".e3state\"\n" + db_->storage_toml() + "[admin]\nenabled = " +
            (role == "front" ? "true\nsocket = \"" + name + ".sock\"" : std::string("false")) +
            "\n[status]\ninterval_s = 1\n" +
            cluster_toml(role);
@@ -168,7 +165,7 @@ class ScaleOutTest : public PipelineTest {
   }
 
   std::unique_ptr<PgSchema> db_;
-  std::string schema_, stream_;
+  std::string stream_;
   std::unique_ptr<NatsCluster> nats_;
   std::vector<int> front_ports_;
   std::vector<Process> fronts_, workers_;
