@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "common/file_io.h"
+#include "ossl/ossl.h"
 #include "pki/index.h"
 #include "store/store.h"
 
@@ -96,7 +97,7 @@ Expected<FleetInventory> read_fleet_inventory(const fs::path& dir, std::vector<s
       c.facts = std::move(*facts);
       if (const pki::Identity* row = index->find(c.identity); row && pki::role_name(row->role) == role) {
         c.indexed = true;
-        c.index_serial = normal_serial(row->serial);
+        c.index_serial = ossl::normal_serial(row->serial);
         if (row->revoked_at) c.revoked_at = to_sys(*row->revoked_at);
       }
       inv.leaves.push_back(std::move(c));
@@ -142,8 +143,8 @@ Expected<ConnectionFacts> read_connections(store::Store& s, std::vector<std::str
     Connection c;
     c.at = SysSeconds(std::chrono::seconds(e.at_ms / 1000));
     c.identity = e.peer;
-    c.serial = normal_serial(event_field(e.detail, "serial"));
-    if (c.serial == "0" || event_field(e.detail, "serial") == "unknown") c.serial.clear();
+    c.serial = ossl::normal_serial(event_field(e.detail, "serial"));
+    if (c.serial == "00") c.serial.clear();  // "unknown" (no certificate) reads as ""
     c.from = event_field(e.detail, "from");
     facts.connections.push_back(std::move(c));
   }

@@ -21,7 +21,6 @@ namespace armored::audit {
 namespace {
 
 using ::armored::ossl::BioPtr;
-using ::armored::ossl::BnPtr;
 using ::armored::ossl::CrlPtr;
 using ::armored::ossl::X509Ptr;
 
@@ -61,15 +60,6 @@ std::optional<SysSeconds> to_time(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
   return SysSeconds(std::chrono::seconds(timegm(&tm)));
-}
-
-std::string serial_text(const ASN1_INTEGER* serial) {
-  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!bn) return "?";
-  char* h = BN_bn2hex(bn.get());
-  std::string out = h ? h : "?";
-  OPENSSL_free(h);
-  return normal_serial(out);
 }
 
 std::string armored_uri_identity(X509* cert) {
@@ -114,14 +104,6 @@ void key_facts(X509* cert, CertFacts& f) {
 
 }  // namespace
 
-std::string normal_serial(std::string_view text) {
-  std::string out;
-  for (char c : text) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  std::size_t first = out.find_first_not_of('0');
-  if (first == std::string::npos) return "0";
-  return out.substr(first);
-}
-
 Expected<CertFacts> read_certificate(std::string_view pem) {
   BioPtr bio = mem_bio(pem);
   if (!bio) return fail("certificate too large");
@@ -129,7 +111,7 @@ Expected<CertFacts> read_certificate(std::string_view pem) {
   if (!cert) return ossl_fail("not a PEM certificate");
   CertFacts f;
   f.subject = name_text(X509_get_subject_name(cert.get()));
-  f.serial = serial_text(X509_get0_serialNumber(cert.get()));
+  f.serial = ossl::serial_hex(X509_get0_serialNumber(cert.get()));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (X509_digest(cert.get(), EVP_sha256(), md, &n) != 1) return ossl_fail("cannot hash the certificate");
@@ -187,7 +169,7 @@ Expected<CrlFacts> read_crl(std::string_view pem, std::string_view issuer_pem) {
     const X509_REVOKED* r = sk_X509_REVOKED_value(list, i);
     auto when = to_time(X509_REVOKED_get0_revocationDate(r));
     if (!when) return ossl_fail("CRL entry " + std::to_string(i) + " has an unreadable revocation date");
-    f.revoked.emplace(serial_text(X509_REVOKED_get0_serialNumber(r)), *when);
+    f.revoked.emplace(ossl::serial_hex(X509_REVOKED_get0_serialNumber(r)), *when);
   }
   ERR_clear_error();
   return f;

@@ -46,8 +46,4 @@ Expected<CertFacts> read_certificate(std::string_view pem);
 // whose key signed it; a signature that does not verify is an error.
 Expected<CrlFacts> read_crl(std::string_view pem, std::string_view issuer_pem = {});
 
-// Upper-case hex without leading zeros: the same serial compares equal
-// whichever tool printed it.
-std::string normal_serial(std::string_view hex);
-
 }  // namespace armored::audit

@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include <cctype>
+
 namespace armored::ossl {
 
 std::string take_error_text() {
@@ -25,5 +27,30 @@ std::string error_text(std::string_view what) {
 }
 
 void clear_errors() { ERR_clear_error(); }
+
+std::string serial_hex(const ASN1_INTEGER* serial) {
+  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) {
+    clear_errors();
+    return {};
+  }
+  char* hex = BN_bn2hex(bn.get());
+  std::string out = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  return normal_serial(out);
+}
+
+std::string normal_serial(std::string_view hex) {
+  std::string out;
+  for (char c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+    if (out.empty() && c == '0') continue;
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (hex.empty()) return {};
+  if (out.empty()) return "00";
+  if (out.size() % 2 != 0) out.insert(out.begin(), '0');
+  return out;
+}
 
 }  // namespace armored::ossl

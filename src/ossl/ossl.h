@@ -73,4 +73,16 @@ std::string error_text(std::string_view what);
 // Empties the queue without reading it (after an expected, handled failure).
 void clear_errors();
 
+// A certificate serial number in the one spelling the project uses
+// everywhere (pki.json, `armored pki list`, connection events, CRL lookups,
+// audit findings): upper-case hex in whole bytes, as `openssl x509 -serial`
+// and `openssl crl -text` print it ("03EB", never "3EB"). Two spellings of
+// one serial once made a connection's serial differ from pki.json's for
+// every certificate whose serial began with a zero nibble.
+// "" when the integer cannot be read.
+std::string serial_hex(const ASN1_INTEGER* serial);
+// Any hex spelling of a serial ("3eb", "0003EB") in serial_hex's spelling;
+// "" when `hex` is empty or not hex.
+std::string normal_serial(std::string_view hex);
+
 }  // namespace armored::ossl

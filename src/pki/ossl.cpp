@@ -170,18 +170,6 @@ Expected<Clock::TimePoint> from_asn1_time(const ASN1_TIME* t) {
   return Clock::TimePoint{std::chrono::seconds{secs}};
 }
 
-std::string serial_hex(const ASN1_INTEGER* serial) {
-  BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!bn) {
-    clear_errors();
-    return "?";
-  }
-  char* hex = BN_bn2hex(bn.get());
-  std::string out = hex ? hex : "?";
-  OPENSSL_free(hex);
-  return out;
-}
-
 Expected<AsnIntPtr> serial_from_hex(std::string_view hex) {
   std::string s(hex);
   BIGNUM* raw = nullptr;

@@ -62,8 +62,8 @@ void wipe(std::string& s);
 Expected<AsnTimePtr> to_asn1_time(Clock::TimePoint t);
 Expected<Clock::TimePoint> from_asn1_time(const ASN1_TIME* t);
 
-// Upper-case hex of an ASN.1 INTEGER (the certificate serial).
-std::string serial_hex(const ASN1_INTEGER* serial);
+// The certificate serial in the project's one spelling (ossl/ossl.h).
+using ::armored::ossl::serial_hex;
 Expected<AsnIntPtr> serial_from_hex(std::string_view hex);
 
 }  // namespace armored::pki::ossl

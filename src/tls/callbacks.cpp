@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "common/bytes.h"
+#include "ossl/ossl.h"
 #include "tls/internal/crl_file.h"
 #include "tls/internal/connection_state.h"
 #include "tls/context_impl.h"
@@ -235,8 +236,8 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
 
 }  // namespace
 
-// Audit rows name the exact certificate a peer presented (serial_hex in
-// crl_file.h), so a revoked serial that still got in can be told from the
+// Audit rows name the exact certificate a peer presented (ossl::serial_hex,
+// the spelling pki.json uses), so a revoked serial that still got in can be told from the
 // identity's current certificate.
 PeerIdentity identity_from_certificate(X509* cert) {
   PeerIdentity out;
@@ -258,7 +259,7 @@ PeerIdentity identity_from_certificate(X509* cert) {
     if (out.kind != PeerIdentity::Kind::kNone) break;
   }
   GENERAL_NAMES_free(names);
-  if (out.kind != PeerIdentity::Kind::kNone) out.serial = detail::serial_hex(X509_get0_serialNumber(cert));
+  if (out.kind != PeerIdentity::Kind::kNone) out.serial = ossl::serial_hex(X509_get0_serialNumber(cert));
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "ossl/ossl.h"
 #include "common/file_io.h"
 
 namespace armored::tls::detail {
@@ -29,21 +30,6 @@ Expected<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& pa
 }
 
 }  // namespace
-
-std::string serial_hex(const ASN1_INTEGER* serial) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) {
-    ERR_clear_error();
-    return {};
-  }
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  // One spelling per serial (BN_bn2hex pads to whole bytes): "3EB", not "03EB".
-  std::size_t first = out.find_first_not_of('0');
-  return first == std::string::npos ? (out.empty() ? out : "0") : out.substr(first);
-}
 
 Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
   const std::string name = c.crl_file.string();
@@ -76,7 +62,7 @@ Expected<VerifiedCrls> load_verified_crls(const TlsConfig& c) {
     }
     const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
     for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
-      out.revoked_serials.push_back(serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+      out.revoked_serials.push_back(ossl::serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
     }
     out.crls.push_back(std::move(crl));
   }

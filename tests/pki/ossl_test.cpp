@@ -60,6 +60,35 @@ TEST(PkiOssl, SerialsAreRandomPositiveAndAtMost16Bytes) {
   EXPECT_FALSE(ossl::serial_from_hex(""));
 }
 
+// One spelling of a serial for pki.json, the TLS peer identity, CRL lookups
+// and the audit: whole bytes, as openssl prints it. A serial whose first
+// nibble is zero (one certificate in sixteen) is where spellings part.
+TEST(PkiOssl, ASerialHasOneSpellingWholeBytesUpperCase) {
+  auto spelled = [](const char* hex) {
+    auto serial = ossl::serial_from_hex(hex);
+    EXPECT_TRUE(serial) << hex;
+    return serial ? ossl::serial_hex(serial->get()) : std::string("?");
+  };
+  EXPECT_EQ(spelled("3EB"), "03EB");
+  EXPECT_EQ(spelled("03eb"), "03EB");
+  EXPECT_EQ(spelled("0ABC"), "0ABC");
+  EXPECT_EQ(spelled("1234ABCD"), "1234ABCD");
+  EXPECT_EQ(spelled("0"), "00");
+  EXPECT_EQ(spelled("100"), "0100");
+  EXPECT_EQ(::armored::ossl::normal_serial("0003eb"), "03EB");
+  EXPECT_EQ(::armored::ossl::normal_serial("00ab"), "AB");
+  EXPECT_EQ(::armored::ossl::normal_serial("000"), "00");
+  EXPECT_EQ(::armored::ossl::normal_serial("unknown"), "");
+  EXPECT_EQ(::armored::ossl::normal_serial(""), "");
+  // What `openssl x509 -serial` prints for the same certificate.
+  auto serial = ossl::serial_from_hex("0F00");
+  ASSERT_TRUE(serial);
+  ossl::BignumPtr bn(ASN1_INTEGER_to_BN(serial->get(), nullptr));
+  char* raw = BN_bn2hex(bn.get());
+  EXPECT_STREQ(raw, ossl::serial_hex(serial->get()).c_str());
+  OPENSSL_free(raw);
+}
+
 TEST(PkiOssl, ErrorTextDrainsTheQueue) {
   EXPECT_FALSE(ossl::cert_from_pem("not pem", "input"));
   EXPECT_EQ(ERR_peek_error(), 0u);

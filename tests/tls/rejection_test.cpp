@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "ossl/ossl.h"
 #include "tls/client_runner.h"
 #include "tls/openssl_peers.h"
 #include "tls/server_thread.h"
@@ -222,8 +223,10 @@ TEST_F(ServerRejects, ReloadRefusesForeignOrForgedCrlAndKeepsThePreviousOne) {
   ASSERT_TRUE(revoked) << revoked.error().message;
   char hex[32];
   std::snprintf(hex, sizeof hex, "%lX", leaf.serial);
-  std::string serial = hex;
-  // Upper-case hex without leading zeros, the spelling PeerIdentity::serial uses.
+  // Upper-case hex in whole bytes (1004 is "03EC"), the spelling
+  // PeerIdentity::serial and pki.json use.
+  std::string serial = ::armored::ossl::normal_serial(hex);
+  ASSERT_EQ(serial.size() % 2, 0u) << serial;
   EXPECT_EQ(std::count(revoked->begin(), revoked->end(), serial), 1) << serial;
 
   auto write = [&](const std::string& pem) { std::ofstream(fleet.crl_file, std::ios::trunc) << pem; };

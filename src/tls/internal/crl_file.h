@@ -17,16 +17,12 @@ using X509CrlPtr = ossl::CrlPtr;
 
 struct VerifiedCrls {
   std::vector<X509CrlPtr> crls;
-  std::vector<std::string> revoked_serials;  // upper-case hex, as PeerIdentity::serial
+  std::vector<std::string> revoked_serials;  // ossl::serial_hex, as PeerIdentity::serial
 };
 
 // Every CRL in config.crl_file, each signed by a certificate in ca_file,
 // intermediates or cert_chain (our own chain carries the issuing CA). Fails naming the file and what was wrong: unreadable, no
 // CRL in it, issuer unknown, bad signature.
 Expected<VerifiedCrls> load_verified_crls(const TlsConfig& config);
-
-// A certificate serial number in upper-case hex without leading zeros
-// (the form PeerIdentity::serial and the audit trail use).
-std::string serial_hex(const ASN1_INTEGER* serial);
 
 }  // namespace armored::tls::detail
