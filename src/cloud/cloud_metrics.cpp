@@ -108,6 +108,11 @@ void add_cloud_families(metrics::Families& out, const CloudStatus& s) {
     add_gauge(out, "armored_cloud_jetstream_waiting_messages", "Uplink PUBLISHes waiting for JetStream to store them.",
               d(s.jetstream_waiting));
     add_gauge(out, "armored_cloud_nats_connected", "1 while connected to a NATS server.", s.nats_connected ? 1 : 0);
+    for (const auto& b : s.bus_refused) {
+      add_counter(out, "armored_cloud_bus_refused_total",
+                  "Messages refused on the command subjects between a scaled cloud's roles, by subject and reason.",
+                  d(b.count), {{"subject", b.subject}, {"reason", b.reason}});
+    }
   }
   if (s.crl_age_seconds >= 0) {
     add_gauge(out, "armored_cloud_crl_age_seconds", "Time since the loaded CRL's lastUpdate.", s.crl_age_seconds);

@@ -274,6 +274,10 @@ struct CloudServer::Impl {
   void learn_routes(const std::string& gateway, ByteSpan payload);
   std::size_t log_inflight = 0;
   std::uint64_t log_published = 0, log_retries = 0;
+  // Messages refused on the command subjects (cluster_subjects.h), by
+  // subject and reason; network thread.
+  std::array<std::array<std::uint64_t, kBusRefusalCount>, kBusSubjectCount> bus_refused{};
+  void refuse_bus_message(BusSubject subject, BusError e);
   void forward_to_log(const std::shared_ptr<Conn>& c, const mqtt::Publish& p);
   void send_to_log(std::shared_ptr<LogPublish> item);
   void on_logged(const std::shared_ptr<LogPublish>& item, const Status& outcome);
@@ -693,22 +697,23 @@ Status CloudServer::Impl::start_front(const provision::Registry& registry) {
   front_id = to_hex(id);
   // A sealed command for a device whose gateway this front may hold.
   ARMORED_TRY(bus->subscribe(std::string(kCommandsDown), [this](const jetstream::Bus::Message& m) {
-    auto device = m.header("Armored-Device");
-    if (!device || m.header("Armored-Front") == front_id) return;
-    asio::post(io, [this, device = std::move(*device), payload = Bytes(m.data.begin(), m.data.end())] {
-      if (const std::string* gw = commands->route(device)) (void)publish_down(*gw, payload);
+    if (m.header("Armored-Front") == front_id) return;  // our own: our connections were tried first
+    auto down = read_command_down(m.header("Armored-Device"), m.data);
+    asio::post(io, [this, down = std::move(down)]() mutable {
+      if (!down) return refuse_bus_message(BusSubject::kDown, std::move(down.error()));
+      if (const std::string* gw = commands->route(down->device)) (void)publish_down(*gw, down->sealed);
     });
   }));
   // A reply a worker opened: the front that sent the command records it.
   ARMORED_TRY(bus->subscribe(std::string(kCommandReplies), [this](const jetstream::Bus::Message& m) {
-    auto device = m.header("Armored-Device");
-    auto reply = command::decode_reply(m.data);
-    if (!device || !reply) return;
-    OpenedReply r;
-    r.device = *device;
-    r.reply = std::move(*reply);
-    std::string peer = m.header("Armored-Peer").value_or("");
-    asio::post(io, [this, r = std::move(r), peer = std::move(peer)] { commands->on_reply(r, peer, true); });
+    auto reply = read_command_reply(m.header("Armored-Device"), m.data);
+    asio::post(io, [this, reply = std::move(reply)]() mutable {
+      if (!reply) return refuse_bus_message(BusSubject::kReplies, std::move(reply.error()));
+      OpenedReply r;
+      r.device = std::move(reply->device);
+      r.reply = std::move(reply->reply);
+      commands->on_reply(r, "", true);
+    });
   }));
   CommandService::Elsewhere elsewhere;
   elsewhere.refresh_device = [this](ByteSpan kid) {
@@ -725,6 +730,14 @@ Status CloudServer::Impl::start_front(const provision::Registry& registry) {
   spdlog::info("cloud: front of a scaled cloud: uplinks go to JetStream stream {} ({})", jo.stream,
                log->stats().server);
   return {};
+}
+
+// Counted, and audited through the aggregation (a flood becomes summary
+// rows): someone who can publish on the cloud's own NATS is worth a row.
+void CloudServer::Impl::refuse_bus_message(BusSubject subject, BusError e) {
+  ++bus_refused[static_cast<std::size_t>(subject)][static_cast<std::size_t>(e.reason)];
+  security_event(store::EventKind::kProtocolError, "bus message refused: " + std::string(to_string(e.reason)),
+                 "nats", std::string(subject_name(subject)) + ": " + e.detail);
 }
 
 // The front does not open envelopes, but their key ids are in the clear:
@@ -1143,6 +1156,13 @@ CloudStatus CloudServer::Impl::snapshot() const {
     s.jetstream_retries = log_retries;
     s.jetstream_waiting = log_inflight;
     s.nats_connected = log->stats().connected;
+    for (std::size_t subject = 0; subject < kBusSubjectCount; ++subject) {
+      for (std::size_t reason = 0; reason < kBusRefusalCount; ++reason) {
+        s.bus_refused.push_back({std::string(subject_name(static_cast<BusSubject>(subject))),
+                                 std::string(to_string(static_cast<BusRefusal>(reason))),
+                                 bus_refused[subject][reason]});
+      }
+    }
   }
   return s;
 }
@@ -1297,6 +1317,9 @@ std::string format_status(const CloudStatus& s, const CloudStatus& b, double sec
   if (s.front) {
     line += fmt::format("; JetStream: {} stored, {} retried, {} waiting{}", s.jetstream_published, s.jetstream_retries,
                         s.jetstream_waiting, s.nats_connected ? "" : ", NATS DISCONNECTED");
+    std::uint64_t refused = 0;
+    for (const auto& r : s.bus_refused) refused += r.count;
+    if (refused > 0) line += fmt::format(", {} bus messages refused", refused);
   }
   if (s.broker_enabled) {
     line += fmt::format("; broker {}, {} messages, {} connect failures",

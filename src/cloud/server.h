@@ -63,6 +63,13 @@ struct CloudStatus {
   bool front = false;
   std::uint64_t jetstream_published = 0, jetstream_retries = 0, jetstream_waiting = 0;
   bool nats_connected = false;
+  // Messages a front refused on the command subjects between roles, by
+  // subject and reason ("bad_device", "oversized", "malformed"), 0 included.
+  struct BusRefused {
+    std::string subject, reason;
+    std::uint64_t count = 0;
+  };
+  std::vector<BusRefused> bus_refused;
 };
 
 class CloudServer {

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <future>
 #include <random>
 #include <regex>
@@ -327,6 +328,79 @@ TEST_F(ScaleOutTest, WorkerRefusesMalformedOversizedAndForgedMessagesFromTheStre
   EXPECT_NE(out.find("stopped: " + std::to_string(hostile.size()) + " messages (0 redelivered), 0 readings stored"),
             std::string::npos)
       << out;
+}
+
+// The command subjects between roles are network input too: a front
+// refuses each message without a device, naming no identity, oversized,
+// empty, truncated or not a reply, counts it by subject and reason, audits
+// it, and carries on.
+TEST_F(ScaleOutTest, FrontRefusesMalformedOversizedAndForgedMessagesOnTheCommandSubjects) {
+  start_nats(1);
+  make_pki(4);
+  fronts_.push_back(start_front(1, /*metrics=*/true));
+  ASSERT_GT(front_metrics_port_, 0);
+  jetstream::Options o;
+  o.servers = nats_->urls();
+  o.stream = stream_;
+  auto bus = jetstream::Bus::connect(o);
+  ASSERT_TRUE(bus) << bus.error().message;
+  const std::string down = "armored.commands.down", replies = "armored.commands.replies";
+  const Bytes sealed(120, 0x5A), big(5000, 0xd9), garbage{0xde, 0xad, 0xbe, 0xef};
+  const Bytes truncated_reply{0xd9, 0xd9, 0xf7, 0xa3, 0x01};  // tag 55799, a map of three, one key
+  struct Hostile {
+    std::string subject;
+    std::vector<jetstream::Header> headers;
+    Bytes data;
+  };
+  const std::vector<Hostile> hostile{
+      {down, {}, sealed},                                     // bad_device
+      {down, {{"Armored-Device", "../etc/passwd"}}, sealed},  // bad_device
+      {down, {{"Armored-Device", "dev-0001"}}, big},          // oversized
+      {down, {{"Armored-Device", "dev-0001"}}, {}},           // malformed
+      {replies, {}, garbage},                                 // bad_device
+      {replies, {{"Armored-Device", "dev-0001"}}, garbage},   // malformed
+      {replies, {{"Armored-Device", "dev-0001"}}, truncated_reply},  // malformed
+      {replies, {{"Armored-Device", "dev-0001"}}, big},       // oversized
+  };
+  for (const auto& h : hostile) ASSERT_TRUE((*bus)->publish(h.subject, h.headers, h.data));
+  const std::map<std::string, int> expected{
+      {"armored.commands.down bad_device", 2},  {"armored.commands.down oversized", 1},
+      {"armored.commands.down malformed", 1},   {"armored.commands.replies bad_device", 1},
+      {"armored.commands.replies oversized", 1}, {"armored.commands.replies malformed", 2}};
+  static const std::regex series(
+      "armored_cloud_bus_refused_total\\{reason=\"([a-z_]+)\",subject=\"([a-z.]+)\"\\} (\\d+)");
+  std::map<std::string, int> counted;
+  std::string page;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    page = run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(front_metrics_port_) + "/metrics"}, 10s).out;
+    counted.clear();
+    for (std::sregex_iterator it(page.begin(), page.end(), series), end; it != end; ++it) {
+      if (int n = std::stoi((*it)[3]); n > 0) counted[(*it)[2].str() + " " + (*it)[1].str()] = n;
+    }
+    if (counted == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(counted, expected) << page;
+  auto lint = run({"promtool", "check", "metrics"}, 20s, page);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+  // Audited, each naming its subject and what was wrong (the audit trail is
+  // written in the background: wait for it).
+  const auto audited_until = std::chrono::steady_clock::now() + 10s;
+  while (pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats'") < 8 &&
+         std::chrono::steady_clock::now() < audited_until) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats' AND reason LIKE 'bus message refused: %'"),
+            8);
+  EXPECT_EQ(pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats' AND detail = "
+                   "'armored.commands.down: 5000 bytes, at most 4096 allowed'"),
+            1);
+  EXPECT_EQ(pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats' AND detail = "
+                   "'armored.commands.replies: no Armored-Device header'"),
+            1);
+  EXPECT_TRUE(fronts_[0]->running());
+  EXPECT_EQ(fronts_[0]->stop(10s), 0) << slurp(dir() / "front1-1.err");
 }
 
 // The fault: two fronts, three workers, a three-node JetStream
