@@ -220,6 +220,15 @@ struct Gateway::Impl {
   // batches; settle() then lets the confirmed prefix leave the spool.
   void on_receipt(ByteSpan payload);
   void settle();
+  // The spool's acknowledgement cursor is written (one fdatasync) once per
+  // turn of the event loop, for every batch confirmed in that turn, not
+  // once per PUBACK: with small batches the sync per PUBACK was what bound
+  // a gateway to a few hundred PUBLISHes/s. A cursor left behind by a crash
+  // only means confirmed records are sent again, and the cloud drops them
+  // as duplicates.
+  void write_ack();
+  std::uint64_t ack_due = 0;  // confirmed through this spool id; not yet in the cursor
+  bool ack_posted = false;
   // Receipt mode: queues for re-sending what a later receipt overtook, and,
   // when receipts stop, what has waited past the deadline (duplicates are
   // dropped by the cloud).
@@ -748,11 +757,24 @@ void Gateway::Impl::settle() {
     awaiting.pop_front();
   }
   if (ack_to) {
-    if (auto a = spool->ack(ack_to); !a) spdlog::error("gateway: spool ack failed: {}", a.error().message);
-    trim_append_marks();
+    ack_due = std::max(ack_due, ack_to);
+    if (!ack_posted) {
+      ack_posted = true;
+      asio::post(io, [this] { write_ack(); });
+    }
   }
   // After every PUBACK and receipt: batches waiting, overtaken or confirmed.
   rearm_receipt_timer();
+}
+
+void Gateway::Impl::write_ack() {
+  ack_posted = false;
+  if (!spool || ack_due <= spool->stats().acked_id) return;
+  if (auto a = spool->ack(ack_due); !a) {
+    spdlog::error("gateway: spool ack failed: {}", a.error().message);
+    return;  // tried again with the next confirmation, or at the stop
+  }
+  trim_append_marks();
 }
 
 Gateway::Impl::InFlight* Gateway::Impl::find_entry(std::deque<InFlight>& q, std::uint64_t last_spool_id) {
@@ -1044,6 +1066,7 @@ int Gateway::run() {
   crl_watch.start();
   i.network_thread.enter();
   i.io.run();
+  i.write_ack();  // what was confirmed in the last turns, posted but not run after io.stop()
   i.network_thread.leave();
   i.metrics_endpoint.reset();
   return i.exit_code;
