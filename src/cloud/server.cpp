@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <atomic>
 #include <thread>
 #include <map>
@@ -697,8 +698,10 @@ Status CloudServer::Impl::start_front(const provision::Registry& registry) {
   front_id = to_hex(id);
   // A sealed command for a device whose gateway this front may hold.
   ARMORED_TRY(bus->subscribe(std::string(kCommandsDown), [this](const jetstream::Bus::Message& m) {
-    if (m.header("Armored-Front") == front_id) return;  // our own: our connections were tried first
+    // Checked before the sender: a forged message naming this front is
+    // still counted and audited. Our own always pass.
     auto down = read_command_down(m.header("Armored-Device"), m.data);
+    if (down && m.header("Armored-Front") == front_id) return;  // our connections were tried first
     asio::post(io, [this, down = std::move(down)]() mutable {
       if (!down) return refuse_bus_message(BusSubject::kDown, std::move(down.error()));
       if (const std::string* gw = commands->route(down->device)) (void)publish_down(*gw, down->sealed);
@@ -735,7 +738,12 @@ Status CloudServer::Impl::start_front(const provision::Registry& registry) {
 // Counted, and audited through the aggregation (a flood becomes summary
 // rows): someone who can publish on the cloud's own NATS is worth a row.
 void CloudServer::Impl::refuse_bus_message(BusSubject subject, BusError e) {
-  ++bus_refused[static_cast<std::size_t>(subject)][static_cast<std::size_t>(e.reason)];
+  const std::uint64_t n = ++bus_refused[static_cast<std::size_t>(subject)][static_cast<std::size_t>(e.reason)];
+  // Logged at the 1st, 2nd, 4th, 8th, ... of each kind: a flood stays a few lines.
+  if (std::has_single_bit(n)) {
+    spdlog::warn("cloud: refused a message on {} ({}): {}; {} so far", subject_name(subject), to_string(e.reason),
+                 e.detail, n);
+  }
   security_event(store::EventKind::kProtocolError, "bus message refused: " + std::string(to_string(e.reason)),
                  "nats", std::string(subject_name(subject)) + ": " + e.detail);
 }

@@ -227,8 +227,11 @@ struct Gateway::Impl {
   // only means confirmed records are sent again, and the cloud drops them
   // as duplicates.
   void write_ack();
-  std::uint64_t ack_due = 0;  // confirmed through this spool id; not yet in the cursor
-  bool ack_posted = false;
+  std::uint64_t ack_due = 0;  // confirmed through this spool id; maybe not yet in the cursor
+  bool ack_posted = false;    // a write_ack() is posted, or waits to retry a failed one
+  // Everything through this id is confirmed, whether or not the cursor on
+  // disk says so yet: where to start sending again.
+  std::uint64_t confirmed_through() const { return std::max(ack_due, spool->stats().acked_id); }
   // Receipt mode: queues for re-sending what a later receipt overtook, and,
   // when receipts stop, what has waited past the deadline (duplicates are
   // dropped by the cloud).
@@ -342,7 +345,21 @@ bool Gateway::Impl::reopen_spool() {
     return false;
   }
   spool = std::move(*sp);
-  report_spool_recovery(spool->stats(), config.spool_dir);
+  const auto st = spool->stats();
+  report_spool_recovery(st, config.spool_dir);
+  if (st.next_id - 1 < std::max(ack_due, may_have_sent_through)) {
+    // Damage found at the reopen took records this process had already
+    // handed out: their ids would name new records, and a confirmation of
+    // the old ones would acknowledge records never sent. A restart starts
+    // from what is on disk.
+    spdlog::critical("gateway: the reopened spool ends at record {}, before records already sent (through {}); "
+                     "stopping",
+                     st.next_id - 1, std::max(ack_due, may_have_sent_through));
+    ack_due = 0;
+    exit_code = 1;
+    begin_stop();
+    return false;
+  }
   return true;
 }
 
@@ -550,7 +567,7 @@ void Gateway::Impl::pump() {
       // Window full or session gone: give the records back for the next try.
       sent_through = inflight.size() > 1    ? inflight[inflight.size() - 2].last_spool_id
                      : !awaiting.empty() ? awaiting.back().last_spool_id
-                                         : spool->stats().acked_id;
+                                         : confirmed_through();
       if (receipt_mode()) batch_index.erase(inflight.back().batch);
       inflight.pop_back();
       break;
@@ -771,8 +788,16 @@ void Gateway::Impl::write_ack() {
   ack_posted = false;
   if (!spool || ack_due <= spool->stats().acked_id) return;
   if (auto a = spool->ack(ack_due); !a) {
-    spdlog::error("gateway: spool ack failed: {}", a.error().message);
-    return;  // tried again with the next confirmation, or at the stop
+    // Nothing is lost meanwhile (the records stay in the spool), but their
+    // segments stay on disk and count as pending: try again in a second,
+    // and at the stop.
+    spdlog::error("gateway: spool ack failed: {}; trying again", a.error().message);
+    ack_posted = true;
+    auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(1));
+    retry->async_wait([this, retry](const asio::error_code& ec) {
+      if (!ec) write_ack();
+    });
+    return;
   }
   trim_append_marks();
 }
@@ -906,13 +931,13 @@ void Gateway::Impl::on_session(std::size_t early_budget) {
   reset_in_flight();
   // What the broker acknowledged and awaits a receipt is not sent again
   // here; a receipt that overtakes it or the deadline decides that.
-  sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
+  sent_through = awaiting.empty() ? confirmed_through() : awaiting.back().last_spool_id;
   if (early_budget == 0) return;
   auto b = next_batch(early_budget);
   if (b && *b) {
     if (!publish_batch(**b)) {
       reset_in_flight();
-      sent_through = awaiting.empty() ? spool->stats().acked_id : awaiting.back().last_spool_id;
+      sent_through = awaiting.empty() ? confirmed_through() : awaiting.back().last_spool_id;
     }
   }
 }

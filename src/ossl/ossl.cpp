@@ -30,14 +30,17 @@ void clear_errors() { ERR_clear_error(); }
 
 std::string serial_hex(const ASN1_INTEGER* serial) {
   BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!bn) {
+  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
+  if (hex == nullptr) {
     clear_errors();
-    return {};
+    return "?";
   }
-  char* hex = BN_bn2hex(bn.get());
-  std::string out = hex != nullptr ? hex : "";
+  std::string_view text(hex);
+  const bool negative = !text.empty() && text.front() == '-';
+  std::string out = normal_serial(negative ? text.substr(1) : text);
   OPENSSL_free(hex);
-  return normal_serial(out);
+  if (out.empty()) return "?";
+  return negative ? "-" + out : out;
 }
 
 std::string normal_serial(std::string_view hex) {

@@ -78,8 +78,9 @@ void clear_errors();
 // audit findings): upper-case hex in whole bytes, as `openssl x509 -serial`
 // and `openssl crl -text` print it ("03EB", never "3EB"). Two spellings of
 // one serial once made a connection's serial differ from pki.json's for
-// every certificate whose serial began with a zero nibble.
-// "" when the integer cannot be read.
+// every certificate whose serial began with a zero nibble. A negative
+// serial (RFC 5280 forbids them, but a CRL may list one) keeps its sign:
+// "-03EB". "?" when the integer cannot be read, which matches no serial.
 std::string serial_hex(const ASN1_INTEGER* serial);
 // Any hex spelling of a serial ("3eb", "0003EB") in serial_hex's spelling;
 // "" when `hex` is empty or not hex.

@@ -29,7 +29,7 @@ struct PeerIdentity {
   Kind kind = Kind::kNone;
   std::string id;   // <id>
   std::string uri;     // the whole URI
-  std::string serial;  // the presented certificate's serial: upper-case hex, no leading zeros
+  std::string serial;  // the presented certificate's serial, as ossl::serial_hex spells it ("03EB")
 };
 
 struct HandshakeComplete {

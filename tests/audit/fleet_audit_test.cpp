@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/fleet_cert.h"
+#include "store/store.h"
 #include "cloud_peer.h"
 #include "test_certs.h"
 
@@ -106,6 +108,39 @@ TEST(AuditFleet, CleanFleetWithEveryIdentityConnectedReportsNothing) {
   ASSERT_FALSE(serial.empty()) << listed.dump(1);
   EXPECT_NE(events[0].detail.find("serial=" + serial), std::string::npos) << events[0].detail;
   EXPECT_NE(events[0].detail.find("uri=urn:armored:gateway:gw-1"), std::string::npos) << events[0].detail;
+}
+
+// Connection rows spell the serial as the cloud that wrote them did (before
+// one spelling, the TLS layer dropped a leading zero). The audit matches
+// them with pki.json whatever the spelling: here, lower case with extra
+// leading zeros, after the identity's revocation.
+TEST(AuditFleet, ARowSpellingTheSerialAnotherWayStillMatchesItsCertificate) {
+  TempDir dir;
+  CloudPeer cloud(dir);
+  cloud.make_pki({"gw-1"}, {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // revocation times have whole seconds
+  cloud.armored({"pki", "revoke", "--id", "gw-1", "--dir", cloud.pki()});
+  auto listed = json::parse(cloud.armored({"--json", "pki", "list", "--dir", cloud.pki()}));
+  std::string serial;
+  for (const auto& i : listed["identities"])
+    if (i["id"] == "gw-1") serial = i["serial"];
+  ASSERT_FALSE(serial.empty()) << listed.dump(1);
+  std::string other = "00";
+  for (char c : serial) other.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  {
+    auto db = store::open_sqlite(dir / "cloud.db");
+    ASSERT_TRUE(db) << db.error().message;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count() + 2000;
+    const std::vector<store::SecurityEvent> rows{
+        {now, store::EventKind::kConnected, "full handshake", "gw-1",
+         "serial=" + other + " uri=urn:armored:gateway:gw-1 from=127.0.0.1:5000 TLSv1.3 TLS_AES_128_GCM_SHA256"}};
+    ASSERT_TRUE((*db)->record_events(rows));
+  }
+  auto a = audit_fleet({"--pki", cloud.pki(), "--db", (dir / "cloud.db").string()});
+  EXPECT_EQ(a.exit_code, 1) << a.text << a.err;
+  EXPECT_EQ(findings(a.report), std::multiset<std::string>{"fleet-revoked-connected gateway/gw-1.crt"})
+      << a.report.dump(1);
 }
 
 TEST(AuditFleet, ReportsEachPlantedFlawWithItsFinding) {

@@ -75,11 +75,17 @@ TEST(PkiOssl, ASerialHasOneSpellingWholeBytesUpperCase) {
   EXPECT_EQ(spelled("1234ABCD"), "1234ABCD");
   EXPECT_EQ(spelled("0"), "00");
   EXPECT_EQ(spelled("100"), "0100");
+  EXPECT_EQ(::armored::ossl::normal_serial("3EB"), "03EB");  // as the TLS layer once spelled it
   EXPECT_EQ(::armored::ossl::normal_serial("0003eb"), "03EB");
   EXPECT_EQ(::armored::ossl::normal_serial("00ab"), "AB");
   EXPECT_EQ(::armored::ossl::normal_serial("000"), "00");
   EXPECT_EQ(::armored::ossl::normal_serial("unknown"), "");
   EXPECT_EQ(::armored::ossl::normal_serial(""), "");
+  // A negative serial keeps its sign; an unreadable one matches nothing.
+  ossl::AsnIntPtr negative(ASN1_INTEGER_new());
+  ASSERT_TRUE(negative);
+  ASSERT_EQ(ASN1_INTEGER_set_int64(negative.get(), -0x3EB), 1);
+  EXPECT_EQ(ossl::serial_hex(negative.get()), "-03EB");
   // What `openssl x509 -serial` prints for the same certificate.
   auto serial = ossl::serial_from_hex("0F00");
   ASSERT_TRUE(serial);

@@ -20,7 +20,8 @@ namespace armored::cloud {
 // Armored-Front (the sender, which tried its own connections first).
 inline constexpr std::string_view kCommandsDown = "armored.commands.down";
 // A device's reply a worker opened, to every front; the one that sent the
-// command records it. Headers: Armored-Device, Armored-Peer (the gateway).
+// command records it. Headers: Armored-Device, Armored-Peer (the gateway,
+// for people reading the bus; fronts do not need it).
 inline constexpr std::string_view kCommandReplies = "armored.commands.replies";
 
 // What a front takes from those subjects. The NATS cluster is the cloud's
@@ -45,7 +46,7 @@ inline constexpr std::size_t kBusRefusalCount = 3;
 // "bad_device", "oversized", "malformed": the metric's label values.
 std::string_view to_string(BusRefusal r);
 
-// What a refusal says in the log and the audit trail.
+// What a refusal says in the front's log and the audit trail.
 struct BusError {
   BusRefusal reason;
   std::string detail;  // names what was wrong, never the payload
