@@ -333,7 +333,7 @@ TEST_F(ScaleOutTest, WorkerRefusesMalformedOversizedAndForgedMessagesFromTheStre
 // The command subjects between roles are network input too: a front
 // refuses each message without a device, naming no identity, oversized,
 // empty, truncated or not a reply, counts it by subject and reason, audits
-// it, and carries on.
+// it, and carries on, also through a flood of them.
 TEST_F(ScaleOutTest, FrontRefusesMalformedOversizedAndForgedMessagesOnTheCommandSubjects) {
   start_nats(1);
   make_pki(4);
@@ -399,6 +399,34 @@ TEST_F(ScaleOutTest, FrontRefusesMalformedOversizedAndForgedMessagesOnTheCommand
   EXPECT_EQ(pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats' AND detail = "
                    "'armored.commands.replies: no Armored-Device header'"),
             1);
+  // A flood: 2,000 more garbage replies. Each is counted; the audit trail
+  // stays a few rows, and its summary row accounts for the rest.
+  constexpr int kFlood = 2000;
+  for (int i = 0; i < kFlood; ++i) {
+    ASSERT_TRUE((*bus)->publish(replies, {{"Armored-Device", "dev-0001"}}, garbage));
+  }
+  const std::string malformed_replies =
+      "armored_cloud_bus_refused_total{reason=\"malformed\",subject=\"armored.commands.replies\"} " +
+      std::to_string(2 + kFlood);
+  const auto flood_until = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < flood_until) {
+    page = run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(front_metrics_port_) + "/metrics"}, 10s).out;
+    if (page.find(malformed_replies) != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(page.find(malformed_replies), std::string::npos) << page;
+  // Every refusal is in some row: one each, or "+N more from nats" in the
+  // summary written when the 10 s aggregation interval ends.
+  const std::string accounted =
+      "SELECT coalesce(sum(CASE WHEN detail LIKE '+% more from nats%' THEN split_part(substr(detail, 2), ' ', 1)::bigint"
+      " ELSE 1 END), 0) FROM security_events WHERE peer = 'nats'";
+  const auto summary_until = std::chrono::steady_clock::now() + 30s;
+  while (pg_int(accounted) < 8 + kFlood && std::chrono::steady_clock::now() < summary_until) {
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_EQ(pg_int(accounted), 8 + kFlood);
+  EXPECT_LE(pg_int("SELECT count(*) FROM security_events WHERE peer = 'nats'"), 8 + 5 + 1)
+      << "a flood of refusals is summarised, not a row each";
   EXPECT_TRUE(fronts_[0]->running());
   EXPECT_EQ(fronts_[0]->stop(10s), 0) << slurp(dir() / "front1-1.err");
 }
