@@ -44,13 +44,13 @@ std::string serial_hex(const ASN1_INTEGER* serial) {
 }
 
 std::string normal_serial(std::string_view hex) {
+  if (hex.empty()) return {};
   std::string out;
   for (char c : hex) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-    if (out.empty() && c == '0') continue;
+    if (out.empty() && c == '0') continue;  // leading zeros: whole bytes are restored below
     out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
-  if (hex.empty()) return {};
   if (out.empty()) return "00";
   if (out.size() % 2 != 0) out.insert(out.begin(), '0');
   return out;
